@@ -1,0 +1,22 @@
+"""The Personalization Playground engine: profiles, writing samples, scoped retrieval, prompt assembly, LLM backends.
+
+This package never imports streamlit. Pages, the CLI and tests import from here, not from the inner modules.
+"""
+
+from .errors import (ConfigError, GenerationInterrupted, IngestError, InvalidInput, LLMError, LLMUnavailable,
+                     ModelNotInstalled, NotFound, PlaygroundError, StorageError, VectorStoreUnavailable)
+from .ingest import SUPPORTED as SUPPORTED_FILE_TYPES
+from .llm import BackendStatus, LLMBackend, OllamaBackend, OpenAICompatibleBackend, Usage, backend_status
+from .profiles import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED
+from .prompting import MODES, PromptBuild, PromptPart, build_prompt
+from .retrieval import RETRIEVERS, Hit, RetrievalOptions, Scope
+from .service import Playground, Turn
+from .settings import SETTINGS, Settings
+
+__all__ = [
+    "AGE_RANGES", "ATTRIBUTES", "BackendStatus", "ConfigError", "GenerationInterrupted", "Hit", "IngestError",
+    "InvalidInput", "LLMBackend", "LLMError", "LLMUnavailable", "MODES", "ModelNotInstalled", "NotFound",
+    "OllamaBackend", "OpenAICompatibleBackend", "Playground", "PlaygroundError", "PromptBuild", "PromptPart",
+    "RETRIEVERS", "RetrievalOptions", "SETTINGS", "SHARING_EXPLAINED", "SUPPORTED_FILE_TYPES", "Scope", "Settings",
+    "StorageError", "Turn", "Usage", "VectorStoreUnavailable", "backend_status", "build_prompt",
+]

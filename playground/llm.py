@@ -1,0 +1,192 @@
+"""LLM backends behind one small interface, over LangChain chat models.
+
+- ``OllamaBackend``: ``ChatOllama`` against ``OLLAMA_HOST``; lists installed models with the ``ollama`` client.
+- ``OpenAICompatibleBackend``: ``ChatOpenAI`` with ``base_url``, for vLLM, llama.cpp's server, LM Studio.
+
+Failures become the project's errors: server not running (``LLMUnavailable``), model not installed
+(``ModelNotInstalled``, with the ``ollama pull`` hint) and failure part-way (``GenerationInterrupted``, carrying the
+partial answer). ``stream`` yields text pieces and finally a ``Usage`` with token counts when the server reports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Protocol, Sequence
+
+from .errors import LLMError, LLMUnavailable, ModelNotInstalled, GenerationInterrupted
+from .settings import Settings
+
+SUGGESTED_MODEL = "llama3.2"
+
+
+@dataclass
+class Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass
+class BackendStatus:
+    backend: str
+    where: str
+    reachable: bool
+    models: list[str] = field(default_factory=list)
+    model: str = ""  # the model chats will use
+    problem: str = ""  # one line, written for people, with the command that fixes it
+
+
+class LLMBackend(Protocol):
+    name: str
+    where: str
+
+    def list_models(self) -> list[str]: ...
+
+    def stream(self, messages: Sequence[dict[str, str]], model: str, *, temperature: float,
+               max_tokens: int) -> Iterator[str | Usage]: ...
+
+
+def _lc_messages(messages: Sequence[dict[str, str]]) -> list[Any]:
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+    kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+    return [kinds[m["role"]](content=m["content"]) for m in messages]
+
+
+def _stream_chat(chat: Any, messages: Sequence[dict[str, str]], classify: Any) -> Iterator[str | Usage]:
+    """Stream a LangChain chat model; map failures before and after the first piece."""
+    partial: list[str] = []
+    usage = Usage()
+    try:
+        for chunk in chat.stream(_lc_messages(messages)):
+            text = chunk.content if isinstance(chunk.content, str) else ""
+            meta = getattr(chunk, "usage_metadata", None)
+            if meta:
+                usage = Usage(meta.get("input_tokens"), meta.get("output_tokens"))
+            if text:
+                partial.append(text)
+                yield text
+    except LLMError:
+        raise
+    except Exception as e:
+        err = classify(e)
+        if partial:
+            interrupted = GenerationInterrupted(
+                "The answer stopped part-way: the model server failed while writing it.",
+                f"The partial answer was kept. ({err.message})")
+            interrupted.partial = "".join(partial)
+            raise interrupted from e
+        raise err from e
+    yield usage
+
+
+class OllamaBackend:
+    name = "ollama"
+
+    def __init__(self, host: str, timeout: float = 120.0) -> None:
+        self.where = host
+        self.timeout = timeout
+
+    def _unavailable(self) -> LLMUnavailable:
+        return LLMUnavailable(f"Ollama is not running at {self.where}.",
+                              f"Start it with `ollama serve`, then `ollama pull {SUGGESTED_MODEL}`.")
+
+    def _classify(self, e: Exception, model: str = "") -> LLMError:
+        import httpx
+        import ollama
+
+        if isinstance(e, ollama.ResponseError) and e.status_code == 404:
+            return ModelNotInstalled(f"The model '{model}' is not installed in Ollama.",
+                                     f"Run `ollama pull {model}`.")
+        if isinstance(e, (ConnectionError, httpx.ConnectError, httpx.ConnectTimeout)):
+            return self._unavailable()
+        if isinstance(e, (httpx.TimeoutException, TimeoutError)):
+            return LLMUnavailable(f"Ollama at {self.where} did not answer in time.",
+                                  "It may still be loading the model; try again in a moment.")
+        return LLMError(f"Ollama failed: {type(e).__name__}: {e}".strip())
+
+    def list_models(self) -> list[str]:
+        import ollama
+
+        try:
+            return [m.model for m in ollama.Client(host=self.where, timeout=3).list().models if m.model]
+        except Exception as e:
+            raise self._classify(e) from e
+
+    def stream(self, messages: Sequence[dict[str, str]], model: str, *, temperature: float,
+               max_tokens: int) -> Iterator[str | Usage]:
+        from langchain_ollama import ChatOllama
+
+        chat = ChatOllama(base_url=self.where, model=model, temperature=temperature, num_predict=max_tokens,
+                          client_kwargs={"timeout": self.timeout})
+        return _stream_chat(chat, messages, lambda e: self._classify(e, model))
+
+
+class OpenAICompatibleBackend:
+    name = "openai"
+
+    def __init__(self, base_url: str, api_key: str = "not-needed", timeout: float = 120.0) -> None:
+        self.where = base_url.rstrip("/")
+        self.api_key = api_key or "not-needed"
+        self.timeout = timeout
+
+    def _classify(self, e: Exception, model: str = "") -> LLMError:
+        import openai
+
+        if isinstance(e, openai.APITimeoutError):
+            return LLMUnavailable(f"The model server at {self.where} did not answer in time.",
+                                  "It may be busy; try again in a moment.")
+        if isinstance(e, openai.APIConnectionError):
+            return LLMUnavailable(f"No model server answers at {self.where}.",
+                                  "Start it (e.g. `vllm serve MODEL` or `python -m llama_cpp.server --model FILE`) or "
+                                  "fix PLAYGROUND_OPENAI_BASE_URL.")
+        if isinstance(e, openai.NotFoundError):
+            return ModelNotInstalled(f"The server at {self.where} has no model '{model}'.",
+                                     "Pick one of the models it lists, or set PLAYGROUND_MODEL.")
+        if isinstance(e, openai.APIStatusError):
+            return LLMError(f"The model server answered {e.status_code}: {e.message}")
+        return LLMError(f"The model server failed: {type(e).__name__}: {e}")
+
+    def list_models(self) -> list[str]:
+        import openai
+
+        try:
+            client = openai.OpenAI(base_url=self.where, api_key=self.api_key, timeout=3, max_retries=0)
+            return [m.id for m in client.models.list()]
+        except Exception as e:
+            raise self._classify(e) from e
+
+    def stream(self, messages: Sequence[dict[str, str]], model: str, *, temperature: float,
+               max_tokens: int) -> Iterator[str | Usage]:
+        from langchain_openai import ChatOpenAI
+
+        chat = ChatOpenAI(base_url=self.where, api_key=self.api_key, model=model, temperature=temperature,
+                          max_tokens=max_tokens, streaming=True, stream_usage=True, timeout=self.timeout,
+                          max_retries=0)
+        return _stream_chat(chat, messages, lambda e: self._classify(e, model))
+
+
+def make_backend(settings: Settings) -> LLMBackend:
+    if settings.llm_backend == "openai":
+        return OpenAICompatibleBackend(settings.openai_base_url, settings.openai_api_key, settings.llm_timeout)
+    return OllamaBackend(settings.ollama_host, settings.llm_timeout)
+
+
+def backend_status(backend: LLMBackend, preferred: str = "") -> BackendStatus:
+    """Reachable? Which models? Which one will chats use? — with the one command that fixes what is missing."""
+    status = BackendStatus(backend.name, backend.where, False)
+    try:
+        status.models = backend.list_models()
+        status.reachable = True
+    except LLMError as e:
+        status.problem = str(e)
+        return status
+    if preferred and preferred not in status.models and f"{preferred}:latest" not in status.models:
+        status.problem = (f"The model '{preferred}' is not installed. Run `ollama pull {preferred}`."
+                          if backend.name == "ollama" else
+                          f"The server has no model '{preferred}'; it lists {', '.join(status.models) or 'none'}.")
+    elif not status.models:
+        status.problem = (f"Ollama runs but has no models. Run `ollama pull {SUGGESTED_MODEL}`."
+                          if backend.name == "ollama" else "The server lists no models.")
+    else:
+        status.model = preferred or status.models[0]
+    return status

@@ -1,0 +1,127 @@
+"""Numbered schema steps for the SQLite database, applied once each and recorded in ``_migrations``.
+
+Add a step by appending a function decorated with ``@migration``; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = []
+
+
+def migration(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_core(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        CREATE TABLE personas (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            grp TEXT NOT NULL DEFAULT '',
+            description TEXT NOT NULL DEFAULT '',
+            style_guidance TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT '',
+            builtin INTEGER NOT NULL DEFAULT 0,
+            content_hash TEXT NOT NULL DEFAULT '',
+            indexed_hash TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        CREATE TABLE profiles (
+            id TEXT PRIMARY KEY,
+            display_name TEXT NOT NULL,
+            age_range TEXT NOT NULL DEFAULT '',
+            occupation TEXT NOT NULL DEFAULT '',
+            location TEXT NOT NULL DEFAULT '',
+            interests TEXT NOT NULL DEFAULT '',
+            preferred_tone TEXT NOT NULL DEFAULT '',
+            notes TEXT NOT NULL DEFAULT '',
+            persona_id TEXT REFERENCES personas(id) ON DELETE SET NULL,
+            share_with_persona INTEGER NOT NULL DEFAULT 0,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        CREATE INDEX profiles_persona ON profiles(persona_id);
+        -- A sample belongs to a profile (owner_kind 'profile') or is a persona's example text ('persona').
+        -- status: 'pending' while its vectors are being written, 'ready' when both stores hold it,
+        -- 'deleting' while it is being removed. Start-up repair finishes or undoes anything not 'ready'.
+        CREATE TABLE samples (
+            id TEXT PRIMARY KEY,
+            owner_kind TEXT NOT NULL CHECK (owner_kind IN ('profile', 'persona')),
+            owner_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            source_name TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT 'text',
+            chars INTEGER NOT NULL DEFAULT 0,
+            n_chunks INTEGER NOT NULL DEFAULT 0,
+            content_hash TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending',
+            created TEXT NOT NULL
+        );
+        CREATE INDEX samples_owner ON samples(owner_kind, owner_id);
+        CREATE TABLE chunks (
+            id TEXT PRIMARY KEY,
+            sample_id TEXT NOT NULL REFERENCES samples(id) ON DELETE CASCADE,
+            owner_kind TEXT NOT NULL,
+            owner_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            tokens INTEGER NOT NULL
+        );
+        CREATE INDEX chunks_owner ON chunks(owner_kind, owner_id);
+        CREATE INDEX chunks_sample ON chunks(sample_id);
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            profile_id TEXT REFERENCES profiles(id) ON DELETE CASCADE,
+            title TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL
+        );
+        CREATE INDEX sessions_profile ON sessions(profile_id);
+        -- status: 'complete', 'interrupted' (partial answer kept) or 'error' (nothing arrived).
+        CREATE TABLE messages (
+            id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            content TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'complete',
+            error TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL
+        );
+        CREATE INDEX messages_session ON messages(session_id, created);
+        -- One trace per assistant turn: everything the inspector shows, as JSON.
+        CREATE TABLE traces (
+            id TEXT PRIMARY KEY,
+            message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            profile_id TEXT,
+            mode TEXT NOT NULL,
+            data TEXT NOT NULL,
+            created TEXT NOT NULL
+        );
+        CREATE INDEX traces_session ON traces(session_id);
+        -- Bumped whenever what a retrieval scope (a Chroma collection) holds changes; keys the BM25 cache.
+        CREATE TABLE scope_revs (scope TEXT PRIMARY KEY, rev INTEGER NOT NULL DEFAULT 0);
+        """
+    )
+
+
+def apply(db: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied now."""
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)")
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        with db:
+            fn(db)
+            db.execute("INSERT INTO _migrations (name, applied) VALUES (?, datetime('now'))", (name,))
+        applied.append(name)
+    return applied

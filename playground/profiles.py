@@ -1,0 +1,53 @@
+"""Profiles: a person's static attributes, persona membership (at most one) and sharing consent."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import InvalidInput
+
+ATTRIBUTES: tuple[tuple[str, str, int], ...] = (
+    # field, label, max length
+    ("display_name", "Display name", 80),
+    ("age_range", "Age range", 20),
+    ("occupation", "Occupation", 120),
+    ("location", "Location", 120),
+    ("interests", "Interests", 400),
+    ("preferred_tone", "Preferred tone", 120),
+    ("notes", "Notes", 2000),
+)
+AGE_RANGES = ("", "under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_attributes(values: dict[str, Any], partial: bool = False) -> dict[str, Any]:
+    """Validate and tidy profile attributes; raise ``InvalidInput`` with the field's label."""
+    out: dict[str, Any] = {}
+    for key, label, limit in ATTRIBUTES:
+        if key not in values:
+            continue
+        raw = values[key]
+        text = "" if raw is None else str(raw)
+        text = _CONTROL.sub(" ", text) if key != "notes" else text.replace("\x00", "")
+        text = text.strip()
+        if len(text) > limit:
+            raise InvalidInput(f"{label} is {len(text)} characters long; at most {limit} are allowed.")
+        out[key] = text
+    if not partial or "display_name" in values:
+        if not out.get("display_name"):
+            raise InvalidInput("A profile needs a display name.", "Any name or nickname will do.")
+    if "age_range" in out and out["age_range"] not in AGE_RANGES:
+        raise InvalidInput(f"Age range must be one of: {', '.join(a for a in AGE_RANGES if a)}.")
+    for flag in ("share_with_persona",):
+        if flag in values:
+            out[flag] = 1 if values[flag] else 0
+    if "persona_id" in values:
+        out["persona_id"] = values["persona_id"] or None
+    return out
+
+
+SHARING_EXPLAINED = (
+    "When this is on, other members of your persona group can have your writing samples retrieved into their "
+    "prompts in persona mode. Nobody else sees them, and turning it off removes them from the group at once."
+)
