@@ -3,8 +3,19 @@
 This package never imports streamlit. Pages, the CLI and tests import from here, not from the inner modules.
 """
 
-from .errors import (ConfigError, GenerationInterrupted, IngestError, InvalidInput, LLMError, LLMUnavailable,
-                     ModelNotInstalled, NotFound, PlaygroundError, StorageError, VectorStoreUnavailable)
+from .errors import (
+                     ConfigError,
+                     GenerationInterrupted,
+                     IngestError,
+                     InvalidInput,
+                     LLMError,
+                     LLMUnavailable,
+                     ModelNotInstalled,
+                     NotFound,
+                     PlaygroundError,
+                     StorageError,
+                     VectorStoreUnavailable,
+)
 from .ingest import SUPPORTED as SUPPORTED_FILE_TYPES
 from .llm import BackendStatus, LLMBackend, OllamaBackend, OpenAICompatibleBackend, Usage, backend_status
 from .profiles import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED

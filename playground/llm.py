@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol, Sequence
 
-from .errors import LLMError, LLMUnavailable, ModelNotInstalled, GenerationInterrupted
+from .errors import GenerationInterrupted, LLMError, LLMUnavailable, ModelNotInstalled
 from .settings import Settings
 
 SUGGESTED_MODEL = "llama3.2"

@@ -1,4 +1,4 @@
-"""Retrieval R(φ_q(x), P_u, k): dense (Chroma cosine), sparse (BM25 via rank_bm25) and hybrid (reciprocal rank fusion).
+"""Retrieval R(φ_q(x), P_u, k): dense (Chroma cosine), sparse (BM25+ via rank_bm25) and hybrid (reciprocal rank fusion).
 
 A ``Scope`` says whose data may be searched; it is resolved from the granularity by the caller, and the
 retrievers search exactly that scope's collection (dense) or chunk rows (BM25) — nothing else is reachable.
@@ -164,9 +164,11 @@ class Retriever:
         rows = self.scope_rows(scope)
         index = None
         if rows:
-            from rank_bm25 import BM25Okapi
+            # BM25+ (Lv & Zhai, 2011): Okapi's IDF is zero or negative when a term is in half the documents or more,
+            # which in a small personal corpus (a user with two samples) hides exact matches entirely.
+            from rank_bm25 import BM25Plus
 
-            index = BM25Okapi([bm25_tokens(r["text"]) or ["∅"] for r in rows])
+            index = BM25Plus([bm25_tokens(r["text"]) or ["∅"] for r in rows])
         with self._lock:
             self._bm25[scope] = (rev, index, rows)
         return index, rows
@@ -178,7 +180,9 @@ class Retriever:
             return []
         scores = index.get_scores(terms)
         excluded = set(options.exclude_samples)
-        order = [i for i in np.argsort(-scores, kind="stable") if scores[i] > 0 and rows[i]["sample_id"] not in excluded]
+        # BM25+ gives every document a floor score; only documents sharing a query term are matches.
+        order = [i for i in np.argsort(-scores, kind="stable")
+                 if rows[i]["sample_id"] not in excluded and any(t in index.doc_freqs[i] for t in terms)]
         names = self._names([rows[i] for i in order[:n]])
         hits = []
         for i in order[:n]:

@@ -18,7 +18,7 @@ import numpy as np
 from . import ingest
 from .db import Database, new_id, now
 from .embeddings import Embedder, SentenceTransformerEmbedder, Tokenizer, default_model_path
-from .errors import (GenerationInterrupted, InvalidInput, LLMError, NotFound, PlaygroundError)
+from .errors import GenerationInterrupted, InvalidInput, LLMError, NotFound, PlaygroundError
 from .llm import BackendStatus, LLMBackend, Usage, backend_status, make_backend
 from .personas import check_persona_fields, load_persona_files, slug
 from .profiles import clean_attributes
@@ -206,8 +206,9 @@ class Playground:
         with self.db.transaction() as db:
             db.execute("DELETE FROM samples WHERE owner_kind = 'profile' AND owner_id = ?", (profile_id,))
             db.execute("DELETE FROM profiles WHERE id = ?", (profile_id,))
-            self._bump(db, user_collection(profile_id),
-                       *([persona_collection(profile["persona_id"])] if profile["persona_id"] else []))
+            db.execute("DELETE FROM scope_revs WHERE scope = ?", (user_collection(profile_id),))
+            if profile["persona_id"]:
+                self._bump(db, persona_collection(profile["persona_id"]))
         self._after_profile_deleted(profile_id)
 
     def _after_profile_deleted(self, profile_id: str) -> None:
@@ -305,7 +306,7 @@ class Playground:
             db.execute("DELETE FROM samples WHERE owner_kind = 'persona' AND owner_id = ?", (persona_id,))
             db.execute("UPDATE profiles SET persona_id = NULL WHERE persona_id = ?", (persona_id,))
             db.execute("DELETE FROM personas WHERE id = ?", (persona_id,))
-            self._bump(db, persona_collection(persona_id))
+            db.execute("DELETE FROM scope_revs WHERE scope = ?", (persona_collection(persona_id),))
 
     def ensure_persona_indexed(self, persona_id: str, progress: Progress = _noop) -> None:
         """Embed a shipped persona's example texts the first time they are needed (or after they change)."""

@@ -1,0 +1,60 @@
+"""Settings are documented, the engine never imports streamlit, and bad settings say which variable is wrong."""
+
+import re
+import subprocess
+import sys
+from dataclasses import fields
+
+import pytest
+
+from playground import SETTINGS, ConfigError, Settings
+from tests.conftest import ROOT
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    missing = [s.env for s in SETTINGS if f"`{s.env}`" not in readme]
+    assert not missing, f"README.md does not document: {missing}"
+
+
+def test_readme_documents_no_setting_that_does_not_exist():
+    readme = (ROOT / "README.md").read_text()
+    documented = set(re.findall(r"`(PLAYGROUND_[A-Z_]+)`", readme))
+    assert documented <= {s.env for s in SETTINGS}
+
+
+def test_settings_declared_once_match_the_dataclass():
+    assert [s.name for s in SETTINGS] == [f.name for f in fields(Settings)]
+
+
+def test_settings_read_from_environment_with_types():
+    s = Settings.from_env({"PLAYGROUND_DATA_DIR": "/tmp/x", "PLAYGROUND_DEFAULT_K": "7",
+                           "PLAYGROUND_LLM_BACKEND": "openai", "OLLAMA_HOST": "gpu-box:11434"})
+    assert s.default_k == 7 and s.llm_backend == "openai"
+    assert str(s.data_dir) == "/tmp/x"
+    assert s.ollama_host == "http://gpu-box:11434", "OLLAMA_HOST is honoured when PLAYGROUND_OLLAMA_HOST is unset"
+
+
+def test_a_malformed_setting_names_the_variable():
+    with pytest.raises(ConfigError, match="PLAYGROUND_DEFAULT_K"):
+        Settings.from_env({"PLAYGROUND_DEFAULT_K": "many"})
+    with pytest.raises(ConfigError, match="PLAYGROUND_LLM_BACKEND"):
+        Settings.from_env({"PLAYGROUND_LLM_BACKEND": "gpt"})
+
+
+def test_public_settings_mask_secrets():
+    s = Settings.from_env({"PLAYGROUND_ADMIN_PASSPHRASE": "hunter2"})
+    assert "hunter2" not in str(s.public())
+
+
+def test_the_engine_never_imports_streamlit():
+    code = "import sys, playground, playground.cli; print('streamlit' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_importing_the_engine_does_not_load_torch():
+    """The home page must paint before the ~5 s sentence-transformers import."""
+    code = "import sys, playground; print(any(m in sys.modules for m in ('torch', 'sentence_transformers')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"
