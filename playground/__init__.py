@@ -21,11 +21,12 @@ from .llm import BackendStatus, LLMBackend, OllamaBackend, OpenAICompatibleBacke
 from .profiles import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED
 from .prompting import MODES, PromptBuild, PromptPart, build_prompt
 from .retrieval import RETRIEVERS, Hit, RetrievalOptions, Scope
-from .service import Playground, Turn
+from .service import AUTO_MIN_CHUNKS, GRANULARITIES, Playground, Turn
 from .settings import SETTINGS, Settings
 
 __all__ = [
-    "AGE_RANGES", "ATTRIBUTES", "BackendStatus", "ConfigError", "GenerationInterrupted", "Hit", "IngestError",
+    "AGE_RANGES", "ATTRIBUTES", "AUTO_MIN_CHUNKS", "GRANULARITIES",
+    "BackendStatus", "ConfigError", "GenerationInterrupted", "Hit", "IngestError",
     "InvalidInput", "LLMBackend", "LLMError", "LLMUnavailable", "MODES", "ModelNotInstalled", "NotFound",
     "OllamaBackend", "OpenAICompatibleBackend", "Playground", "PlaygroundError", "PromptBuild", "PromptPart",
     "RETRIEVERS", "RetrievalOptions", "SETTINGS", "SHARING_EXPLAINED", "SUPPORTED_FILE_TYPES", "Scope", "Settings",

@@ -6,12 +6,17 @@ Errors exit non-zero with one readable line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import MODES, RETRIEVERS, Playground, PlaygroundError, RetrievalOptions, Settings
+from . import GRANULARITIES, RETRIEVERS, InvalidInput, Playground, PlaygroundError, RetrievalOptions, Settings
+from .attribution import METHODS, Doc, attribute, doc_vector
+from .corpus import CorpusDoc, read_corpus
+from .evaluation import METRICS, evaluate_profile
 
 
 def _out(obj: Any) -> None:
@@ -22,12 +27,22 @@ def _out(obj: Any) -> None:
 def _retrieval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("user_id")
     p.add_argument("text")
-    p.add_argument("--mode", choices=MODES, default="user")
+    p.add_argument("--mode", choices=GRANULARITIES, default="user")
     p.add_argument("--persona", help="persona id for persona mode (default: the user's persona)")
     p.add_argument("--k", type=int, default=None)
     p.add_argument("--retriever", choices=RETRIEVERS, default="dense")
     p.add_argument("--threshold", type=float, default=None)
     p.add_argument("--mmr", action="store_true")
+
+
+def _corpus_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", type=Path, required=True, help="a JSONL file, one document per line")
+    p.add_argument("--author-field", required=True)
+    p.add_argument("--text-field", required=True)
+    p.add_argument("--title-field")
+    p.add_argument("--id-field")
+    p.add_argument("--drop-where", action="append", default=[], metavar="FIELD=VALUE",
+                   help="leave out rows where FIELD equals VALUE (repeatable)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -51,6 +66,19 @@ def parser() -> argparse.ArgumentParser:
     slist.add_argument("user_id")
     for name in ("retrieve", "prompt", "chat"):
         _retrieval_args(sub.add_parser(name))
+    ev = sub.add_parser("evaluate", help="LaMP-style held-out evaluation on a JSONL corpus (temporary users)")
+    _corpus_args(ev)
+    ev.add_argument("--per-author", type=int, default=3, help="documents per author (the last one is held out)")
+    ev.add_argument("--authors", type=int, default=0, help="at most this many authors (0: all)")
+    ev.add_argument("--conditions", default="user,persona,global,none")
+    ev.add_argument("--retriever", choices=RETRIEVERS, default="dense")
+    ev.add_argument("--k", type=int, default=4)
+    ev.add_argument("--max-tokens", type=int, default=None)
+    ev.add_argument("--rows", action="store_true", help="include every item (prompt, output, reference)")
+    at = sub.add_parser("attribution", help="leave-one-out authorship attribution on a JSONL corpus")
+    _corpus_args(at)
+    at.add_argument("--method", choices=METHODS, default="dense")
+    at.add_argument("--per-author", type=int, default=0, help="at most this many documents per author (0: all)")
     sub.add_parser("status", help="what is reachable")
     sub.add_parser("doctor", help="repair and check that SQLite and Chroma agree")
     return ap
@@ -107,11 +135,72 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
         finally:
             sys.stdout.write("\n")
             sys.stderr.write(json.dumps(turn.trace, default=str) + "\n")
+    elif args.cmd == "evaluate":
+        _out(run_evaluation(args, pg))
+    elif args.cmd == "attribution":
+        _out(run_attribution(args, pg))
     elif args.cmd == "status":
         _out(pg.status())
     elif args.cmd == "doctor":
         _out({"repaired": pg.repair(), "problems": pg.check_consistency()})
     return 0
+
+
+def _by_author(docs: list[CorpusDoc], per_author: int, authors: int = 0) -> dict[str, list[CorpusDoc]]:
+    grouped: dict[str, list[CorpusDoc]] = {}
+    for d in docs:
+        grouped.setdefault(d.author, []).append(d)
+    if per_author:
+        grouped = {a: ds[:per_author] for a, ds in grouped.items()}
+    names = sorted(grouped, key=lambda a: -len(grouped[a]))
+    return {a: grouped[a] for a in (names[:authors] if authors else names)}
+
+
+def run_attribution(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
+    docs = read_corpus(args.corpus, args.author_field, args.text_field, args.title_field, args.drop_where, args.id_field)
+    grouped = _by_author(docs, args.per_author)
+    items = [Doc(a, d.doc_id, d.text) for a, ds in grouped.items() for d in ds]
+    if args.method in ("dense", "hybrid"):
+        for item in items:
+            item.vector = doc_vector(pg.embedder.embed(pg.chunker.split(item.text), pg.settings.embed_batch_size))
+    result = attribute(items, args.method).to_dict()
+    result.pop("predictions")
+    return result
+
+
+def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
+    """Temporary users from a corpus, in a throw-away data folder; metrics per condition."""
+    docs = read_corpus(args.corpus, args.author_field, args.text_field, args.title_field, args.drop_where, args.id_field)
+    grouped = {a: ds for a, ds in _by_author(docs, args.per_author, args.authors).items() if len(ds) >= 2}
+    if not grouped:
+        raise InvalidInput("Evaluation needs at least two documents per author.", "Raise --per-author.")
+    conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
+    with tempfile.TemporaryDirectory(prefix="playground-eval-") as tmp:
+        temp = Playground(dataclasses.replace(pg.settings, data_dir=Path(tmp), chroma_host=""),
+                          embedder=pg.embedder, backend=pg.backend)
+        group = temp.create_persona("Corpus authors", f"People who wrote the documents in {args.corpus.name}.")
+        results = []
+        for author, ds in grouped.items():
+            user = temp.create_profile(author[:80], persona_id=group["id"], share_with_persona=True)
+            for d in ds:
+                temp.add_sample(user["id"], text=d.text, title=d.title or d.doc_id)
+        for user in temp.list_profiles():
+            results.append(evaluate_profile(temp, user["id"], holdout=1, conditions=conditions,
+                                            retriever=args.retriever, k=args.k, max_tokens=args.max_tokens))
+    rows = [r for res in results for r in res.rows]
+    summary = {}
+    for cond in conditions:
+        ok = [r for r in rows if r.condition == cond and not r.error]
+        summary[cond] = {m: round(sum(getattr(r, m) for r in ok) / len(ok), 4) if ok else None for m in METRICS}
+        summary[cond]["n"] = len(ok)
+        summary[cond]["errors"] = sum(1 for r in rows if r.condition == cond and r.error)
+    out: dict[str, Any] = {"corpus": str(args.corpus), "authors": len(grouped), "per_author": args.per_author,
+                           "held_out_per_author": 1, "retriever": args.retriever, "model": results[0].model,
+                           "metric_notes": "METEOR uses exact and stem matches only (no WordNet download).",
+                           "conditions": summary}
+    if args.rows:
+        out["rows"] = [dataclasses.asdict(r) for r in rows]
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:

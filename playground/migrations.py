@@ -125,3 +125,20 @@ def apply(db: sqlite3.Connection) -> list[str]:
             db.execute("INSERT INTO _migrations (name, applied) VALUES (?, datetime('now'))", (name,))
         applied.append(name)
     return applied
+
+
+@migration
+def m003_profile_summaries(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        CREATE TABLE profile_summaries (
+            profile_id TEXT PRIMARY KEY REFERENCES profiles(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            sources TEXT NOT NULL,        -- JSON list of {id, title} of the samples it was written from
+            samples_hash TEXT NOT NULL,   -- which samples; differs from the current set when the summary is stale
+            model TEXT NOT NULL,
+            edited INTEGER NOT NULL DEFAULT 0,
+            updated TEXT NOT NULL
+        );
+        """
+    )

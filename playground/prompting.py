@@ -37,7 +37,7 @@ SNIPPET_PREAMBLE = (
 
 @dataclass
 class PromptPart:
-    source: str  # instructions | persona | profile | snippets | snippet | history | message
+    source: str  # instructions | persona | profile | summary | snippets | snippet | history | message
     label: str  # what the inspector shows, e.g. "snippet #2 · Federalist No. 10"
     text: str
     tokens: int
@@ -53,6 +53,7 @@ class PromptBuild:
     tokens: int
     budget: int
     cut: list[dict[str, Any]]
+    resolution: dict[str, Any] | None = None  # auto mode: which level was used, and why
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +63,7 @@ class PromptBuild:
             "tokens": self.tokens,
             "budget": self.budget,
             "cut": self.cut,
+            "resolution": self.resolution,
         }
 
     def tokens_by_source(self) -> dict[str, int]:

@@ -25,9 +25,12 @@ from .profiles import clean_attributes
 from .prompting import MODES, PromptBuild, PromptPart, build_prompt
 from .retrieval import Hit, RetrievalOptions, Retriever, Scope
 from .settings import Settings
+from .summaries import summary_part
 from .vectors import VectorStore, persona_collection, user_collection
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+AUTO_MIN_CHUNKS = 8  # auto mode uses user-level data from this many chunks of a person's own writing
+GRANULARITIES: tuple[str, ...] = (*MODES, "auto")
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -116,6 +119,7 @@ class Playground:
         self.retriever = Retriever(self.db, self.vectors, self.embed_query)
         self.chunker = ingest.Chunker(self.tokenizer.count, self.settings.chunk_tokens, self.settings.chunk_overlap)
         self._persona_lock = threading.Lock()
+        self._centroids: dict[tuple[str, str], np.ndarray] = {}
         self.sync_personas()
         self.repair_report = self.repair()
 
@@ -495,6 +499,9 @@ class Playground:
 
     # -- retrieval and prompts -------------------------------------------------------------------------------------
     def scope_for(self, profile: dict[str, Any] | None, mode: str, persona_id: str | None = None) -> Scope:
+        if mode == "auto":
+            resolved = self.resolve_auto(profile)
+            mode, persona_id = resolved["mode"], resolved["persona_id"] or persona_id
         if mode not in MODES:
             raise InvalidInput(f"Unknown granularity '{mode}'.", "Choose user, persona or global.")
         if mode == "global":
@@ -528,13 +535,71 @@ class Playground:
         turns = [{"role": r["role"], "content": r["content"]} for r in rows if r["content"].strip()]
         return turns[-self.settings.history_turns:] if self.settings.history_turns else []
 
+    def resolve_auto(self, profile: dict[str, Any] | None) -> dict[str, Any]:
+        """Cold start (the survey's hybrid granularity): user level when the profile has enough writing, else the
+        persona it belongs to or is closest to, else global. Returns the mode, persona and the reason, for people."""
+        if not profile:
+            return {"mode": "global", "persona_id": None, "reason": "No profile is selected, so nothing is personal."}
+        n = self.db.one("SELECT count(*) AS n FROM chunks WHERE owner_kind = 'profile' AND owner_id = ?",
+                        (profile["id"],))["n"]
+        name = profile["display_name"]
+        if n >= AUTO_MIN_CHUNKS:
+            return {"mode": "user", "persona_id": None,
+                    "reason": f"{name} has {n} chunks of their own writing (at least {AUTO_MIN_CHUNKS}): user level."}
+        if profile.get("persona_id"):
+            persona = self.get_persona(profile["persona_id"])
+            return {"mode": "persona", "persona_id": persona["id"],
+                    "reason": f"{name} has only {n} chunks of writing (fewer than {AUTO_MIN_CHUNKS}), so the persona "
+                              f"they joined, “{persona['name']}”, stands in."}
+        suggestion = self.suggest_persona(profile["id"])
+        if suggestion:
+            return {"mode": "persona", "persona_id": suggestion["persona_id"],
+                    "reason": f"{name} has only {n} chunks of writing and no persona; the closest persona to their "
+                              f"{suggestion['based_on']} is “{suggestion['name']}” (similarity "
+                              f"{suggestion['similarity']:.2f})."}
+        return {"mode": "global", "persona_id": None,
+                "reason": f"{name} is a brand-new profile with no writing and no attributes: the global baseline."}
+
+    def suggest_persona(self, profile_id: str) -> dict[str, Any] | None:
+        """The persona closest to a profile's few samples and attributes (cosine of mean embeddings), or None."""
+        profile = self.get_profile(profile_id)
+        texts = [self.sample_text(s["id"])[:2000] for s in self.list_samples(profile_id)]
+        attrs = ", ".join(str(profile[k]) for k in ("occupation", "interests", "preferred_tone", "notes") if profile[k])
+        based_on = " and ".join(x for x, ok in (("writing", texts), ("attributes", attrs)) if ok)
+        if attrs:
+            texts.append(attrs)
+        if not texts:
+            return None
+        me = self.embedder.embed(texts).mean(axis=0)
+        best = None
+        for persona in self.list_personas():
+            c = self._persona_centroid(persona)
+            sim = float(me @ c / (np.linalg.norm(me) * np.linalg.norm(c) + 1e-12))
+            if best is None or sim > best["similarity"]:
+                best = {"persona_id": persona["id"], "name": persona["name"], "similarity": sim, "based_on": based_on}
+        return best
+
+    def _persona_centroid(self, persona: dict[str, Any]) -> np.ndarray:
+        key = (persona["id"], persona["updated"])
+        if key not in self._centroids:
+            texts = [persona["description"], persona.get("style_guidance", "")] + list(persona["examples"])
+            self._centroids[key] = self.embedder.embed([t for t in texts if t]).mean(axis=0)
+        return self._centroids[key]
+
     def preview(self, profile_id: str | None, message: str, mode: str, options: RetrievalOptions | None = None,
-                *, persona_id: str | None = None, session_id: str | None = None,
+                *, persona_id: str | None = None, session_id: str | None = None, use_summary: bool = False,
                 extra_parts: Sequence[PromptPart] = ()) -> tuple[list[Hit], PromptBuild, dict[str, float]]:
         """Retrieve and assemble the prompt for a message, without asking a model."""
         options = options or RetrievalOptions(k=self.settings.default_k)
         profile = self.get_profile(profile_id) if profile_id else None
         t0 = time.perf_counter()
+        resolution = None
+        if mode == "auto":
+            resolution = self.resolve_auto(profile)
+            mode, persona_id = resolution["mode"], resolution["persona_id"] or persona_id
+        if use_summary and mode == "user" and profile:
+            part = summary_part(self, profile["id"])
+            extra_parts = [*extra_parts, part] if part else extra_parts
         scope = self.scope_for(profile, mode, persona_id)
         hits = self.retriever.retrieve(message, scope, options)
         t1 = time.perf_counter()
@@ -542,6 +607,7 @@ class Playground:
         build = build_prompt(message, mode, count_tokens=self.tokenizer.count, budget=self.settings.prompt_budget,
                              profile=profile, persona=persona, hits=hits, history=self.history(session_id),
                              extra_parts=extra_parts)
+        build.resolution = resolution
         t2 = time.perf_counter()
         return hits, build, {"retrieval_ms": round((t1 - t0) * 1000, 2), "prompt_ms": round((t2 - t1) * 1000, 2)}
 
@@ -567,7 +633,7 @@ class Playground:
         return rows
 
     def start_turn(self, session_id: str, message: str, mode: str, options: RetrievalOptions | None = None, *,
-                   persona_id: str | None = None, model: str = "",
+                   persona_id: str | None = None, model: str = "", use_summary: bool = False,
                    extra_parts: Sequence[PromptPart] = ()) -> Turn:
         """Save the message, retrieve and build the prompt; then call ``stream()`` on the result."""
         session = self.db.one("SELECT * FROM sessions WHERE id = ?", (session_id,))
@@ -575,12 +641,13 @@ class Playground:
             raise NotFound("That conversation no longer exists.", "Start a new one.")
         options = options or RetrievalOptions(k=self.settings.default_k)
         hits, build, timings = self.preview(session["profile_id"], message, mode, options, persona_id=persona_id,
-                                            session_id=session_id, extra_parts=extra_parts)
+                                            session_id=session_id, use_summary=use_summary, extra_parts=extra_parts)
         mid = new_id("msg")
         self.db.execute("INSERT INTO messages (id, session_id, role, content, status, created) "
                         "VALUES (?, ?, 'user', ?, 'complete', ?)", (mid, session_id, message.strip(), now()))
         trace = {
-            "id": new_id("trc"), "created": now(), "mode": mode, "query": message.strip(),
+            "id": new_id("trc"), "created": now(), "mode": build.mode, "requested_mode": mode,
+            "auto": build.resolution, "query": message.strip(),
             "profile_id": session["profile_id"],
             "persona_id": next((p.meta["persona_id"] for p in build.parts if p.source == "persona"), None),
             "retrieval": {"retriever": options.retriever, "k": options.k, "threshold": options.threshold,

@@ -1,0 +1,105 @@
+"""Issue 5 on small real data (the Federalist papers): attribution, the cold-start auto mode, held-out evaluation
+that never retrieves the held-out text, and profile summaries. Tests that generate text name the llama.cpp engine."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from playground import RetrievalOptions, Settings
+from playground.attribution import Doc, attribute, profile_docs
+from playground.evaluation import evaluate_profile, meteor, rouge
+from tests.conftest import FEDERALIST, ROOT
+
+UNDISPUTED = ["--drop-where", "traditionally_disputed=true", "--drop-where", "author=MADISON_HAMILTON"]
+
+
+def undisputed(federalist):
+    return [r for r in federalist if not r["traditionally_disputed"] and r["author"] != "MADISON_HAMILTON"]
+
+
+def test_style_attribution_recognises_the_federalist_authors_well_above_baseline(federalist):
+    docs = [Doc(r["author"], r["doc_id"], r["text"]) for r in undisputed(federalist)]
+    result = attribute(docs, "style")
+    assert result.n == 70 and round(result.majority_baseline, 2) == 0.73 and result.chance_baseline == 1 / 3
+    assert result.accuracy > 0.9 > result.majority_baseline
+    assert result.authors["MADISON"]["recognisable"] > 0.8
+    assert sum(sum(row.values()) for row in result.confusion.values()) == 70
+
+
+def test_attribution_cli_prints_accuracy_with_baselines(tmp_path):
+    env = {**os.environ, "PLAYGROUND_DATA_DIR": str(tmp_path / "d")}
+    p = subprocess.run([sys.executable, "-m", "playground", "attribution", "--corpus", str(FEDERALIST),
+                        "--author-field", "author", "--text-field", "text", *UNDISPUTED, "--method", "bm25"],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert {"accuracy", "n", "authors", "majority_baseline", "chance_baseline"} <= set(out)
+    assert out["n"] == 70 and 0.5 < out["accuracy"] <= 1 and set(out["authors"]) == {"HAMILTON", "MADISON", "JAY"}
+
+
+def test_dense_attribution_over_stored_profiles_uses_their_vectors(pg, federalist):
+    for author in ("HAMILTON", "MADISON"):
+        user = pg.create_profile(author.title())
+        for r in [r for r in undisputed(federalist) if r["author"] == author][:3]:
+            pg.add_sample(user["id"], text=r["text"][:3000], title=r["title"])
+    docs = profile_docs(pg)
+    assert len(docs) == 6 and all(d.vector is not None and d.vector.shape == (384,) for d in docs)
+    result = attribute(docs, "dense")
+    assert result.n == 6 and 0 <= result.accuracy <= 1
+
+
+def test_rouge_and_meteor_reward_overlap():
+    ref = "The union is the safeguard against faction and insurrection."
+    assert rouge(ref, ref)["rouge1"] == pytest.approx(1.0)
+    assert rouge("bananas are yellow", ref)["rougeL"] == 0.0
+    assert meteor("the union guards against faction", ref) > meteor("bananas are yellow fruit", ref)
+
+
+def test_auto_mode_moves_from_global_to_persona_to_user_as_writing_arrives(pg, federalist):
+    newbie = pg.create_profile("New person")
+    assert pg.resolve_auto(newbie)["mode"] == "global"
+    baker = pg.create_profile("Baker", interests="baking bread, knitting, my dogs")
+    r = pg.resolve_auto(baker)
+    assert r["mode"] == "persona" and "closest persona" in r["reason"] and r["persona_id"]
+    essays = [x for x in undisputed(federalist) if x["author"] == "HAMILTON"][:2]
+    for e in essays:
+        pg.add_sample(baker["id"], text=e["text"])
+    r = pg.resolve_auto(pg.get_profile(baker["id"]))
+    assert r["mode"] == "user" and "chunks of their own writing" in r["reason"]
+    _, build, _ = pg.preview(baker["id"], "What about taxes?", "auto")
+    assert build.mode == "user" and build.resolution["mode"] == "user"
+    assert any(p.source == "snippet" for p in build.parts)
+
+
+@pytest.mark.engine
+def test_llama_cpp_engine_evaluation_never_retrieves_the_held_out_text(llm_env, embedder, federalist):
+    from playground import Playground
+
+    pg = Playground(Settings.from_env(llm_env), embedder=embedder)
+    group = pg.create_persona("Authors", "People who wrote essays for the newspapers of New York.")
+    users = {}
+    for author in ("HAMILTON", "MADISON"):
+        users[author] = pg.create_profile(author.title(), persona_id=group["id"], share_with_persona=True)
+        for r in [r for r in undisputed(federalist) if r["author"] == author][:3]:
+            pg.add_sample(users[author]["id"], text=r["text"][:2500], title=r["title"])
+    uid = users["HAMILTON"]["id"]
+    held = [s["id"] for s in pg.list_samples(uid)[-1:]]
+    held_chunks = {c["text"] for c in pg.db.query("SELECT text FROM chunks WHERE sample_id = ?", (held[0],))}
+    result = evaluate_profile(pg, uid, holdout=held, conditions=["user", "persona", "global", "none"],
+                              retriever="hybrid", k=8, max_tokens=20)
+    assert {r.condition for r in result.rows} == {"user", "persona", "global", "none"}
+    for row in result.rows:
+        assert row.output.strip() and not row.error
+        assert held[0] not in row.retrieved_samples
+        prompt = " ".join(m["content"] for m in row.messages)
+        assert not any(chunk in prompt for chunk in held_chunks if len(chunk) > 80), row.condition
+        assert 0 <= row.rouge1 <= 1 and 0 <= row.meteor <= 1 and -1 <= row.sim_reference <= 1
+    assert any(r.retrieved for r in result.rows if r.condition == "user")
+    # The same retrieval without the exclusion does find the held-out essay: the test above can fail.
+    leak = pg.retrieve(uid, result.rows[0].task, "user", RetrievalOptions("hybrid", k=8))
+    assert held[0] in {h.sample_id for h in leak}
+    summary = result.summary()
+    assert summary["user"]["n"] == 1 and set(summary) == {"user", "persona", "global", "none"}
