@@ -142,3 +142,62 @@ def m003_profile_summaries(db: sqlite3.Connection) -> None:
         );
         """
     )
+
+
+@migration
+def m004_studies(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        CREATE TABLE studies (
+            id TEXT PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,          -- what participants type to join
+            name TEXT NOT NULL,
+            consent_text TEXT NOT NULL,
+            conditions TEXT NOT NULL,           -- JSON list of {"id", "mode", "retriever"}
+            assignment TEXT NOT NULL CHECK (assignment IN ('within', 'between')),
+            blind INTEGER NOT NULL DEFAULT 1,
+            questions TEXT NOT NULL,            -- JSON list of Likert items {"id", "text", "criterion"}
+            prompts TEXT NOT NULL,              -- JSON list of task prompts
+            open INTEGER NOT NULL DEFAULT 1,
+            created TEXT NOT NULL
+        );
+        CREATE TABLE participants (
+            id TEXT PRIMARY KEY,
+            study_id TEXT NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+            code TEXT NOT NULL,                 -- the participant ID they typed; no real name needed
+            profile_id TEXT REFERENCES profiles(id) ON DELETE SET NULL,
+            session_id TEXT,
+            position INTEGER NOT NULL,          -- join order: drives counterbalancing
+            pairs TEXT NOT NULL,                -- JSON list of [condition id A, condition id B] per task
+            consented TEXT,
+            created TEXT NOT NULL,
+            UNIQUE (study_id, code)
+        );
+        CREATE TABLE study_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            study_id TEXT NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+            participant_id TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,                 -- join, consent, upload, answer, judgement
+            data TEXT NOT NULL,                 -- JSON; see docs/study-data.md
+            created TEXT NOT NULL
+        );
+        CREATE INDEX study_events_study ON study_events(study_id, participant_id);
+        CREATE TABLE judgements (
+            id TEXT PRIMARY KEY,
+            study_id TEXT NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+            participant_id TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+            task INTEGER NOT NULL,
+            prompt TEXT NOT NULL,
+            condition_a TEXT NOT NULL,
+            condition_b TEXT NOT NULL,
+            trace_a TEXT NOT NULL,              -- trace ids of the two answers
+            trace_b TEXT NOT NULL,
+            choice TEXT NOT NULL CHECK (choice IN ('A', 'B', 'none')),
+            ratings TEXT NOT NULL,              -- JSON {"A": {question id: 1-5}, "B": {...}}
+            reason TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL,
+            UNIQUE (participant_id, task)
+        );
+        CREATE TABLE app_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """
+    )
