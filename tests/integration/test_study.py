@@ -1,0 +1,111 @@
+"""Study mode on the engine: set-up checks, counterbalancing, blind task views, the full participant flow with a real
+llama.cpp engine, exports that round-trip through pandas, and deletion of one participant everywhere."""
+
+import io
+import json
+
+import pandas as pd
+import pytest
+
+from playground import InvalidInput, NotFound, Playground, Settings
+from playground import study as st
+from tests.integration.helpers import chroma_mentions, sqlite_mentions
+
+CONDITIONS = [{"mode": "user"}, {"mode": "global"}]
+PROMPTS = ["Plan my weekend.", "Explain taxes to me."]
+
+
+def make(pg, **kw):
+    args = dict(name="Pilot", consent_text="I agree to take part.", conditions=CONDITIONS, prompts=PROMPTS)
+    args.update(kw)
+    return st.create_study(pg, **args)
+
+
+def test_study_setup_is_checked(pg):
+    with pytest.raises(InvalidInput, match="two different conditions"):
+        make(pg, conditions=[{"mode": "user"}, {"mode": "user"}])
+    with pytest.raises(InvalidInput, match="consent"):
+        make(pg, consent_text=" ")
+    with pytest.raises(InvalidInput, match="task prompt"):
+        make(pg, prompts=["  "])
+    s = make(pg)
+    assert len(s["code"]) == 6 and [c["label"] for c in s["conditions"]] == ["user · dense", "global · dense"]
+    assert st.study_by_code(pg, s["code"].lower())["id"] == s["id"]
+    with pytest.raises(NotFound, match="no study"):
+        st.study_by_code(pg, "NOPE42")
+
+
+def test_within_subject_order_is_counterbalanced_and_joining_again_resumes(pg):
+    s = make(pg)
+    p1, p2 = st.join(pg, s["code"], "P01"), st.join(pg, s["code"], "P02")
+    assert p1["pairs"][0] == ["c1", "c2"] and p2["pairs"][0] == ["c2", "c1"]
+    assert p1["pairs"][1] == ["c2", "c1"], "the A/B position alternates across tasks too"
+    assert st.join(pg, s["code"], "P01")["id"] == p1["id"]
+    assert pg.get_profile(p1["profile_id"])["display_name"] == "Participant P01"
+
+
+def test_blind_task_view_never_names_a_condition(pg):
+    s = make(pg, blind=True)
+    p = st.join(pg, s["code"], "P01")
+    view = json.dumps(st.task_view(pg, p["id"], 0))
+    assert not any(word in view for word in ("user", "global", "dense", "c1", "c2", "labels"))
+    labelled = make(pg, blind=False)
+    q = st.join(pg, labelled["code"], "P01")
+    assert st.task_view(pg, q["id"], 0)["labels"] == {"A": "user · dense", "B": "global · dense"}
+
+
+def test_answers_need_consent(pg):
+    s = make(pg)
+    p = st.join(pg, s["code"], "P01")
+    with pytest.raises(InvalidInput, match="consent"):
+        st.generate_answers(pg, p["id"], 0)
+
+
+def test_wilson_interval():
+    lo, hi = st.wilson(8, 10)
+    assert 0.49 < lo < 0.5 and 0.94 < hi < 0.95
+    assert st.wilson(0, 0) == (0.0, 1.0)
+
+
+@pytest.mark.engine
+def test_llama_cpp_engine_full_participant_flow_export_and_deletion(llm_env, embedder):
+    pg = Playground(Settings.from_env(llm_env), embedder=embedder)
+    s = make(pg)
+    other = st.join(pg, s["code"], "P00")
+    p = st.join(pg, s["code"], "P01")
+    for who in (other, p):
+        st.consent(pg, who["id"])
+        pg.add_sample(who["profile_id"], text=f"I love hiking and baking bread on weekends. {who['code']}")
+    for task in range(len(PROMPTS)):
+        view = st.generate_answers(pg, p["id"], task)
+        assert view["answers"]["A"]["text"].strip() and view["answers"]["B"]["text"].strip()
+        with pytest.raises(InvalidInput, match="rate answer A"):
+            st.judge(pg, p["id"], task, "A", {"A": {"tone": 4}, "B": {}})
+        st.judge(pg, p["id"], task, ["A", "none"][task],
+                 {"A": {"tone": 4, "relevance": 5, "accuracy": 3}, "B": {"tone": 2, "relevance": 2, "accuracy": 3}},
+                 "A sounded like me.")
+    st.generate_answers(pg, other["id"], 0)
+    st.judge(pg, other["id"], 0, "B", {"A": {"tone": 1, "relevance": 1, "accuracy": 1},
+                                       "B": {"tone": 5, "relevance": 5, "accuracy": 5}})
+    assert [r["done"] for r in st.progress(pg, s["id"])] == [1, 2]
+
+    frame = pd.read_csv(io.StringIO(st.export_csv(pg, s["id"])))
+    assert list(frame.columns) == st.csv_columns(s) and len(frame) == 3
+    assert set(frame["preferred_condition"].fillna("")) == {"user · dense", ""}
+    assert frame.loc[frame["participant"] == "P01", "rating_a_relevance"].tolist() == [5, 5]
+    events = pd.read_json(io.StringIO(st.export_jsonl(pg, s["id"])), lines=True)
+    assert {"join", "consent", "answer", "judgement"} <= set(events["kind"])
+    answer = next(e for e in events["data"] if "trace" in e)
+    assert answer["trace"]["prompt"]["messages"] and "hits" in answer["trace"]
+
+    summary = st.summary(pg, s["id"])
+    user = summary["conditions"]["user · dense"]
+    assert user["shown"] == 3 and user["wins"] == 2 and user["ties"] == 1 and user["win_rate"] == 1.0
+    assert summary["conditions"]["global · dense"]["losses"] == 2
+
+    mine = st.export_participant(pg, p["id"])
+    assert mine["participant"]["code"] == "P01" and len(mine["judgements"]) == 2 and mine["samples"]
+    st.delete_participant(pg, p["id"])
+    for needle in (p["id"], p["profile_id"]):
+        assert sqlite_mentions(pg, needle) == [] and chroma_mentions(pg, needle) == []
+    assert len(pd.read_csv(io.StringIO(st.export_csv(pg, s["id"])))) == 1, "the other participant's data stays"
