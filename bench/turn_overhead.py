@@ -87,6 +87,7 @@ def ttft(pg, user_id: str, overhead_s: float) -> tuple[str, float, float, float]
     from pathlib import Path
 
     import openai
+
     from playground import Playground
     from tests.support.engine import llama_server
     from tests.support.tiny_gguf import write_tiny_model

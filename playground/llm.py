@@ -69,6 +69,9 @@ def _stream_chat(chat: Any, messages: Sequence[dict[str, str]], classify: Any) -
         raise
     except Exception as e:
         err = classify(e)
+        if isinstance(e, ValueError) and "No generation chunks" in str(e):
+            err = LLMError("The model server returned no answer.",
+                           "The prompt may not fit the model's context window: lower k or PLAYGROUND_PROMPT_BUDGET.")
         if partial:
             interrupted = GenerationInterrupted(
                 "The answer stopped part-way: the model server failed while writing it.",
@@ -159,9 +162,11 @@ class OpenAICompatibleBackend:
                max_tokens: int) -> Iterator[str | Usage]:
         from langchain_openai import ChatOpenAI
 
+        # LangChain sends the limit as `max_completion_tokens`, which llama.cpp's server ignores (it then writes
+        # until the context is full); sending the classic `max_tokens` too keeps every server within the limit.
         chat = ChatOpenAI(base_url=self.where, api_key=self.api_key, model=model, temperature=temperature,
                           max_tokens=max_tokens, streaming=True, stream_usage=True, timeout=self.timeout,
-                          max_retries=0)
+                          max_retries=0, extra_body={"max_tokens": max_tokens})
         return _stream_chat(chat, messages, lambda e: self._classify(e, model))
 
 

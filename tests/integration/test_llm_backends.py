@@ -8,8 +8,15 @@ import time
 
 import pytest
 
-from playground import (GenerationInterrupted, LLMUnavailable, ModelNotInstalled, OllamaBackend, Playground,
-                        RetrievalOptions, Settings)
+from playground import (
+    GenerationInterrupted,
+    LLMUnavailable,
+    ModelNotInstalled,
+    OllamaBackend,
+    Playground,
+    RetrievalOptions,
+    Settings,
+)
 from tests.conftest import closed_port
 
 RIVER = "The river rose all night and we moved the sheep to the hill pasture before breakfast."
@@ -33,6 +40,7 @@ def test_llama_cpp_engine_streams_an_answer_and_the_trace_records_it(live):
     assert turn.hits and turn.hits[0].owner_id == user["id"]
     pieces = list(turn.stream())
     assert len(pieces) > 1, "the answer arrives in pieces (streaming)"
+    assert len(pieces) <= 24, "the server honours PLAYGROUND_MAX_TOKENS (24)"
     assert turn.answer == "".join(pieces) and turn.answer.strip()
     t = turn.trace
     assert t["model"] == "tiny" and t["backend"] == "openai" and t["status"] == "complete"
@@ -58,7 +66,7 @@ def test_llama_cpp_engine_a_model_the_server_lacks_is_reported(live, llm_env, em
 
 @pytest.mark.engine
 def test_llama_cpp_engine_dies_mid_stream_and_the_partial_answer_is_kept(tiny_model, tmp_path, embedder):
-    from tests.support.engine import llama_server
+    from tests.support.engine import kill, llama_server
 
     with llama_server(tiny_model, alias="tiny") as url:
         env = {"PLAYGROUND_DATA_DIR": str(tmp_path / "d"), "PLAYGROUND_LLM_BACKEND": "openai",
@@ -68,8 +76,7 @@ def test_llama_cpp_engine_dies_mid_stream_and_the_partial_answer_is_kept(tiny_mo
         turn = pg.start_turn(session["id"], "Write a long story.", "global")
         stream = turn.stream()
         first = next(stream)
-        port = int(url.rsplit(":", 1)[1].split("/")[0])
-        subprocess.run(["pkill", "-9", "-f", f"--port {port}"], check=False)
+        kill(url)
         with pytest.raises(GenerationInterrupted) as err:
             for _ in stream:
                 pass

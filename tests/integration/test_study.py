@@ -81,11 +81,13 @@ def test_llama_cpp_engine_full_participant_flow_export_and_deletion(llm_env, emb
         assert view["answers"]["A"]["text"].strip() and view["answers"]["B"]["text"].strip()
         with pytest.raises(InvalidInput, match="rate answer A"):
             st.judge(pg, p["id"], task, "A", {"A": {"tone": 4}, "B": {}})
-        st.judge(pg, p["id"], task, ["A", "none"][task],
+        user_slot = "AB"[p["pairs"][task].index("c1")]  # where counterbalancing put the user condition
+        st.judge(pg, p["id"], task, [user_slot, "none"][task],
                  {"A": {"tone": 4, "relevance": 5, "accuracy": 3}, "B": {"tone": 2, "relevance": 2, "accuracy": 3}},
                  "A sounded like me.")
     st.generate_answers(pg, other["id"], 0)
-    st.judge(pg, other["id"], 0, "B", {"A": {"tone": 1, "relevance": 1, "accuracy": 1},
+    assert other["pairs"][0] == ["c1", "c2"] and p["pairs"][0] == ["c2", "c1"]
+    st.judge(pg, other["id"], 0, "A", {"A": {"tone": 1, "relevance": 1, "accuracy": 1},
                                        "B": {"tone": 5, "relevance": 5, "accuracy": 5}})
     assert [r["done"] for r in st.progress(pg, s["id"])] == [1, 2]
 
