@@ -69,7 +69,8 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model_path: Path) -> None:
         self.model_path = model_path
-        self.name = model_path.name
+        # The packaged model lives in a folder called "model"; name it for people.
+        self.name = "all-MiniLM-L6-v2" if "minilm" in str(model_path).lower() else model_path.name
         self._lock = threading.Lock()
 
     @cached_property

@@ -201,3 +201,21 @@ def m004_studies(db: sqlite3.Connection) -> None:
         CREATE TABLE app_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         """
     )
+
+
+@migration
+def m005_preferences(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        CREATE TABLE preferences (
+            id TEXT PRIMARY KEY,
+            profile_id TEXT REFERENCES profiles(id) ON DELETE CASCADE,
+            message TEXT NOT NULL,
+            shown TEXT NOT NULL,      -- JSON list of the granularities compared
+            choice TEXT NOT NULL,     -- one of them, or 'none'
+            traces TEXT NOT NULL,     -- JSON {granularity: trace id}
+            reason TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL
+        );
+        """
+    )

@@ -1,0 +1,63 @@
+"""Personalization Playground: the entry point and Home page."""
+
+import streamlit as st
+
+from components.charts import pipeline_figure
+from components.services import model_status
+from components.setup import flash, page_setup, select_profile, show_error
+from playground import PlaygroundError
+from playground.demo import load_demo_data
+
+pg = page_setup("Personalization Playground",
+                "See how a language model's answer changes when it knows about you: your profile, your writing, "
+                "or the group you belong to.")
+
+st.markdown(
+    "**Personalization** means an assistant adapts its answer to the person asking. Here it works the way most "
+    "research systems do: your message is used to **retrieve** the most similar passages from your own writing, "
+    "those passages and your profile are put into the **prompt**, and the model answers from that prompt. "
+    "The Chat page shows every step, and lets you switch between **user** (your own data), **persona** (a group's "
+    "shared data) and **global** (no personal data at all)."
+)
+st.plotly_chart(pipeline_figure(), width="stretch", config={"displayModeBar": False}, key="home_pipeline")
+
+st.subheader("Status")
+c1, c2, c3 = st.columns(3)
+with c1:
+    emb = pg.embedder
+    loaded = getattr(emb, "loaded", True)
+    st.markdown(f"**Embedding model** · {getattr(emb, 'name', 'custom')}")
+    st.caption("Loaded ✓" if loaded else "Loads on first use (about 5 s), offline from the installed package.")
+with c2:
+    ok = pg.vectors.heartbeat()
+    st.markdown(f"**Vector store** · Chroma {'✓' if ok else '✗'}")
+    st.caption(pg.vectors.where if ok else f"Not reachable at {pg.vectors.where}: start it with `chroma run`.")
+with c3:
+    status = model_status(pg)
+    st.markdown(f"**Model** · {status.backend} {'✓' if status.reachable and status.model else '✗'}")
+    if status.reachable and status.model:
+        st.caption(f"Chatting with **{status.model}** at {status.where}. Installed: {', '.join(status.models[:6])}")
+    else:
+        st.caption(status.problem)
+        st.caption("Everything else works without a model: profiles, samples, retrieval and the prompt preview.")
+
+st.subheader("Start a workshop in one click")
+st.markdown("Creates three demo profiles from the *Federalist Papers* (public domain): **Alexander Hamilton**, "
+            "**James Madison** and **John Jay**, each with three of their essays as writing samples.")
+if st.button("Load demo data", type="primary", key="home_load_demo"):
+    bar = st.progress(0.0, text="Embedding the essays…")
+    try:
+        profiles = load_demo_data(pg, progress=lambda who, done, total: bar.progress(
+            done / total, text=f"{who}: essay {done} of {total}"))
+    except PlaygroundError as e:
+        show_error(e)
+    else:
+        bar.progress(1.0, text="Done")
+        flash("success", "Demo data ready: " + ", ".join(p["display_name"] for p in profiles) +
+              f". {profiles[0]['display_name']} is now the active profile: open Chat and ask something.")
+        select_profile(profiles[0]["id"])
+        st.rerun()
+st.page_link("pages/3_Chat.py", label="Open Chat", icon="💬")
+
+with st.expander("Settings in use (from PLAYGROUND_* environment variables)"):
+    st.json(pg.settings.public())

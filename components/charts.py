@@ -1,0 +1,142 @@
+"""Plotly figure builders: pure functions from plain data to figures. Nothing here renders or touches state."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+SOURCE_COLORS = {
+    "instructions": "#6c757d", "persona": "#8e44ad", "profile": "#2e86c1", "summary": "#16a085",
+    "snippets": "#d4ac0d", "snippet": "#f39c12", "history": "#7f8c8d", "message": "#27ae60",
+}
+PALETTE = ["#2e86c1", "#e67e22", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#d4ac0d", "#7f8c8d", "#34495e"]
+
+
+def pipeline_figure(active: str | None = None) -> go.Figure:
+    """query → retrieve → prompt → LLM, the survey's pipeline, as four boxes."""
+    steps = [("query", "your message\nφq(x)"), ("retrieve", "top-k from your data\nR(φq(x), Pu, k)"),
+             ("prompt", "personalized prompt\nφp(x, R)"), ("LLM", "answer\nȳ = LLM(x̄)")]
+    fig = go.Figure()
+    for i, (name, sub) in enumerate(steps):
+        color = "#f39c12" if name == active else "#2e86c1"
+        fig.add_shape(type="rect", x0=i * 3, x1=i * 3 + 2.2, y0=0, y1=1, line=dict(color=color, width=2),
+                      fillcolor=color, opacity=0.15)
+        fig.add_annotation(x=i * 3 + 1.1, y=0.62, text=f"<b>{name}</b>", showarrow=False, font=dict(size=18))
+        fig.add_annotation(x=i * 3 + 1.1, y=0.3, text=sub.replace("\n", "<br>"), showarrow=False,
+                           font=dict(size=11, color="#555"))
+        if i < len(steps) - 1:
+            fig.add_annotation(x=i * 3 + 2.95, y=0.5, ax=i * 3 + 2.25, ay=0.5, xref="x", yref="y", axref="x",
+                               ayref="y", showarrow=True, arrowhead=3, arrowwidth=2, text="")
+    fig.update_xaxes(visible=False, range=[-0.2, 11.4])
+    fig.update_yaxes(visible=False, range=[-0.1, 1.1])
+    fig.update_layout(height=170, margin=dict(l=0, r=0, t=0, b=0), plot_bgcolor="rgba(0,0,0,0)")
+    return fig
+
+
+def prompt_tokens_figure(parts: Sequence[Mapping[str, Any]], budget: int) -> go.Figure:
+    """One stacked bar: how the prompt's tokens split by source, against the budget."""
+    fig = go.Figure()
+    for p in parts:
+        fig.add_bar(y=["prompt"], x=[p["tokens"]], orientation="h", name=p["label"],
+                    marker_color=SOURCE_COLORS.get(p["source"], "#999"), hovertemplate=f"{p['label']}: %{{x}} tokens")
+    fig.add_vline(x=budget, line_dash="dash", line_color="#c0392b", annotation_text=f"budget {budget}")
+    fig.update_layout(barmode="stack", height=130, showlegend=False, margin=dict(l=0, r=0, t=20, b=0),
+                      xaxis_title="tokens")
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def style_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
+    """Style features side by side: one small bar chart per feature, one bar per person or persona."""
+    if not rows:
+        return go.Figure()
+    features = [k for k in rows[0] if k != "who"]
+    fig = make_subplots(rows=1, cols=len(features), subplot_titles=features)
+    for c, f in enumerate(features, 1):
+        fig.add_bar(x=[r["who"] for r in rows], y=[r[f] for r in rows], row=1, col=c, showlegend=False,
+                    marker_color=[PALETTE[i % len(PALETTE)] for i in range(len(rows))])
+    fig.update_annotations(font_size=11)
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_xaxes(tickangle=-40, tickfont=dict(size=9))
+    return fig
+
+
+def project_2d(vectors: np.ndarray) -> np.ndarray:
+    """Principal-component projection to two dimensions (numpy SVD; no extra dependency)."""
+    if len(vectors) == 0:
+        return np.zeros((0, 2))
+    centred = vectors - vectors.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return centred @ vt[:2].T
+
+
+def embedding_map(points: Sequence[Mapping[str, Any]], query: Mapping[str, Any] | None = None) -> go.Figure:
+    """Chunks as dots in 2-D, coloured by owner; the current query as a star."""
+    fig = go.Figure()
+    owners = list(dict.fromkeys(p["owner"] for p in points))
+    for i, owner in enumerate(owners):
+        mine = [p for p in points if p["owner"] == owner]
+        fig.add_scatter(x=[p["x"] for p in mine], y=[p["y"] for p in mine], mode="markers", name=owner,
+                        marker=dict(size=8, color=PALETTE[i % len(PALETTE)], opacity=0.75),
+                        text=[p["label"] for p in mine], hovertemplate="%{text}<extra>" + owner + "</extra>")
+    if query:
+        fig.add_scatter(x=[query["x"]], y=[query["y"]], mode="markers+text", name="your query",
+                        marker=dict(symbol="star", size=18, color="#c0392b"), text=["query"],
+                        textposition="top center")
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h"))
+    fig.update_xaxes(showticklabels=False, title="")
+    fig.update_yaxes(showticklabels=False, title="")
+    return fig
+
+
+def confusion_figure(confusion: Mapping[str, Mapping[str, int]], names: Mapping[str, str] | None = None) -> go.Figure:
+    labels = list(confusion)
+    shown = [(names or {}).get(a, a) for a in labels]
+    z = [[confusion[t][p] for p in labels] for t in labels]
+    fig = go.Figure(go.Heatmap(z=z, x=shown, y=shown, colorscale="Blues", text=z, texttemplate="%{text}",
+                               hovertemplate="written by %{y}<br>attributed to %{x}: %{z}<extra></extra>"))
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="attributed to",
+                      yaxis_title="written by")
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def metrics_figure(summary: Mapping[str, Mapping[str, Any]], metrics: Sequence[str]) -> go.Figure:
+    """Grouped bars: one group per metric, one bar per condition."""
+    fig = go.Figure()
+    for i, (cond, values) in enumerate(summary.items()):
+        fig.add_bar(x=list(metrics), y=[values.get(m) for m in metrics], name=cond,
+                    marker_color=PALETTE[i % len(PALETTE)])
+    fig.update_layout(barmode="group", height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis_title="score")
+    return fig
+
+
+def win_rate_figure(conditions: Mapping[str, Mapping[str, Any]]) -> go.Figure:
+    """Win rate per condition with its 95% interval."""
+    names = [c for c, v in conditions.items() if v["win_rate"] is not None]
+    rates = [conditions[c]["win_rate"] for c in names]
+    lo = [r - conditions[c]["ci95"][0] for c, r in zip(names, rates)]
+    hi = [conditions[c]["ci95"][1] - r for c, r in zip(names, rates)]
+    fig = go.Figure(go.Bar(x=names, y=rates, error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo),
+                           marker_color=PALETTE[: len(names)]))
+    fig.add_hline(y=0.5, line_dash="dot", line_color="#999")
+    fig.update_layout(height=320, yaxis=dict(range=[0, 1], title="win rate (ties excluded)"),
+                      margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def ratings_figure(conditions: Mapping[str, Mapping[str, Any]]) -> go.Figure:
+    """Rating distributions: one box per condition and question."""
+    fig = go.Figure()
+    for i, (cond, v) in enumerate(conditions.items()):
+        xs, ys = [], []
+        for q, values in v["ratings"].items():
+            xs += [q] * len(values)
+            ys += values
+        fig.add_box(x=xs, y=ys, name=cond, marker_color=PALETTE[i % len(PALETTE)], boxpoints="all", jitter=0.4)
+    fig.update_layout(boxmode="group", height=320, yaxis=dict(range=[0.5, 5.5], title="rating (1–5)"),
+                      margin=dict(l=10, r=10, t=10, b=10))
+    return fig

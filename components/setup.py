@@ -1,0 +1,95 @@
+"""The shared top of every page: page config, the sidebar (active profile, model status), and the Playground."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from playground import Playground, PlaygroundError
+
+from . import state
+from .services import model_status, playground
+
+
+def page_setup(title: str, intro: str, icon: str = "🧪") -> Playground:
+    """Call first on every page. Returns the Playground; stops the page with a readable message if it can't start."""
+    st.set_page_config(page_title=f"{title} · Personalization Playground", page_icon=icon, layout="wide")
+    try:
+        pg = playground()
+    except PlaygroundError as e:
+        st.error(f"The playground could not start: {e}")
+        st.stop()
+    hidden = hidden_pages(pg)
+    if title in hidden:
+        st.info("This page is switched off for this workshop.")
+        st.stop()
+    st.title(title)
+    st.caption(intro)
+    for kind, text in st.session_state.pop(state.FLASH, []):
+        getattr(st, kind)(text)
+    _sidebar(pg)
+    return pg
+
+
+def flash(kind: str, text: str) -> None:
+    """Show ``text`` (kind: success, info, warning, error) after the next rerun."""
+    st.session_state.setdefault(state.FLASH, []).append((kind, text))
+
+
+def select_profile(profile_id: str | None) -> None:
+    st.session_state[state.PROFILE] = profile_id
+    st.session_state.pop("sidebar_profile", None)
+
+
+def hidden_pages(pg: Playground) -> list[str]:
+    from playground.workshop import get_preset
+
+    return list(get_preset(pg).get("hidden_pages", []))
+
+
+def _sidebar(pg: Playground) -> None:
+    with st.sidebar:
+        profiles = pg.list_profiles()
+        ids = [p["id"] for p in profiles]
+        names = {p["id"]: p["display_name"] for p in profiles}
+        wanted = st.session_state.get(state.PROFILE) or st.query_params.get("profile")
+        if wanted not in ids:
+            wanted = ids[0] if ids else None
+        if ids:
+            choice = st.selectbox("Active profile", ids, index=ids.index(wanted) if wanted else 0,
+                                  format_func=lambda i: names.get(i, i), key="sidebar_profile")
+            st.session_state[state.PROFILE] = choice
+            st.query_params["profile"] = choice  # a reload resumes with the same profile
+        else:
+            st.session_state[state.PROFILE] = None
+            st.info("No profiles yet. Create one on the Profile page, or load the demo data on Home.")
+        status = model_status(pg)
+        if status.reachable and status.model:
+            st.caption(f"Model: **{status.model}** via {status.backend} ✓")
+        else:
+            st.caption(f"⚠️ No model: {status.problem}")
+
+
+def active_profile(pg: Playground) -> dict[str, Any] | None:
+    pid = st.session_state.get(state.PROFILE)
+    if not pid:
+        return None
+    try:
+        return pg.get_profile(pid)
+    except PlaygroundError:
+        return None
+
+
+def need_profile(pg: Playground) -> dict[str, Any]:
+    profile = active_profile(pg)
+    if not profile:
+        st.info("Pick or create a profile first: Profile page, or “Load demo data” on Home.")
+        st.page_link("pages/1_Profile.py", label="Go to Profile", icon="👤")
+        st.stop()
+    return profile
+
+
+def show_error(e: Exception) -> None:
+    """A PlaygroundError as the person should read it."""
+    st.error(str(e), icon="⚠️")

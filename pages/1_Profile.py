@@ -1,0 +1,116 @@
+"""Profile: who you are, which persona group you belong to, and what you share."""
+
+import streamlit as st
+
+from components.setup import active_profile, flash, page_setup, select_profile, show_error
+from playground import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED, PlaygroundError
+from playground.summaries import generate_summary, get_summary, save_summary
+
+pg = page_setup("Profile", "Static attributes about you go into the prompt in user mode. Nothing here is required "
+                "except a display name.", icon="👤")
+personas = pg.list_personas()
+persona_names = {p["id"]: p["name"] for p in personas}
+persona_ids = [""] + [p["id"] for p in personas]
+
+
+def attribute_inputs(prefix: str, values: dict) -> dict:
+    out = {}
+    for key, label, limit in ATTRIBUTES:
+        if key == "age_range":
+            current = values.get(key, "")
+            out[key] = st.selectbox(label, AGE_RANGES, index=AGE_RANGES.index(current) if current in AGE_RANGES else 0,
+                                    format_func=lambda a: a or "—", key=f"{prefix}_{key}")
+        elif key == "notes":
+            out[key] = st.text_area(label, values.get(key, ""), max_chars=limit, key=f"{prefix}_{key}",
+                                    help="Anything else the assistant should know about you.")
+        else:
+            out[key] = st.text_input(label, values.get(key, ""), max_chars=limit, key=f"{prefix}_{key}")
+    current = values.get("persona_id") or ""
+    out["persona_id"] = st.selectbox("Persona group", persona_ids, index=persona_ids.index(current)
+                                     if current in persona_ids else 0,
+                                     format_func=lambda i: persona_names.get(i, "— none —"), key=f"{prefix}_persona")
+    out["share_with_persona"] = st.toggle("Share my writing samples with my persona group",
+                                          value=bool(values.get("share_with_persona")), key=f"{prefix}_share",
+                                          help=SHARING_EXPLAINED)
+    st.caption(SHARING_EXPLAINED)
+    return out
+
+
+profile = active_profile(pg)
+tab_edit, tab_new = st.tabs(["Edit the active profile" if profile else "No profile yet", "Create a new profile"])
+
+with tab_new:
+    with st.form("profile_new", clear_on_submit=True):
+        values = attribute_inputs("new", {})
+        if st.form_submit_button("Create profile", type="primary"):
+            try:
+                created = pg.create_profile(**values)
+            except PlaygroundError as e:
+                show_error(e)
+            else:
+                select_profile(created["id"])
+                flash("success", f"Profile “{created['display_name']}” created and selected. Next: add writing "
+                                 "samples.")
+                st.rerun()
+
+with tab_edit:
+    if not profile:
+        st.info("Create a profile in the next tab, or load the demo data on Home.")
+    else:
+        with st.form(f"profile_edit_{profile['id']}"):
+            values = attribute_inputs(f"edit_{profile['id']}", profile)
+            if st.form_submit_button("Save changes", type="primary"):
+                try:
+                    pg.update_profile(profile["id"], **values)
+                except PlaygroundError as e:
+                    show_error(e)
+                else:
+                    flash("success", "Saved.")
+                    st.rerun()
+
+        st.subheader("What the model thinks your writing is like")
+        st.caption("Profile-augmented prompting: a model summarises your samples (style, tone, topics). You can edit "
+                   "it; your edit is never overwritten. Turn it on in the Chat inspector.")
+        summary = get_summary(pg, profile["id"])
+        if summary:
+            if summary["stale"]:
+                st.warning("Your samples changed since this summary was written." +
+                           (" You edited it, so it stays as you wrote it." if summary["edited"] else ""))
+            st.caption("Written from: " + ", ".join(s["title"] for s in summary["sources"]) +
+                       f" · by {summary['model']}")
+        text = st.text_area("Summary", summary["text"] if summary else "", key=f"profile_summary_{profile['id']}",
+                            height=140)
+        s1, s2 = st.columns(2)
+        if s1.button("Write it with the model", key="profile_summary_generate"):
+            try:
+                with st.spinner("Asking the model…"):
+                    generate_summary(pg, profile["id"])
+            except PlaygroundError as e:
+                show_error(e)
+            else:
+                st.session_state.pop(f"profile_summary_{profile['id']}", None)
+                flash("success", "Summary written.")
+                st.rerun()
+        if s2.button("Save my edit", key="profile_summary_save"):
+            try:
+                save_summary(pg, profile["id"], text)
+            except PlaygroundError as e:
+                show_error(e)
+            else:
+                flash("success", "Your summary is saved and marked as edited by you.")
+                st.rerun()
+
+        st.subheader("Delete this profile")
+        st.caption("Deletes the profile, its writing samples, their vectors, its chats and their traces. "
+                   "This cannot be undone.")
+        sure = st.checkbox(f"Yes, delete “{profile['display_name']}” and everything in it", key="profile_delete_sure")
+        if st.button("Delete profile", disabled=not sure, key="profile_delete"):
+            try:
+                pg.delete_profile(profile["id"])
+            except PlaygroundError as e:
+                show_error(e)
+            else:
+                select_profile(None)
+                st.session_state.pop("profile_delete_sure", None)
+                flash("success", f"Deleted “{profile['display_name']}” and all of its data.")
+                st.rerun()

@@ -1,0 +1,68 @@
+"""Personas: groups described in words, with example texts that stand in for what members share."""
+
+import streamlit as st
+
+from components.setup import flash, page_setup, show_error
+from playground import PlaygroundError
+
+pg = page_setup("Personas", "A persona is persona-level personalization: the system prompt describes a group, and "
+                "retrieval searches the group's examples plus the samples of members who chose to share.", icon="👥")
+
+personas = pg.list_personas()
+st.subheader(f"{len(personas)} personas")
+for p in personas:
+    kind = "shipped" if p["builtin"] else "made here"
+    with st.expander(f"**{p['name']}** · {p['grp'] or kind} · {p['n_members']} members, {p['n_sharing']} sharing"):
+        st.markdown(f"**In the system prompt:** {p['description']}")
+        if p["style_guidance"]:
+            st.markdown(f"**How to answer:** {p['style_guidance']}")
+        for n, ex in enumerate(p["examples"], 1):
+            st.caption(f"Example {n}")
+            st.text(ex)
+        members = pg.persona_members(p["id"])
+        if members:
+            st.markdown("**Members:** " + ", ".join(
+                f"{m['display_name']}{' (shares samples)' if m['share_with_persona'] else ''}" for m in members))
+        src = p["source"]
+        st.caption(f"Source: {src.get('dataset', '')}" + (f" · {src['license']}" if src.get("license") else ""))
+        if not p["builtin"]:
+            with st.form(f"personas_edit_{p['id']}"):
+                name = st.text_input("Name", p["name"], key=f"personas_name_{p['id']}")
+                desc = st.text_area("Description (used in the system prompt)", p["description"],
+                                    key=f"personas_desc_{p['id']}")
+                style = st.text_area("How to answer", p["style_guidance"], key=f"personas_style_{p['id']}")
+                example = st.text_area("Add an example text", key=f"personas_example_{p['id']}")
+                if st.form_submit_button("Save persona"):
+                    try:
+                        pg.update_persona(p["id"], name=name, description=desc, style_guidance=style)
+                        if example.strip():
+                            pg.add_persona_example(p["id"], example)
+                    except PlaygroundError as e:
+                        show_error(e)
+                    else:
+                        flash("success", f"Saved “{name}”.")
+                        st.rerun()
+            sure = st.checkbox("Yes, delete this persona (members keep their own data)", key=f"personas_del_{p['id']}")
+            if st.button("Delete persona", disabled=not sure, key=f"personas_delete_{p['id']}"):
+                pg.delete_persona(p["id"])
+                flash("success", f"Deleted “{p['name']}”.")
+                st.rerun()
+
+st.subheader("Create a persona")
+st.caption("Describe a group in the second person, as the assistant should see it. Stereotypes creep in easily "
+           "here: describe what people in the group want, not what they are assumed to be like.")
+with st.form("personas_new", clear_on_submit=True):
+    name = st.text_input("Name", key="personas_new_name")
+    group = st.text_input("Who is this group? (one line)", key="personas_new_group")
+    desc = st.text_area("Description, used in the system prompt", placeholder="You are talking with people who …",
+                        key="personas_new_desc")
+    style = st.text_area("How should the assistant answer them?", key="personas_new_style")
+    examples = st.text_area("Example texts in the group's voice, separated by a blank line", key="personas_new_ex")
+    if st.form_submit_button("Create persona", type="primary"):
+        try:
+            created = pg.create_persona(name, desc, style, [e for e in examples.split("\n\n") if e.strip()], group)
+        except PlaygroundError as e:
+            show_error(e)
+        else:
+            flash("success", f"Persona “{created['name']}” created. Members can join it on the Profile page.")
+            st.rerun()

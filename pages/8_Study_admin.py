@@ -1,0 +1,136 @@
+"""Study admin: set up studies, watch progress, export data, and run a workshop. Protected by a passphrase."""
+
+import hmac
+
+import streamlit as st
+
+from components import state
+from components.charts import ratings_figure, win_rate_figure
+from components.setup import flash, page_setup, show_error
+from playground import RETRIEVERS, PlaygroundError
+from playground import study as studies
+from playground.workshop import PAGES, get_preset, reset_all, set_preset
+
+pg = page_setup("Study admin", "For researchers and instructors: create studies, follow progress, export the data, "
+                "and set up a workshop.", icon="🗂️")
+
+secret = pg.settings.admin_passphrase
+if not secret:
+    st.warning("This page is locked: set PLAYGROUND_ADMIN_PASSPHRASE on the server and restart it.")
+    st.stop()
+if not st.session_state.get(state.ADMIN_OK):
+    with st.form("admin_login"):
+        given = st.text_input("Admin passphrase", type="password", key="admin_pass")
+        if st.form_submit_button("Unlock"):
+            if hmac.compare_digest(given.encode(), secret.encode()):
+                st.session_state[state.ADMIN_OK] = True
+                st.rerun()
+            st.error("That passphrase is not right.")
+    st.stop()
+
+tab_studies, tab_new, tab_workshop = st.tabs(["Studies", "New study", "Workshop"])
+
+with tab_new:
+    with st.form("admin_new_study"):
+        name = st.text_input("Study name", key="admin_study_name")
+        consent = st.text_area("Consent text participants must accept", key="admin_consent",
+                               value="This study compares answers written by a language model. Your writing and "
+                                     "choices are stored under your participant ID only, and deleted on request.")
+        modes = st.multiselect("Granularities to compare", ["user", "persona", "global", "auto"],
+                               default=["user", "global"], key="admin_modes")
+        retrievers = st.multiselect("Retrievers (optional: compare these too)", RETRIEVERS, default=["dense"],
+                                    key="admin_retrievers")
+        assignment = st.radio("Assignment", ("within", "between"), horizontal=True, key="admin_assignment",
+                              format_func={"within": "within-subject, counterbalanced",
+                                           "between": "between-subject, random pair"}.get)
+        blind = st.checkbox("Blind: participants never see which condition wrote which answer", True,
+                            key="admin_blind")
+        prompts = st.text_area("Task prompts, one per line", key="admin_prompts",
+                               value="Plan a relaxing weekend for me.\nExplain inflation to me.")
+        if st.form_submit_button("Create study", type="primary"):
+            try:
+                s = studies.create_study(pg, name, consent, [{"mode": m, "retriever": r} for m in modes
+                                                             for r in retrievers],
+                                         prompts.splitlines(), assignment=assignment, blind=blind)
+            except PlaygroundError as e:
+                show_error(e)
+            else:
+                flash("success", f"Study “{s['name']}” created. Participants join on the Study page with code "
+                                 f"**{s['code']}**.")
+                st.rerun()
+
+with tab_studies:
+    all_studies = studies.list_studies(pg)
+    if not all_studies:
+        st.info("No studies yet: create one in the next tab.")
+    else:
+        labels = {s["id"]: f"{s['name']} · code {s['code']} · {s['n_participants']} participants" for s in all_studies}
+        sid = st.selectbox("Study", list(labels), format_func=labels.get, key="admin_study")
+        s = studies.get_study(pg, sid)
+        st.caption(f"Conditions: {', '.join(c['label'] for c in s['conditions'])} · {s['assignment']}-subject · "
+                   f"{'blind' if s['blind'] else 'labelled'} · {len(s['prompts'])} tasks")
+        summary = studies.summary(pg, sid)
+        c1, c2 = st.columns(2)
+        with c1:
+            st.markdown(f"**Preferences** ({summary['judgements']} judgements)")
+            st.plotly_chart(win_rate_figure(summary["conditions"]), width="stretch", key="admin_wins")
+        with c2:
+            st.markdown("**Ratings**")
+            st.plotly_chart(ratings_figure(summary["conditions"]), width="stretch", key="admin_ratings")
+        st.dataframe([{"condition": c, "shown": v["shown"], "wins": v["wins"], "losses": v["losses"], "ties": v["ties"],
+                       "win rate": None if v["win_rate"] is None else round(v["win_rate"], 3),
+                       "95% CI": f"{v['ci95'][0]:.2f}–{v['ci95'][1]:.2f}"} for c, v in summary["conditions"].items()],
+                     hide_index=True, width="stretch", key="admin_summary")
+        progress = studies.progress(pg, sid)
+        st.markdown("**Participants**")
+        st.dataframe([{"participant": p["code"], "consented": bool(p["consented"]), "tasks done": p["done"],
+                       "of": p["tasks"]} for p in progress], hide_index=True, width="stretch", key="admin_progress")
+        d1, d2 = st.columns(2)
+        d1.download_button("Export judgements (CSV)", studies.export_csv(pg, sid), f"{s['code']}-judgements.csv",
+                           "text/csv", key="admin_csv")
+        d2.download_button("Export all events (JSONL)", studies.export_jsonl(pg, sid), f"{s['code']}-events.jsonl",
+                           "application/jsonl", key="admin_jsonl")
+        st.caption("Column meanings: docs/study-data.md")
+        if progress:
+            codes = {p["id"]: p["code"] for p in progress}
+            who = st.selectbox("One participant", list(codes), format_func=codes.get, key="admin_participant")
+            import json
+            st.download_button("Export this participant's data (JSON)",
+                               json.dumps(studies.export_participant(pg, who), default=str, indent=2),
+                               f"participant-{codes[who]}.json", "application/json", key="admin_p_export")
+            sure = st.checkbox(f"Yes, delete everything of participant {codes[who]}", key="admin_p_sure")
+            if st.button("Delete participant", disabled=not sure, key="admin_p_delete"):
+                studies.delete_participant(pg, who)
+                flash("success", f"Deleted participant {codes[who]} everywhere.")
+                st.rerun()
+
+with tab_workshop:
+    preset = get_preset(pg)
+    with st.form("admin_preset"):
+        hidden = st.multiselect("Pages participants do not see", PAGES, default=preset["hidden_pages"],
+                                key="admin_hidden")
+        hide_controls = st.checkbox("Hide the retrieval settings on the Chat page", preset["hide_controls"],
+                                    key="admin_hide_controls")
+        fixed = st.text_input("Fix the model (empty: the server's default)", preset["fixed_model"], key="admin_model")
+        if st.form_submit_button("Apply to everyone"):
+            set_preset(pg, {"hidden_pages": hidden, "hide_controls": hide_controls, "fixed_model": fixed})
+            flash("success", "Workshop preset applied to every browser on this server.")
+            st.rerun()
+    st.markdown("**Reset**")
+    if st.button("Reset my browser session", key="admin_reset_session"):
+        for k in list(st.session_state):
+            if k != state.ADMIN_OK:
+                del st.session_state[k]
+        st.query_params.clear()
+        flash("success", "This browser session starts afresh.")
+        st.rerun()
+    sure = st.checkbox("Yes, delete every profile, sample, chat and user-made persona on this server",
+                       key="admin_reset_sure")
+    if st.button("Reset all data", disabled=not sure, key="admin_reset_all"):
+        try:
+            n = reset_all(pg)
+        except PlaygroundError as e:
+            show_error(e)
+        else:
+            flash("success", f"Deleted {n} profiles and everything in them. Load the demo data again on Home.")
+            st.rerun()
