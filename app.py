@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.charts import pipeline_figure
+from components.charts import PIPELINE_DOT
 from components.services import model_status
 from components.setup import flash, page_setup, select_profile, show_error
 from playground import PlaygroundError
@@ -19,7 +19,7 @@ st.markdown(
     "The Chat page shows every step, and lets you switch between **user** (your own data), **persona** (a group's "
     "shared data) and **global** (no personal data at all)."
 )
-st.plotly_chart(pipeline_figure(), width="stretch", config={"displayModeBar": False}, key="home_pipeline")
+st.graphviz_chart(PIPELINE_DOT, width="stretch")
 
 st.subheader("Status")
 c1, c2, c3 = st.columns(3)

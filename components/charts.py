@@ -15,25 +15,21 @@ SOURCE_COLORS = {
 PALETTE = ["#2e86c1", "#e67e22", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#d4ac0d", "#7f8c8d", "#34495e"]
 
 
-def pipeline_figure(active: str | None = None) -> go.Figure:
-    """query → retrieve → prompt → LLM, the survey's pipeline, as four boxes."""
-    steps = [("query", "your message\nφq(x)"), ("retrieve", "top-k from your data\nR(φq(x), Pu, k)"),
-             ("prompt", "personalized prompt\nφp(x, R)"), ("LLM", "answer\nȳ = LLM(x̄)")]
-    fig = go.Figure()
-    for i, (name, sub) in enumerate(steps):
-        color = "#f39c12" if name == active else "#2e86c1"
-        fig.add_shape(type="rect", x0=i * 3, x1=i * 3 + 2.2, y0=0, y1=1, line=dict(color=color, width=2),
-                      fillcolor=color, opacity=0.15)
-        fig.add_annotation(x=i * 3 + 1.1, y=0.62, text=f"<b>{name}</b>", showarrow=False, font=dict(size=18))
-        fig.add_annotation(x=i * 3 + 1.1, y=0.3, text=sub.replace("\n", "<br>"), showarrow=False,
-                           font=dict(size=11, color="#555"))
-        if i < len(steps) - 1:
-            fig.add_annotation(x=i * 3 + 2.95, y=0.5, ax=i * 3 + 2.25, ay=0.5, xref="x", yref="y", axref="x",
-                               ayref="y", showarrow=True, arrowhead=3, arrowwidth=2, text="")
-    fig.update_xaxes(visible=False, range=[-0.2, 11.4])
-    fig.update_yaxes(visible=False, range=[-0.1, 1.1])
-    fig.update_layout(height=170, margin=dict(l=0, r=0, t=0, b=0), plot_bgcolor="rgba(0,0,0,0)")
-    return fig
+PIPELINE_DOT = """
+digraph pipeline {
+  rankdir=LR; bgcolor="transparent";
+  node [shape=box, style="rounded,filled", fillcolor="#eaf2f8", color="#2e86c1", fontname="Helvetica", fontsize=13];
+  edge [color="#2e86c1", penwidth=2];
+  query [label="query\nyour message"];
+  data [label="your data\nprofile · writing · persona", fillcolor="#fef5e7", color="#f39c12"];
+  retrieve [label="retrieve\ntop-k snippets\n(dense · BM25 · hybrid)"];
+  prompt [label="prompt\ninstructions + profile/persona\n+ snippets + history + message"];
+  llm [label="LLM\nthe answer"];
+  query -> retrieve -> prompt -> llm;
+  data -> retrieve; data -> prompt [style=dashed];
+}
+"""
+"""The survey's pipeline (query → retrieve → prompt → LLM) as Graphviz DOT, drawn by st.graphviz_chart."""
 
 
 def prompt_tokens_figure(parts: Sequence[Mapping[str, Any]], budget: int) -> go.Figure:

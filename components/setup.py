@@ -48,8 +48,20 @@ def hidden_pages(pg: Playground) -> list[str]:
     return list(get_preset(pg).get("hidden_pages", []))
 
 
+NAV = (("app.py", "Home", "🏠"), ("pages/1_Profile.py", "Profile", "👤"),
+       ("pages/2_Writing_samples.py", "Writing samples", "✍️"), ("pages/3_Chat.py", "Chat", "💬"),
+       ("pages/4_Personas.py", "Personas", "👥"), ("pages/5_Compare.py", "Compare", "⚖️"),
+       ("pages/6_Evaluate.py", "Evaluate", "📏"), ("pages/7_Study.py", "Study", "🔬"),
+       ("pages/8_Study_admin.py", "Study admin", "🗂️"))
+
+
 def _sidebar(pg: Playground) -> None:
     with st.sidebar:
+        hidden = hidden_pages(pg)
+        for path, label, icon in NAV:
+            if label not in hidden:
+                st.page_link(path, label=label, icon=icon)
+        st.divider()
         profiles = pg.list_profiles()
         ids = [p["id"] for p in profiles]
         names = {p["id"]: p["display_name"] for p in profiles}

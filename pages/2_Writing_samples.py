@@ -15,7 +15,8 @@ profile = need_profile(pg)
 pid = profile["id"]
 
 with st.form(f"samples_add_{pid}", clear_on_submit=True):
-    files = st.file_uploader(f"Upload files ({', '.join(SUPPORTED_FILE_TYPES)}), several at once if you like",
+    files = st.file_uploader(f"Upload files ({', '.join(SUPPORTED_FILE_TYPES)}; up to {pg.settings.max_upload_mb:g} MB "
+                             "each), several at once if you like",
                              accept_multiple_files=True, key=f"samples_files_{pid}")
     pasted = st.text_area("…or paste some text you wrote", key=f"samples_paste_{pid}", height=120)
     title = st.text_input("Title for the pasted text (optional)", key=f"samples_title_{pid}")

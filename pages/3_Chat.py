@@ -47,7 +47,8 @@ with insp_col:
             st.caption("You are not a member of this persona: you see its examples and the samples its members share.")
     retriever, k, threshold, mmr, use_summary = "dense", pg.settings.default_k, None, False, False
     if not preset["hide_controls"]:
-        with st.expander("Retrieval settings", expanded=True):
+        with st.expander(f"Retrieval settings: {st.session_state.get('chat_retriever', 'dense')}, "
+                         f"k={st.session_state.get('chat_k', pg.settings.default_k)}"):
             retriever = st.radio("Retriever", RETRIEVERS, horizontal=True, key="chat_retriever",
                                  help="dense: meaning (embeddings) · bm25: shared words · hybrid: both, fused by rank")
             k = st.slider("Snippets (k)", 1, 10, pg.settings.default_k, key="chat_k")
@@ -58,7 +59,7 @@ with insp_col:
             mmr = st.checkbox("Diversify (MMR)", key="chat_mmr", help="Prefer snippets that are not near-duplicates.")
             use_summary = st.checkbox("Add the model-written summary of my writing (user mode)", key="chat_summary")
     options = RetrievalOptions(retriever, k=k, threshold=threshold, mmr=mmr)
-    details = st.container()
+    details = st.container(height=560, border=False)
 
 with chat_col:
     top = st.columns([4, 1])
@@ -66,9 +67,10 @@ with chat_col:
     if top[1].button("New chat", key="chat_new"):
         sessions[pid] = pg.new_session(pid, title="chat")["id"]
         st.rerun()
+    history = st.container(height=640, border=False)
     messages = pg.session_messages(sid)
     for m in messages:
-        with st.chat_message(m["role"]):
+        with history.chat_message(m["role"]):
             if m["content"]:
                 st.markdown(m["content"])
             if m["role"] == "assistant":
@@ -85,9 +87,9 @@ message = message or st.session_state.pop(state.PENDING_ASK, None)
 latest = next((m["trace"] for m in reversed(messages) if m["role"] == "assistant" and m["trace"]), None)
 if message:
     with chat_col:
-        with st.chat_message("user"):
+        with history.chat_message("user"):
             st.markdown(message)
-        with st.chat_message("assistant"):
+        with history.chat_message("assistant"):
             try:
                 turn = pg.start_turn(sid, message, mode, options, persona_id=persona_id, use_summary=use_summary,
                                      model=preset["fixed_model"])
@@ -110,14 +112,15 @@ with details:
     if not latest:
         st.info("Ask something: the snippets retrieved from your writing and the exact prompt will appear here.")
     else:
-        st.markdown(f"**Latest turn** · “{latest['query'][:80]}”")
-        render_trace(latest, key="chat_latest")
         changed = (latest.get("requested_mode", latest["mode"]) != mode
                    or latest["retrieval"]["retriever"] != retriever or latest["retrieval"]["k"] != k
                    or (mode == "persona" and latest.get("persona_id") != persona_id))
         if changed and not message:
-            st.divider()
-            st.markdown(f"**Preview under the current setting ({mode})**: the same message, not yet sent")
+            # One click on the granularity shows the difference at once: the same message under the new setting.
+            st.markdown(f"**Preview under the current setting ({mode})** · “{latest['query'][:80]}”, not yet sent")
+            if st.button(f"Ask again under {mode}", type="primary", key="chat_ask_again"):
+                st.session_state[state.PENDING_ASK] = latest["query"]
+                st.rerun()
             try:
                 hits, build, _ = pg.preview(pid, latest["query"], mode, options, persona_id=persona_id,
                                             use_summary=use_summary)
@@ -127,6 +130,8 @@ with details:
                 render_resolution(build.to_dict())
                 render_snippets([h.to_dict() for h in hits], build.mode)
                 render_prompt(build.to_dict(), key="chat_preview")
-                if st.button(f"Ask again under {mode}", type="primary", key="chat_ask_again"):
-                    st.session_state[state.PENDING_ASK] = latest["query"]
-                    st.rerun()
+            with st.expander(f"Latest turn, as it was sent ({latest['mode']})"):
+                render_trace(latest, key="chat_latest")
+        else:
+            st.markdown(f"**Latest turn** · “{latest['query'][:80]}”")
+            render_trace(latest, key="chat_latest")

@@ -10,7 +10,7 @@ def test_home_paints_without_a_model_and_says_how_to_get_one(app_no_llm):
     page = texts(at)
     assert "No model server answers" in page and "Everything else works without a model" in page
     assert "Chroma ✓" in page
-    assert at.get("plotly_chart"), "the pipeline diagram is drawn"
+    assert at.get("graphviz_chart"), "the pipeline diagram is drawn"
 
 
 def test_create_profile_upload_sample_chat_and_switch_granularity(app_no_llm):
@@ -49,7 +49,7 @@ def test_create_profile_upload_sample_chat_and_switch_granularity(app_no_llm):
     no_errors(at)
     page = texts(at)
     assert "Preview under the current setting (global)" in page
-    preview = page.split("Preview under the current setting (global)")[1]
+    preview = page.split("Preview under the current setting (global)")[1].split("Latest turn, as it was sent")[0]
     assert "snippet #" not in preview and "profile · Ada" not in preview and "The river rose" not in preview
     assert "Global mode retrieves nothing" in preview
     button(at, "Ask again under global").click().run()
@@ -73,8 +73,8 @@ def test_demo_data_lets_you_chat_as_hamilton_and_see_his_essays(app_no_llm):
     assert set(table["from"]) == {"Alexander Hamilton"}
     assert all(t.startswith("Federalist No.") for t in table["sample"])
     at.radio(key="chat_mode").set_value("global").run()
-    preview = texts(at).split("Preview under the current setting (global)")[1]
-    assert "Federalist No." not in preview
+    preview = texts(at).split("Preview under the current setting (global)")[1].split("Latest turn, as it was")[0]
+    assert "Federalist No." not in preview and "Global mode retrieves nothing" in preview
 
 
 def test_deleting_a_profile_needs_a_confirmation(app_no_llm):
@@ -100,9 +100,9 @@ def test_a_bad_upload_is_explained_and_keeps_existing_samples(app_no_llm):
     at.text_area(key=f"samples_paste_{at.sidebar.selectbox(key='sidebar_profile').value}").input(
         "I keep bees on the roof of the library; they make a dark, strong honey in late summer.")
     button(at, "Add to my samples").click().run()
-    at.get("file_uploader")[0].set_value([("empty.txt", b"", "text/plain"), ("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00",
-                                                                             "image/png"),
-                                          ("<img src=x onerror=alert(1)> bees.txt", b"Bees again, and honey.", "text/plain")])
+    png = b"\x89PNG\r\n\x1a\n\x00\x00"
+    at.get("file_uploader")[0].set_value([("empty.txt", b"", "text/plain"), ("photo.png", png, "image/png"),
+                                          ("<img src=x onerror=alert(1)> bees.txt", b"Bees, honey.", "text/plain")])
     button(at, "Add to my samples").click().run()
     no_errors(at)
     errors = [e.value for e in at.error]

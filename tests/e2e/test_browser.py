@@ -1,0 +1,57 @@
+"""The README's promise in a real browser: load the demo data, chat as Hamilton with the llama.cpp engine answering,
+see his essays in the inspector, switch to global and see them leave the prompt. Screenshots of every page."""
+
+import pytest
+
+from tests.e2e.conftest import settle, shot, streamlit_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.engine]
+
+
+def nav(page, name: str) -> None:
+    page.get_by_test_id("stSidebar").get_by_role("link", name=name, exact=True).click()
+
+
+def test_llama_cpp_engine_demo_walkthrough_in_chromium(page, llm_env):
+    with streamlit_server(llm_env) as url:
+        page.goto(url)
+        page.get_by_text("Start a workshop in one click").wait_for()
+        settle(page)
+        shot(page, "1-home", full_page=True)
+        page.get_by_role("button", name="Load demo data").click()
+        page.get_by_text("Demo data ready").wait_for(timeout=300_000)
+        settle(page)
+
+        nav(page, "Chat")
+        page.get_by_test_id("stChatInputTextArea").wait_for()
+        settle(page)
+        page.get_by_test_id("stChatInputTextArea").fill("Why does the union need a navy?")
+        page.get_by_test_id("stChatInputTextArea").press("Enter")
+        page.get_by_text("Latest turn").wait_for(timeout=120_000)
+        settle(page)
+        assert page.get_by_test_id("stChatMessage").count() >= 2
+        page.get_by_text("snippet #1 · Federalist No.", exact=False).first.wait_for()
+        page.get_by_text("profile · Alexander Hamilton", exact=False).first.wait_for()
+        assert page.get_by_text("model tiny", exact=False).count() >= 1
+        shot(page, "2-chat-user")
+
+        page.get_by_test_id("stRadio").first.get_by_text("global", exact=True).click()
+        page.get_by_text("Preview under the current setting (global)").wait_for()
+        settle(page)
+        preview = page.get_by_text("Preview under the current setting (global)")
+        assert preview.is_visible()
+        page.get_by_text("Global mode retrieves nothing", exact=False).last.wait_for()
+        shot(page, "3-chat-global-preview")
+        page.get_by_role("button", name="Ask again under global").click()
+        page.get_by_text("Latest turn", exact=False).first.wait_for()
+        settle(page)
+        page.get_by_text("mode global", exact=False).first.wait_for(timeout=120_000)
+        assert page.get_by_test_id("stChatMessage").count() >= 4, "the question was asked again"
+        shot(page, "4-chat-global")
+
+        page.set_viewport_size({"width": 1440, "height": 2400})  # Streamlit scrolls inside the page: show it all
+        for name in ("Profile", "Writing samples", "Personas", "Compare", "Evaluate", "Study"):
+            nav(page, name)
+            page.get_by_role("heading", name=name).first.wait_for()
+            settle(page)
+            shot(page, f"5-{name.lower().replace(' ', '-')}")
