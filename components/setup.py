@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import streamlit as st
@@ -55,6 +56,30 @@ NAV = (("app.py", "Home", "🏠"), ("pages/1_Profile.py", "Profile", "👤"),
        ("pages/8_Study_admin.py", "Study admin", "🗂️"))
 
 
+def browser_token() -> str:
+    """This browser's token, kept in the URL (?me=…) so a reload resumes with the same profiles."""
+    token = st.session_state.get(state.BROWSER) or st.query_params.get("me")
+    if not token:
+        token = secrets.token_urlsafe(12)
+    st.session_state[state.BROWSER] = token
+    st.query_params["me"] = token
+    return token
+
+
+def owner_token(pg: Playground) -> str:
+    """What new profiles are tagged with: this browser's token in a private workshop, else '' (public)."""
+    from playground.workshop import get_preset
+
+    return browser_token() if get_preset(pg)["private_profiles"] else ""
+
+
+def visible_profiles(pg: Playground) -> list[dict[str, Any]]:
+    """The profiles this browser may see: all of them, or in a private workshop the public ones and its own."""
+    from playground.workshop import get_preset
+
+    return pg.list_profiles(visible_to=browser_token() if get_preset(pg)["private_profiles"] else None)
+
+
 def _sidebar(pg: Playground) -> None:
     with st.sidebar:
         hidden = hidden_pages(pg)
@@ -62,7 +87,7 @@ def _sidebar(pg: Playground) -> None:
             if label not in hidden:
                 st.page_link(path, label=label, icon=icon)
         st.divider()
-        profiles = pg.list_profiles()
+        profiles = visible_profiles(pg)
         ids = [p["id"] for p in profiles]
         names = {p["id"]: p["display_name"] for p in profiles}
         wanted = st.session_state.get(state.PROFILE) or st.query_params.get("profile")
@@ -85,7 +110,7 @@ def _sidebar(pg: Playground) -> None:
 
 def active_profile(pg: Playground) -> dict[str, Any] | None:
     pid = st.session_state.get(state.PROFILE)
-    if not pid:
+    if not pid or pid not in {p["id"] for p in visible_profiles(pg)}:
         return None
     try:
         return pg.get_profile(pid)

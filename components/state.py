@@ -8,3 +8,4 @@ STUDY_TASK = "study_task"              # study mode: current task index
 ADMIN_OK = "study_admin_unlocked"      # the admin passphrase was given in this browser session
 PENDING_ASK = "chat_pending_message"   # "ask again" re-sends this message
 FLASH = "flash_messages"              # feedback that must survive a rerun: [(kind, text)]
+BROWSER = "browser_token"              # private workshops: which profiles this browser made

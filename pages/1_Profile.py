@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.setup import active_profile, flash, page_setup, select_profile, show_error
+from components.setup import active_profile, flash, owner_token, page_setup, select_profile, show_error
 from playground import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED, PlaygroundError
 from playground.summaries import generate_summary, get_summary, save_summary
 
@@ -44,7 +44,7 @@ with tab_new:
         values = attribute_inputs("new", {})
         if st.form_submit_button("Create profile", type="primary"):
             try:
-                created = pg.create_profile(**values)
+                created = pg.create_profile(owner_token=owner_token(pg), **values)
             except PlaygroundError as e:
                 show_error(e)
             else:

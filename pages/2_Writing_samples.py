@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from components.charts import embedding_map, project_2d, style_figure
-from components.setup import flash, need_profile, page_setup, show_error
+from components.setup import flash, need_profile, page_setup, show_error, visible_profiles
 from playground import SUPPORTED_FILE_TYPES, PlaygroundError
 from playground.stylometry import style_profile
 from playground.vectors import user_collection
@@ -83,7 +83,7 @@ st.subheader("Style at a glance")
 st.caption("Simple features of each person's writing (and each persona's examples). Distinct habits here are what "
            "makes writing recognisable: see the Evaluate page for how often it is.")
 rows = []
-for p in pg.list_profiles()[:8]:
+for p in visible_profiles(pg)[:8]:
     texts = [pg.sample_text(s["id"])[:20000] for s in pg.list_samples(p["id"])[:5]]
     if texts:
         rows.append({"who": p["display_name"], **style_profile("\n\n".join(texts))})
@@ -97,7 +97,7 @@ st.caption("Every chunk as a point: closer points mean more similar meaning to t
            "see where it lands; user-mode retrieval takes your nearest points.")
 query = st.text_input("Mark a query on the map", key=f"samples_map_query_{pid}")
 points, vectors = [], []
-for p in pg.list_profiles()[:8]:
+for p in visible_profiles(pg)[:8]:
     for v in pg.vectors.get(user_collection(p["id"]), embeddings=True)[:300]:
         mine = p["id"] == pid
         points.append({"owner": p["display_name"] + (" (you)" if mine else ""),

@@ -6,7 +6,7 @@ import io
 import streamlit as st
 
 from components.charts import confusion_figure, metrics_figure
-from components.setup import need_profile, page_setup, show_error
+from components.setup import need_profile, page_setup, show_error, visible_profiles
 from playground import RETRIEVERS, PlaygroundError
 from playground.attribution import METHODS, attribute, profile_docs
 from playground.evaluation import CONDITIONS, METRICS, evaluate_profile
@@ -23,13 +23,13 @@ method = st.radio("Representation", METHODS, horizontal=True, key="eval_method")
 if st.button("Run attribution", key="eval_attr_run"):
     try:
         with st.spinner("Comparing every sample with every profile…"):
-            docs = profile_docs(pg)
+            docs = profile_docs(pg, visible_profiles(pg))
             st.session_state["eval_attr"] = (method, attribute(docs, method).to_dict())
     except PlaygroundError as e:
         show_error(e)
 if "eval_attr" in st.session_state:
     used, res = st.session_state["eval_attr"]
-    names = {p["id"]: p["display_name"] for p in pg.list_profiles()}
+    names = {p["id"]: p["display_name"] for p in visible_profiles(pg)}
     c1, c2, c3 = st.columns(3)
     c1.metric(f"Accuracy ({used})", f"{res['accuracy']:.0%}", f"{res['accuracy'] - res['majority_baseline']:+.0%} "
               "vs majority")

@@ -112,8 +112,11 @@ with tab_workshop:
         hide_controls = st.checkbox("Hide the retrieval settings on the Chat page", preset["hide_controls"],
                                     key="admin_hide_controls")
         fixed = st.text_input("Fix the model (empty: the server's default)", preset["fixed_model"], key="admin_model")
+        private = st.checkbox("Private profiles: each browser sees only the profiles it created (and the demo ones)",
+                              preset["private_profiles"], key="admin_private")
         if st.form_submit_button("Apply to everyone"):
-            set_preset(pg, {"hidden_pages": hidden, "hide_controls": hide_controls, "fixed_model": fixed})
+            set_preset(pg, {"hidden_pages": hidden, "hide_controls": hide_controls, "fixed_model": fixed,
+                            "private_profiles": private})
             flash("success", "Workshop preset applied to every browser on this server.")
             st.rerun()
     st.markdown("**Reset**")

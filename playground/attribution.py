@@ -163,14 +163,14 @@ def doc_vector(embeddings: np.ndarray) -> np.ndarray:
     return v / (np.linalg.norm(v) + 1e-12)
 
 
-def profile_docs(pg: Any) -> list[Doc]:
+def profile_docs(pg: Any, profiles: Sequence[dict[str, Any]] | None = None) -> list[Doc]:
     """Every stored sample of every profile with at least two, with dense vectors from Chroma (no re-embedding).
 
     ``Doc.author`` is the profile id (display names need not be unique)."""
     from .vectors import user_collection
 
     docs: list[Doc] = []
-    for p in pg.list_profiles():
+    for p in pg.list_profiles() if profiles is None else profiles:
         samples = pg.list_samples(p["id"])
         if len(samples) < 2:
             continue

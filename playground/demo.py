@@ -36,7 +36,7 @@ def load_demo_data(pg: "Playground", corpus: Path | None = None, essays_per_auth
         raise InvalidInput(f"The demo corpus is missing at {path}.", "It ships in ../shared/corpora/federalist.")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     profiles = []
-    existing = {p["display_name"]: p for p in pg.list_profiles()}
+    existing = {p["display_name"]: p for p in pg.list_profiles() if not p["owner_token"]}
     total = essays_per_author * len(AUTHORS)
     done = 0
     for author, attrs in AUTHORS.items():

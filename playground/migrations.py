@@ -219,3 +219,11 @@ def m005_preferences(db: sqlite3.Connection) -> None:
         );
         """
     )
+
+
+@migration
+def m006_profile_owner(db: sqlite3.Connection) -> None:
+    # Which browser made a profile: '' for public (demo data, CLI), a random token per browser in a private workshop,
+    # 'study:<participant id>' for study participants (never listed outside their study).
+    db.execute("ALTER TABLE profiles ADD COLUMN owner_token TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX profiles_owner ON profiles(owner_token)")

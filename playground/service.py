@@ -138,12 +138,13 @@ class Playground:
                        "ON CONFLICT(scope) DO UPDATE SET rev = rev + 1", (c,))
 
     # -- profiles --------------------------------------------------------------------------------------------------
-    def create_profile(self, display_name: str, **attrs: Any) -> dict[str, Any]:
+    def create_profile(self, display_name: str, owner_token: str = "", **attrs: Any) -> dict[str, Any]:
+        """``owner_token``: '' for a public profile, a browser's token in a private workshop, or 'study:…'."""
         values = clean_attributes({"display_name": display_name, **attrs})
         if values.get("persona_id"):
             self.get_persona(values["persona_id"])
         pid = new_id("prof")
-        values.update(id=pid, created=now(), updated=now())
+        values.update(id=pid, created=now(), updated=now(), owner_token=owner_token)
         cols = ", ".join(values)
         with self.db.transaction() as db:
             db.execute(f"INSERT INTO profiles ({cols}) VALUES ({', '.join('?' * len(values))})", tuple(values.values()))
@@ -156,11 +157,20 @@ class Playground:
         row["share_with_persona"] = bool(row["share_with_persona"])
         return row
 
-    def list_profiles(self) -> list[dict[str, Any]]:
+    def list_profiles(self, visible_to: str | None = None, include_study: bool = False) -> list[dict[str, Any]]:
+        """All profiles, or (``visible_to`` a browser token) the public ones and that browser's own.
+        Study participants' profiles are left out unless ``include_study``."""
+        where, params = [], []
+        if visible_to is not None:
+            where.append("p.owner_token IN ('', ?)")
+            params.append(visible_to)
+        if not include_study:
+            where.append("p.owner_token NOT LIKE 'study:%'")
         rows = self.db.query(
             "SELECT p.*, (SELECT count(*) FROM samples s WHERE s.owner_kind = 'profile' AND s.owner_id = p.id "
             "AND s.status = 'ready') AS n_samples, (SELECT count(*) FROM chunks c WHERE c.owner_kind = 'profile' "
-            "AND c.owner_id = p.id) AS n_chunks FROM profiles p ORDER BY p.created")
+            "AND c.owner_id = p.id) AS n_chunks FROM profiles p" + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY p.created", tuple(params))
         for r in rows:
             r["share_with_persona"] = bool(r["share_with_persona"])
         return rows

@@ -129,9 +129,9 @@ def join(pg: "Playground", study_code: str, participant_code: str) -> dict[str, 
         return _participant(existing)
     if not study["open"]:
         raise InvalidInput("This study is closed to new participants.")
-    profile = pg.create_profile(f"Participant {code}", notes=f"study {study['code']}")
-    position = pg.db.one("SELECT count(*) AS n FROM participants WHERE study_id = ?", (study["id"],))["n"]
     pid = new_id("par")
+    profile = pg.create_profile(f"Participant {code}", owner_token=f"study:{pid}", notes=f"study {study['code']}")
+    position = pg.db.one("SELECT count(*) AS n FROM participants WHERE study_id = ?", (study["id"],))["n"]
     pairs = _pairs(study, position, pid)
     pg.db.execute("INSERT INTO participants (id, study_id, code, profile_id, position, pairs, created) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?)", (pid, study["id"], code, profile["id"], position,

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .service import Playground
 
-DEFAULT_PRESET: dict[str, Any] = {"hidden_pages": [], "hide_controls": False, "fixed_model": ""}
+DEFAULT_PRESET: dict[str, Any] = {"hidden_pages": [], "hide_controls": False, "fixed_model": "",
+                                  "private_profiles": False}
 PAGES = ("Profile", "Writing samples", "Chat", "Personas", "Compare", "Evaluate", "Study")
 
 
@@ -27,7 +28,7 @@ def set_preset(pg: "Playground", preset: dict[str, Any]) -> dict[str, Any]:
 
 def reset_all(pg: "Playground") -> int:
     """Delete every profile (with its samples, vectors, chats) and every user-made persona; return how many profiles."""
-    profiles = pg.list_profiles()
+    profiles = pg.list_profiles(include_study=True)
     for p in profiles:
         pg.delete_profile(p["id"])
     for persona in pg.list_personas():
