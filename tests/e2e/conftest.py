@@ -22,6 +22,7 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run", "--disable-quic"]
 SHOTS = OUTPUT / "e2e"
+SERVERS: dict[str, subprocess.Popen] = {}  # url → the streamlit process (benchmarks read its memory)
 
 
 @contextlib.contextmanager
@@ -48,8 +49,10 @@ def streamlit_server(env: dict[str, str], script: str = "app.py", timeout: float
             if time.monotonic() > deadline:
                 raise RuntimeError(f"streamlit did not start:\n{Path(log.name).read_text()[-3000:]}")
             time.sleep(0.2)
+        SERVERS[url] = proc
         yield url
     finally:
+        SERVERS.pop(url, None)
         proc.terminate()
         try:
             proc.wait(timeout=15)
