@@ -1,9 +1,24 @@
 """A real inference engine for tests: llama.cpp's OpenAI-compatible server (the `llama-cpp-python[server]` package)
-serving the tiny model from ``tiny_gguf``, on a free loopback port."""
+serving the tiny model from ``tiny_gguf`` on a free loopback port, with no downloaded weights.
+
+    with llama_server(write_tiny_model(tmp / "tiny.gguf")) as base_url:   # "http://127.0.0.1:PORT/v1"
+        openai.OpenAI(base_url=base_url, api_key="x").chat.completions.create(model="tiny", ...)
+
+Notes on this server (llama-cpp-python 0.3.x):
+- it ignores ``stream_options={"include_usage": True}``: a streamed answer carries no token counts (a non-streamed
+  one does, in ``usage``);
+- the tiny model never emits end-of-sequence, so always send ``max_tokens``, or it writes until the context is full
+  (about a minute at n_ctx 8192). LangChain's ``ChatOpenAI(max_tokens=...)`` sends ``max_completion_tokens``, which
+  this server ignores: pass ``extra_body={"max_tokens": n}`` too;
+- the model alias given here is the only model name the server accepts.
+
+Run ``python -m tests.support.engine`` from the repository root for a self-check that streams a few answers.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import socket
 import subprocess
@@ -17,6 +32,24 @@ from typing import Iterator
 _RUNNING: dict[str, subprocess.Popen] = {}
 
 
+def llama_cpp_available() -> bool:
+    """Whether ``llama_cpp.server`` can be imported here (llama-cpp-python with its server extra)."""
+    try:
+        return (importlib.util.find_spec("llama_cpp") is not None
+                and importlib.util.find_spec("llama_cpp.server") is not None
+                and importlib.util.find_spec("uvicorn") is not None
+                and importlib.util.find_spec("sse_starlette") is not None)
+    except (ImportError, ValueError):
+        return False
+
+
+def free_port() -> int:
+    """A loopback TCP port that was free a moment ago (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def kill(url: str) -> None:
     """SIGKILL the server behind ``url`` at once, as a crash would (for fault tests)."""
     proc = _RUNNING[url]
@@ -24,47 +57,141 @@ def kill(url: str) -> None:
     proc.wait()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _tail(log: Path, n: int = 3000) -> str:
+    try:
+        return log.read_text(errors="replace")[-n:]
+    except OSError:
+        return ""
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/models", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
-def llama_server(model_path: Path, alias: str = "tiny", timeout: float = 90.0) -> Iterator[str]:
-    """Start the server, wait until it lists its model, yield its base URL (ending in /v1), then stop it."""
-    port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", alias,
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192", "--n_threads", "1", "--verbose", "False"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{port}/v1"
+def llama_server(model_path: Path, alias: str = "tiny", timeout: float = 90.0, n_ctx: int = 8192,
+                 n_threads: int = 1) -> Iterator[str]:
+    """Start the server, wait until ``GET /v1/models`` answers, yield its base URL (ending in /v1), then stop it.
+
+    The server's output goes to a temporary log file (quoted in the error if it fails to start, deleted after).
+    ``n_ctx`` is large because the app's prompt budget is counted with another tokenizer and this model's
+    vocabulary splits unknown words into characters.
+    """
+    if not Path(model_path).is_file():
+        raise FileNotFoundError(f"no model file at {model_path}")
+    fd, log_name = tempfile.mkstemp(prefix="llama-server-", suffix=".log")
+    os.close(fd)
+    log_path = Path(log_name)
+    proc: subprocess.Popen | None = None
+    url = ""
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the llama.cpp server exited ({proc.returncode}):\n"
-                                   f"{Path(log.name).read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/models", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the llama.cpp server did not start in {timeout:.0f} s:\n"
-                                   f"{Path(log.name).read_text()[-3000:]}")
-            time.sleep(0.2)
+        for attempt in range(3):  # another process may take the free port before the server binds it
+            port = free_port()
+            url = f"http://127.0.0.1:{port}/v1"
+            with open(log_path, "ab") as log:  # the child keeps its own handle
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", alias,
+                     "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx),
+                     "--n_threads", str(n_threads), "--n_threads_batch", str(n_threads), "--verbose", "False"],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            deadline = time.monotonic() + timeout
+            while proc.poll() is None and not _answers(url):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the llama.cpp server did not answer on {url} within {timeout:.0f} s; "
+                                       f"its log:\n{_tail(log_path)}")
+                time.sleep(0.1)
+            if proc.poll() is None:
+                break
+            log_text = _tail(log_path)
+            if "address already in use" in log_text.lower() and attempt < 2:
+                continue
+            raise RuntimeError(f"the llama.cpp server exited with code {proc.returncode} before answering; "
+                               f"its log:\n{log_text}")
         _RUNNING[url] = proc
         yield url
     finally:
         _RUNNING.pop(url, None)
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        os.unlink(log.name)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        with contextlib.suppress(OSError):
+            log_path.unlink()
+
+
+def _selfcheck() -> int:
+    """Write the model, start the server, stream answers through the openai client (and LangChain if present)."""
+    from openai import OpenAI
+
+    from tests.support.tiny_gguf import write_tiny_model
+
+    prompts = ["Hello!", "Write a short story about a river.", "What is 2 + 2?", "Summarise this paper.",
+               "Reply in a formal tone.", "Café, naïve, 日本語 and emoji 🙂: say something.", "List three ideas.",
+               "Who are you?", "Translate 'good morning' to French.", "Draft an email to my team.",
+               "Explain attention in one sentence.", "\n\n   "]
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        model = write_tiny_model(Path(tmp) / "tiny.gguf")
+        t1 = time.perf_counter()
+        print(f"model written in {t1 - t0:.2f} s ({model.stat().st_size / 1e6:.2f} MB)")
+        with llama_server(model, alias="tiny") as url:
+            print(f"server answering at {url} after {time.perf_counter() - t1:.2f} s")
+            client = OpenAI(base_url=url, api_key="x")
+            for i, prompt in enumerate(prompts):
+                max_tokens = 20 + (i * 7) % 21
+                kwargs = {"stream_options": {"include_usage": True}} if i % 2 == 0 else {}
+                start = time.perf_counter()
+                first = None
+                pieces: list[str] = []
+                usage = None
+                for chunk in client.chat.completions.create(
+                        model="tiny", messages=[{"role": "system", "content": "Be brief."},
+                                                {"role": "user", "content": prompt}],
+                        max_tokens=max_tokens, stream=True, **kwargs):
+                    usage = usage or getattr(chunk, "usage", None)
+                    for choice in chunk.choices:
+                        if choice.delta.content:
+                            first = first or time.perf_counter() - start
+                            pieces.append(choice.delta.content)
+                text = "".join(pieces)
+                ok = bool(text.strip()) and "\ufffd" not in text and text.encode("utf-8").decode("utf-8") == text
+                failures += not ok
+                print(f"[{'ok' if ok else 'FAIL'}] max_tokens={max_tokens} ttft={(first or 0) * 1000:.0f} ms "
+                      f"total={(time.perf_counter() - start) * 1000:.0f} ms "
+                      f"include_usage={'include_usage' in str(kwargs)} usage={usage}\n    {text!r}")
+            full = client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "Hi"}],
+                                                  max_tokens=8)
+            print(f"non-streamed usage: {full.usage}")
+            try:
+                from langchain_openai import ChatOpenAI
+            except ImportError:
+                print("langchain_openai is not installed here: LangChain check skipped")
+            else:
+                # ChatOpenAI sends max_tokens as `max_completion_tokens`, which llama-cpp-python ignores.
+                chat = ChatOpenAI(base_url=url, api_key="x", model="tiny", streaming=True, stream_usage=True,
+                                  max_tokens=24, extra_body={"max_tokens": 24})
+                chunks = list(chat.stream([("system", "Be brief."), ("human", "Tell me about rivers.")]))
+                text = "".join(c.content for c in chunks if isinstance(c.content, str))
+                metas = [c.usage_metadata for c in chunks if c.usage_metadata]
+                ok = bool(text.strip()) and len(chunks) < 40
+                failures += not ok
+                print(f"[{'ok' if ok else 'FAIL'}] ChatOpenAI.stream: {len(chunks)} chunks, {text!r}\n"
+                      f"    usage_metadata on the final chunk: {chunks[-1].usage_metadata!r}; on any chunk: {metas}")
+    print("self-check", "FAILED" if failures else "passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    if not llama_cpp_available():
+        sys.exit("llama_cpp.server is not importable: pip install 'llama-cpp-python[server]'")
+    sys.exit(_selfcheck())
