@@ -88,6 +88,7 @@ class OllamaBackend:
     def __init__(self, host: str, timeout: float = 120.0) -> None:
         self.where = host
         self.timeout = timeout
+        self._chats: dict[tuple[str, float, int], Any] = {}
 
     def _unavailable(self) -> LLMUnavailable:
         return LLMUnavailable(f"Ollama is not running at {self.where}.",
@@ -117,10 +118,13 @@ class OllamaBackend:
 
     def stream(self, messages: Sequence[dict[str, str]], model: str, *, temperature: float,
                max_tokens: int) -> Iterator[str | Usage]:
-        from langchain_ollama import ChatOllama
+        key = (model, temperature, max_tokens)
+        chat = self._chats.get(key)
+        if chat is None:  # one client per model and parameters: reuses its HTTP connections across turns
+            from langchain_ollama import ChatOllama
 
-        chat = ChatOllama(base_url=self.where, model=model, temperature=temperature, num_predict=max_tokens,
-                          client_kwargs={"timeout": self.timeout})
+            chat = self._chats[key] = ChatOllama(base_url=self.where, model=model, temperature=temperature,
+                                                 num_predict=max_tokens, client_kwargs={"timeout": self.timeout})
         return _stream_chat(chat, messages, lambda e: self._classify(e, model))
 
 
@@ -131,6 +135,7 @@ class OpenAICompatibleBackend:
         self.where = base_url.rstrip("/")
         self.api_key = api_key or "not-needed"
         self.timeout = timeout
+        self._chats: dict[tuple[str, float, int], Any] = {}
 
     def _classify(self, e: Exception, model: str = "") -> LLMError:
         import openai
@@ -160,13 +165,17 @@ class OpenAICompatibleBackend:
 
     def stream(self, messages: Sequence[dict[str, str]], model: str, *, temperature: float,
                max_tokens: int) -> Iterator[str | Usage]:
-        from langchain_openai import ChatOpenAI
+        key = (model, temperature, max_tokens)
+        chat = self._chats.get(key)
+        if chat is None:  # one client per model and parameters: reuses its HTTP connections across turns
+            from langchain_openai import ChatOpenAI
 
-        # LangChain sends the limit as `max_completion_tokens`, which llama.cpp's server ignores (it then writes
-        # until the context is full); sending the classic `max_tokens` too keeps every server within the limit.
-        chat = ChatOpenAI(base_url=self.where, api_key=self.api_key, model=model, temperature=temperature,
-                          max_tokens=max_tokens, streaming=True, stream_usage=True, timeout=self.timeout,
-                          max_retries=0, extra_body={"max_tokens": max_tokens})
+            # LangChain sends the limit as `max_completion_tokens`, which llama.cpp's server ignores (it then writes
+            # until the context is full); sending the classic `max_tokens` too keeps every server within the limit.
+            chat = self._chats[key] = ChatOpenAI(
+                base_url=self.where, api_key=self.api_key, model=model, temperature=temperature,
+                max_tokens=max_tokens, streaming=True, stream_usage=True, timeout=self.timeout, max_retries=0,
+                extra_body={"max_tokens": max_tokens})
         return _stream_chat(chat, messages, lambda e: self._classify(e, model))
 
 
