@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -125,6 +125,19 @@ def need_profile(pg: Playground) -> dict[str, Any]:
         st.page_link("pages/1_Profile.py", label="Go to Profile", icon="👤")
         st.stop()
     return profile
+
+
+def act(action: Callable[[], Any], success: str) -> bool:
+    """Run what a button asked for: on a PlaygroundError show it and return False; on success flash ``success`` and
+    rerun so every widget shows the new state."""
+    try:
+        action()
+    except PlaygroundError as e:
+        show_error(e)
+        return False
+    flash("success", success)
+    st.rerun()
+    return True  # pragma: no cover - st.rerun() does not return
 
 
 def show_error(e: Exception) -> None:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.setup import active_profile, flash, owner_token, page_setup, select_profile, show_error
+from components.setup import act, active_profile, flash, owner_token, page_setup, select_profile, show_error
 from playground import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED, PlaygroundError
 from playground.summaries import generate_summary, get_summary, save_summary
 
@@ -60,13 +60,7 @@ with tab_edit:
         with st.form(f"profile_edit_{profile['id']}"):
             values = attribute_inputs(f"edit_{profile['id']}", profile)
             if st.form_submit_button("Save changes", type="primary"):
-                try:
-                    pg.update_profile(profile["id"], **values)
-                except PlaygroundError as e:
-                    show_error(e)
-                else:
-                    flash("success", "Saved.")
-                    st.rerun()
+                act(lambda: pg.update_profile(profile["id"], **values), "Saved.")
 
         st.subheader("What the model thinks your writing is like")
         st.caption("Profile-augmented prompting: a model summarises your samples (style, tone, topics). You can edit "
@@ -82,23 +76,11 @@ with tab_edit:
                             height=140)
         s1, s2 = st.columns(2)
         if s1.button("Write it with the model", key="profile_summary_generate"):
-            try:
-                with st.spinner("Asking the model…"):
-                    generate_summary(pg, profile["id"])
-            except PlaygroundError as e:
-                show_error(e)
-            else:
-                st.session_state.pop(f"profile_summary_{profile['id']}", None)
-                flash("success", "Summary written.")
-                st.rerun()
+            st.session_state.pop(f"profile_summary_{profile['id']}", None)  # show the new text, not the old edit
+            with st.spinner("Asking the model…"):
+                act(lambda: generate_summary(pg, profile["id"]), "Summary written.")
         if s2.button("Save my edit", key="profile_summary_save"):
-            try:
-                save_summary(pg, profile["id"], text)
-            except PlaygroundError as e:
-                show_error(e)
-            else:
-                flash("success", "Your summary is saved and marked as edited by you.")
-                st.rerun()
+            act(lambda: save_summary(pg, profile["id"], text), "Your summary is saved and marked as edited by you.")
 
         st.subheader("Delete this profile")
         st.caption("Deletes the profile, its writing samples, their vectors, its chats and their traces. "

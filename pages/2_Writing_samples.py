@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from components.charts import embedding_map, project_2d, style_figure
-from components.setup import flash, need_profile, page_setup, show_error, visible_profiles
+from components.setup import act, flash, need_profile, page_setup, visible_profiles
 from playground import SUPPORTED_FILE_TYPES, PlaygroundError
 from playground.stylometry import style_profile
 from playground.vectors import user_collection
@@ -70,14 +70,8 @@ else:
         st.text(text[:4000] + ("…" if len(text) > 4000 else ""))
     sure = st.checkbox(f"Yes, delete “{titles[chosen]}”", key=f"samples_delete_sure_{pid}")
     if st.button("Delete sample", disabled=not sure, key=f"samples_delete_{pid}"):
-        try:
-            pg.delete_sample(chosen)
-        except PlaygroundError as e:
-            show_error(e)
-        else:
-            st.session_state.pop(f"samples_delete_sure_{pid}", None)
-            flash("success", f"Deleted “{titles[chosen]}” and its vectors.")
-            st.rerun()
+        st.session_state.pop(f"samples_delete_sure_{pid}", None)
+        act(lambda: pg.delete_sample(chosen), f"Deleted “{titles[chosen]}” and its vectors.")
 
 st.subheader("Style at a glance")
 st.caption("Simple features of each person's writing (and each persona's examples). Distinct habits here are what "

@@ -123,3 +123,21 @@ def test_personas_page_lists_the_shipped_personas_and_creates_one(app_no_llm):
     button(at, "Create persona").click().run()
     no_errors(at)
     assert "Persona “Night-shift nurses” created" in texts(at) and "10 personas" in texts(at)
+
+
+def test_deleting_a_sample_needs_a_confirmation_and_removes_it(app_no_llm):
+    at = app_no_llm
+    at.switch_page("pages/1_Profile.py").run()
+    at.text_input(key="new_display_name").input("Cy")
+    button(at, "Create profile").click().run()
+    at.switch_page("pages/2_Writing_samples.py").run()
+    pid = at.sidebar.selectbox(key="sidebar_profile").value
+    at.text_area(key=f"samples_paste_{pid}").input("Notes on the night train to the coast, written by lamplight.")
+    at.text_input(key=f"samples_title_{pid}").input("train notes")
+    button(at, "Add to my samples").click().run()
+    assert at.button(key=f"samples_delete_{pid}").disabled
+    at.checkbox(key=f"samples_delete_sure_{pid}").check().run()
+    at.button(key=f"samples_delete_{pid}").click().run()
+    no_errors(at)
+    assert "Deleted “train notes” and its vectors." in texts(at)
+    assert "No writing yet" in texts(at)

@@ -16,7 +16,7 @@ from typing import Iterator
 import pytest
 
 from tests.conftest import OUTPUT, ROOT
-from tests.support.engine import free_port
+from tests.support.engine import free_port, stop
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -53,11 +53,7 @@ def streamlit_server(env: dict[str, str], script: str = "app.py", timeout: float
         yield url
     finally:
         SERVERS.pop(url, None)
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, grace=15)
         log.close()
         os.unlink(log.name)
 

@@ -57,6 +57,18 @@ def kill(url: str) -> None:
     proc.wait()
 
 
+def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """Terminate a server process, killing it if it has not exited within ``grace`` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def _tail(log: Path, n: int = 3000) -> str:
     try:
         return log.read_text(errors="replace")[-n:]
@@ -116,13 +128,8 @@ def llama_server(model_path: Path, alias: str = "tiny", timeout: float = 90.0, n
         yield url
     finally:
         _RUNNING.pop(url, None)
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            stop(proc)
         with contextlib.suppress(OSError):
             log_path.unlink()
 
