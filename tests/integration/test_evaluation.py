@@ -103,3 +103,43 @@ def test_llama_cpp_engine_evaluation_never_retrieves_the_held_out_text(llm_env, 
     assert held[0] in {h.sample_id for h in leak}
     summary = result.summary()
     assert summary["user"]["n"] == 1 and set(summary) == {"user", "persona", "global", "none"}
+
+
+@pytest.mark.engine
+def test_llama_cpp_engine_evaluate_cli_prints_metrics_per_condition(llm_env, tmp_path):
+    env = {**os.environ, **llm_env}
+    p = subprocess.run([sys.executable, "-m", "playground", "evaluate", "--corpus", str(FEDERALIST), "--author-field",
+                        "author", "--text-field", "text", "--title-field", "title", *UNDISPUTED, "--per-author", "2",
+                        "--authors", "2", "--conditions", "user,global,none", "--max-tokens", "12", "--k", "2"],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["authors"] == 2 and out["model"] == "tiny" and set(out["conditions"]) == {"user", "global", "none"}
+    for cond in out["conditions"].values():
+        assert cond["n"] == 2 and cond["errors"] == 0
+        assert all(0 <= cond[m] <= 1 for m in ("rouge1", "rougeL", "meteor"))
+    assert "METEOR" in out["metric_notes"]
+
+
+@pytest.mark.engine
+def test_llama_cpp_engine_profile_summary_is_cached_editable_and_goes_stale(llm_env, embedder):
+    from playground import Playground
+    from playground.summaries import ensure_summary, get_summary, save_summary
+
+    pg = Playground(Settings.from_env(llm_env), embedder=embedder)
+    user = pg.create_profile("Ada")
+    pg.add_sample(user["id"], text="I sail on the estuary every weekend; the tide tables rule my life.", title="sea")
+    first = ensure_summary(pg, user["id"])
+    assert first["text"] and first["model"] == "tiny" and [s["title"] for s in first["sources"]] == ["sea"]
+    assert ensure_summary(pg, user["id"])["updated"] == first["updated"], "cached while the samples are the same"
+    _, build, _ = pg.preview(user["id"], "Plan my weekend", "user", use_summary=True)
+    part = next(p for p in build.parts if p.source == "summary")
+    assert first["text"] in part.text and part.meta["sources"] == ["sea"]
+    pg.add_sample(user["id"], text="Bread on Sundays: a slow sourdough, baked hot.", title="bread")
+    assert get_summary(pg, user["id"])["stale"]
+    regenerated = ensure_summary(pg, user["id"])
+    assert not regenerated["stale"] and {s["title"] for s in regenerated["sources"]} == {"sea", "bread"}
+    save_summary(pg, user["id"], "Writes short, practical notes about sailing and baking.")
+    pg.add_sample(user["id"], text="A third note, about the garden and its slugs.", title="garden")
+    kept = ensure_summary(pg, user["id"])
+    assert kept["edited"] and kept["stale"] and kept["text"].startswith("Writes short"), "the person's edit is kept"
