@@ -51,22 +51,31 @@ def style_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
         return go.Figure()
     features = [k for k in rows[0] if k != "who"]
     fig = make_subplots(rows=1, cols=len(features), subplot_titles=features)
-    for c, f in enumerate(features, 1):
-        fig.add_bar(x=[r["who"] for r in rows], y=[r[f] for r in rows], row=1, col=c, showlegend=False,
-                    marker_color=[PALETTE[i % len(PALETTE)] for i in range(len(rows))])
-    fig.update_annotations(font_size=11)
-    fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10))
-    fig.update_xaxes(tickangle=-40, tickfont=dict(size=9))
+    # One trace per person, so the legend names each colour once (rotated names under every bar are unreadable).
+    for i, r in enumerate(rows):
+        for c, f in enumerate(features, 1):
+            fig.add_bar(x=[r["who"]], y=[r[f]], row=1, col=c, name=r["who"], legendgroup=r["who"],
+                        showlegend=c == 1, marker_color=PALETTE[i % len(PALETTE)],
+                        hovertemplate=f"{r['who']}<br>{f}: %{{y}}<extra></extra>")
+    fig.update_annotations(font_size=12)
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10), barmode="overlay", bargap=0.1,
+                      legend=dict(orientation="h", yanchor="top", y=-0.05, x=0))
+    fig.update_xaxes(showticklabels=False)
     return fig
 
 
-def project_2d(vectors: np.ndarray) -> np.ndarray:
-    """Principal-component projection to two dimensions (numpy SVD; no extra dependency)."""
+def project_2d(vectors: np.ndarray, extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Principal-component projection to two dimensions (numpy SVD; no extra dependency).
+
+    The axes are fitted on ``vectors`` only; ``extra`` points (e.g. a query) are projected onto the same axes, so
+    marking a query does not move the map. Returns (vectors in 2-D, extra in 2-D)."""
+    extra = np.zeros((0, vectors.shape[1] if len(vectors) else 0)) if extra is None else np.atleast_2d(extra)
     if len(vectors) == 0:
-        return np.zeros((0, 2))
-    centred = vectors - vectors.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    return centred @ vt[:2].T
+        return np.zeros((0, 2)), np.zeros((len(extra), 2))
+    mean = vectors.mean(axis=0)
+    _, _, vt = np.linalg.svd(vectors - mean, full_matrices=False)
+    basis = vt[:2].T
+    return (vectors - mean) @ basis, (extra - mean) @ basis if len(extra) else np.zeros((0, 2))
 
 
 def embedding_map(points: Sequence[Mapping[str, Any]], query: Mapping[str, Any] | None = None) -> go.Figure:

@@ -30,10 +30,16 @@ def render_snippets(hits: list[Mapping[str, Any]], mode: str) -> None:
     if not hits:
         st.caption("No snippets were retrieved (no writing in this scope matched, or all were below the threshold).")
         return
-    rows = [{"#": h["rank"], "score": h["score"], "from": h.get("owner_name") or h["owner_id"],
-             "sample": h["sample_title"], "chunk": h["position"], "text": h["text"]} for h in hits]
+    # The text comes right after the score: in the narrow inspector column the later columns need scrolling.
+    rows = [{"#": h["rank"], "score": round(h["score"], 3), "text": h["text"],
+             "from": h.get("owner_name") or h["owner_id"], "sample": h["sample_title"], "chunk": h["position"]}
+            for h in hits]
     st.dataframe(rows, hide_index=True, width="stretch", key=None,
-                 column_config={"text": st.column_config.TextColumn(width="large")})
+                 column_config={"#": st.column_config.NumberColumn(width=32),
+                                "score": st.column_config.NumberColumn(width=60, format="%.3f"),
+                                "text": st.column_config.TextColumn(width="medium", help="hover to read it all"),
+                                "from": st.column_config.TextColumn(width="small"),
+                                "sample": st.column_config.TextColumn(width="medium")})
 
 
 def render_prompt(prompt: Mapping[str, Any], key: str) -> None:

@@ -1,5 +1,7 @@
 """Writing samples: the richest signal for style and tone. Upload or paste; see how your writing compares."""
 
+import math
+
 import numpy as np
 import streamlit as st
 
@@ -15,9 +17,10 @@ profile = need_profile(pg)
 pid = profile["id"]
 
 with st.form(f"samples_add_{pid}", clear_on_submit=True):
-    files = st.file_uploader(f"Upload files ({', '.join(SUPPORTED_FILE_TYPES)}; up to {pg.settings.max_upload_mb:g} MB "
-                             "each), several at once if you like",
-                             accept_multiple_files=True, key=f"samples_files_{pid}")
+    files = st.file_uploader(f"Upload files ({', '.join(SUPPORTED_FILE_TYPES)}), several at once if you like",
+                             accept_multiple_files=True, key=f"samples_files_{pid}",
+                             # the widget then states the playground's own limit, not the server's larger one
+                             max_upload_size=max(1, math.ceil(pg.settings.max_upload_mb)))
     pasted = st.text_area("…or paste some text you wrote", key=f"samples_paste_{pid}", height=120)
     title = st.text_input("Title for the pasted text (optional)", key=f"samples_title_{pid}")
     submitted = st.form_submit_button("Add to my samples", type="primary")
@@ -76,12 +79,16 @@ else:
 st.subheader("Style at a glance")
 st.caption("Simple features of each person's writing (and each persona's examples). Distinct habits here are what "
            "makes writing recognisable: see the Evaluate page for how often it is.")
+# You first, then up to seven others (a workshop may have dozens of profiles).
+people = sorted(visible_profiles(pg), key=lambda p: p["id"] != pid)[:8]
 rows = []
-for p in visible_profiles(pg)[:8]:
+for p in people:
     texts = [pg.sample_text(s["id"])[:20000] for s in pg.list_samples(p["id"])[:5]]
     if texts:
-        rows.append({"who": p["display_name"], **style_profile("\n\n".join(texts))})
-for persona in pg.list_personas()[:4]:
+        rows.append({"who": p["display_name"] + (" (you)" if p["id"] == pid else ""),
+                     **style_profile("\n\n".join(texts))})
+# Your own persona first, then a few others.
+for persona in sorted(pg.list_personas(), key=lambda x: x["id"] != profile["persona_id"])[:4]:
     rows.append({"who": f"persona: {persona['name']}", **style_profile("\n\n".join(persona["examples"]))})
 if rows:
     st.plotly_chart(style_figure(rows), width="stretch", key="samples_style")
@@ -91,18 +98,17 @@ st.caption("Every chunk as a point: closer points mean more similar meaning to t
            "see where it lands; user-mode retrieval takes your nearest points.")
 query = st.text_input("Mark a query on the map", key=f"samples_map_query_{pid}")
 points, vectors = [], []
-for p in visible_profiles(pg)[:8]:
+for p in people:
     for v in pg.vectors.get(user_collection(p["id"]), embeddings=True)[:300]:
         mine = p["id"] == pid
         points.append({"owner": p["display_name"] + (" (you)" if mine else ""),
                        "label": (v.text[:90] + "…") if mine else f"a chunk of {p['display_name']}'s writing"})
         vectors.append(v.embedding)
 if len(vectors) >= 3:
-    stacked = np.vstack(vectors + ([pg.embed_query(query)] if query.strip() else []))
-    xy = project_2d(stacked)
+    xy, qxy = project_2d(np.vstack(vectors), np.asarray(pg.embed_query(query)) if query.strip() else None)
     for pt, (x, y) in zip(points, xy):
         pt["x"], pt["y"] = float(x), float(y)
-    q = {"x": float(xy[-1][0]), "y": float(xy[-1][1])} if query.strip() else None
+    q = {"x": float(qxy[0][0]), "y": float(qxy[0][1])} if len(qxy) else None
     st.plotly_chart(embedding_map(points, q), width="stretch", key="samples_map")
 else:
     st.caption("The map appears once there are a few chunks.")

@@ -9,6 +9,7 @@ from components.setup import need_profile, page_setup, show_error
 from playground import GRANULARITIES, RETRIEVERS, LLMError, LLMUnavailable, PlaygroundError, RetrievalOptions
 from playground.workshop import get_preset
 
+CHAT_TITLE = "chat"  # the title of the sessions this page writes
 MODE_HELP = {"user": "user: your own profile and writing samples",
              "persona": "persona: a group's description and the samples its members share",
              "global": "global: no personal data at all (the baseline)",
@@ -24,8 +25,9 @@ preset = get_preset(pg)
 sessions = st.session_state.setdefault(state.SESSIONS, {})
 sid = sessions.get(pid)
 if not sid:
-    existing = pg.sessions(pid)
-    sid = existing[0]["id"] if existing else pg.new_session(pid, title="chat")["id"]
+    # Resume the latest chat; Compare, Evaluate and the study keep their turns in sessions of their own.
+    existing = [s for s in pg.sessions(pid) if s["title"] == CHAT_TITLE]
+    sid = existing[0]["id"] if existing else pg.new_session(pid, title=CHAT_TITLE)["id"]
     sessions[pid] = sid
 
 chat_col, insp_col = st.columns([3, 2], gap="large")
@@ -59,15 +61,16 @@ with insp_col:
             mmr = st.checkbox("Diversify (MMR)", key="chat_mmr", help="Prefer snippets that are not near-duplicates.")
             use_summary = st.checkbox("Add the model-written summary of my writing (user mode)", key="chat_summary")
     options = RetrievalOptions(retriever, k=k, threshold=threshold, mmr=mmr)
-    details = st.container(height=560, border=False)
+    # Fixed heights keep the granularity switch and the chat input on screen together (a 1000-px-high window).
+    details = st.container(height=500, border=False)
 
 with chat_col:
     top = st.columns([4, 1])
     top[0].caption(f"Chatting as **{profile['display_name']}**")
     if top[1].button("New chat", key="chat_new"):
-        sessions[pid] = pg.new_session(pid, title="chat")["id"]
+        sessions[pid] = pg.new_session(pid, title=CHAT_TITLE)["id"]
         st.rerun()
-    history = st.container(height=640, border=False)
+    history = st.container(height=520, border=False)
     messages = pg.session_messages(sid)
     for m in messages:
         with history.chat_message(m["role"]):
@@ -82,7 +85,9 @@ with chat_col:
                     with st.expander("How this answer was personalized"):
                         render_trace(m["trace"], key=f"trace_{m['id']}")
 
-message = st.chat_input("Ask something…", key="chat_input")
+# Inline under the chat, not pinned to the page bottom: a pinned input makes Streamlit scroll the whole page down,
+# which pushes the title and the inspector's granularity switch out of view.
+message = chat_col.chat_input("Ask something…", key="chat_input")
 message = message or st.session_state.pop(state.PENDING_ASK, None)
 latest = next((m["trace"] for m in reversed(messages) if m["role"] == "assistant" and m["trace"]), None)
 if message:

@@ -85,6 +85,9 @@ if result and result["traces"]:
             st.code("\n".join(added) or "identical system prompts", language="diff", wrap_lines=True)
 
     st.subheader("Which answer do you prefer?")
+    if not any(result["answers"].values()):
+        st.info("There are no answers to choose between yet: start a model (see the sidebar) and ask again.")
+        st.stop()
     with st.form("compare_pref"):
         choice = st.radio("Preferred", (*MODES, "none"), horizontal=True, key="compare_choice",
                           format_func=lambda c: "no preference" if c == "none" else c)

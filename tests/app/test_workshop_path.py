@@ -1,7 +1,8 @@
 """The workshop path in AppTest from app.py: create a profile, upload writing, chat, read the inspector, switch the
 granularity; the demo data; deletion needs confirmation; a bad upload keeps what was there."""
 
-from tests.app.conftest import button, no_errors, texts
+from tests.app.conftest import button, no_errors, start, texts
+from tests.conftest import closed_port
 
 
 def test_home_paints_without_a_model_and_says_how_to_get_one(app_no_llm):
@@ -38,7 +39,7 @@ def test_create_profile_upload_sample_chat_and_switch_granularity(app_no_llm):
     at.chat_input(key="chat_input").set_value("What happens in flood season?").run()
     no_errors(at)
     page = texts(at)
-    assert "No model is running" in page and "ollama" not in page.lower() or "start" in page.lower()
+    assert "No model is running, so there is no answer, but the prompt that would be sent is in the inspector" in page
     assert "snippet #1 · flood diary" in page, "the inspector shows the retrieved snippet and where it came from"
     assert "profile · Ada" in page and "rivers, sailing" in page
     assert "The river rose all night" in page
@@ -141,3 +142,59 @@ def test_deleting_a_sample_needs_a_confirmation_and_removes_it(app_no_llm):
     no_errors(at)
     assert "Deleted “train notes” and its vectors." in texts(at)
     assert "No writing yet" in texts(at)
+
+
+def test_without_ollama_the_chat_says_how_to_start_it_records_the_message_and_shows_the_prompt(tmp_path, set_env):
+    env = {"PLAYGROUND_DATA_DIR": str(tmp_path / "data"), "PLAYGROUND_LLM_BACKEND": "ollama",
+           "PLAYGROUND_OLLAMA_HOST": f"http://127.0.0.1:{closed_port()}", "PLAYGROUND_MODEL": ""}
+    at = start(env, set_env)
+    assert "ollama serve" in texts(at, "sidebar"), "the sidebar says how to start the model in one line"
+    at.switch_page("pages/1_Profile.py").run()
+    at.text_input(key="new_display_name").input("Dee")
+    button(at, "Create profile").click().run()
+    at.switch_page("pages/2_Writing_samples.py").run()
+    pid = at.sidebar.selectbox(key="sidebar_profile").value
+    at.text_area(key=f"samples_paste_{pid}").input("Every spring I repaint the boat and check the rigging twice.")
+    button(at, "Add to my samples").click().run()
+
+    at.switch_page("pages/3_Chat.py").run()
+    at.chat_input(key="chat_input").set_value("How do I get the boat ready?").run()
+    no_errors(at)
+    warning = " ".join(w.value for w in at.warning)
+    assert "Ollama is not running" in warning and "`ollama serve`" in warning and "`ollama pull llama3.2`" in warning
+    page = texts(at)
+    assert "Latest turn** · “How do I get the boat ready?”" in page
+    inspector = page.split("Latest turn**")[1]
+    assert "your message**] · " in inspector and "snippet #1 · " in inspector and "repaint the boat" in inspector, \
+        "the prompt that would be sent is shown, part by part"
+    at.run()  # what stays after the next rerun: the message was recorded, with its (answerless) trace
+    no_errors(at)
+    assert [m.name for m in at.chat_message] == ["user", "assistant"]
+    assert "No answer: Ollama is not running" in texts(at)
+    assert [e.label for e in at.expander].count("How this answer was personalized") == 1
+
+
+def test_compare_without_a_model_diffs_the_prompts_asks_no_preference_and_stays_out_of_the_chat(app_no_llm):
+    at = app_no_llm
+    at.switch_page("pages/1_Profile.py").run()
+    at.text_input(key="new_display_name").input("Eve")
+    button(at, "Create profile").click().run()
+    at.switch_page("pages/2_Writing_samples.py").run()
+    pid = at.sidebar.selectbox(key="sidebar_profile").value
+    at.text_area(key=f"samples_paste_{pid}").input("My allotment gives more courgettes than anyone can eat.")
+    button(at, "Add to my samples").click().run()
+    at.switch_page("pages/5_Compare.py").run()
+    at.text_area(key="compare_message").input("What should I grow next year?")
+    button(at, "Answer under all three").click().run()
+    no_errors(at)
+    page = texts(at)
+    assert "No model is running, so only the prompts are compared" in page
+    diff = [e for e in at.expander if e.label.startswith("global → user")]
+    assert diff and "lines added" in diff[0].label
+    assert "+About the person you are talking with:" in diff[0].code[0].value, "the profile is what user mode adds"
+    assert "courgettes" in diff[0].code[0].value, "and the snippet from the writing"
+    assert "There are no answers to choose between yet" in page
+    assert "compare_choice" not in [r.key for r in at.radio] and "Record my preference" not in [b.label for b in at.button]
+    at.switch_page("pages/3_Chat.py").run()
+    no_errors(at)
+    assert not at.chat_message, "the comparison's turns are not resumed as a chat"
