@@ -46,6 +46,22 @@ def texts(at: AppTest, where: str = "main") -> str:
     return "\n".join(out)
 
 
+def make_user(at: AppTest, name: str = "Ada",
+              writing: str = "I sail on the estuary every weekend; the tide tables rule my life.",
+              title: str = "") -> str:
+    """Create a profile on the Profile page and paste one writing sample; return the profile id."""
+    at.switch_page("pages/1_Profile.py").run()
+    at.text_input(key="new_display_name").input(name)
+    button(at, "Create profile").click().run()
+    at.switch_page("pages/2_Writing_samples.py").run()
+    pid = at.sidebar.selectbox(key="sidebar_profile").value
+    at.text_area(key=f"samples_paste_{pid}").input(writing)
+    if title:
+        at.text_input(key=f"samples_title_{pid}").input(title)
+    button(at, "Add to my samples").click().run()
+    return pid
+
+
 def no_errors(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 

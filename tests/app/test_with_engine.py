@@ -8,20 +8,9 @@ import pytest
 from components import state
 from playground import Playground, Settings
 from playground import study as studies
-from tests.app.conftest import _walk, button, no_errors, start, texts
+from tests.app.conftest import _walk, button, make_user, no_errors, start, texts
 
 pytestmark = pytest.mark.engine
-
-
-def make_user(at, name="Ada"):
-    at.switch_page("pages/1_Profile.py").run()
-    at.text_input(key="new_display_name").input(name)
-    button(at, "Create profile").click().run()
-    at.switch_page("pages/2_Writing_samples.py").run()
-    pid = at.sidebar.selectbox(key="sidebar_profile").value
-    at.text_area(key=f"samples_paste_{pid}").input("I sail on the estuary every weekend; the tide tables rule my life.")
-    button(at, "Add to my samples").click().run()
-    return pid
 
 
 def test_llama_cpp_engine_streams_an_answer_and_each_answer_keeps_its_trace(app_llm):

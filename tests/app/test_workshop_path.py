@@ -1,7 +1,7 @@
 """The workshop path in AppTest from app.py: create a profile, upload writing, chat, read the inspector, switch the
 granularity; the demo data; deletion needs confirmation; a bad upload keeps what was there."""
 
-from tests.app.conftest import button, no_errors, start, texts
+from tests.app.conftest import button, make_user, no_errors, start, texts
 from tests.conftest import closed_port
 
 
@@ -128,14 +128,7 @@ def test_personas_page_lists_the_shipped_personas_and_creates_one(app_no_llm):
 
 def test_deleting_a_sample_needs_a_confirmation_and_removes_it(app_no_llm):
     at = app_no_llm
-    at.switch_page("pages/1_Profile.py").run()
-    at.text_input(key="new_display_name").input("Cy")
-    button(at, "Create profile").click().run()
-    at.switch_page("pages/2_Writing_samples.py").run()
-    pid = at.sidebar.selectbox(key="sidebar_profile").value
-    at.text_area(key=f"samples_paste_{pid}").input("Notes on the night train to the coast, written by lamplight.")
-    at.text_input(key=f"samples_title_{pid}").input("train notes")
-    button(at, "Add to my samples").click().run()
+    pid = make_user(at, "Cy", "Notes on the night train to the coast, written by lamplight.", title="train notes")
     assert at.button(key=f"samples_delete_{pid}").disabled
     at.checkbox(key=f"samples_delete_sure_{pid}").check().run()
     at.button(key=f"samples_delete_{pid}").click().run()
@@ -149,13 +142,7 @@ def test_without_ollama_the_chat_says_how_to_start_it_records_the_message_and_sh
            "PLAYGROUND_OLLAMA_HOST": f"http://127.0.0.1:{closed_port()}", "PLAYGROUND_MODEL": ""}
     at = start(env, set_env)
     assert "ollama serve" in texts(at, "sidebar"), "the sidebar says how to start the model in one line"
-    at.switch_page("pages/1_Profile.py").run()
-    at.text_input(key="new_display_name").input("Dee")
-    button(at, "Create profile").click().run()
-    at.switch_page("pages/2_Writing_samples.py").run()
-    pid = at.sidebar.selectbox(key="sidebar_profile").value
-    at.text_area(key=f"samples_paste_{pid}").input("Every spring I repaint the boat and check the rigging twice.")
-    button(at, "Add to my samples").click().run()
+    make_user(at, "Dee", "Every spring I repaint the boat and check the rigging twice.")
 
     at.switch_page("pages/3_Chat.py").run()
     at.chat_input(key="chat_input").set_value("How do I get the boat ready?").run()
@@ -176,13 +163,7 @@ def test_without_ollama_the_chat_says_how_to_start_it_records_the_message_and_sh
 
 def test_compare_without_a_model_diffs_the_prompts_asks_no_preference_and_stays_out_of_the_chat(app_no_llm):
     at = app_no_llm
-    at.switch_page("pages/1_Profile.py").run()
-    at.text_input(key="new_display_name").input("Eve")
-    button(at, "Create profile").click().run()
-    at.switch_page("pages/2_Writing_samples.py").run()
-    pid = at.sidebar.selectbox(key="sidebar_profile").value
-    at.text_area(key=f"samples_paste_{pid}").input("My allotment gives more courgettes than anyone can eat.")
-    button(at, "Add to my samples").click().run()
+    make_user(at, "Eve", "My allotment gives more courgettes than anyone can eat.")
     at.switch_page("pages/5_Compare.py").run()
     at.text_area(key="compare_message").input("What should I grow next year?")
     button(at, "Answer under all three").click().run()
