@@ -35,4 +35,4 @@ def llm_status(pg_key: str, _pg: Playground | None = None) -> BackendStatus:
 
 def model_status(pg: Playground) -> BackendStatus:
     """Reachable? which model? — cached for 15 s so pages stay fast when no model server runs."""
-    return llm_status(f"{pg.settings.llm_backend}|{pg.backend.where}|{pg.settings.model}", pg)
+    return llm_status(f"{pg.settings.llm_backend}|{pg.backend.where}|{pg.preferred_model()}", pg)

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from components import state
+from components.chat_view import stream_or_record
 from components.inspector import render_prompt, render_resolution, render_snippets, render_trace
 from components.services import model_status
 from components.setup import need_profile, page_setup, show_error
-from playground import GRANULARITIES, RETRIEVERS, LLMError, LLMUnavailable, PlaygroundError, RetrievalOptions
+from playground import GRANULARITIES, RETRIEVERS, PlaygroundError, RetrievalOptions
 from playground.workshop import get_preset
 
 CHAT_TITLE = "chat"  # the title of the sessions this page writes
@@ -96,21 +97,13 @@ if message:
             st.markdown(message)
         with history.chat_message("assistant"):
             try:
-                turn = pg.start_turn(sid, message, mode, options, persona_id=persona_id, use_summary=use_summary,
-                                     model=preset["fixed_model"])
+                turn = pg.start_turn(sid, message, mode, options, persona_id=persona_id, use_summary=use_summary)
             except PlaygroundError as e:
                 show_error(e)
                 st.stop()
-            status = model_status(pg)
-            if not (status.reachable and (status.model or preset["fixed_model"])):
-                turn.preview_only(LLMUnavailable(status.problem or "No model is available."))
+            if not stream_or_record(pg, turn):
                 st.warning(f"No model is running, so there is no answer, but the prompt that would be sent is in the "
-                           f"inspector. {status.problem}")
-            else:
-                try:
-                    st.write_stream(turn.stream())
-                except LLMError as e:
-                    show_error(e)
+                           f"inspector. {model_status(pg).problem}")
             latest = turn.trace
 
 with details:

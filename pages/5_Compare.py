@@ -5,10 +5,11 @@ import difflib
 import streamlit as st
 
 from components import state
+from components.chat_view import stream_or_record
 from components.inspector import render_snippets
 from components.services import model_status
 from components.setup import need_profile, page_setup, show_error
-from playground import LLMError, LLMUnavailable, PlaygroundError, RetrievalOptions
+from playground import PlaygroundError, RetrievalOptions
 from playground.preferences import record_preference
 
 pg = page_setup("Compare", "The same message, three granularities, three answers side by side. The differences "
@@ -38,13 +39,7 @@ if go and message.strip():
             except PlaygroundError as e:
                 show_error(e)
                 continue
-            if status.reachable and status.model:
-                try:
-                    st.write_stream(turn.stream())
-                except LLMError as e:
-                    show_error(e)
-            else:
-                turn.preview_only(LLMUnavailable(status.problem))
+            if not stream_or_record(pg, turn):
                 st.caption("No model: prompts only.")
             result["traces"][mode] = turn.trace
             result["answers"][mode] = turn.answer

@@ -508,10 +508,16 @@ class Playground:
         return problems
 
     # -- retrieval and prompts -------------------------------------------------------------------------------------
+    def _resolve(self, profile: dict[str, Any] | None, mode: str, persona_id: str | None
+                 ) -> tuple[str, str | None, dict[str, Any] | None]:
+        """A concrete granularity for ``mode``: "auto" becomes user, persona or global (with the reason)."""
+        if mode != "auto":
+            return mode, persona_id, None
+        resolution = self.resolve_auto(profile)
+        return resolution["mode"], resolution["persona_id"] or persona_id, resolution
+
     def scope_for(self, profile: dict[str, Any] | None, mode: str, persona_id: str | None = None) -> Scope:
-        if mode == "auto":
-            resolved = self.resolve_auto(profile)
-            mode, persona_id = resolved["mode"], resolved["persona_id"] or persona_id
+        mode, persona_id, _ = self._resolve(profile, mode, persona_id)
         if mode not in MODES:
             raise InvalidInput(f"Unknown granularity '{mode}'.", "Choose user, persona or global.")
         if mode == "global":
@@ -603,10 +609,7 @@ class Playground:
         options = options or RetrievalOptions(k=self.settings.default_k)
         profile = self.get_profile(profile_id) if profile_id else None
         t0 = time.perf_counter()
-        resolution = None
-        if mode == "auto":
-            resolution = self.resolve_auto(profile)
-            mode, persona_id = resolution["mode"], resolution["persona_id"] or persona_id
+        mode, persona_id, resolution = self._resolve(profile, mode, persona_id)
         if use_summary and mode == "user" and profile:
             part = summary_part(self, profile["id"])
             extra_parts = [*extra_parts, part] if part else extra_parts
@@ -684,12 +687,19 @@ class Playground:
         return aid
 
     # -- the model -------------------------------------------------------------------------------------------------
+    def preferred_model(self) -> str:
+        """The model a workshop preset fixed, else PLAYGROUND_MODEL, else '' (the first the backend lists)."""
+        from .workshop import get_preset
+
+        return get_preset(self)["fixed_model"] or self.settings.model
+
     def llm_status(self) -> BackendStatus:
-        return backend_status(self.backend, self.settings.model)
+        return backend_status(self.backend, self.preferred_model())
 
     def default_model(self) -> str:
-        if self.settings.model:
-            return self.settings.model
+        preferred = self.preferred_model()
+        if preferred:
+            return preferred
         models = self.backend.list_models()
         if not models:
             status = backend_status(self.backend)

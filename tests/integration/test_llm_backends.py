@@ -157,3 +157,16 @@ def test_ollama_binary_serves_the_tiny_model_end_to_end(tiny_model, tmp_path):  
         assert text.strip()
     finally:
         server.kill()
+
+
+def test_a_workshop_fixed_model_is_used_by_every_turn_not_only_the_chat_page(pg):
+    from playground import LLMError
+    from playground.workshop import set_preset
+
+    assert pg.preferred_model() == ""
+    set_preset(pg, {"fixed_model": "llama3.2:1b"})
+    assert pg.default_model() == "llama3.2:1b", "a fixed model is used without asking the server for its list"
+    turn = pg.start_turn(pg.new_session(None)["id"], "Hello?", "global")  # as Compare and Study start theirs
+    with pytest.raises(LLMError):
+        list(turn.stream())  # no server on this port
+    assert turn.trace["model"] == "llama3.2:1b"
