@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from . import GRANULARITIES, RETRIEVERS, InvalidInput, Playground, PlaygroundError, RetrievalOptions, Settings
 from .attribution import METHODS, Doc, attribute, doc_vector
 from .corpus import CorpusDoc, read_corpus
-from .evaluation import METRICS, evaluate_profile
+from .evaluation import EvalResult, evaluate_profile
 
 
 def _out(obj: Any) -> None:
@@ -188,16 +188,11 @@ def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
             results.append(evaluate_profile(temp, user["id"], holdout=1, conditions=conditions,
                                             retriever=args.retriever, k=args.k, max_tokens=args.max_tokens))
     rows = [r for res in results for r in res.rows]
-    summary = {}
-    for cond in conditions:
-        ok = [r for r in rows if r.condition == cond and not r.error]
-        summary[cond] = {m: round(sum(getattr(r, m) for r in ok) / len(ok), 4) if ok else None for m in METRICS}
-        summary[cond]["n"] = len(ok)
-        summary[cond]["errors"] = sum(1 for r in rows if r.condition == cond and r.error)
+    combined = EvalResult("corpus", [], conditions, args.retriever, results[0].model, rows)
     out: dict[str, Any] = {"corpus": str(args.corpus), "authors": len(grouped), "per_author": args.per_author,
                            "held_out_per_author": 1, "retriever": args.retriever, "model": results[0].model,
                            "metric_notes": "METEOR uses exact and stem matches only (no WordNet download).",
-                           "conditions": summary}
+                           "conditions": combined.summary()}
     if args.rows:
         out["rows"] = [dataclasses.asdict(r) for r in rows]
     return out

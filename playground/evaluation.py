@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
+from .attribution import doc_vector
 from .errors import InvalidInput
 from .llm import Usage
 from .prompting import build_prompt
@@ -96,13 +97,16 @@ class EvalResult:
     model: str
     rows: list[EvalRow] = field(default_factory=list)
 
-    def summary(self) -> dict[str, dict[str, float]]:
-        out: dict[str, dict[str, float]] = {}
+    def summary(self) -> dict[str, dict[str, float | int | None]]:
+        """Mean of each metric per condition over the rows that have an output (None when none has), with ``n``
+        and the number of failed generations, ``errors``."""
+        out: dict[str, dict[str, float | int | None]] = {}
         for cond in self.conditions:
             rows = [r for r in self.rows if r.condition == cond and not r.error]
-            out[cond] = {m: round(float(np.mean([getattr(r, m) for r in rows])), 4) if rows else float("nan")
+            out[cond] = {m: round(float(np.mean([getattr(r, m) for r in rows])), 4) if rows else None
                          for m in METRICS}
             out[cond]["n"] = len(rows)
+            out[cond]["errors"] = sum(1 for r in self.rows if r.condition == cond and r.error)
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -171,8 +175,4 @@ def evaluate_profile(pg: "Playground", profile_id: str, *, holdout: Sequence[str
 
 
 def _centroid(pg: "Playground", texts: Sequence[str]) -> np.ndarray | None:
-    if not texts:
-        return None
-    vecs = pg.embedder.embed([t[:4000] for t in texts])
-    c = vecs.mean(axis=0)
-    return c / (np.linalg.norm(c) + 1e-12)
+    return doc_vector(pg.embedder.embed([t[:4000] for t in texts])) if texts else None
