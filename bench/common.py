@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-FEDERALIST = ROOT.parent / "shared" / "corpora" / "federalist" / "federalist.jsonl"
+FEDERALIST = ROOT / "playground" / "data" / "federalist" / "federalist.jsonl"
 
 
 def federalist() -> list[dict[str, Any]]:

@@ -11,8 +11,7 @@ from typing import Any, Iterator
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-FEDERALIST = SHARED / "corpora" / "federalist" / "federalist.jsonl"
+FEDERALIST = ROOT / "playground" / "data" / "federalist" / "federalist.jsonl"
 OUTPUT = ROOT / "test-output"
 
 
@@ -26,7 +25,7 @@ def closed_port() -> int:
 @pytest.fixture(scope="session")
 def federalist() -> list[dict[str, Any]]:
     if not FEDERALIST.exists():
-        pytest.fail(f"The Federalist corpus is missing at {FEDERALIST}; tests need ../shared beside the checkout.")
+        pytest.fail(f"The Federalist corpus is missing at {FEDERALIST}; it ships in the repository.")
     return [json.loads(line) for line in FEDERALIST.read_text().splitlines() if line.strip()]
 
 
