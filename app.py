@@ -7,6 +7,7 @@ from components.services import model_status
 from components.setup import flash, page_setup, select_profile, show_error
 from playground import PlaygroundError
 from playground.demo import load_demo_data
+from playground.embedded_llm import SMALL_MODEL_NOTE
 
 pg = page_setup("Personalization Playground",
                 "See how a language model's answer changes when it knows about you: your profile, your writing, "
@@ -35,7 +36,10 @@ with c2:
 with c3:
     status = model_status(pg)
     st.markdown(f"**Model** · {status.backend} {'✓' if status.reachable and status.model else '✗'}")
-    if status.reachable and status.model:
+    if status.reachable and status.model and status.backend == "embedded":
+        st.caption(f"Chatting with **{status.model}**, built into the playground (no server needed). "
+                   + SMALL_MODEL_NOTE)
+    elif status.reachable and status.model:
         st.caption(f"Chatting with **{status.model}** at {status.where}. Installed: {', '.join(status.models[:6])}")
     else:
         st.caption(status.problem)

@@ -104,6 +104,9 @@ def _sidebar(pg: Playground) -> None:
         status = model_status(pg)
         if status.reachable and status.model:
             st.caption(f"Model: **{status.model}** via {status.backend} ✓")
+            if status.backend == "embedded":
+                st.caption("A very small model built into the playground: expect rough answers. For better ones, "
+                           "run Ollama (see Home).")
         else:
             st.caption(f"⚠️ No model: {status.problem}")
 

@@ -79,6 +79,12 @@ def parser() -> argparse.ArgumentParser:
     _corpus_args(at)
     at.add_argument("--method", choices=METHODS, default="dense")
     at.add_argument("--per-author", type=int, default=0, help="at most this many documents per author (0: all)")
+    demo = sub.add_parser("demo", help="load the demo profiles (Federalist essays shipped with the playground)")
+    demo.add_argument("--essays", type=int, default=3, help="essays per author")
+    fr = sub.add_parser("fact-recall", help="do invented personal facts reach the answers? (user/persona/global)")
+    fr.add_argument("--questions", type=int, default=0, help="questions per person (0: all)")
+    fr.add_argument("--max-tokens", type=int, default=64, help="longest answer, in model tokens")
+    fr.add_argument("--rows", action="store_true", help="include every answer")
     sub.add_parser("status", help="what is reachable")
     sub.add_parser("doctor", help="repair and check that SQLite and Chroma agree")
     return ap
@@ -139,6 +145,21 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
         _out(run_evaluation(args, pg))
     elif args.cmd == "attribution":
         _out(run_attribution(args, pg))
+    elif args.cmd == "demo":
+        from .demo import load_demo_data
+
+        _out([{k: p[k] for k in ("id", "display_name", "occupation", "location", "interests", "preferred_tone")}
+              | {"samples": [s["title"] for s in pg.list_samples(p["id"])]}
+              for p in load_demo_data(pg, essays_per_author=args.essays)])
+    elif args.cmd == "fact-recall":
+        from .fact_recall import fact_recall
+
+        result = fact_recall(pg, questions_per_person=args.questions, max_tokens=args.max_tokens,
+                             progress=lambda done, total: sys.stderr.write(f"\r{done}/{total} answers"))
+        sys.stderr.write("\n")
+        if not args.rows:
+            result.pop("rows")
+        _out(result)
     elif args.cmd == "status":
         _out(pg.status())
     elif args.cmd == "doctor":

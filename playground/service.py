@@ -698,7 +698,7 @@ class Playground:
 
     def default_model(self) -> str:
         preferred = self.preferred_model()
-        if preferred:
+        if preferred and self.backend.name != "embedded":  # the embedded backend has its one model
             return preferred
         models = self.backend.list_models()
         if not models:
