@@ -227,3 +227,10 @@ def m006_profile_owner(db: sqlite3.Connection) -> None:
     # 'study:<participant id>' for study participants (never listed outside their study).
     db.execute("ALTER TABLE profiles ADD COLUMN owner_token TEXT NOT NULL DEFAULT ''")
     db.execute("CREATE INDEX profiles_owner ON profiles(owner_token)")
+
+
+@migration
+def m009_participant_resume(db: sqlite3.Connection) -> None:
+    # A participant resumes from a link that carries a secret token (its SHA-256 is kept here), never from their
+    # participant id or code alone, which others can know. '' = no resume link (reset when the study is finished).
+    db.execute("ALTER TABLE participants ADD COLUMN resume_hash TEXT NOT NULL DEFAULT ''")

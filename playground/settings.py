@@ -70,7 +70,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("prompt_budget", 1500, "Token budget for the assembled prompt; history, then snippets, are cut to fit.",
             int),
     Setting("history_turns", 6, "How many earlier messages of the conversation go into the prompt.", int),
-    Setting("max_upload_mb", 10.0, "Largest writing sample accepted, in megabytes.", float),
+    Setting("max_upload_mb", 10.0, "Largest writing sample accepted, in MiB (1 MiB = 1,048,576 bytes).", float),
+    Setting("max_text_chars", 2_000_000,
+            "Most characters of text one file or paste may expand to (PDF, DOCX, text); reading stops beyond it.", int),
+    Setting("max_pdf_pages", 1000, "Most pages read from one PDF.", int),
+    Setting("ingest_timeout", 60.0, "Seconds one file may take to read before it is refused.", float),
     Setting("admin_passphrase", "", "Passphrase for the study and workshop admin pages. Empty: those pages are locked."),
 )
 
@@ -99,6 +103,9 @@ class Settings:
     prompt_budget: int = 1500
     history_turns: int = 6
     max_upload_mb: float = 10.0
+    max_text_chars: int = 2_000_000
+    max_pdf_pages: int = 1000
+    ingest_timeout: float = 60.0
     admin_passphrase: str = ""
 
     @classmethod
@@ -133,6 +140,9 @@ class Settings:
             raise ConfigError("PLAYGROUND_CHUNK_TOKENS must be at least 16 and larger than PLAYGROUND_CHUNK_OVERLAP.")
         if self.default_k < 1 or self.prompt_budget < 200:
             raise ConfigError("PLAYGROUND_DEFAULT_K must be at least 1 and PLAYGROUND_PROMPT_BUDGET at least 200.")
+        if self.max_text_chars < 1000 or self.max_pdf_pages < 1 or self.ingest_timeout <= 0:
+            raise ConfigError("PLAYGROUND_MAX_TEXT_CHARS must be at least 1000, PLAYGROUND_MAX_PDF_PAGES at least 1 "
+                              "and PLAYGROUND_INGEST_TIMEOUT above 0.")
 
     @property
     def db_path(self) -> Path:
