@@ -16,7 +16,8 @@ from typing import Any, Sequence
 from . import GRANULARITIES, RETRIEVERS, InvalidInput, Playground, PlaygroundError, RetrievalOptions, Settings
 from .attribution import METHODS, Doc, attribute, doc_vector
 from .corpus import CorpusDoc, read_corpus
-from .evaluation import EvalResult, evaluate_profile
+from .eval_stats import condition_table, paired_table
+from .evaluation import METRICS, EvalResult, evaluate_profile
 
 
 def _out(obj: Any) -> None:
@@ -68,7 +69,8 @@ def parser() -> argparse.ArgumentParser:
         _retrieval_args(sub.add_parser(name))
     ev = sub.add_parser("evaluate", help="LaMP-style held-out evaluation on a JSONL corpus (temporary users)")
     _corpus_args(ev)
-    ev.add_argument("--per-author", type=int, default=3, help="documents per author (the last one is held out)")
+    ev.add_argument("--per-author", type=int, default=3, help="documents per author (the last ones are held out)")
+    ev.add_argument("--holdout", type=int, default=1, help="documents held out per author")
     ev.add_argument("--authors", type=int, default=0, help="at most this many authors (0: all)")
     ev.add_argument("--conditions", default="user,persona,global,none")
     ev.add_argument("--retriever", choices=RETRIEVERS, default="dense")
@@ -192,9 +194,11 @@ def run_attribution(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
 def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
     """Temporary users from a corpus, in a throw-away data folder; metrics per condition."""
     docs = read_corpus(args.corpus, args.author_field, args.text_field, args.title_field, args.drop_where, args.id_field)
-    grouped = {a: ds for a, ds in _by_author(docs, args.per_author, args.authors).items() if len(ds) >= 2}
+    grouped = {a: ds for a, ds in _by_author(docs, args.per_author, args.authors).items()
+               if len(ds) >= args.holdout + 1}
     if not grouped:
-        raise InvalidInput("Evaluation needs at least two documents per author.", "Raise --per-author.")
+        raise InvalidInput(f"Evaluation needs at least {args.holdout + 1} documents per author.",
+                           "Raise --per-author or lower --holdout.")
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     with tempfile.TemporaryDirectory(prefix="playground-eval-") as tmp:
         temp = Playground(dataclasses.replace(pg.settings, data_dir=Path(tmp), chroma_host=""),
@@ -206,14 +210,20 @@ def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
             for d in ds:
                 temp.add_sample(user["id"], text=d.text, title=d.title or d.doc_id)
         for user in temp.list_profiles():
-            results.append(evaluate_profile(temp, user["id"], holdout=1, conditions=conditions,
+            results.append(evaluate_profile(temp, user["id"], holdout=args.holdout, conditions=conditions,
                                             retriever=args.retriever, k=args.k, max_tokens=args.max_tokens))
     rows = [r for res in results for r in res.rows]
     combined = EvalResult("corpus", [], conditions, args.retriever, results[0].model, rows)
     out: dict[str, Any] = {"corpus": str(args.corpus), "authors": len(grouped), "per_author": args.per_author,
-                           "held_out_per_author": 1, "retriever": args.retriever, "model": results[0].model,
-                           "metric_notes": "METEOR uses exact and stem matches only (no WordNet download).",
-                           "conditions": combined.summary()}
+                           "held_out_per_author": args.holdout, "retriever": args.retriever,
+                           "model": results[0].model, "backend": pg.backend.name,
+                           "metric_notes": "METEOR uses exact and stem matches only (no WordNet download). "
+                                           "Intervals: 95% percentile bootstrap over held-out items (2,000 resamples).",
+                           "conditions": combined.summary(),
+                           "conditions_ci95": condition_table(rows, conditions, METRICS)}
+    for a, b in (("user", "global"), ("user", "none"), ("persona", "global")):
+        if a in conditions and b in conditions:
+            out.setdefault("paired", {})[f"{a} - {b}"] = paired_table(rows, a, b, METRICS)
     if args.rows:
         out["rows"] = [dataclasses.asdict(r) for r in rows]
     return out
