@@ -64,6 +64,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("history_turns", 6, "How many earlier messages of the conversation go into the prompt.", int),
     Setting("max_upload_mb", 10.0, "Largest writing sample accepted, in megabytes.", float),
     Setting("admin_passphrase", "", "Passphrase for the study and workshop admin pages. Empty: those pages are locked."),
+    Setting("redact_uploads", "auto",
+            "Replace personal data in new writing samples with placeholders (`[EMAIL]`, `[PHONE]`…) before storing: "
+            "`on`, `off`, or `auto` (on for study participants and in private workshops). A workshop preset overrides it."),
 )
 
 
@@ -89,6 +92,7 @@ class Settings:
     history_turns: int = 6
     max_upload_mb: float = 10.0
     admin_passphrase: str = ""
+    redact_uploads: str = "auto"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -119,6 +123,8 @@ class Settings:
             raise ConfigError(f"PLAYGROUND_LLM_BACKEND must be 'ollama' or 'openai', not {self.llm_backend!r}.")
         if self.chunk_tokens < 16 or not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ConfigError("PLAYGROUND_CHUNK_TOKENS must be at least 16 and larger than PLAYGROUND_CHUNK_OVERLAP.")
+        if self.redact_uploads not in ("auto", "on", "off"):
+            raise ConfigError(f"PLAYGROUND_REDACT_UPLOADS must be 'auto', 'on' or 'off', not {self.redact_uploads!r}.")
         if self.default_k < 1 or self.prompt_budget < 200:
             raise ConfigError("PLAYGROUND_DEFAULT_K must be at least 1 and PLAYGROUND_PROMPT_BUDGET at least 200.")
 

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from .service import Playground
 
 DEFAULT_PRESET: dict[str, Any] = {"hidden_pages": [], "hide_controls": False, "fixed_model": "",
-                                  "private_profiles": False}
+                                  "private_profiles": False, "redact_uploads": "auto"}
 PAGES = ("Profile", "Writing samples", "Chat", "Personas", "Compare", "Evaluate", "Study")
 
 
