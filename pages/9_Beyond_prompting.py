@@ -30,24 +30,23 @@ overall = collected(pg.db)
 mine = collected(pg.db, profile["id"]) if profile else None
 st.subheader(route.name)
 st.caption(route.paper)
-c1, c2, c3 = st.columns(3)
+c1, c2 = st.columns(2)
 with c1:
     st.markdown("**What it changes** · " + " and ".join(STAGES[s] for s in route.stages))
     st.write(route.changes)
 with c2:
     st.markdown("**What data it needs**")
     st.write(route.needs)
-with c3:
-    st.markdown("**What this playground already collects for it**")
-    rows = []
-    for key in route.collects:
-        row = {"data": COLLECTED_LABELS[key], "everyone": overall[key]}
-        if mine is not None and key in ("samples", "chunks", "chat_turns", "profile_fields", "compare_preferences"):
-            row["active profile"] = mine[key]
-        rows.append(row)
-    st.dataframe(rows, hide_index=True, width="stretch", key="beyond_collected")
-    st.caption("Export below: " + ("a person's writing as a training set." if route.export == "training"
-                                   else "a study's judgements as preference pairs."))
+st.markdown("**What this playground already collects for it**")
+rows = []
+for key in route.collects:
+    row = {"data": COLLECTED_LABELS[key], "everyone": overall[key]}
+    if mine is not None and key in ("samples", "chunks", "chat_turns", "profile_fields", "compare_preferences"):
+        row["active profile"] = mine[key]
+    rows.append(row)
+st.dataframe(rows, hide_index=True, key="beyond_collected")
+st.caption("Export below: " + ("a person's writing as a training set." if route.export == "training"
+                               else "a study's judgements as preference pairs."))
 
 with st.expander("All routes at a glance"):
     st.dataframe([{"route": r.name, "changes": ", ".join(STAGES[s] for s in r.stages), "paper": r.paper}
