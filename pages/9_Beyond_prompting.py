@@ -6,7 +6,7 @@ from components import state
 from components.charts import pipeline_with_routes
 from components.setup import active_profile, page_setup
 from playground import study as studies
-from playground.routes import COLLECTED_LABELS, ROUTES, STAGES, collected
+from playground.routes import COLLECTED_LABELS, PERSONAL_KEYS, ROUTES, STAGES, collected
 from playground.training_export import preference_pairs, split_counts, to_jsonl, user_training_set
 
 pg = page_setup("Beyond prompting", "Everything in this playground personalizes through the prompt. Research also "
@@ -41,7 +41,7 @@ st.markdown("**What this playground already collects for it**")
 rows = []
 for key in route.collects:
     row = {"data": COLLECTED_LABELS[key], "everyone": overall[key]}
-    if mine is not None and key in ("samples", "chunks", "chat_turns", "profile_fields", "compare_preferences"):
+    if mine is not None and key in PERSONAL_KEYS:
         row["active profile"] = mine[key]
     rows.append(row)
 st.dataframe(rows, hide_index=True, key="beyond_collected")

@@ -19,6 +19,7 @@ from .corpus import CorpusDoc, read_corpus
 from .evaluation import EvalResult, evaluate_profile
 from .ingest import read_bytes
 from .privacy_scan import counts, scan
+from .routes import PERSONAL_KEYS, collected, route_dicts
 from .training_export import preference_pairs, split_counts, to_jsonl, user_training_set
 
 
@@ -95,6 +96,8 @@ def parser() -> argparse.ArgumentParser:
     ep = sub.add_parser("export-preferences", help="a study's judgements as (prompt, chosen, rejected) pairs (JSONL)")
     ep.add_argument("--study", required=True, metavar="STUDY_ID")
     ep.add_argument("--out", type=Path, help="write the JSONL here and print a summary (default: JSONL on stdout)")
+    rt = sub.add_parser("routes", help="the routes beyond prompting and what was collected for each")
+    rt.add_argument("--user", metavar="USER_ID", help="also count what this profile has collected")
     sub.add_parser("status", help="what is reachable")
     sub.add_parser("doctor", help="repair and check that SQLite and Chroma agree")
     return ap
@@ -163,6 +166,12 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
     elif args.cmd == "export-preferences":
         pairs, summary = preference_pairs(pg.db, args.study)
         _export(pairs, args.out, summary)
+    elif args.cmd == "routes":
+        if args.user:
+            pg.get_profile(args.user)
+        overall, mine = collected(pg.db), collected(pg.db, args.user) if args.user else None
+        _out([{**r, "collected": {k: {"everyone": overall[k], **({"user": mine[k]} if mine and k in PERSONAL_KEYS else {})}
+                                  for k in r["collects"]}} for r in route_dicts()])
     elif args.cmd == "status":
         _out(pg.status())
     elif args.cmd == "doctor":

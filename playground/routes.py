@@ -108,6 +108,9 @@ COLLECTED_LABELS: dict[str, str] = {
     "study_judgements": "study judgements (A/B with ratings)",
 }
 
+# What ``collected(db, profile_id)`` counts for the one profile; the other keys are always counts over everyone.
+PERSONAL_KEYS: tuple[str, ...] = ("samples", "chunks", "chat_turns", "profile_fields", "compare_preferences")
+
 
 def collected(db: Database, profile_id: str | None = None) -> dict[str, int]:
     """What this installation holds that the routes could learn from: overall, or for one profile where it is

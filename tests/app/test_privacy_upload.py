@@ -64,3 +64,22 @@ def test_a_bad_paste_gets_an_error_and_nothing_is_stored(no_llm_env, set_env):
     paste(at, pid, "12345 67890")
     assert "almost no letters" in texts(at)
     assert len(pg.list_samples(pid)) == 1 and "Personal data found" not in texts(at)
+
+
+def test_an_uploaded_file_with_personal_data_in_its_name_and_text_is_stored_redacted(no_llm_env, set_env):
+    at = start(no_llm_env, set_env)
+    pid = make_user(at, "Kim")
+    pg = Playground(Settings.from_env(no_llm_env))
+    letter = LETTER.encode()
+    at.get("file_uploader")[0].set_value([("to_maria@example.net.txt", letter, "text/plain"),
+                                          ("empty.txt", b"", "text/plain")])
+    button(at, "Add to my samples").click().run()
+    no_errors(at)
+    assert "empty.txt: empty.txt is empty." in texts(at), "the bad file says why; the good one waits for a decision"
+    at.checkbox(key=f"samples_redact_{pid}").check().run()
+    button(at, "Store these samples").click().run()
+    no_errors(at)
+    added = pg.list_samples(pid)[-1]
+    assert "maria@example.net" not in added["title"] + added["source_name"]
+    assert "[EMAIL]" in added["title"]
+    assert "regatta.kim.83@example.org" not in pg.sample_text(added["id"])

@@ -140,6 +140,8 @@ def test_cli_scan_lists_findings_per_file_and_samples_add_redact_stores_the_reda
     assert all({"type", "start", "end", "text"} == set(f) for f in letter_findings)
     assert out[1]["findings"] == [] and "binary" in out[2]["error"]
     assert not (tmp_path / "data" / "playground.sqlite3").exists(), "scanning stores nothing"
+    named = json.loads(cli("scan", str(clean), "--name", "Version Shipped").stdout)
+    assert [f["text"] for f in named[0]["findings"]] == ["Version"], "a --name is found without a cue"
     failed = cli("scan", str(binary), ok=False)
     assert failed.returncode == 1 and "binary" in failed.stdout
 

@@ -154,5 +154,9 @@ def test_cli_exports_training_sets_and_preference_pairs(cli, tmp_path):
     assert summary["records"] == len(load(out.read_text())) == summary["train"] and summary["test"] == 0
     bad = cli("export-training", user["id"], "--holdout", "2", ok=False)
     assert bad.returncode == 1 and bad.stderr.startswith("error: ") and "held-out share" in bad.stderr
+    routes = {r["id"]: r for r in json.loads(cli("routes", "--user", user["id"]).stdout)}
+    assert {"oppu", "perpcs", "hydra", "recap", "paa", "pplug", "prism"} == set(routes)
+    assert routes["oppu"]["collected"]["samples"] == {"everyone": 3, "user": 3}
+    assert routes["prism"]["collected"]["study_judgements"] == {"everyone": 0}
     missing = cli("export-preferences", "--study", "std_nope", ok=False)
     assert missing.returncode == 1 and "study no longer exists" in missing.stderr and "Traceback" not in missing.stderr
