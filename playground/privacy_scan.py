@@ -9,7 +9,8 @@ What finds what (all offline, nothing downloaded at run time):
 - EMAIL, URL: regular expressions.
 - PHONE: Google's libphonenumber (the ``phonenumbers`` package): numbers valid in the US, UK, Germany or France,
   and any possible number written with a ``+`` country code; at least seven digits.
-- CARD: 13–19 digits (spaces or dashes allowed) that pass the Luhn checksum (``python-stdnum``).
+- CARD: 13–19 digits (spaces or dashes allowed) with a card network's issuer prefix that pass the Luhn checksum
+  (``python-stdnum``).
 - IBAN: country code, check digits and account, validated with the IBAN mod-97 checksum (``python-stdnum``).
 - DOB: a date written after a cue such as "born", "date of birth", "DOB" or "birthday". Other dates are left alone:
   an essay's "July 4, 1776" is not personal data.
@@ -89,7 +90,12 @@ _NAME_CUES = re.compile(
 # Words that follow a cue but are not names ("Dear Sir", "Hi All", "Call me Tomorrow").
 _NOT_NAMES = {"Sir", "Madam", "All", "Everyone", "Team", "There", "Friends", "Colleagues", "Tomorrow", "Today",
               "Maybe", "Soon", "Later", "The", "This", "That", "Customer", "Reader", "Readers", "Fellow", "Citizens",
-              "Participant", "Participants", "Anonymous", "Again", "Back"}
+              "Participant", "Participants", "Anonymous", "Again", "Back", "World", "Diary", "Me", "You", "Everybody",
+              "Folks", "Guys", "Mum", "Mom", "Dad", "Mother", "Father", "Grandma", "Grandpa", "Darling", "Honey"}
+# Issuer prefixes of the card networks (Visa, Mastercard, Amex, Discover, JCB, Diners, Maestro, UnionPay): a Luhn-valid
+# number without one (an ISBN-13, an order number) is not taken for a card.
+_CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|6(?:011|5|4[4-9]|2)|35(?:2[89]|[3-8])|"
+                          r"3(?:0[0-5]|[689])|5[06-9]|6\d)")
 
 
 def _phones(text: str) -> Iterable[Finding]:
@@ -111,7 +117,7 @@ def _phones(text: str) -> Iterable[Finding]:
 def _cards(text: str) -> Iterable[Finding]:
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group())
-        if 13 <= len(digits) <= 19 and len(set(digits)) > 1 and _luhn.is_valid(digits):
+        if 13 <= len(digits) <= 19 and len(set(digits)) > 1 and _CARD_PREFIX.match(digits) and _luhn.is_valid(digits):
             yield Finding("CARD", m.start(), m.end(), m.group())
 
 

@@ -58,6 +58,9 @@ def test_each_recogniser_finds_its_kind(text, kind, value):
     "Chapter 12 Street Fighting describes 3 roads.",
     "DE89 is not an IBAN and XX00 1234 5678 9012 34 fails its checksum.",
     "We had 2 cats and 3 dogs, 100 percent of the time, with e.g. and i.e. in our notes.",
+    "Hello World! Dear Diary, today was long.\nLove,\nMum",
+    "ISBN 9783064061064 passes the Luhn check but has no card prefix; order 123456789 and invoice 20240115-003.",
+    "Call 911 or 112; coordinates 51.5074, -0.1278; population 3,929,214 in 1790.",
 ])
 def test_ordinary_numbers_dates_and_words_are_not_personal_data(text):
     # "Mr. President" is a title, not a name; "12/03/1990" without a birth cue is just a date.
