@@ -83,3 +83,22 @@ def test_an_uploaded_file_with_personal_data_in_its_name_and_text_is_stored_reda
     assert "maria@example.net" not in added["title"] + added["source_name"]
     assert "[EMAIL]" in added["title"]
     assert "regatta.kim.83@example.org" not in pg.sample_text(added["id"])
+
+
+def test_the_admin_preset_switches_redaction_for_every_browser(no_llm_env, set_env):
+    from playground.workshop import get_preset
+
+    env = {**no_llm_env, "PLAYGROUND_ADMIN_PASSPHRASE": "sesame"}
+    admin = start(env, set_env)
+    admin.switch_page("pages/8_Study_admin.py").run()
+    admin.text_input(key="admin_pass").input("sesame")
+    button(admin, "Unlock").click().run()
+    admin.radio(key="admin_redact").set_value("on")
+    button(admin, "Apply to everyone").click().run()
+    no_errors(admin)
+    assert get_preset(Playground(Settings.from_env(env)))["redact_uploads"] == "on"
+
+    participant = start(env, set_env)
+    pid = make_user(participant, "Kim")
+    paste(participant, pid, LETTER)
+    assert participant.checkbox(key=f"samples_redact_{pid}").value is True, "a public playground, but the preset says on"

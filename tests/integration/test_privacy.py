@@ -100,6 +100,9 @@ def test_redaction_is_on_by_default_for_study_participants_and_private_workshops
     assert pg.redaction_default(mine["id"]) is True
     set_preset(pg, {"private_profiles": True, "redact_uploads": "off"})
     assert pg.redaction_default(mine["id"]) is False, "the preset can switch it off"
+    with pytest.raises(InvalidInput, match="'auto', 'on' or 'off'"):
+        set_preset(pg, {"redact_uploads": "maybe"})
+    assert pg.redaction_default(mine["id"]) is False, "a bad preset changes nothing"
 
 
 def test_the_profile_name_is_redacted_but_a_study_alias_is_left_alone(pg):
