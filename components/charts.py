@@ -32,6 +32,24 @@ digraph pipeline {
 """The survey's pipeline (query → retrieve → prompt → LLM) as Graphviz DOT, drawn by st.graphviz_chart."""
 
 
+def pipeline_with_routes(routes: Sequence[Any], selected: str | None = None) -> str:
+    """PIPELINE_DOT with each route beyond prompting as a note attached (dashed) to the stages it changes; the
+    selected route and its stages are highlighted. ``routes``: objects with ``id``, ``name`` and ``stages``."""
+    lines = []
+    for r in routes:
+        on = r.id == selected
+        name = r.name.split(":")[0].replace('"', "'")
+        lines.append(f'  route_{r.id} [label="{name}", shape=note, fontsize=11, '
+                     f'fillcolor="{"#f5b7b1" if on else "#f4ecf7"}", color="{"#c0392b" if on else "#8e44ad"}"];')
+        for stage in r.stages:
+            lines.append(f'  route_{r.id} -> {stage} [style=dashed, color="{"#c0392b" if on else "#bb8fce"}", '
+                         f'penwidth={2 if on else 1}, arrowhead=vee];')
+    chosen = next((r for r in routes if r.id == selected), None)
+    for stage in chosen.stages if chosen else ():
+        lines.append(f'  {stage} [color="#c0392b", penwidth=3];')
+    return PIPELINE_DOT.rstrip().rstrip("}") + "\n".join(lines) + "\n}\n"
+
+
 def prompt_tokens_figure(parts: Sequence[Mapping[str, Any]], budget: int) -> go.Figure:
     """One stacked bar: how the prompt's tokens split by source, against the budget."""
     fig = go.Figure()

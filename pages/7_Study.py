@@ -61,6 +61,10 @@ if not samples and not st.session_state.get("study_skip_samples"):
     st.subheader("Your writing (optional)")
     st.markdown("Paste something you wrote (an e-mail, a post, a short essay). It is used only to personalize answers "
                 "for you in this study, and you can ask the researcher to delete it at any time.")
+    if pg.redaction_default(profile_id):
+        st.caption("Before your writing is stored, e-mail addresses, phone numbers, web and postal addresses, card "
+                   "and bank numbers, dates of birth and names after cues like “my name is” are replaced by "
+                   "placeholders such as [EMAIL]. Other names are not found automatically: leave them out.")
     text = st.text_area("Your writing", key="study_writing", height=160)
     c1, c2 = st.columns(2)
     if c1.button("Add my writing", type="primary", key="study_add_writing"):

@@ -10,6 +10,7 @@ from components.safe_text import md
 from components.setup import flash, page_setup, show_error
 from playground import RETRIEVERS, PlaygroundError
 from playground import study as studies
+from playground.privacy_scan import REDACT_CHOICES
 from playground.workshop import PAGES, get_preset, reset_all, set_preset
 
 pg = page_setup("Study admin", "For researchers and instructors: create studies, follow progress, export the data, "
@@ -120,9 +121,13 @@ with tab_workshop:
         fixed = st.text_input("Fix the model (empty: the server's default)", preset["fixed_model"], key="admin_model")
         private = st.checkbox("Private profiles: each browser sees only the profiles it created (and the demo ones)",
                               preset["private_profiles"], key="admin_private")
+        redact = st.radio("Replace personal data in uploads with placeholders ([EMAIL], [PHONE] …)",
+                          REDACT_CHOICES, index=REDACT_CHOICES.index(preset["redact_uploads"]), horizontal=True,
+                          format_func={"auto": "auto (on with private profiles and in studies)", "on": "always",
+                                       "off": "never"}.get, key="admin_redact")
         if st.form_submit_button("Apply to everyone"):
             set_preset(pg, {"hidden_pages": hidden, "hide_controls": hide_controls, "fixed_model": fixed,
-                            "private_profiles": private})
+                            "private_profiles": private, "redact_uploads": redact})
             flash("success", "Workshop preset applied to every browser on this server.")
             st.rerun()
     st.markdown("**Reset**")

@@ -18,6 +18,10 @@ from .attribution import METHODS, Doc, attribute, doc_vector
 from .corpus import CorpusDoc, read_corpus
 from .eval_stats import condition_table, paired_table
 from .evaluation import METRICS, EvalResult, evaluate_profile
+from .ingest import read_bytes
+from .privacy_scan import counts, scan
+from .routes import PERSONAL_KEYS, collected, route_dicts
+from .training_export import preference_pairs, split_counts, to_jsonl, user_training_set
 
 
 def _out(obj: Any) -> None:
@@ -63,6 +67,9 @@ def parser() -> argparse.ArgumentParser:
     sadd = samples.add_parser("add")
     sadd.add_argument("user_id")
     sadd.add_argument("files", nargs="+", type=Path)
+    sadd.add_argument("--redact", action=argparse.BooleanOptionalAction, default=None,
+                      help="replace personal data with [EMAIL], [PHONE]… before storing "
+                           "(default: PLAYGROUND_REDACT_UPLOADS and the workshop preset)")
     slist = samples.add_parser("list")
     slist.add_argument("user_id")
     for name in ("retrieve", "prompt", "chat"):
@@ -87,6 +94,18 @@ def parser() -> argparse.ArgumentParser:
     fr.add_argument("--questions", type=int, default=0, help="questions per person (0: all)")
     fr.add_argument("--max-tokens", type=int, default=64, help="longest answer, in model tokens")
     fr.add_argument("--rows", action="store_true", help="include every answer")
+    scan = sub.add_parser("scan", help="list the personal data in files (stores nothing)")
+    scan.add_argument("files", nargs="+", type=Path)
+    scan.add_argument("--name", action="append", default=[], help="a name known to be the writer's (repeatable)")
+    et = sub.add_parser("export-training", help="a person's writing as instruction → output pairs (JSONL)")
+    et.add_argument("user_id")
+    et.add_argument("--holdout", type=float, default=0.2, help="share of samples held out as the test split")
+    et.add_argument("--out", type=Path, help="write the JSONL here and print a summary (default: JSONL on stdout)")
+    ep = sub.add_parser("export-preferences", help="a study's judgements as (prompt, chosen, rejected) pairs (JSONL)")
+    ep.add_argument("--study", required=True, metavar="STUDY_ID")
+    ep.add_argument("--out", type=Path, help="write the JSONL here and print a summary (default: JSONL on stdout)")
+    rt = sub.add_parser("routes", help="the routes beyond prompting and what was collected for each")
+    rt.add_argument("--user", metavar="USER_ID", help="also count what this profile has collected")
     sub.add_parser("status", help="what is reachable")
     sub.add_parser("doctor", help="repair and check that SQLite and Chroma agree")
     return ap
@@ -113,8 +132,9 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
         results, failed = [], 0
         for f in args.files:
             try:
-                s = pg.add_sample(args.user_id, filename=f.name, data=f.read_bytes())
-                results.append({"file": str(f), "sample_id": s["id"], "chunks": s["n_chunks"], "title": s["title"]})
+                s = pg.add_sample(args.user_id, filename=f.name, data=f.read_bytes(), redact=args.redact)
+                results.append({"file": str(f), "sample_id": s["id"], "chunks": s["n_chunks"], "title": s["title"],
+                                "redacted": s["redacted"]})
             except OSError as e:
                 failed += 1
                 results.append({"file": str(f), "error": f"{f} cannot be read: {e.strerror}."})
@@ -162,11 +182,57 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
         if not args.rows:
             result.pop("rows")
         _out(result)
+    elif args.cmd == "export-training":
+        records = user_training_set(pg.db, args.user_id, args.holdout)
+        _export(records, args.out, {"user_id": args.user_id, "records": len(records),
+                                    **split_counts(records)})
+    elif args.cmd == "export-preferences":
+        pairs, summary = preference_pairs(pg.db, args.study)
+        _export(pairs, args.out, summary)
+    elif args.cmd == "routes":
+        if args.user:
+            pg.get_profile(args.user)
+        overall, mine = collected(pg.db), collected(pg.db, args.user) if args.user else None
+        _out([{**r, "collected": {k: {"everyone": overall[k], **({"user": mine[k]} if mine and k in PERSONAL_KEYS else {})}
+                                  for k in r["collects"]}} for r in route_dicts()])
     elif args.cmd == "status":
         _out(pg.status())
     elif args.cmd == "doctor":
         _out({"repaired": pg.repair(), "problems": pg.check_consistency()})
     return 0
+
+
+def _export(records: list[dict[str, Any]], out: Path | None, summary: dict[str, Any]) -> None:
+    text = to_jsonl(records)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise InvalidInput(f"{out} cannot be written: {e.strerror}.", "Choose another file.") from e
+    _out({"file": str(out), **summary})
+
+
+def run_scan(files: Sequence[Path], names: Sequence[str], settings: Settings) -> tuple[list[dict[str, Any]], int]:
+    """Findings per file (type, start, end, text; positions in the text as the playground reads it, after
+    cleaning), and how many files could not be read. Needs no stores and no models."""
+    out, failed = [], 0
+    for f in files:
+        try:
+            read = read_bytes(f.read_bytes(), f.name, settings.max_upload_bytes)
+        except OSError as e:
+            failed += 1
+            out.append({"file": str(f), "error": f"{f} cannot be read: {e.strerror}."})
+            continue
+        except PlaygroundError as e:
+            failed += 1
+            out.append({"file": str(f), "error": str(e)})
+            continue
+        findings = scan(read.text, names)
+        out.append({"file": str(f), "chars": len(read.text), "counts": counts(findings),
+                    "findings": [x.to_dict() for x in findings]})
+    return out, failed
 
 
 def _by_author(docs: list[CorpusDoc], per_author: int, authors: int = 0) -> dict[str, list[CorpusDoc]]:
@@ -232,6 +298,10 @@ def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if args.cmd == "scan":  # no stores or models needed
+            results, failed = run_scan(args.files, args.name, Settings.from_env())
+            _out(results)
+            return 1 if failed == len(args.files) else 0
         return run(args, Playground(Settings.from_env()))
     except PlaygroundError as e:
         sys.stderr.write(f"error: {e}\n")

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from . import ingest
+from . import ingest, privacy_scan
 from .bounded import ExpansionLimits
 from .db import Database, new_id, now
 from .embeddings import Embedder, SentenceTransformerEmbedder, Tokenizer, default_model_path
@@ -344,22 +344,51 @@ class Playground:
             self.db.execute("UPDATE personas SET indexed_hash = ? WHERE id = ?", (persona["content_hash"], persona_id))
 
     # -- samples ---------------------------------------------------------------------------------------------------
-    def add_sample(self, profile_id: str, *, filename: str | None = None, data: bytes | None = None,
-                   text: str | None = None, title: str | None = None, progress: Progress = _noop) -> dict[str, Any]:
-        """Read, chunk, embed and store one writing sample. Raises ``IngestError`` (nothing stored) on bad input."""
-        self.get_profile(profile_id)
-        progress("reading", 0, 1)
+    def _read_input(self, filename: str | None, data: bytes | None, text: str | None) -> ingest.ReadText:
         limits = ExpansionLimits.from_settings(self.settings)
         if data is not None:
-            read = ingest.read_bytes(data, filename or "upload.txt", self.settings.max_upload_bytes, limits)
-        elif text is not None:
-            read = ingest.read_pasted(text, self.settings.max_upload_bytes, limits)
-        else:
-            raise InvalidInput("Give a file or some text.")
+            return ingest.read_bytes(data, filename or "upload.txt", self.settings.max_upload_bytes, limits)
+        if text is not None:
+            return ingest.read_pasted(text, self.settings.max_upload_bytes, limits)
+        raise InvalidInput("Give a file or some text.")
+
+    def scan_sample(self, profile_id: str | None = None, *, filename: str | None = None, data: bytes | None = None,
+                    text: str | None = None) -> tuple[ingest.ReadText, list[privacy_scan.Finding]]:
+        """Read a sample as ``add_sample`` would and list the personal data in it; stores nothing."""
+        read = self._read_input(filename, data, text)
+        names = privacy_scan.known_names(self.get_profile(profile_id)) if profile_id else []
+        return read, privacy_scan.scan(read.text, names)
+
+    def redaction_default(self, profile_id: str) -> bool:
+        """Whether samples of this profile are redacted unless the person says otherwise (see privacy_scan)."""
+        from .workshop import get_preset
+
+        profile, preset = self.get_profile(profile_id), get_preset(self)
+        return privacy_scan.redaction_default(
+            self.settings.redact_uploads, preset["redact_uploads"],
+            study_participant=profile["owner_token"].startswith("study:"),
+            private_workshop=bool(preset["private_profiles"]))
+
+    def add_sample(self, profile_id: str, *, filename: str | None = None, data: bytes | None = None,
+                   text: str | None = None, title: str | None = None, progress: Progress = _noop,
+                   redact: bool | None = None) -> dict[str, Any]:
+        """Read, chunk, embed and store one writing sample. Raises ``IngestError`` (nothing stored) on bad input.
+        ``redact``: replace personal data with placeholders first (None: ``redaction_default``); then only the
+        redacted text is stored, embedded and retrievable."""
+        profile = self.get_profile(profile_id)
+        progress("reading", 0, 1)
+        read = self._read_input(filename, data, text)
+        title = (title or "").strip() or ingest.title_from(filename, read.text)
+        source = filename or "pasted text"
+        findings: list[privacy_scan.Finding] = []
+        if self.redaction_default(profile_id) if redact is None else redact:
+            names = privacy_scan.known_names(profile)
+            read, findings = privacy_scan.redact_read(read, names)
+            title, source = (privacy_scan.redact(x, privacy_scan.scan(x, names)) for x in (title, source))
         with self.db.connect() as db:  # early, before the costly embedding
             self._refuse_duplicate(db, profile_id, read.content_hash)
-        return self._add_sample("profile", profile_id, read, (title or "").strip() or ingest.title_from(filename,
-                                read.text), filename or "pasted text", progress)
+        added = self._add_sample("profile", profile_id, read, title, source, progress)
+        return {**added, "redacted": privacy_scan.counts(findings)}
 
     def _refuse_duplicate(self, db: Any, profile_id: str, content_hash: str) -> None:
         """Same text twice in one profile is refused. Samples being added right now count too ('pending'), and

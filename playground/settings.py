@@ -77,6 +77,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_pdf_pages", 1000, "Most pages read from one PDF.", int),
     Setting("ingest_timeout", 60.0, "Seconds one file may take to read before it is refused.", float),
     Setting("admin_passphrase", "", "Passphrase for the study and workshop admin pages. Empty: those pages are locked."),
+    Setting("redact_uploads", "auto",
+            "Replace personal data in new writing samples with placeholders (`[EMAIL]`, `[PHONE]`…) before storing: "
+            "`on`, `off`, or `auto` (on for study participants and in private workshops). A workshop preset overrides it."),
 )
 
 
@@ -108,6 +111,7 @@ class Settings:
     max_pdf_pages: int = 1000
     ingest_timeout: float = 60.0
     admin_passphrase: str = ""
+    redact_uploads: str = "auto"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -139,6 +143,8 @@ class Settings:
                               f"not {self.llm_backend!r}.")
         if self.chunk_tokens < 16 or not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ConfigError("PLAYGROUND_CHUNK_TOKENS must be at least 16 and larger than PLAYGROUND_CHUNK_OVERLAP.")
+        if self.redact_uploads not in ("auto", "on", "off"):
+            raise ConfigError(f"PLAYGROUND_REDACT_UPLOADS must be 'auto', 'on' or 'off', not {self.redact_uploads!r}.")
         if self.default_k < 1 or self.prompt_budget < 200:
             raise ConfigError("PLAYGROUND_DEFAULT_K must be at least 1 and PLAYGROUND_PROMPT_BUDGET at least 200.")
         if self.max_text_chars < 1000 or self.max_pdf_pages < 1 or self.ingest_timeout <= 0:
