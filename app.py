@@ -37,6 +37,10 @@ with c3:
     st.markdown(f"**Model** · {status.backend} {'✓' if status.reachable and status.model else '✗'}")
     if status.reachable and status.model:
         st.caption(f"Chatting with **{status.model}** at {status.where}. Installed: {', '.join(status.models[:6])}")
+        if status.note:
+            st.caption(f"⏳ {status.note}")
+    elif status.state == "slow":
+        st.caption(f"⏳ {status.problem}")
     else:
         st.caption(status.problem)
         st.caption("Everything else works without a model: profiles, samples, retrieval and the prompt preview.")

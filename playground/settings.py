@@ -55,6 +55,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("temperature", 0.7, "Sampling temperature sent to the model.", float),
     Setting("max_tokens", 512, "Longest answer, in model tokens.", int),
     Setting("llm_timeout", 120.0, "Seconds to wait for the model server before giving up.", float),
+    Setting("llm_parallel", 1, "Answers written at once from this app; further questions wait in line (llama.cpp's "
+            "server cuts off a running answer when another request arrives).", int),
     Setting("chunk_tokens", 200, "Chunk size for writing samples, in the embedding model's tokens.", int),
     Setting("chunk_overlap", 30, "Tokens shared by neighbouring chunks.", int),
     Setting("embed_batch_size", 32, "Chunks embedded per batch.", int),
@@ -81,6 +83,7 @@ class Settings:
     temperature: float = 0.7
     max_tokens: int = 512
     llm_timeout: float = 120.0
+    llm_parallel: int = 1
     chunk_tokens: int = 200
     chunk_overlap: int = 30
     embed_batch_size: int = 32
@@ -119,6 +122,8 @@ class Settings:
             raise ConfigError(f"PLAYGROUND_LLM_BACKEND must be 'ollama' or 'openai', not {self.llm_backend!r}.")
         if self.chunk_tokens < 16 or not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ConfigError("PLAYGROUND_CHUNK_TOKENS must be at least 16 and larger than PLAYGROUND_CHUNK_OVERLAP.")
+        if self.llm_parallel < 1:
+            raise ConfigError("PLAYGROUND_LLM_PARALLEL must be at least 1.")
         if self.default_k < 1 or self.prompt_budget < 200:
             raise ConfigError("PLAYGROUND_DEFAULT_K must be at least 1 and PLAYGROUND_PROMPT_BUDGET at least 200.")
 
