@@ -11,6 +11,7 @@ foreign danger (No. 4). The other essays match each author's listed interests. A
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -44,6 +45,15 @@ WALKTHROUGH = (
 )
 
 
+def essay_body(text: str) -> str:
+    """The essay without the trailing signature ("PUBLIUS") and footnotes: left in, they become short chunks of
+    citations ("2. De Lolme.") that match nothing a person asks about and crowd the retrieved snippets."""
+    paragraphs = text.split("\n\n")
+    while len(paragraphs) > 1 and (paragraphs[-1].startswith("PUBLIUS") or re.match(r"E?\d+\.\s", paragraphs[-1])):
+        paragraphs.pop()
+    return "\n\n".join(paragraphs)
+
+
 def load_demo_data(pg: "Playground", corpus: Path | None = None, essays_per_author: int = 3,
                    progress: Callable[[str, int, int], None] | None = None) -> list[dict]:
     """Create (or complete) the three demo profiles; return them."""
@@ -65,7 +75,7 @@ def load_demo_data(pg: "Playground", corpus: Path | None = None, essays_per_auth
         for r in essays:
             title = f"Federalist No. {r['paper']}: {r['title']}"[:200]
             if title not in have:
-                pg.add_sample(profile["id"], text=r["text"], title=title)
+                pg.add_sample(profile["id"], text=essay_body(r["text"]), title=title)
             done += 1
             if progress:
                 progress(attrs["display_name"], done, total)
