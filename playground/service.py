@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from . import ingest
-from .conversation_history import HistoryChoice, select_history
+from .conversation_history import HistoryChoice, select_history, session_rows
 from .db import Database, new_id, now
 from .embeddings import Embedder, SentenceTransformerEmbedder, Tokenizer, default_model_path
 from .errors import EmptyAnswer, GenerationInterrupted, InvalidInput, LLMError, NotFound, PlaygroundError
@@ -558,7 +558,7 @@ class Playground:
         """History that respects granularity, with the earlier turns left out and why (conversation_history)."""
         if not session_id:
             return HistoryChoice()
-        rows = self.session_messages(session_id)
+        rows = session_rows(self.db, session_id)
         if before:
             idx = next((i for i, r in enumerate(rows) if r["id"] == before), len(rows))
             rows = rows[:idx]

@@ -198,3 +198,25 @@ def test_randomized_conversations_never_carry_a_persons_data_into_global_or_into
             persona_level.setdefault(used_persona, set()).update(marks)
             personas_seen.setdefault(sid, set()).add(used_persona)
     assert {r for _, _, r, _ in log} >= {"user", "global"}, log
+
+
+def test_a_conversation_recorded_before_history_respected_granularity_leaks_nothing_into_global(echo_pg):
+    pg, backend = echo_pg
+    me = pg.create_profile("Ada", notes="MKadanote")
+    sid = pg.new_session(me["id"])["id"]
+    personal = ask(pg, sid, "Where should I sail?", "user")
+    old_global = ask(pg, sid, "And in general?", "global")
+    # Make the global turn look as the old code recorded it: it carried the personalized turn as history (no
+    # history_ids in its trace) and its answer repeated what that history said.
+    with pg.db.transaction() as db:
+        db.execute("UPDATE traces SET data = json_insert(json_remove(data, '$.history_ids'), '$.prompt.parts[#]', "
+                   "json('{\"source\": \"history\"}')) WHERE message_id = ?", (old_global.assistant_message_id,))
+        db.execute("UPDATE messages SET content = content || ' MKadanote' WHERE id = ?",
+                   (old_global.assistant_message_id,))
+    now = ask(pg, sid, "Anything else?", "global")
+    assert "MKadanote" not in sent_text(backend.calls[-1])
+    left = {x["message_id"]: x["reason"] for x in now.trace["history_excluded"]}
+    assert set(left) == {personal.assistant_message_id, old_global.assistant_message_id}
+    assert "carried personal data from earlier turns" in left[old_global.assistant_message_id]
+    # A user-level turn still carries the whole conversation.
+    assert "MKadanote" in sent_text(pg.preview(me["id"], "More?", "user", session_id=sid)[1].messages)
