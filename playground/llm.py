@@ -124,7 +124,7 @@ class OllamaBackend:
             return self._unavailable()
         if isinstance(e, (httpx.TimeoutException, TimeoutError)):
             return LLMSlow(f"Ollama at {self.where} did not answer in time.",
-                                  "It may still be loading the model; try again in a moment.")
+                           "It may still be loading the model; try again in a moment.")
         return LLMError(f"Ollama failed: {type(e).__name__}: {e}".strip())
 
     def list_models(self) -> list[str]:
@@ -161,7 +161,7 @@ class OpenAICompatibleBackend:
 
         if isinstance(e, openai.APITimeoutError):
             return LLMSlow(f"The model server at {self.where} did not answer in time.",
-                                  "It may be busy; try again in a moment.")
+                           "It may be busy; try again in a moment.")
         if isinstance(e, openai.APIConnectionError):
             return LLMUnavailable(f"No model server answers at {self.where}.",
                                   "Start it (e.g. `vllm serve MODEL` or `python -m llama_cpp.server --model FILE`) or "
