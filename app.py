@@ -34,11 +34,11 @@ with c2:
     st.caption(pg.vectors.where if ok else f"Not reachable at {pg.vectors.where}: start it with `chroma run`.")
 with c3:
     status = model_status(pg)
-    st.markdown(f"**Model** · {status.backend} {'✓' if status.reachable and status.model else '✗'}")
-    if status.reachable and status.model:
+    st.markdown(f"**Model** · {status.backend} {'✓' if status.can_answer else '✗'}")
+    if status.state == "busy":
+        st.caption(f"⏳ {status.note}")
+    elif status.reachable and status.model:
         st.caption(f"Chatting with **{status.model}** at {status.where}. Installed: {', '.join(status.models[:6])}")
-        if status.note:
-            st.caption(f"⏳ {status.note}")
     elif status.state == "slow":
         st.caption(f"⏳ {status.problem}")
     else:

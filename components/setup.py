@@ -102,8 +102,9 @@ def _sidebar(pg: Playground) -> None:
             st.session_state[state.PROFILE] = None
             st.info("No profiles yet. Create one on the Profile page, or load the demo data on Home.")
         status = model_status(pg)
-        if status.reachable and status.model:
-            st.caption(f"Model: **{status.model}** via {status.backend} ✓" + (f" · ⏳ {status.note}" if status.note else ""))
+        if status.state == "busy" or (status.reachable and status.model):
+            st.caption(f"Model: **{status.model or 'running'}** via {status.backend} ✓"
+                       + (f" · ⏳ {status.note}" if status.note else ""))
         elif status.state == "slow":
             st.caption(f"⏳ {status.problem}")
         else:

@@ -73,10 +73,11 @@ class GenerationQueue:
 
 
 def with_queue(status: BackendStatus, queue: GenerationQueue) -> BackendStatus:
-    """``status`` marked "busy" (with a note for people) while this app is writing answers."""
+    """``status`` marked "busy" (with a note for people) while this app is writing answers: a listing that was slow
+    then is explained by our own answers, not a problem."""
     active, waiting = queue.snapshot()
     if not active or status.state not in ("ready", "slow"):
         return status
     n = active + waiting
-    return dataclasses.replace(status, state="busy", note=f"The model is answering {n} question{'s' if n > 1 else ''} "
-                               "right now; new questions wait their turn.")
+    note = f"The model is answering {n} question{'s' if n > 1 else ''} right now; new questions wait their turn."
+    return dataclasses.replace(status, state="busy", problem="", note=note)

@@ -91,3 +91,11 @@ def test_busy_is_read_fresh_while_this_app_writes_an_answer():
         at = browser()
         assert "state=busy can_answer=True" in shown(at) and "answering 1 question" in shown(at)
     assert "state=ready" in shown(browser())
+
+
+def test_a_listing_slowed_down_by_our_own_answer_says_busy_not_down():
+    backend = install()
+    backend.mode = "slow"
+    with FAKE.generation_queue.slot(timeout=5):
+        at = browser()
+        assert "state=busy can_answer=True" in shown(at) and "answering 1 question" in shown(at)
