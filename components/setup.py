@@ -39,8 +39,17 @@ def flash(kind: str, text: str) -> None:
 
 
 def select_profile(profile_id: str | None) -> None:
+    """Make a profile the active one everywhere. The sidebar's box is drawn under a new key: a second click that
+    left the browser before this run finished still carries the old box's value, and must not switch back."""
     st.session_state[state.PROFILE] = profile_id
-    st.session_state.pop("sidebar_profile", None)
+    st.session_state.pop(sidebar_key(), None)
+    st.session_state[state.SIDEBAR_GEN] = st.session_state.get(state.SIDEBAR_GEN, 0) + 1
+
+
+def sidebar_key() -> str:
+    """The key of the sidebar's profile box ("sidebar_profile" until a page selects a profile itself)."""
+    n = st.session_state.get(state.SIDEBAR_GEN, 0)
+    return "sidebar_profile" if not n else f"sidebar_profile__{n}"
 
 
 def hidden_pages(pg: Playground) -> list[str]:
@@ -95,7 +104,7 @@ def _sidebar(pg: Playground) -> None:
             wanted = ids[0] if ids else None
         if ids:
             choice = st.selectbox("Active profile", ids, index=ids.index(wanted) if wanted else 0,
-                                  format_func=lambda i: names.get(i, i), key="sidebar_profile")
+                                  format_func=lambda i: names.get(i, i), key=sidebar_key())
             st.session_state[state.PROFILE] = choice
             st.query_params["profile"] = choice  # a reload resumes with the same profile
         else:

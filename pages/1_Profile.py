@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components import writes
 from components.setup import act, active_profile, flash, owner_token, page_setup, select_profile, show_error
 from playground import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED, PlaygroundError
 from playground.summaries import generate_summary, get_summary, save_summary
@@ -40,14 +41,20 @@ profile = active_profile(pg)
 tab_edit, tab_new = st.tabs(["Edit the active profile" if profile else "No profile yet", "Create a new profile"])
 
 with tab_new:
-    with st.form("profile_new", clear_on_submit=True):
-        values = attribute_inputs("new", {})
-        if st.form_submit_button("Create profile", type="primary"):
-            try:
-                created = pg.create_profile(owner_token=owner_token(pg), **values)
-            except PlaygroundError as e:
-                show_error(e)
-            else:
+    # A double click must create one profile and select it: see components/writes.py. After a creation the form is
+    # drawn under a new key (empty), so there is no need to clear it on submit, and an error keeps what was typed.
+    with st.form(writes.form_key("profile_new")):
+        values = attribute_inputs(writes.form_key("profile_new", "new"), {})
+        if st.form_submit_button("Create profile", type="primary", key=writes.form_key("profile_new", "new_submit")):
+            owner = owner_token(pg)
+            sig = writes.signature(sorted(values.items())) if str(values.get("display_name", "")).strip() else ""
+            created, error, repeated = writes.run_once("profile_new", sig,
+                                                       lambda: pg.create_profile(owner_token=owner, **values))
+            if isinstance(error, PlaygroundError):
+                show_error(error)
+            elif error is not None:
+                raise error
+            elif not repeated:
                 select_profile(created["id"])
                 flash("success", f"Profile “{created['display_name']}” created and selected. Next: add writing "
                                  "samples.")

@@ -5,40 +5,47 @@ import math
 import numpy as np
 import streamlit as st
 
+from components import writes
 from components.charts import embedding_map, project_2d, style_figure
 from components.setup import act, flash, need_profile, page_setup, visible_profiles
 from playground import SUPPORTED_FILE_TYPES, PlaygroundError
 from playground.stylometry import style_profile
 from playground.vectors import user_collection
+from playground.wording import plural
 
 pg = page_setup("Writing samples", "Your own writing is what user-level retrieval searches. Upload essays, posts or "
                 "messages you wrote; each is split into ~200-token chunks and embedded on this machine.", icon="✍️")
 profile = need_profile(pg)
 pid = profile["id"]
 
-with st.form(f"samples_add_{pid}", clear_on_submit=True):
+FORM = f"samples_add_{pid}"
+KEEP = f"samples_keep_{pid}"  # pasted text whose adding failed: it goes back into the box
+kept = st.session_state.pop(KEEP, None)
+if kept:
+    st.session_state[writes.form_key(FORM, f"samples_paste_{pid}")] = kept
+# Adding runs once per submission in a worker thread that a double click or a reload cannot cut short, and the form
+# is then drawn afresh under a new key (components/writes.py): no clear_on_submit, whose cleared second click used
+# to warn "Choose a file or paste some text first" while the first click's sample was thrown away.
+with st.form(writes.form_key(FORM)):
     files = st.file_uploader(f"Upload files ({', '.join(SUPPORTED_FILE_TYPES)}), several at once if you like",
-                             accept_multiple_files=True, key=f"samples_files_{pid}",
+                             accept_multiple_files=True, key=writes.form_key(FORM, f"samples_files_{pid}"),
                              # the widget then states the playground's own limit, not the server's larger one
                              max_upload_size=max(1, math.ceil(pg.settings.max_upload_mb)))
-    pasted = st.text_area("…or paste some text you wrote", key=f"samples_paste_{pid}", height=120)
-    title = st.text_input("Title for the pasted text (optional)", key=f"samples_title_{pid}")
-    submitted = st.form_submit_button("Add to my samples", type="primary")
+    pasted = st.text_area("…or paste some text you wrote", key=writes.form_key(FORM, f"samples_paste_{pid}"),
+                          height=120)
+    title = st.text_input("Title for the pasted text (optional)", key=writes.form_key(FORM, f"samples_title_{pid}"))
+    submitted = st.form_submit_button("Add to my samples", type="primary", key=writes.form_key(FORM, "samples_add"))
 
-if submitted:
-    jobs = [(f.name, f.getvalue(), None) for f in files or []]
-    if pasted.strip():
-        jobs.append((None, None, pasted))
-    if not jobs:
-        st.warning("Choose a file or paste some text first.")
-    bar = st.progress(0.0) if jobs else None
-    results = []
+
+def add_all(jobs: list, title: str, report: writes.Report) -> tuple[list[tuple[str, str]], str]:
+    """Add each file or text; return the messages to show, and pasted text that failed (to give back)."""
+    results, keep = [], ""
     for n, (name, data, text) in enumerate(jobs):
         label = name or "pasted text"
 
         def step(stage: str, done: int, total: int, n: int = n, label: str = label) -> None:
             frac = (n + (done / total if total and stage in ("embedding", "storing", "done") else 0)) / len(jobs)
-            bar.progress(min(frac, 1.0), text=f"{label}: {stage} {done}/{total}" if total else f"{label}: {stage}")
+            report(frac, f"{label}: {stage} {done}/{total}" if total else f"{label}: {stage}")
 
         try:
             if data is not None:
@@ -46,16 +53,38 @@ if submitted:
             else:
                 s = pg.add_sample(pid, text=text, title=title or None, progress=step)
         except PlaygroundError as e:
-            results.append(("error", f"{label}: {e}"))
+            # The engine's message usually names the file already: say it once.
+            results.append(("error", str(e) if str(e).startswith(label) else f"{label}: {e}"))
+            keep = text or keep
         else:
             note = f" ({'; '.join(s['notes'])})" if s.get("notes") else ""
-            results.append(("success", f"{label}: added as “{s['title']}”, {s['n_chunks']} chunks{note}"))
-    if bar:
-        bar.progress(1.0, text="Done")
+            results.append(("success", f"{label}: added as “{s['title']}”, {plural(s['n_chunks'], 'chunk')}{note}"))
+    return results, keep
+
+
+if submitted:
+    jobs = [(f.name, f.getvalue(), None) for f in files or []]
+    if pasted.strip():
+        jobs.append((None, None, pasted))
+    sig = writes.signature(title, *[(name, data, text) for name, data, text in jobs]) if jobs else ""
+    if jobs:
+        writes.start(FORM, sig, lambda report: add_all(jobs, title, report))
+    elif not writes.is_repeat(FORM, ""):
+        st.warning("Choose a file or paste some text first.")
+job = writes.current(FORM)
+if job:
+    bar = st.progress(job.progress, text=job.text or "Reading…")
+    writes.wait(job, lambda frac, text: bar.progress(frac, text=text or "Reading…"))
+    if job.error is not None:
+        raise job.error  # not a PlaygroundError (those are in the results): a bug, shown as one
+    bar.progress(1.0, text="Done")
+    results, keep = job.result
     for kind, text in results:
         flash(kind, text)
-    if results:
-        st.rerun()
+    if keep:
+        st.session_state[KEEP] = keep
+    writes.finish(FORM)
+    st.rerun()
 
 samples = pg.list_samples(pid)
 st.subheader(f"{profile['display_name']}'s samples ({len(samples)})")
@@ -96,6 +125,9 @@ if rows:
 st.subheader("Embedding map")
 st.caption("Every chunk as a point: closer points mean more similar meaning to the embedding model. Type a query to "
            "see where it lands; user-mode retrieval takes your nearest points.")
+st.caption("⚠️ A flat picture of a 384-dimensional space: squeezing it into two dimensions distorts distances, so two "
+           "points that look close may not be, and the snippets the Chat retrieves can sit far from the star. Read "
+           "it as a rough sketch; the scores in the Chat inspector are the real similarities.")
 query = st.text_input("Mark a query on the map", key=f"samples_map_query_{pid}")
 points, vectors = [], []
 for p in people:

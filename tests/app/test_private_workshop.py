@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 
 
 def names(at):
-    box = at.sidebar.selectbox(key="sidebar_profile") if at.sidebar.selectbox else None
+    box = at.sidebar.selectbox[0] if at.sidebar.selectbox else None
     return sorted(box.format_func(o) for o in box.options) if box else []
 
 

@@ -22,11 +22,11 @@ def test_create_profile_upload_sample_chat_and_switch_granularity(app_no_llm):
     button(at, "Create profile").click().run()
     no_errors(at)
     assert "Profile “Ada” created" in texts(at)
-    assert at.sidebar.selectbox(key="sidebar_profile").format_func(at.sidebar.selectbox(key="sidebar_profile").value) \
+    assert at.sidebar.selectbox[0].format_func(at.sidebar.selectbox[0].value) \
         == "Ada"
 
     at.switch_page("pages/2_Writing_samples.py").run()
-    pid = at.sidebar.selectbox(key="sidebar_profile").value
+    pid = at.sidebar.selectbox[0].value
     river = ("The river rose all night. By morning the water covered the lower field and we moved the sheep to the "
              "hill pasture. Flood season always tests our fences and our patience.").encode()
     at.get("file_uploader")[0].set_value([("flood_diary.txt", river, "text/plain")])
@@ -66,7 +66,7 @@ def test_demo_data_lets_you_chat_as_hamilton_and_see_his_essays(app_no_llm):
     no_errors(at)
     assert "Demo data ready: Alexander Hamilton, James Madison, John Jay" in texts(at)
     at.switch_page("pages/3_Chat.py").run()
-    sel = at.sidebar.selectbox(key="sidebar_profile")
+    sel = at.sidebar.selectbox[0]
     assert sel.format_func(sel.value) == "Alexander Hamilton"
     at.chat_input(key="chat_input").set_value("Why does the union need a standing army?").run()
     no_errors(at)
@@ -98,7 +98,7 @@ def test_a_bad_upload_is_explained_and_keeps_existing_samples(app_no_llm):
     at.text_input(key="new_display_name").input("Bo")
     button(at, "Create profile").click().run()
     at.switch_page("pages/2_Writing_samples.py").run()
-    at.text_area(key=f"samples_paste_{at.sidebar.selectbox(key='sidebar_profile').value}").input(
+    at.text_area(key=f"samples_paste_{at.sidebar.selectbox[0].value}").input(
         "I keep bees on the roof of the library; they make a dark, strong honey in late summer.")
     button(at, "Add to my samples").click().run()
     png = b"\x89PNG\r\n\x1a\n\x00\x00"

@@ -1,0 +1,87 @@
+"""A participant double-clicks: two real mouse clicks 150 ms apart in Chromium on the buttons that write. Exactly one
+profile and one sample are created, the new profile is the active one (the sidebar included), and nothing typed is
+thrown away with a "Choose a file" warning."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import settle, shot, streamlit_server
+
+pytestmark = [pytest.mark.e2e]
+
+WRITING = ("Every spring I repair the dry-stone walls on my uncle's hill farm. The frost lifts the capstones and the "
+           "sheep do the rest; a wall is a conversation with the weather that never quite ends.")
+
+
+def rows(env: dict[str, str], sql: str, *params: str) -> list[tuple]:
+    db = sqlite3.connect(Path(env["PLAYGROUND_DATA_DIR"]) / "playground.sqlite3")
+    try:
+        return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
+
+
+def double_click(page, locator) -> None:
+    """Two clicks 150 ms apart at the same spot, as a hurried person makes them (the second may land on whatever the
+    first click's rerun left there)."""
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.click(x, y)
+    page.wait_for_timeout(150)
+    page.mouse.click(x, y)
+
+
+def nav(page, name: str) -> None:
+    page.get_by_test_id("stSidebar").get_by_role("link", name=name, exact=True).click()
+
+
+def active_in_sidebar(page) -> str:
+    """What the sidebar's profile box shows (its text and the value of its input, whichever carries the name)."""
+    box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox")
+    return box.evaluate("b => b.innerText + ' ' + [...b.querySelectorAll('input')].map(i => i.value).join(' ')")
+
+
+def test_double_clicks_create_one_profile_select_it_and_add_one_sample(page, no_llm_env):
+    from playground import Playground, Settings
+
+    Playground(Settings.from_env(no_llm_env)).create_profile("Demo person")  # the profile that was active before
+    with streamlit_server(no_llm_env) as url:
+        page.goto(url + "/Profile")
+        page.get_by_role("heading", name="Profile").first.wait_for()
+        settle(page)
+        assert "Demo person" in active_in_sidebar(page)
+
+        page.get_by_role("tab", name="Create a new profile").click()
+        page.get_by_label("Display name").last.fill("Ada Walls")
+        double_click(page, page.get_by_role("button", name="Create profile"))
+        page.get_by_text("Profile “Ada Walls” created and selected").wait_for()
+        settle(page)
+        page.wait_for_timeout(1500)  # let a late second run finish too
+        settle(page)
+        shot(page, "double-click-profile")
+        made = rows(no_llm_env, "SELECT id FROM profiles WHERE display_name = ?", "Ada Walls")
+        assert len(made) == 1, f"one double click made {len(made)} profiles"
+        assert "Ada Walls" in active_in_sidebar(page), "the new profile is the active one in the sidebar"
+        assert page.get_by_test_id("stException").count() == 0
+
+        nav(page, "Writing samples")
+        page.get_by_role("heading", name="Writing samples").first.wait_for()
+        settle(page)
+        assert "Ada Walls" in page.get_by_role("heading", name="Ada Walls's samples").inner_text()
+        page.get_by_label("…or paste some text you wrote").fill(WRITING)
+        double_click(page, page.get_by_role("button", name="Add to my samples"))
+        page.get_by_text("pasted text: added as", exact=False).wait_for(timeout=120_000)
+        settle(page)
+        page.wait_for_timeout(1500)
+        settle(page)
+        shot(page, "double-click-sample")
+        samples = rows(no_llm_env, "SELECT owner_id, status FROM samples WHERE owner_kind = 'profile'")
+        assert samples == [(made[0][0], "ready")], f"one double click stored {samples}"
+        assert page.get_by_text("Choose a file or paste some text first").count() == 0
+        assert page.get_by_text("already in your samples").count() == 0
+        assert "Ada Walls" in active_in_sidebar(page), "still writing as the new profile"
