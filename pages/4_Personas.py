@@ -4,6 +4,7 @@ import streamlit as st
 
 from components.setup import flash, page_setup, show_error
 from playground import PlaygroundError
+from playground.wording import plural
 
 pg = page_setup("Personas", "A persona is persona-level personalization: the system prompt describes a group, and "
                 "retrieval searches the group's examples plus the samples of members who chose to share.", icon="👥")
@@ -12,7 +13,7 @@ personas = pg.list_personas()
 st.subheader(f"{len(personas)} personas")
 for p in personas:
     kind = "shipped" if p["builtin"] else "made here"
-    with st.expander(f"**{p['name']}** · {p['grp'] or kind} · {p['n_members']} members, {p['n_sharing']} sharing"):
+    with st.expander(f"**{p['name']}** · {p['grp'] or kind} · {plural(p['n_members'], 'member')}, {p['n_sharing']} sharing"):
         st.markdown(f"**In the system prompt:** {p['description']}")
         if p["style_guidance"]:
             st.markdown(f"**How to answer:** {p['style_guidance']}")

@@ -9,6 +9,7 @@ from components.charts import ratings_figure, win_rate_figure
 from components.setup import flash, page_setup, show_error
 from playground import RETRIEVERS, PlaygroundError
 from playground import study as studies
+from playground.wording import plural
 from playground.workshop import PAGES, get_preset, reset_all, set_preset
 
 pg = page_setup("Study admin", "For researchers and instructors: create studies, follow progress, export the data, "
@@ -64,7 +65,8 @@ with tab_studies:
     if not all_studies:
         st.info("No studies yet: create one in the next tab.")
     else:
-        labels = {s["id"]: f"{s['name']} · code {s['code']} · {s['n_participants']} participants" for s in all_studies}
+        labels = {s["id"]: f"{s['name']} · code {s['code']} · {plural(s['n_participants'], 'participant')}"
+                  for s in all_studies}
         sid = st.selectbox("Study", list(labels), format_func=labels.get, key="admin_study")
         s = studies.get_study(pg, sid)
         st.caption(f"Conditions: {', '.join(c['label'] for c in s['conditions'])} · {s['assignment']}-subject · "
@@ -72,7 +74,7 @@ with tab_studies:
         summary = studies.summary(pg, sid)
         c1, c2 = st.columns(2)
         with c1:
-            st.markdown(f"**Preferences** ({summary['judgements']} judgements)")
+            st.markdown(f"**Preferences** ({plural(summary['judgements'], 'judgement')})")
             st.plotly_chart(win_rate_figure(summary["conditions"]), width="stretch", key="admin_wins")
         with c2:
             st.markdown("**Ratings**")
@@ -135,5 +137,5 @@ with tab_workshop:
         except PlaygroundError as e:
             show_error(e)
         else:
-            flash("success", f"Deleted {n} profiles and everything in them. Load the demo data again on Home.")
+            flash("success", f"Deleted {plural(n, 'profile')} and everything in them. Load the demo data again on Home.")
             st.rerun()
