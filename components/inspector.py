@@ -28,6 +28,9 @@ def render_resolution(prompt: Mapping[str, Any]) -> None:
 MD_SPECIAL = "\\`*_[]|<>~$:"  # mid-line (never at a line start), only these format or link
 
 
+SOURCE_NAME = {"snippets": "snippet preamble", "snippet": "snippet"}  # how the summary names each source
+
+
 def md_escape(text: str) -> str:
     """Text from people (titles, names) made literal inside Streamlit markdown: never formatting, never a link."""
     return "".join("\\" + c if c in MD_SPECIAL else c for c in str(text)).replace("\n", " ")
@@ -42,8 +45,9 @@ def render_snippets(hits: list[Mapping[str, Any]], mode: str, k: int | None = No
         st.caption("No snippets were retrieved (no writing in this scope matched, or all were below the threshold).")
         return
     if k and len(hits) < k:
-        st.caption(f"{plural(len(hits), 'snippet')} of the {k} asked for: only matches are shown (dense retrieval "
-                   "leaves out chunks whose similarity is zero or less, BM25 those sharing no word with the message).")
+        st.caption(f"Only {len(hits)} of the {k} snippets asked for matched at all.",
+                   help="Dense retrieval leaves out chunks whose similarity is zero or less (unrelated in meaning); "
+                        "BM25 leaves out chunks sharing no word with the message.")
     for h in hits:
         with st.container(border=True):
             who = h.get("owner_name") or h["owner_id"]
@@ -59,17 +63,19 @@ def prompt_summary(prompt: Mapping[str, Any], key: str) -> None:
     by_source: dict[str, list[int]] = {}
     for p in parts:
         by_source.setdefault(p["source"], []).append(p["tokens"])
-    split = " · ".join(f":{SOURCE_MD.get(src, 'gray')}[{src}" + (f" ×{len(ts)}" if len(ts) > 1 else "") +
-                       f" {sum(ts)}]" for src, ts in by_source.items())
-    st.markdown(f"**{plural(total, 'token')}** of a {budget}-token budget · {plural(len(parts), 'part')}  \n{split}")
-    st.plotly_chart(prompt_tokens_figure(parts, budget), width="stretch", key=f"{key}_tokens",
-                    config={"displayModeBar": False})
+    split = " · ".join(f":{SOURCE_MD.get(src, 'gray')}[{SOURCE_NAME.get(src, src)}" +
+                       (f" ×{len(ts)}" if len(ts) > 1 else "") + f" {sum(ts)}]" for src, ts in by_source.items())
+    st.markdown(f"**Prompt: {plural(total, 'token')}** of a {budget}-token budget · {plural(len(parts), 'part')}"
+                f"  \n{split}")
     if prompt.get("cut"):
         st.warning("Cut to fit the budget: " + ", ".join(f"{md_escape(c['label'])} ({plural(c['tokens'], 'token')})"
                                                           for c in prompt["cut"]))
 
 
-def prompt_parts(prompt: Mapping[str, Any]) -> None:
+def prompt_parts(prompt: Mapping[str, Any], key: str) -> None:
+    """The token bar against the budget, then every part: label, tokens, where it came from, its exact text."""
+    st.plotly_chart(prompt_tokens_figure(prompt["parts"], prompt["budget"]), width="stretch", key=f"{key}_tokens",
+                    config={"displayModeBar": False})
     for p in prompt["parts"]:
         color = SOURCE_MD.get(p["source"], "gray")
         st.markdown(f":{color}[**{md_escape(p['label'])}**] · {plural(p['tokens'], 'token')} · from "
@@ -81,10 +87,10 @@ def render_prompt(prompt: Mapping[str, Any], key: str, nested: bool = False) -> 
     """The summary, then every part of the prompt (collapsible, as it is long, unless already inside an expander)."""
     prompt_summary(prompt, key)
     if nested:
-        prompt_parts(prompt)
+        prompt_parts(prompt, key)
         return
     with st.expander("The exact prompt, part by part", key=f"{key}_parts"):
-        prompt_parts(prompt)
+        prompt_parts(prompt, key)
 
 
 def render_trace_summary(trace: Mapping[str, Any]) -> None:
@@ -107,13 +113,12 @@ def render_trace(trace: Mapping[str, Any], key: str, nested: bool = False) -> No
     (``nested``: already inside an expander, where Streamlit allows no other)."""
     render_trace_summary(trace)
     render_resolution(trace["prompt"])
-    st.markdown("**The prompt sent to the model**")
     prompt_summary(trace["prompt"], key)
     st.markdown("**Retrieved snippets**")
     render_snippets(trace["hits"], trace["mode"], trace["retrieval"].get("k"))
     if nested:
         st.markdown("**The exact prompt, part by part**")
-        prompt_parts(trace["prompt"])
+        prompt_parts(trace["prompt"], key)
         return
     with st.expander("The exact prompt, part by part", key=f"{key}_parts"):
-        prompt_parts(trace["prompt"])
+        prompt_parts(trace["prompt"], key)

@@ -18,7 +18,7 @@ MODE_HELP = {"user": "user: your own profile and writing samples",
              "global": "global: no personal data at all (the baseline)",
              "auto": "auto: user level once you have enough writing, else your persona, else global"}
 
-pg = page_setup("Chat", "Ask anything. Beside the answer you see what was retrieved from whose writing and the exact "
+pg = page_setup("Chat", "Ask anything: the inspector shows what was retrieved from whose writing and the exact "
                 "prompt the model received. Switch the granularity to see personalization appear and disappear.",
                 icon="💬")
 profile = need_profile(pg)
@@ -37,24 +37,26 @@ if not sid:
 # the window, so the granularity switch, the latest answer, the prompt summary and the chat input stay on screen
 # together. Sizes follow the window (CSS on the boxes' keys), not fixed pixels.
 st.html("""<style>
-.st-key-chat_history { height: calc(100vh - 330px); min-height: 220px; overflow-y: auto; }
-.st-key-chat_inspector { height: calc(100vh - 390px); min-height: 220px; overflow-y: auto; padding-right: 6px; }
+.stMainBlockContainer { padding-top: 2.2rem; padding-bottom: 1rem; }
+.stMainBlockContainer h1 { font-size: 2rem; padding: 0 0 0.2rem 0; }
+.st-key-chat_history { height: calc(100vh - 270px) !important; min-height: 200px; }
+@media (min-width: 1700px) { html { font-size: 19px; } }
+.st-key-chat_inspector { height: calc(100vh - 300px); min-height: 220px; overflow-y: auto; padding-right: 6px; }
 .st-key-chat_inspector [data-testid="stText"], .st-key-chat_history [data-testid="stText"] {
   font-family: inherit; font-size: 0.95rem; white-space: pre-wrap; }
 </style>""")
 chat_col, insp_col = st.columns([1, 1], gap="medium")
 
 with insp_col:
-    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-    mode = c1.radio("Granularity", GRANULARITIES, horizontal=True, key="chat_mode",
-                    help="\n\n".join(MODE_HELP.values()))
+    mode = st.radio("Granularity", GRANULARITIES, horizontal=True, key="chat_mode",
+                    help="\n\n".join(MODE_HELP.values()), label_visibility="collapsed")
     personas = pg.list_personas()
     names = {p["id"]: p["name"] for p in personas}
     persona_id = None
     retriever, k, threshold, mmr, use_summary = "dense", pg.settings.default_k, None, False, False
     if not preset["hide_controls"]:
         # A fixed label and a key: the box stays open while you try settings (it used to close after each change).
-        with c2.expander("Retrieval settings", key="chat_settings_box"):
+        with st.expander("Retrieval settings", key="chat_settings_box"):
             retriever = st.radio("Retriever", RETRIEVERS, horizontal=True, key="chat_retriever",
                                  help="dense: meaning (embeddings) · bm25: shared words · hybrid: both, fused by rank")
             k = st.slider("Snippets (k)", 1, 10, pg.settings.default_k, key="chat_k")
@@ -64,7 +66,8 @@ with insp_col:
                 threshold = st.number_input("Threshold", value=0.3, step=0.05, key="chat_threshold")
             mmr = st.checkbox("Diversify (MMR)", key="chat_mmr", help="Prefer snippets that are not near-duplicates.")
             use_summary = st.checkbox("Add the model-written summary of my writing (user mode)", key="chat_summary")
-    st.caption(MODE_HELP[mode] + ("" if preset["hide_controls"] else f" · retriever {retriever}, k={k}"))
+    st.caption(f"Granularity {MODE_HELP[mode]}" + ("" if preset["hide_controls"] else
+                                                  f" · retriever {retriever}, k={k}"))
     if mode == "persona":
         ids = [p["id"] for p in personas]
         default = profile["persona_id"] if profile["persona_id"] in ids else ids[0]
@@ -76,12 +79,12 @@ with insp_col:
     details = st.container(key="chat_inspector")
 
 with chat_col:
-    top = st.columns([4, 1], vertical_alignment="center")
+    top = st.columns([3, 1], vertical_alignment="center")
     top[0].caption(f"Chatting as **{md_escape(profile['display_name'])}**")
     if top[1].button("New chat", key="chat_new"):
         sessions[pid] = pg.new_session(pid, title=CHAT_TITLE)["id"]
         st.rerun()
-    history = st.container(key="chat_history", autoscroll=True)
+    history = st.container(key="chat_history", height=420, autoscroll=True)  # the height follows the window (CSS)
     messages = pg.session_messages(sid)
     last = messages[-1] if messages else None
     for m in messages:
@@ -168,7 +171,7 @@ with details:
                 st.markdown("**Snippets it would retrieve**")
                 render_snippets([h.to_dict() for h in hits], build.mode, k)
                 with st.expander("The exact prompt, part by part", key="chat_preview_parts"):
-                    prompt_parts(build.to_dict())
+                    prompt_parts(build.to_dict(), key="chat_preview")
             with st.expander(f"Latest turn, as it was sent ({latest['mode']})"):
                 render_trace(latest, key="chat_latest", nested=True)
         else:
