@@ -7,7 +7,7 @@ import streamlit as st
 from components import state
 from components.charts import ratings_figure, win_rate_figure
 from components.setup import flash, page_setup, show_error
-from playground import RETRIEVERS, PlaygroundError
+from playground import RETRIEVERS, PlaygroundError, privacy
 from playground import study as studies
 from playground.wording import plural
 from playground.workshop import PAGES, get_preset, reset_all, set_preset
@@ -115,11 +115,38 @@ with tab_workshop:
                                     key="admin_hide_controls")
         fixed = st.text_input("Fix the model (empty: the server's default)", preset["fixed_model"], key="admin_model")
         private = st.checkbox("Private profiles: each browser sees only the profiles it created (and the demo ones)",
-                              preset["private_profiles"], key="admin_private")
+                              preset["private_profiles"], key="admin_private",
+                              help="Switching this on hides every existing profile except the demo ones from every "
+                                   "browser, including whoever made it (nobody can tell who made a public profile). "
+                                   "They are listed below for you to delete or make public again.")
+        st.caption("Switching private profiles on hides every existing non-demo profile from everyone (listed below "
+                   "for you to delete or publish). To start private from the first click, start the server with "
+                   "PLAYGROUND_PRIVATE_PROFILES=true.")
         if st.form_submit_button("Apply to everyone"):
+            switched_on = private and not preset["private_profiles"]
             set_preset(pg, {"hidden_pages": hidden, "hide_controls": hide_controls, "fixed_model": fixed,
                             "private_profiles": private})
-            flash("success", "Workshop preset applied to every browser on this server.")
+            n = privacy.hide_existing(pg.db) if switched_on else 0
+            flash("success", "Workshop preset applied to every browser on this server." +
+                  (f" Private profiles are on: {plural(n, 'existing profile')} hidden from every browser." if n
+                   else ""))
+            st.rerun()
+    hidden_profiles = privacy.hidden_profiles(pg.db)
+    if hidden_profiles:
+        st.markdown(f"**Hidden profiles** ({plural(len(hidden_profiles), 'profile')}, made before privacy was on: "
+                    "no browser sees them)")
+        st.dataframe([{"name": p["display_name"], "created": p["created"][:16].replace("T", " ")}
+                      for p in hidden_profiles], hide_index=True, width="stretch", key="admin_hidden_list")
+        h1, h2 = st.columns(2)
+        sure_hidden = h1.checkbox("Yes, delete them and all their writing", key="admin_hidden_sure")
+        if h1.button("Delete hidden profiles", disabled=not sure_hidden, key="admin_hidden_delete"):
+            for p in hidden_profiles:
+                pg.delete_profile(p["id"])
+            flash("success", f"Deleted {plural(len(hidden_profiles), 'hidden profile')} and everything in them.")
+            st.rerun()
+        if h2.button("Make them public again", key="admin_hidden_publish"):
+            n = privacy.publish_hidden(pg.db)
+            flash("success", f"{plural(n, 'profile')} visible to every browser again.")
             st.rerun()
     st.markdown("**Reset**")
     if st.button("Reset my browser session", key="admin_reset_session"):

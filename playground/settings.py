@@ -64,6 +64,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("history_turns", 6, "How many earlier messages of the conversation go into the prompt.", int),
     Setting("max_upload_mb", 10.0, "Largest writing sample accepted, in megabytes.", float),
     Setting("admin_passphrase", "", "Passphrase for the study and workshop admin pages. Empty: those pages are locked."),
+    Setting("private_profiles", False,
+            "Start private: each browser sees only its own profiles (and the demo ones) from the first click; "
+            "existing public non-demo profiles are hidden for the admin to delete or publish.", _bool),
 )
 
 
@@ -89,6 +92,7 @@ class Settings:
     history_turns: int = 6
     max_upload_mb: float = 10.0
     admin_passphrase: str = ""
+    private_profiles: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
