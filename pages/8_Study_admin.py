@@ -75,10 +75,16 @@ with tab_studies:
         c1, c2 = st.columns(2)
         with c1:
             st.markdown(f"**Preferences** ({plural(summary['judgements'], 'judgement')})")
-            st.plotly_chart(win_rate_figure(summary["conditions"]), width="stretch", key="admin_wins")
+            if any(v["win_rate"] is not None for v in summary["conditions"].values()):
+                st.plotly_chart(win_rate_figure(summary["conditions"]), width="stretch", key="admin_wins")
+            else:  # an empty chart with a 0–1 axis says nothing: say what will appear, and when
+                st.info("No preferences yet: win rates appear here after the first participant's choice.")
         with c2:
             st.markdown("**Ratings**")
-            st.plotly_chart(ratings_figure(summary["conditions"]), width="stretch", key="admin_ratings")
+            if any(values for v in summary["conditions"].values() for values in v["ratings"].values()):
+                st.plotly_chart(ratings_figure(summary["conditions"]), width="stretch", key="admin_ratings")
+            else:
+                st.info("No ratings yet: their spread appears here after the first participant rates an answer.")
         st.dataframe([{"condition": c, "shown": v["shown"], "wins": v["wins"], "losses": v["losses"], "ties": v["ties"],
                        "win rate": None if v["win_rate"] is None else round(v["win_rate"], 3),
                        "95% CI": f"{v['ci95'][0]:.2f}–{v['ci95'][1]:.2f}"} for c, v in summary["conditions"].items()],
