@@ -92,14 +92,17 @@ with tab_edit:
         st.subheader("Delete this profile")
         st.caption("Deletes the profile, its writing samples, their vectors, its chats and their traces. "
                    "This cannot be undone.")
-        sure = st.checkbox(f"Yes, delete “{profile['display_name']}” and everything in it", key="profile_delete_sure")
-        if st.button("Delete profile", disabled=not sure, key="profile_delete"):
+        # Keys name the profile: a second click on "Delete profile" that arrives after the first deleted it must not
+        # find the next active profile's box ticked and its button pressed.
+        sure_key = f"profile_delete_sure_{profile['id']}"
+        sure = st.checkbox(f"Yes, delete “{profile['display_name']}” and everything in it", key=sure_key)
+        if st.button("Delete profile", disabled=not sure, key=f"profile_delete_{profile['id']}"):
             try:
                 pg.delete_profile(profile["id"])
             except PlaygroundError as e:
                 show_error(e)
             else:
                 select_profile(None)
-                st.session_state.pop("profile_delete_sure", None)
+                st.session_state.pop(sure_key, None)
                 flash("success", f"Deleted “{profile['display_name']}” and all of its data.")
                 st.rerun()

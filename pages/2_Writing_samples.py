@@ -100,9 +100,10 @@ else:
     with st.expander(f"Preview: {titles[chosen]}"):
         text = pg.sample_text(chosen)
         st.text(text[:4000] + ("…" if len(text) > 4000 else ""))
-    sure = st.checkbox(f"Yes, delete “{titles[chosen]}”", key=f"samples_delete_sure_{pid}")
-    if st.button("Delete sample", disabled=not sure, key=f"samples_delete_{pid}"):
-        st.session_state.pop(f"samples_delete_sure_{pid}", None)
+    # Keys name the sample: a second click arriving after the first deleted it must not delete the next one.
+    sure = st.checkbox(f"Yes, delete “{titles[chosen]}”", key=f"samples_delete_sure_{chosen}")
+    if st.button("Delete sample", disabled=not sure, key=f"samples_delete_{chosen}"):
+        st.session_state.pop(f"samples_delete_sure_{chosen}", None)
         act(lambda: pg.delete_sample(chosen), f"Deleted “{titles[chosen]}” and its vectors.")
 
 st.subheader("Style at a glance")

@@ -4,7 +4,7 @@ import hmac
 
 import streamlit as st
 
-from components import state
+from components import state, writes
 from components.charts import ratings_figure, win_rate_figure
 from components.setup import flash, page_setup, show_error
 from playground import RETRIEVERS, PlaygroundError, privacy
@@ -49,13 +49,15 @@ with tab_new:
         prompts = st.text_area("Task prompts, one per line", key="admin_prompts",
                                value="Plan a relaxing weekend for me.\nExplain inflation to me.")
         if st.form_submit_button("Create study", type="primary"):
-            try:
-                s = studies.create_study(pg, name, consent, [{"mode": m, "retriever": r} for m in modes
-                                                             for r in retrievers],
-                                         prompts.splitlines(), assignment=assignment, blind=blind)
-            except PlaygroundError as e:
-                show_error(e)
-            else:
+            sig = writes.signature(name, consent, modes, retrievers, assignment, blind, prompts)
+            s, error, repeated = writes.run_once("admin_new_study", sig, lambda: studies.create_study(
+                pg, name, consent, [{"mode": m, "retriever": r} for m in modes for r in retrievers],
+                prompts.splitlines(), assignment=assignment, blind=blind))
+            if isinstance(error, PlaygroundError):
+                show_error(error)
+            elif error is not None:
+                raise error
+            elif not repeated:
                 flash("success", f"Study “{s['name']}” created. Participants join on the Study page with code "
                                  f"**{s['code']}**.")
                 st.rerun()
@@ -106,8 +108,8 @@ with tab_studies:
             st.download_button("Export this participant's data (JSON)",
                                json.dumps(studies.export_participant(pg, who), default=str, indent=2),
                                f"participant-{codes[who]}.json", "application/json", key="admin_p_export")
-            sure = st.checkbox(f"Yes, delete everything of participant {codes[who]}", key="admin_p_sure")
-            if st.button("Delete participant", disabled=not sure, key="admin_p_delete"):
+            sure = st.checkbox(f"Yes, delete everything of participant {codes[who]}", key=f"admin_p_sure_{who}")
+            if st.button("Delete participant", disabled=not sure, key=f"admin_p_delete_{who}"):
                 studies.delete_participant(pg, who)
                 flash("success", f"Deleted participant {codes[who]} everywhere.")
                 st.rerun()

@@ -81,10 +81,11 @@ def test_deleting_a_profile_needs_a_confirmation(app_no_llm):
     at.switch_page("pages/1_Profile.py").run()
     at.text_input(key="new_display_name").input("Temporary")
     button(at, "Create profile").click().run()
-    delete = at.button(key="profile_delete")
+    pid = at.sidebar.selectbox[0].value
+    delete = at.button(key=f"profile_delete_{pid}")
     assert delete.disabled
-    at.checkbox(key="profile_delete_sure").check().run()
-    at.button(key="profile_delete").click().run()
+    at.checkbox(key=f"profile_delete_sure_{pid}").check().run()
+    at.button(key=f"profile_delete_{pid}").click().run()
     no_errors(at)
     assert "Deleted “Temporary” and all of its data" in texts(at)
     assert not at.sidebar.selectbox
@@ -127,9 +128,10 @@ def test_personas_page_lists_the_shipped_personas_and_creates_one(app_no_llm):
 def test_deleting_a_sample_needs_a_confirmation_and_removes_it(app_no_llm):
     at = app_no_llm
     pid = make_user(at, "Cy", "Notes on the night train to the coast, written by lamplight.", title="train notes")
-    assert at.button(key=f"samples_delete_{pid}").disabled
-    at.checkbox(key=f"samples_delete_sure_{pid}").check().run()
-    at.button(key=f"samples_delete_{pid}").click().run()
+    sample = at.selectbox(key=f"samples_pick_{pid}").value
+    assert at.button(key=f"samples_delete_{sample}").disabled
+    at.checkbox(key=f"samples_delete_sure_{sample}").check().run()
+    at.button(key=f"samples_delete_{sample}").click().run()
     no_errors(at)
     assert "Deleted “train notes” and its vectors." in texts(at)
     assert "No writing yet" in texts(at)

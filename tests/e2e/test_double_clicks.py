@@ -85,3 +85,41 @@ def test_double_clicks_create_one_profile_select_it_and_add_one_sample(page, no_
         assert page.get_by_text("Choose a file or paste some text first").count() == 0
         assert page.get_by_text("already in your samples").count() == 0
         assert "Ada Walls" in active_in_sidebar(page), "still writing as the new profile"
+
+
+def test_a_double_click_on_delete_removes_only_the_profile_and_sample_it_was_meant_for(page, no_llm_env, embedder):
+    from playground import Playground, Settings
+
+    pg = Playground(Settings.from_env(no_llm_env), embedder=embedder)
+    keep = pg.create_profile("Keep me")["id"]
+    pg.add_sample(keep, text="The lighthouse keeper's log: fog at six, the bell rung every two minutes.", title="log")
+    pg.add_sample(keep, text="Recipe for my aunt's seed cake, with caraway and far too much butter.", title="cake")
+    gone = pg.create_profile("Delete me")["id"]
+    with streamlit_server(no_llm_env) as url:
+        # A sample: tick, then double-click Delete; the second click must not delete the next sample in the list.
+        page.goto(f"{url}/Writing_samples?profile={keep}")
+        page.get_by_role("heading", name="Keep me's samples").wait_for()
+        settle(page)
+        page.get_by_text("Yes, delete “log”").click()
+        settle(page)
+        double_click(page, page.get_by_role("button", name="Delete sample"))
+        page.get_by_text("Deleted “log” and its vectors.").wait_for()
+        settle(page)
+        page.wait_for_timeout(1500)
+        settle(page)
+        left = rows(no_llm_env, "SELECT title FROM samples WHERE owner_id = ?", keep)
+        assert left == [("cake",)], f"a double click on Delete sample left {left}"
+
+        # A profile: the second click must not delete the profile that becomes active after the first.
+        page.goto(f"{url}/Profile?profile={gone}")
+        page.get_by_role("heading", name="Delete this profile").wait_for()
+        settle(page)
+        page.get_by_text("Yes, delete “Delete me” and everything in it").click()
+        settle(page)
+        double_click(page, page.get_by_role("button", name="Delete profile"))
+        page.get_by_text("Deleted “Delete me” and all of its data.").wait_for()
+        settle(page)
+        page.wait_for_timeout(1500)
+        settle(page)
+        names = rows(no_llm_env, "SELECT display_name FROM profiles")
+        assert names == [("Keep me",)], f"a double click on Delete profile left {names}"
