@@ -4,6 +4,8 @@ long for the prompt, an .rtf upload, counts of one, empty admin charts, the embe
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from playground import Playground, Settings
 from playground import study as studies
 from tests.app.conftest import button, make_user, no_errors, start, texts
@@ -78,3 +80,21 @@ def test_an_empty_study_says_what_will_appear_instead_of_empty_charts_and_counts
     assert box.format_func(box.value).endswith("· 1 participant") and "(0 judgements)" in page
     assert "No preferences yet" in page and "No ratings yet" in page
     assert not at.get("plotly_chart"), "no empty axes"
+
+
+@pytest.mark.engine
+def test_llama_cpp_engine_evaluation_table_uses_names_people_read_not_column_names(llm_env, set_env):
+    at = start(llm_env, set_env)
+    make_user(at, writing="Low tide at noon; we walked to the island over the sand and back before the water turned.")
+    at.switch_page("pages/2_Writing_samples.py").run()
+    pid = at.sidebar.selectbox[0].value
+    at.text_area(key=f"samples_paste_{pid}__1").input("The harbour master rings the bell when the fog comes in.")
+    button(at, "Add to my samples").click().run()
+    at.switch_page("pages/6_Evaluate.py").run()
+    button(at, "Run evaluation").click().run()
+    no_errors(at)
+    assert not at.error, [e.value for e in at.error]
+    table = next(df.value for df in at.dataframe if "condition" in df.value)
+    columns = list(table.columns)
+    assert "similarity to what you wrote" in columns and "ROUGE-1" in columns, columns
+    assert not {"sim_reference", "rouge1", "rougeL", "meteor"} & set(columns), columns
