@@ -123,3 +123,20 @@ def test_a_double_click_on_delete_removes_only_the_profile_and_sample_it_was_mea
         settle(page)
         names = rows(no_llm_env, "SELECT display_name FROM profiles")
         assert names == [("Keep me",)], f"a double click on Delete profile left {names}"
+
+
+def test_home_at_720p_shows_load_demo_data_and_its_progress_without_scrolling(browser, no_llm_env):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        with streamlit_server(no_llm_env) as url:
+            page.goto(url)
+            page.get_by_text("Start a workshop in one click").wait_for()
+            settle(page)
+            shot(page, "home-1280x720")
+            box = page.get_by_role("button", name="Load demo data").bounding_box()
+            assert box and box["y"] + box["height"] < 720 - 60, "the button leaves room under it for the progress bar"
+            assert page.get_by_text("about 20 seconds", exact=False).count() == 1, "an honest load time"
+    finally:
+        context.close()
