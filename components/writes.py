@@ -88,9 +88,13 @@ def is_repeat(form: str, sig: str) -> bool:
     return recent and job.error is None and (not sig or sig == job.signature)
 
 
-def start(form: str, sig: str, work: Callable[[Report], Any]) -> Job:
+def start(form: str, sig: str, work: Callable[[Report], Any]) -> Job | None:
     """Run ``work(report)`` once in a worker thread, unless this is a repeat of the last submission (then that job
-    is returned). The form moves to its next generation either way."""
+    is returned). A *different* submission while the last one still runs is not started (None): the form keeps it,
+    for the page to say so. A started job moves the form to its next generation."""
+    running = st.session_state.get(JOBS, {}).get(form)
+    if running is not None and not running.done.is_set() and sig and sig != running.signature:
+        return None
     if is_repeat(form, sig):
         return st.session_state[JOBS][form]
     job = Job(sig)

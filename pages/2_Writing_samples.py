@@ -67,8 +67,9 @@ if submitted:
     if pasted.strip():
         jobs.append((None, None, pasted))
     sig = writes.signature(title, *[(name, data, text) for name, data, text in jobs]) if jobs else ""
-    if jobs:
-        writes.start(FORM, sig, lambda report: add_all(jobs, title, report))
+    if jobs and writes.start(FORM, sig, lambda report: add_all(jobs, title, report)) is None:
+        flash("warning", "That was still adding what you sent before. What you chose since is still in the form: "
+                         "add it now.")
     elif not writes.is_repeat(FORM, ""):
         st.warning("Choose a file or paste some text first.")
 job = writes.current(FORM)
