@@ -21,8 +21,10 @@ from .services import model_status
 from .setup import show_error
 
 THINKING = "The model is thinking…"
-RELOAD_REASON = "Interrupted by a reload (or a closed tab) before the answer was finished."
-RERUN_REASON = "Interrupted by a page switch or another click before the answer was finished."
+# Streamlit stops the run (StopException) on a reload, a closed tab and, in this version, a page switch; another click
+# on the same page restarts it (RerunException). The reasons say what could have happened, no more.
+RELOAD_REASON = "Interrupted by a reload or by leaving the page before the answer was finished."
+RERUN_REASON = "Interrupted by another click or a page switch before the answer was finished."
 _END = object()
 
 

@@ -136,3 +136,28 @@ def test_reload_mid_answer_keeps_the_partial_answer_with_a_reason_and_retry(page
         shot(page, "chat-interrupted")
         retry = page.get_by_role("button", name="Retry")
         assert retry.count() == 1
+
+
+def test_leaving_for_another_page_mid_answer_keeps_it_as_interrupted_by_a_page_switch(page, llm_env, embedder):
+    env = {**llm_env, "PLAYGROUND_MAX_TOKENS": "400"}
+    pid = make_profile(env, embedder)
+    with streamlit_server(env) as url:
+        page.goto(f"{url}/Chat?profile={pid}")
+        page.get_by_test_id("stChatInputTextArea").wait_for()
+        settle(page)
+        ask(page, "And what about the army?")
+        page.get_by_text("The model is thinking", exact=False).wait_for()
+        page.get_by_test_id("stSidebar").get_by_role("link", name="Profile", exact=True).click()
+        page.get_by_role("heading", name="Profile").first.wait_for()
+        db = sqlite3.connect(Path(env["PLAYGROUND_DATA_DIR"]) / "playground.sqlite3")
+        try:
+            for _ in range(100):
+                answers = db.execute("SELECT status, error FROM messages WHERE role = 'assistant' "
+                                     "ORDER BY created, rowid").fetchall()
+                if answers:
+                    break
+                page.wait_for_timeout(200)
+        finally:
+            db.close()
+        assert answers[0][0] == "interrupted", answers
+        assert "leaving the page" in answers[0][1] or "page switch" in answers[0][1], answers
