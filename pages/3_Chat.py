@@ -40,7 +40,6 @@ st.html("""<style>
 .stMainBlockContainer { padding-top: 2.2rem; padding-bottom: 1rem; }
 .stMainBlockContainer h1 { font-size: 2rem; padding: 0 0 0.2rem 0; }
 .st-key-chat_history { height: calc(100vh - 270px) !important; min-height: 200px; }
-@media (min-width: 1700px) { html { font-size: 19px; } }
 .st-key-chat_inspector { height: calc(100vh - 300px); min-height: 220px; overflow-y: auto; padding-right: 6px; }
 .st-key-chat_inspector [data-testid="stText"], .st-key-chat_history [data-testid="stText"] {
   font-family: inherit; font-size: 0.95rem; white-space: pre-wrap; }

@@ -96,6 +96,9 @@ def test_chat_layout_shows_switch_answer_prompt_summary_and_snippet_together(bro
             page.get_by_test_id("stRadio").first.get_by_text("global", exact=True).click()
             page.get_by_text("Preview under the current setting (global)").wait_for()
             settle(page)
+            page.wait_for_timeout(1000)
+            settle(page)
+            assert page.get_by_text("Latest turn, as it was sent").count() == 1, "one expander, no stale copy"
             assert on_screen(page, page.get_by_text("Preview under the current setting (global)"))
             assert on_screen(page, page.get_by_role("button", name="Ask again under global"))
             shot(page, f"chat-global-{width}x{height}")
