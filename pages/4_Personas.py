@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components import writes
 from components.setup import flash, page_setup, show_error
 from playground import PlaygroundError
 from playground.wording import plural
@@ -52,18 +53,23 @@ for p in personas:
 st.subheader("Create a persona")
 st.caption("Describe a group in the second person, as the assistant should see it. Stereotypes creep in easily "
            "here: describe what people in the group want, not what they are assumed to be like.")
-with st.form("personas_new", clear_on_submit=True):
-    name = st.text_input("Name", key="personas_new_name")
-    group = st.text_input("Who is this group? (one line)", key="personas_new_group")
+NEW = "personas_new"  # created once per submission, then drawn afresh (components/writes.py); errors keep the text
+with st.form(writes.form_key(NEW)):
+    name = st.text_input("Name", key=writes.form_key(NEW, "personas_new_name"))
+    group = st.text_input("Who is this group? (one line)", key=writes.form_key(NEW, "personas_new_group"))
     desc = st.text_area("Description, used in the system prompt", placeholder="You are talking with people who …",
-                        key="personas_new_desc")
-    style = st.text_area("How should the assistant answer them?", key="personas_new_style")
-    examples = st.text_area("Example texts in the group's voice, separated by a blank line", key="personas_new_ex")
-    if st.form_submit_button("Create persona", type="primary"):
-        try:
-            created = pg.create_persona(name, desc, style, [e for e in examples.split("\n\n") if e.strip()], group)
-        except PlaygroundError as e:
-            show_error(e)
-        else:
+                        key=writes.form_key(NEW, "personas_new_desc"))
+    style = st.text_area("How should the assistant answer them?", key=writes.form_key(NEW, "personas_new_style"))
+    examples = st.text_area("Example texts in the group's voice, separated by a blank line",
+                            key=writes.form_key(NEW, "personas_new_ex"))
+    if st.form_submit_button("Create persona", type="primary", key=writes.form_key(NEW, "personas_new_submit")):
+        sig = writes.signature(name, group, desc, style, examples) if name.strip() else ""
+        created, error, repeated = writes.run_once(NEW, sig, lambda: pg.create_persona(
+            name, desc, style, [e for e in examples.split("\n\n") if e.strip()], group))
+        if isinstance(error, PlaygroundError):
+            show_error(error)
+        elif error is not None:
+            raise error
+        elif not repeated:
             flash("success", f"Persona “{created['name']}” created. Members can join it on the Profile page.")
             st.rerun()
