@@ -40,7 +40,7 @@ st.html("""<style>
 .stMainBlockContainer { padding-top: 2.2rem; padding-bottom: 1rem; }
 .stMainBlockContainer h1 { font-size: 2rem; padding: 0 0 0.2rem 0; }
 .st-key-chat_history { height: calc(100vh - 270px) !important; min-height: 200px; }
-.st-key-chat_inspector { height: calc(100vh - 300px); min-height: 220px; overflow-y: auto; padding-right: 6px; }
+.st-key-chat_inspector { height: calc(100vh - 300px) !important; min-height: 220px; }
 .st-key-chat_inspector [data-testid="stText"], .st-key-chat_history [data-testid="stText"] {
   font-family: inherit; font-size: 0.95rem; white-space: pre-wrap; }
 </style>""")
@@ -75,7 +75,7 @@ with insp_col:
         if persona_id != profile["persona_id"]:
             st.caption("You are not a member of this persona: you see its examples and the samples its members share.")
     options = RetrievalOptions(retriever, k=k, threshold=threshold, mmr=mmr)
-    details = st.container(key="chat_inspector")
+    details = st.container(key="chat_inspector", height=420, border=False)  # the height follows the window (CSS)
 
 with chat_col:
     top = st.columns([3, 1], vertical_alignment="center")

@@ -70,6 +70,10 @@ def test_chat_layout_shows_switch_answer_prompt_summary_and_snippet_together(bro
                 "chat input": page.get_by_test_id("stChatInputTextArea"),
             }
             hidden = [name for name, loc in checks.items() if not on_screen(page, loc)]
+            # The inspector scrolls inside its own box: the page itself does not grow past the window.
+            assert page.evaluate("() => document.querySelector('.st-key-chat_inspector').scrollHeight > "
+                                 "document.querySelector('.st-key-chat_inspector').clientHeight"), "no inner scroll"
+            assert on_screen(page, page.get_by_text("Latest turn").first)
             path = shot(page, f"chat-{width}x{height}")
             if width == 1280:
                 DOCS.mkdir(parents=True, exist_ok=True)
