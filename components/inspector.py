@@ -6,6 +6,8 @@ from typing import Any, Mapping
 
 import streamlit as st
 
+from playground.wording import plural
+
 from .charts import prompt_tokens_figure
 from .safe_text import md
 
@@ -24,23 +26,27 @@ def render_resolution(prompt: Mapping[str, Any]) -> None:
         st.info(f"**auto → {res['mode']}**: {md(res['reason'])}", icon="🧭")  # the reason names people
 
 
-def render_snippets(hits: list[Mapping[str, Any]], mode: str) -> None:
+SOURCE_NAME = {"snippets": "snippet preamble", "snippet": "snippet"}  # how the summary names each source
+
+
+def render_snippets(hits: list[Mapping[str, Any]], mode: str, k: int | None = None) -> None:
+    """Each snippet readable in full where it is listed: rank, score and source on one line, the text under it."""
     if mode == "global":
         st.caption("Global mode retrieves nothing: no personal data reaches the prompt.")
         return
     if not hits:
         st.caption("No snippets were retrieved (no writing in this scope matched, or all were below the threshold).")
         return
-    # The text comes right after the score: in the narrow inspector column the later columns need scrolling.
-    rows = [{"#": h["rank"], "score": round(h["score"], 3), "text": h["text"],
-             "from": h.get("owner_name") or h["owner_id"], "sample": h["sample_title"], "chunk": h["position"]}
-            for h in hits]
-    st.dataframe(rows, hide_index=True, width="stretch", key=None,
-                 column_config={"#": st.column_config.NumberColumn(width=32),
-                                "score": st.column_config.NumberColumn(width=60, format="%.3f"),
-                                "text": st.column_config.TextColumn(width="medium", help="hover to read it all"),
-                                "from": st.column_config.TextColumn(width="small"),
-                                "sample": st.column_config.TextColumn(width="medium")})
+    if k and len(hits) < k:
+        st.caption(f"Only {len(hits)} of the {k} snippets asked for matched at all.",
+                   help="Dense retrieval leaves out chunks whose similarity is zero or less (unrelated in meaning); "
+                        "BM25 leaves out chunks sharing no word with the message.")
+    for h in hits:
+        with st.container(border=True):
+            who = h.get("owner_name") or h["owner_id"]
+            st.markdown(f":orange[**#{h['rank']}**] · score **{h['score']:.3f}** · from {md(who)} · "
+                        f"{md(h['sample_title'])}, chunk {h['position'] + 1}")
+            st.text(h["text"])
 
 
 def history_excluded_text(prompt: Mapping[str, Any]) -> str:
@@ -61,21 +67,42 @@ def render_history_excluded(prompt: Mapping[str, Any]) -> None:
         st.caption("🔒 " + text)
 
 
-def render_prompt(prompt: Mapping[str, Any], key: str) -> None:
+def prompt_summary(prompt: Mapping[str, Any], key: str) -> None:
+    """The prompt at a glance: tokens against the budget, split by where they came from."""
     parts = prompt["parts"]
     total, budget = prompt["tokens"], prompt["budget"]
-    st.markdown(f"**{total} tokens** of a {budget}-token budget · {len(parts)} parts")
-    st.plotly_chart(prompt_tokens_figure(parts, budget), width="stretch", key=f"{key}_tokens",
-                    config={"displayModeBar": False})
-    if prompt.get("cut"):
-        st.warning("Cut to fit the budget: " + ", ".join(f"{md(c['label'])} ({c['tokens']} tokens)"
-                                                         for c in prompt["cut"]))
-    render_history_excluded(prompt)
+    by_source: dict[str, list[int]] = {}
     for p in parts:
+        by_source.setdefault(p["source"], []).append(p["tokens"])
+    split = " · ".join(f":{SOURCE_MD.get(src, 'gray')}[{SOURCE_NAME.get(src, src)}" +
+                       (f" ×{len(ts)}" if len(ts) > 1 else "") + f" {sum(ts)}]" for src, ts in by_source.items())
+    st.markdown(f"**Prompt: {plural(total, 'token')}** of a {budget}-token budget · {plural(len(parts), 'part')}"
+                f"  \n{split}")
+    if prompt.get("cut"):
+        st.warning("Cut to fit the budget: " + ", ".join(f"{md(c['label'])} ({plural(c['tokens'], 'token')})"
+                                                          for c in prompt["cut"]))
+    render_history_excluded(prompt)
+
+
+def prompt_parts(prompt: Mapping[str, Any], key: str) -> None:
+    """The token bar against the budget, then every part: label, tokens, where it came from, its exact text."""
+    st.plotly_chart(prompt_tokens_figure(prompt["parts"], prompt["budget"]), width="stretch", key=f"{key}_tokens",
+                    config={"displayModeBar": False})
+    for p in prompt["parts"]:
         color = SOURCE_MD.get(p["source"], "gray")
-        st.markdown(f":{color}[**{md(p['label'])}**] · {p['tokens']} tokens · from "  # labels hold sample titles
+        st.markdown(f":{color}[**{md(p['label'])}**] · {plural(p['tokens'], 'token')} · from "
                     f"{WHERE.get(p['source'], p['source'])}")
         st.code(p["text"], language=None, wrap_lines=True)
+
+
+def render_prompt(prompt: Mapping[str, Any], key: str, nested: bool = False) -> None:
+    """The summary, then every part of the prompt (collapsible, as it is long, unless already inside an expander)."""
+    prompt_summary(prompt, key)
+    if nested:
+        prompt_parts(prompt, key)
+        return
+    with st.expander("The exact prompt, part by part", key=f"{key}_parts"):
+        prompt_parts(prompt, key)
 
 
 def render_trace_summary(trace: Mapping[str, Any]) -> None:
@@ -86,18 +113,24 @@ def render_trace_summary(trace: Mapping[str, Any]) -> None:
         bits.append(f"{trace['latency_s']:.2f} s")
     if trace.get("ttft_s") is not None:
         bits.append(f"first token {trace['ttft_s']:.2f} s")
-    bits.append(f"prompt {trace['prompt_tokens']} tokens")
+    bits.append(f"prompt {plural(trace['prompt_tokens'], 'token')}")
     if trace.get("output_tokens") is not None and trace.get("status") != "error":
         est = " (estimated)" if trace.get("output_tokens_estimated") else ""
-        bits.append(f"answer {trace['output_tokens']} tokens{est}")
+        bits.append(f"answer {plural(trace['output_tokens'], 'token')}{est}")
     st.caption(" · ".join(bits))
 
 
-def render_trace(trace: Mapping[str, Any], key: str) -> None:
-    """Everything about one turn: summary line, snippets, prompt."""
+def render_trace(trace: Mapping[str, Any], key: str, nested: bool = False) -> None:
+    """Everything about one turn: summary line, the prompt at a glance, snippets in full, the prompt's parts
+    (``nested``: already inside an expander, where Streamlit allows no other)."""
     render_trace_summary(trace)
     render_resolution(trace["prompt"])
+    prompt_summary(trace["prompt"], key)
     st.markdown("**Retrieved snippets**")
-    render_snippets(trace["hits"], trace["mode"])
-    st.markdown("**The prompt sent to the model**")
-    render_prompt(trace["prompt"], key)
+    render_snippets(trace["hits"], trace["mode"], trace["retrieval"].get("k"))
+    if nested:
+        st.markdown("**The exact prompt, part by part**")
+        prompt_parts(trace["prompt"], key)
+        return
+    with st.expander("The exact prompt, part by part", key=f"{key}_parts"):
+        prompt_parts(trace["prompt"], key)

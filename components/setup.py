@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any, Callable
 
 import streamlit as st
 
-from playground import Playground, PlaygroundError
+from playground import Playground, PlaygroundError, privacy
 
 from . import state
 from .safe_text import md
@@ -40,8 +39,17 @@ def flash(kind: str, text: str) -> None:
 
 
 def select_profile(profile_id: str | None) -> None:
+    """Make a profile the active one everywhere. The sidebar's box is drawn under a new key: a second click that
+    left the browser before this run finished still carries the old box's value, and must not switch back."""
     st.session_state[state.PROFILE] = profile_id
-    st.session_state.pop("sidebar_profile", None)
+    st.session_state.pop(sidebar_key(), None)
+    st.session_state[state.SIDEBAR_GEN] = st.session_state.get(state.SIDEBAR_GEN, 0) + 1
+
+
+def sidebar_key() -> str:
+    """The key of the sidebar's profile box ("sidebar_profile" until a page selects a profile itself)."""
+    n = st.session_state.get(state.SIDEBAR_GEN, 0)
+    return "sidebar_profile" if not n else f"sidebar_profile__{n}"
 
 
 def hidden_pages(pg: Playground) -> list[str]:
@@ -58,13 +66,36 @@ NAV = (("app.py", "Home", "🏠"), ("pages/1_Profile.py", "Profile", "👤"),
 
 
 def browser_token() -> str:
-    """This browser's token, kept in the URL (?me=…) so a reload resumes with the same profiles."""
-    token = st.session_state.get(state.BROWSER) or st.query_params.get("me")
+    """This browser's resume code (what its private profiles are tagged with), kept in the session only: the address
+    bar is on the projector. An old ``?me=`` link is read once and removed from the address bar."""
+    token = st.session_state.get(state.BROWSER)
     if not token:
-        token = secrets.token_urlsafe(12)
-    st.session_state[state.BROWSER] = token
-    st.query_params["me"] = token
+        token = st.query_params.get("me") or privacy.new_resume_code()
+        st.session_state[state.BROWSER] = token
+    if "me" in st.query_params:
+        del st.query_params["me"]
     return token
+
+
+def _resume_box(pg: Playground) -> None:
+    """Private workshops: the code that brings this browser's profiles back after a reload, shown only on request."""
+    with st.expander("My resume code", icon=":material/key:"):
+        code = browser_token()
+        st.caption("Profiles you make here are private to this browser session. After a reload, or on another "
+                   "device, type this code to get them back. Keep it to yourself, like a password.")
+        if st.toggle("Show my code", key="sidebar_show_code"):
+            st.code(code, language=None)
+        with st.form("sidebar_resume", clear_on_submit=True, border=False):
+            typed = st.text_input("Come back with a code", key="sidebar_resume_code", type="password",
+                                  placeholder="otter-maple-flint-42")
+            if st.form_submit_button("Resume"):
+                found = privacy.normalise_code(typed)
+                if found and privacy.code_has_profiles(pg.db, found):
+                    st.session_state[state.BROWSER] = found
+                    select_profile(None)
+                    flash("success", "Welcome back: your profiles are in the list above.")
+                    st.rerun()
+                st.error("No profiles have that code. Check the spelling: three words and a number, with dashes.")
 
 
 def owner_token(pg: Playground) -> str:
@@ -96,12 +127,16 @@ def _sidebar(pg: Playground) -> None:
             wanted = ids[0] if ids else None
         if ids:
             choice = st.selectbox("Active profile", ids, index=ids.index(wanted) if wanted else 0,
-                                  format_func=lambda i: names.get(i, i), key="sidebar_profile")
+                                  format_func=lambda i: names.get(i, i), key=sidebar_key())
             st.session_state[state.PROFILE] = choice
             st.query_params["profile"] = choice  # a reload resumes with the same profile
         else:
             st.session_state[state.PROFILE] = None
             st.info("No profiles yet. Create one on the Profile page, or load the demo data on Home.")
+        from playground.workshop import get_preset
+
+        if get_preset(pg)["private_profiles"]:
+            _resume_box(pg)
         status = model_status(pg)
         if status.state == "busy" or (status.reachable and status.model):
             st.caption(f"Model: **{md(status.model or 'running')}** via {status.backend} ✓"

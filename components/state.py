@@ -9,3 +9,4 @@ ADMIN_OK = "study_admin_unlocked"      # the admin passphrase was given in this 
 PENDING_ASK = "chat_pending_message"   # "ask again" re-sends this message
 FLASH = "flash_messages"              # feedback that must survive a rerun: [(kind, text)]
 BROWSER = "browser_token"              # private workshops: which profiles this browser made
+SIDEBAR_GEN = "sidebar_generation"     # bumped when a page selects a profile: the sidebar box gets a fresh key

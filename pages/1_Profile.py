@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components import writes
 from components.safe_text import md
 from components.setup import act, active_profile, flash, owner_token, page_setup, select_profile, show_error
 from playground import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED, PlaygroundError
@@ -41,14 +42,20 @@ profile = active_profile(pg)
 tab_edit, tab_new = st.tabs(["Edit the active profile" if profile else "No profile yet", "Create a new profile"])
 
 with tab_new:
-    with st.form("profile_new", clear_on_submit=True):
-        values = attribute_inputs("new", {})
-        if st.form_submit_button("Create profile", type="primary"):
-            try:
-                created = pg.create_profile(owner_token=owner_token(pg), **values)
-            except PlaygroundError as e:
-                show_error(e)
-            else:
+    # A double click must create one profile and select it: see components/writes.py. After a creation the form is
+    # drawn under a new key (empty), so there is no need to clear it on submit, and an error keeps what was typed.
+    with st.form(writes.form_key("profile_new")):
+        values = attribute_inputs(writes.form_key("profile_new", "new"), {})
+        if st.form_submit_button("Create profile", type="primary", key=writes.form_key("profile_new", "new_submit")):
+            owner = owner_token(pg)
+            sig = writes.signature(sorted(values.items())) if str(values.get("display_name", "")).strip() else ""
+            created, error, repeated = writes.run_once("profile_new", sig,
+                                                       lambda: pg.create_profile(owner_token=owner, **values))
+            if isinstance(error, PlaygroundError):
+                show_error(error)
+            elif error is not None:
+                raise error
+            elif not repeated:
                 select_profile(created["id"])
                 flash("success", f"Profile “{md(created['display_name'])}” created and selected. Next: add writing "
                                  "samples.")
@@ -86,14 +93,17 @@ with tab_edit:
         st.subheader("Delete this profile")
         st.caption("Deletes the profile, its writing samples, their vectors, its chats and their traces. "
                    "This cannot be undone.")
-        sure = st.checkbox(f"Yes, delete “{md(profile['display_name'])}” and everything in it", key="profile_delete_sure")
-        if st.button("Delete profile", disabled=not sure, key="profile_delete"):
+        # Keys name the profile: a second click on "Delete profile" that arrives after the first deleted it must not
+        # find the next active profile's box ticked and its button pressed.
+        sure_key = f"profile_delete_sure_{profile['id']}"
+        sure = st.checkbox(f"Yes, delete “{md(profile['display_name'])}” and everything in it", key=sure_key)
+        if st.button("Delete profile", disabled=not sure, key=f"profile_delete_{profile['id']}"):
             try:
                 pg.delete_profile(profile["id"])
             except PlaygroundError as e:
                 show_error(e)
             else:
                 select_profile(None)
-                st.session_state.pop("profile_delete_sure", None)
+                st.session_state.pop(sure_key, None)
                 flash("success", f"Deleted “{md(profile['display_name'])}” and all of its data.")
                 st.rerun()

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import streamlit as st
 
+from components import writes
 from components.charts import embedding_map, project_2d, style_figure
 from components.safe_text import md
 from components.setup import act, flash, need_profile, page_setup, visible_profiles
@@ -13,33 +14,44 @@ from playground.privacy_scan import LABELS, Finding, describe
 from playground.privacy_scan import redact as redact_text
 from playground.stylometry import style_profile
 from playground.vectors import user_collection
+from playground.wording import plural
 
 pg = page_setup("Writing samples", "Your own writing is what user-level retrieval searches. Upload essays, posts or "
                 "messages you wrote; each is split into ~200-token chunks and embedded on this machine.", icon="✍️")
 profile = need_profile(pg)
 pid = profile["id"]
 
-with st.form(f"samples_add_{pid}", clear_on_submit=True):
+FORM = f"samples_add_{pid}"
+KEEP = f"samples_keep_{pid}"  # pasted text whose adding failed: it goes back into the box
+kept = st.session_state.pop(KEEP, None)
+if kept:
+    st.session_state[writes.form_key(FORM, f"samples_paste_{pid}")] = kept
+# Adding runs once per submission in a worker thread that a double click or a reload cannot cut short, and the form
+# is then drawn afresh under a new key (components/writes.py): no clear_on_submit, whose cleared second click used
+# to warn "Choose a file or paste some text first" while the first click's sample was thrown away.
+with st.form(writes.form_key(FORM)):
     files = st.file_uploader(f"Upload files ({', '.join(SUPPORTED_FILE_TYPES)}), several at once if you like",
-                             accept_multiple_files=True, key=f"samples_files_{pid}",
+                             accept_multiple_files=True, key=writes.form_key(FORM, f"samples_files_{pid}"),
                              # the widget then states the playground's own limit, not the server's larger one
                              max_upload_size=max(1, math.ceil(pg.settings.max_upload_mb)))
-    pasted = st.text_area("…or paste some text you wrote", key=f"samples_paste_{pid}", height=120)
-    title = st.text_input("Title for the pasted text (optional)", key=f"samples_title_{pid}")
-    submitted = st.form_submit_button("Add to my samples", type="primary")
+    pasted = st.text_area("…or paste some text you wrote", key=writes.form_key(FORM, f"samples_paste_{pid}"),
+                          height=120)
+    title = st.text_input("Title for the pasted text (optional)", key=writes.form_key(FORM, f"samples_title_{pid}"))
+    submitted = st.form_submit_button("Add to my samples", type="primary", key=writes.form_key(FORM, "samples_add"))
 
 pending_key = f"samples_pending_{pid}"
 
 
-def add_jobs(jobs: list[dict], redact: bool) -> None:
-    """Store each job (a scanned upload) with or without redaction; report each result after the rerun."""
-    bar = st.progress(0.0)
+def add_all(jobs: list[dict], redact: bool, report: writes.Report) -> tuple[list[tuple[str, str]], str]:
+    """Store each job (a read and scanned upload) with or without redaction; return the messages to show, and pasted
+    text that failed (to give back)."""
+    results, keep = [], ""
     for n, job in enumerate(jobs):
         label = job["name"] or "pasted text"
 
         def step(stage: str, done: int, total: int, n: int = n, label: str = label) -> None:
             frac = (n + (done / total if total and stage in ("embedding", "storing", "done") else 0)) / len(jobs)
-            bar.progress(min(frac, 1.0), text=f"{label}: {stage} {done}/{total}" if total else f"{label}: {stage}")
+            report(frac, f"{label}: {stage} {done}/{total}" if total else f"{label}: {stage}")
 
         try:
             if job["data"] is not None:
@@ -47,32 +59,46 @@ def add_jobs(jobs: list[dict], redact: bool) -> None:
             else:
                 s = pg.add_sample(pid, text=job["text"], title=job["title"] or None, progress=step, redact=redact)
         except PlaygroundError as e:
-            flash("error", md(f"{label}: {e}"))
+            # The engine's message usually names the file already: say it once.
+            results.append(("error", md(str(e) if str(e).startswith(label) else f"{label}: {e}")))
+            keep = job["text"] or keep
         else:
             note = f" ({'; '.join(s['notes'])})" if s.get("notes") else ""
-            flash("success", md(f"{label}: added as “{s['title']}”, {s['n_chunks']} chunks{note}"))
-    bar.progress(1.0, text="Done")
+            results.append(("success", md(f"{label}: added as “{s['title']}”, "
+                                          f"{plural(s['n_chunks'], 'chunk')}{note}")))
+    return results, keep
+
+
+def start_adding(jobs: list[dict], redact: bool) -> None:
+    """Hand the jobs to one background write (a repeated click attaches to it instead of writing again)."""
+    sig = writes.signature(redact, *[(j["name"], j["data"], j["text"], j["title"]) for j in jobs])
+    if writes.start(FORM, sig, lambda report: add_all(jobs, redact, report)) is None:
+        flash("warning", "That was still adding what you sent before. What you chose since is still in the form: "
+                         "add it now.")
 
 
 if submitted:
     jobs = [{"name": f.name, "data": f.getvalue(), "text": None, "title": None} for f in files or []]
     if pasted.strip():
         jobs.append({"name": None, "data": None, "text": pasted, "title": title})
-    if not jobs:
-        st.warning("Choose a file or paste some text first.")
     scanned = []
     for job in jobs:  # 1. read and scan: nothing is stored yet
         try:
             read, findings = pg.scan_sample(pid, filename=job["name"], data=job["data"], text=job["text"])
         except PlaygroundError as e:
-            flash("error", md(f"{job['name'] or 'pasted text'}: {e}"))
+            label = job["name"] or "pasted text"
+            flash("error", md(str(e) if str(e).startswith(label) else f"{label}: {e}"))
+            if job["text"]:
+                st.session_state[KEEP] = job["text"]
         else:
             scanned.append({**job, "clean": read.text, "findings": [f.to_dict() for f in findings]})
     if any(j["findings"] for j in scanned):
         st.session_state[pending_key] = scanned  # 2. show what was found and let the person decide
     elif scanned:  # nothing found in the texts; the default still covers a title or file name
-        add_jobs(scanned, redact=pg.redaction_default(pid))
-    if jobs:
+        start_adding(scanned, pg.redaction_default(pid))
+    if not jobs and not writes.is_repeat(FORM, ""):
+        st.warning("Choose a file or paste some text first.")
+    elif jobs and not scanned:
         st.rerun()
 
 pending = st.session_state.get(pending_key)
@@ -96,12 +122,26 @@ if pending:
     c1, c2 = st.columns(2)
     if c1.button("Store these samples", type="primary", key=f"samples_store_{pid}"):
         st.session_state.pop(pending_key, None)
-        add_jobs(pending, redact=redact_on)
-        st.rerun()
+        start_adding(pending, redact_on)
     if c2.button("Cancel", key=f"samples_cancel_{pid}"):
         st.session_state.pop(pending_key, None)
         flash("info", "Nothing was stored.")
         st.rerun()
+
+job = writes.current(FORM)
+if job:
+    bar = st.progress(job.progress, text=job.text or "Reading…")
+    writes.wait(job, lambda frac, text: bar.progress(frac, text=text or "Reading…"))
+    if job.error is not None:
+        raise job.error  # not a PlaygroundError (those are in the results): a bug, shown as one
+    bar.progress(1.0, text="Done")
+    results, keep = job.result
+    for kind, text in results:
+        flash(kind, text)
+    if keep:
+        st.session_state[KEEP] = keep
+    writes.finish(FORM)
+    st.rerun()
 
 samples = pg.list_samples(pid)
 st.subheader(f"{md(profile['display_name'])}'s samples ({len(samples)})")
@@ -117,9 +157,10 @@ else:
     with st.expander(f"Preview: {md(titles[chosen])}"):
         text = pg.sample_text(chosen)
         st.text(text[:4000] + ("…" if len(text) > 4000 else ""))
-    sure = st.checkbox(f"Yes, delete “{md(titles[chosen])}”", key=f"samples_delete_sure_{pid}")
-    if st.button("Delete sample", disabled=not sure, key=f"samples_delete_{pid}"):
-        st.session_state.pop(f"samples_delete_sure_{pid}", None)
+    # Keys name the sample: a second click arriving after the first deleted it must not delete the next one.
+    sure = st.checkbox(f"Yes, delete “{md(titles[chosen])}”", key=f"samples_delete_sure_{chosen}")
+    if st.button("Delete sample", disabled=not sure, key=f"samples_delete_{chosen}"):
+        st.session_state.pop(f"samples_delete_sure_{chosen}", None)
         act(lambda: pg.delete_sample(chosen), f"Deleted “{md(titles[chosen])}” and its vectors.")
 
 st.subheader("Style at a glance")
@@ -142,6 +183,9 @@ if rows:
 st.subheader("Embedding map")
 st.caption("Every chunk as a point: closer points mean more similar meaning to the embedding model. Type a query to "
            "see where it lands; user-mode retrieval takes your nearest points.")
+st.caption("⚠️ A flat picture of a 384-dimensional space: squeezing it into two dimensions distorts distances, so two "
+           "points that look close may not be, and the snippets the Chat retrieves can sit far from the star. Read "
+           "it as a rough sketch; the scores in the Chat inspector are the real similarities.")
 query = st.text_input("Mark a query on the map", key=f"samples_map_query_{pid}")
 points, vectors = [], []
 for p in people:

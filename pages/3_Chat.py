@@ -4,7 +4,7 @@ import streamlit as st
 
 from components import state
 from components.chat_view import stream_or_record
-from components.inspector import render_prompt, render_resolution, render_snippets, render_trace
+from components.inspector import prompt_parts, prompt_summary, render_resolution, render_snippets, render_trace
 from components.safe_text import answer_md, md
 from components.services import model_status
 from components.setup import need_profile, page_setup, show_error
@@ -12,12 +12,14 @@ from playground import GRANULARITIES, RETRIEVERS, PlaygroundError, RetrievalOpti
 from playground.workshop import get_preset
 
 CHAT_TITLE = "chat"  # the title of the sessions this page writes
+KEPT = "chat_kept_message"   # a message the model could not take (too long): given back to edit
+KEPT_BOX = "chat_kept_box"
 MODE_HELP = {"user": "user: your own profile and writing samples",
              "persona": "persona: a group's description and the samples its members share",
              "global": "global: no personal data at all (the baseline)",
              "auto": "auto: user level once you have enough writing, else your persona, else global"}
 
-pg = page_setup("Chat", "Ask anything. Beside the answer you see what was retrieved from whose writing and the exact "
+pg = page_setup("Chat", "Ask anything: the inspector shows what was retrieved from whose writing and the exact "
                 "prompt the model received. Switch the granularity to see personalization appear and disappear.",
                 icon="💬")
 profile = need_profile(pg)
@@ -32,27 +34,29 @@ if not sid:
     sid = existing[0]["id"] if existing else pg.new_session(pid, title=CHAT_TITLE)["id"]
     sessions[pid] = sid
 
-chat_col, insp_col = st.columns([3, 2], gap="large")
+# Laid out for a projector (1280×720 and up): the chat and the inspector each scroll inside their own box, sized to
+# the window, so the granularity switch, the latest answer, the prompt summary and the chat input stay on screen
+# together. Sizes follow the window (CSS on the boxes' keys), not fixed pixels.
+st.html("""<style>
+.stMainBlockContainer { padding-top: 2.2rem; padding-bottom: 1rem; }
+.stMainBlockContainer h1 { font-size: 2rem; padding: 0 0 0.2rem 0; }
+.st-key-chat_history { height: calc(100vh - 270px) !important; min-height: 200px; }
+.st-key-chat_inspector { height: calc(100vh - 300px) !important; min-height: 220px; }
+.st-key-chat_inspector [data-testid="stText"], .st-key-chat_history [data-testid="stText"] {
+  font-family: inherit; font-size: 0.95rem; white-space: pre-wrap; }
+</style>""")
+chat_col, insp_col = st.columns([1, 1], gap="medium")
 
 with insp_col:
-    st.subheader("Inspector")
     mode = st.radio("Granularity", GRANULARITIES, horizontal=True, key="chat_mode",
-                    help="\n\n".join(MODE_HELP.values()))
-    st.caption(MODE_HELP[mode])
+                    help="\n\n".join(MODE_HELP.values()), label_visibility="collapsed")
     personas = pg.list_personas()
     names = {p["id"]: p["name"] for p in personas}
     persona_id = None
-    if mode == "persona":
-        ids = [p["id"] for p in personas]
-        default = profile["persona_id"] if profile["persona_id"] in ids else ids[0]
-        persona_id = st.selectbox("Active persona", ids, index=ids.index(default), format_func=names.get,
-                                  key="chat_persona")
-        if persona_id != profile["persona_id"]:
-            st.caption("You are not a member of this persona: you see its examples and the samples its members share.")
     retriever, k, threshold, mmr, use_summary = "dense", pg.settings.default_k, None, False, False
     if not preset["hide_controls"]:
-        with st.expander(f"Retrieval settings: {st.session_state.get('chat_retriever', 'dense')}, "
-                         f"k={st.session_state.get('chat_k', pg.settings.default_k)}"):
+        # A fixed label and a key: the box stays open while you try settings (it used to close after each change).
+        with st.expander("Retrieval settings", key="chat_settings_box"):
             retriever = st.radio("Retriever", RETRIEVERS, horizontal=True, key="chat_retriever",
                                  help="dense: meaning (embeddings) · bm25: shared words · hybrid: both, fused by rank")
             k = st.slider("Snippets (k)", 1, 10, pg.settings.default_k, key="chat_k")
@@ -62,50 +66,85 @@ with insp_col:
                 threshold = st.number_input("Threshold", value=0.3, step=0.05, key="chat_threshold")
             mmr = st.checkbox("Diversify (MMR)", key="chat_mmr", help="Prefer snippets that are not near-duplicates.")
             use_summary = st.checkbox("Add the model-written summary of my writing (user mode)", key="chat_summary")
+    st.caption(f"Granularity {MODE_HELP[mode]}" + ("" if preset["hide_controls"] else
+                                                  f" · retriever {retriever}, k={k}"))
+    if mode == "persona":
+        ids = [p["id"] for p in personas]
+        default = profile["persona_id"] if profile["persona_id"] in ids else ids[0]
+        persona_id = st.selectbox("Active persona", ids, index=ids.index(default), format_func=names.get,
+                                  key="chat_persona")
+        if persona_id != profile["persona_id"]:
+            st.caption("You are not a member of this persona: you see its examples and the samples its members share.")
     options = RetrievalOptions(retriever, k=k, threshold=threshold, mmr=mmr)
-    # Fixed heights keep the granularity switch and the chat input on screen together (a 1000-px-high window).
-    details = st.container(height=500, border=False)
+    details = st.container(key="chat_inspector", height=420, border=False)  # the height follows the window (CSS)
 
 with chat_col:
-    top = st.columns([4, 1])
+    top = st.columns([3, 1], vertical_alignment="center")
     top[0].caption(f"Chatting as **{md(profile['display_name'])}**")
     if top[1].button("New chat", key="chat_new"):
         sessions[pid] = pg.new_session(pid, title=CHAT_TITLE)["id"]
         st.rerun()
-    history = st.container(height=520, border=False)
+    history = st.container(key="chat_history", height=420, autoscroll=True)  # the height follows the window (CSS)
     messages = pg.session_messages(sid)
+    last = messages[-1] if messages else None
     for m in messages:
         with history.chat_message(m["role"]):
             if m["content"]:  # the person's words literally; the model's with formatting but nothing fetched
                 st.markdown(md(m["content"]) if m["role"] == "user" else answer_md(m["content"]))
             if m["role"] == "assistant":
                 if m["status"] == "interrupted":
-                    st.caption(f"⚠️ Stopped part-way: {md(m['error'])}")
+                    st.caption(f"⚠️ Stopped part-way: {md(m['error'] or 'the answer was interrupted.')}")
                 elif m["status"] == "error":
                     st.caption(f"No answer: {md(m['error'])}")
+                if m["status"] in ("interrupted", "error") and m is last and m["trace"]:
+                    if st.button("Retry", key=f"chat_retry_{m['id']}", icon=":material/refresh:"):
+                        st.session_state[state.PENDING_ASK] = m["trace"]["query"]
+                        st.rerun()
                 if m["trace"]:
                     with st.expander("How this answer was personalized"):
-                        render_trace(m["trace"], key=f"trace_{m['id']}")
+                        render_trace(m["trace"], key=f"trace_{m['id']}", nested=True)
+    if last is not None and last["role"] == "user":
+        # The page was left or reloaded before the answer was saved (it is saved when the model writes again).
+        with history.chat_message("assistant"):
+            st.caption("⚠️ No answer yet: the page was reloaded or left while the model was answering.")
+            if st.button("Retry", key=f"chat_retry_{last['id']}", icon=":material/refresh:"):
+                st.session_state[state.PENDING_ASK] = last["content"]
+                st.rerun()
 
 # Inline under the chat, not pinned to the page bottom: a pinned input makes Streamlit scroll the whole page down,
 # which pushes the title and the inspector's granularity switch out of view.
 message = chat_col.chat_input("Ask something…", key="chat_input")
 message = message or st.session_state.pop(state.PENDING_ASK, None)
+if message is not None and not message.strip():
+    chat_col.warning("Type a question first: an empty message is not sent.")
+    message = None
 latest = next((m["trace"] for m in reversed(messages) if m["role"] == "assistant" and m["trace"]), None)
 if message:
     with chat_col:
         with history.chat_message("user"):
-            st.markdown(md(message))
+            st.text(message)
         with history.chat_message("assistant"):
             try:
                 turn = pg.start_turn(sid, message, mode, options, persona_id=persona_id, use_summary=use_summary)
             except PlaygroundError as e:
                 show_error(e)
-                st.stop()
-            if not stream_or_record(pg, turn):
-                st.warning(f"No model is running, so there is no answer, but the prompt that would be sent is in the "
-                           f"inspector. {model_status(pg).problem}")
-            latest = turn.trace
+                # Nothing typed is lost: it comes back below, to edit and send again.
+                st.session_state[KEPT] = st.session_state[KEPT_BOX] = message
+            else:
+                if not stream_or_record(pg, turn):
+                    st.warning(f"No model is running, so there is no answer, but the prompt that would be sent is "
+                               f"in the inspector. {model_status(pg).problem}")
+                latest = turn.trace
+if st.session_state.get(KEPT):
+    with chat_col.form("chat_kept_form", border=True):
+        edited = st.text_area("Your message, kept: edit it and send it again", key=KEPT_BOX, height=120)
+        b1, b2 = st.columns(2)
+        send, drop = b1.form_submit_button("Send", type="primary"), b2.form_submit_button("Discard it")
+    if send or drop:
+        st.session_state.pop(KEPT, None)
+        if send:
+            st.session_state[state.PENDING_ASK] = edited
+        st.rerun()
 
 with details:
     if not latest:
@@ -116,7 +155,8 @@ with details:
                    or (mode == "persona" and latest.get("persona_id") != persona_id))
         if changed and not message:
             # One click on the granularity shows the difference at once: the same message under the new setting.
-            st.markdown(f"**Preview under the current setting ({mode})** · “{md(latest['query'][:80])}”, not yet sent")
+            st.markdown(f"**Preview under the current setting ({mode})** · “{md(latest['query'][:80])}”, "
+                        "not yet sent")
             if st.button(f"Ask again under {mode}", type="primary", key="chat_ask_again"):
                 st.session_state[state.PENDING_ASK] = latest["query"]
                 st.rerun()
@@ -128,10 +168,13 @@ with details:
                 show_error(e)
             else:
                 render_resolution(build.to_dict())
-                render_snippets([h.to_dict() for h in hits], build.mode)
-                render_prompt(build.to_dict(), key="chat_preview")
+                prompt_summary(build.to_dict(), key="chat_preview")
+                st.markdown("**Snippets it would retrieve**")
+                render_snippets([h.to_dict() for h in hits], build.mode, k)
+                with st.expander("The exact prompt, part by part", key="chat_preview_parts"):
+                    prompt_parts(build.to_dict(), key="chat_preview")
             with st.expander(f"Latest turn, as it was sent ({latest['mode']})"):
-                render_trace(latest, key="chat_latest")
+                render_trace(latest, key="chat_latest", nested=True)
         else:
             st.markdown(f"**Latest turn** · “{md(latest['query'][:80])}”")
             render_trace(latest, key="chat_latest")

@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from components import writes
 from components.safe_text import md
 from components.setup import flash, page_setup, show_error
 from playground import PlaygroundError
+from playground.wording import plural
 
 pg = page_setup("Personas", "A persona is persona-level personalization: the system prompt describes a group, and "
                 "retrieval searches the group's examples plus the samples of members who chose to share.", icon="👥")
@@ -13,7 +15,8 @@ personas = pg.list_personas()
 st.subheader(f"{len(personas)} personas")
 for p in personas:
     kind = "shipped" if p["builtin"] else "made here"
-    with st.expander(f"**{md(p['name'])}** · {md(p['grp'] or kind)} · {p['n_members']} members, {p['n_sharing']} sharing"):
+    with st.expander(f"**{md(p['name'])}** · {md(p['grp'] or kind)} · {plural(p['n_members'], 'member')}, "
+                     f"{p['n_sharing']} sharing"):
         st.markdown(f"**In the system prompt:** {md(p['description'])}")
         if p["style_guidance"]:
             st.markdown(f"**How to answer:** {md(p['style_guidance'])}")
@@ -53,18 +56,23 @@ for p in personas:
 st.subheader("Create a persona")
 st.caption("Describe a group in the second person, as the assistant should see it. Stereotypes creep in easily "
            "here: describe what people in the group want, not what they are assumed to be like.")
-with st.form("personas_new", clear_on_submit=True):
-    name = st.text_input("Name", key="personas_new_name")
-    group = st.text_input("Who is this group? (one line)", key="personas_new_group")
+NEW = "personas_new"  # created once per submission, then drawn afresh (components/writes.py); errors keep the text
+with st.form(writes.form_key(NEW)):
+    name = st.text_input("Name", key=writes.form_key(NEW, "personas_new_name"))
+    group = st.text_input("Who is this group? (one line)", key=writes.form_key(NEW, "personas_new_group"))
     desc = st.text_area("Description, used in the system prompt", placeholder="You are talking with people who …",
-                        key="personas_new_desc")
-    style = st.text_area("How should the assistant answer them?", key="personas_new_style")
-    examples = st.text_area("Example texts in the group's voice, separated by a blank line", key="personas_new_ex")
-    if st.form_submit_button("Create persona", type="primary"):
-        try:
-            created = pg.create_persona(name, desc, style, [e for e in examples.split("\n\n") if e.strip()], group)
-        except PlaygroundError as e:
-            show_error(e)
-        else:
+                        key=writes.form_key(NEW, "personas_new_desc"))
+    style = st.text_area("How should the assistant answer them?", key=writes.form_key(NEW, "personas_new_style"))
+    examples = st.text_area("Example texts in the group's voice, separated by a blank line",
+                            key=writes.form_key(NEW, "personas_new_ex"))
+    if st.form_submit_button("Create persona", type="primary", key=writes.form_key(NEW, "personas_new_submit")):
+        sig = writes.signature(name, group, desc, style, examples) if name.strip() else ""
+        created, error, repeated = writes.run_once(NEW, sig, lambda: pg.create_persona(
+            name, desc, style, [e for e in examples.split("\n\n") if e.strip()], group))
+        if isinstance(error, PlaygroundError):
+            show_error(error)
+        elif error is not None:
+            raise error
+        elif not repeated:
             flash("success", f"Persona “{md(created['name'])}” created. Members can join it on the Profile page.")
             st.rerun()

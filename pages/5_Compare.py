@@ -12,6 +12,7 @@ from components.services import model_status
 from components.setup import need_profile, page_setup, show_error
 from playground import PlaygroundError, RetrievalOptions
 from playground.preferences import record_preference
+from playground.wording import plural
 
 pg = page_setup("Compare", "The same message, three granularities, three answers side by side. The differences "
                 "between the prompts are exactly what personalization added.", icon="⚖️")
@@ -64,7 +65,7 @@ if result and result["traces"]:
         with col:
             trace = result["traces"].get(mode)
             if trace:
-                st.caption(f"{mode}: {trace['prompt_tokens']} prompt tokens")
+                st.caption(f"{mode}: {plural(trace['prompt_tokens'], 'prompt token')}")
                 render_snippets(trace["hits"], mode)
 
     st.subheader("How the prompts differ")

@@ -11,6 +11,7 @@ from components.setup import need_profile, page_setup, show_error, visible_profi
 from playground import RETRIEVERS, PlaygroundError
 from playground.attribution import METHODS, attribute, profile_docs
 from playground.evaluation import CONDITIONS, METRICS, evaluate_profile
+from playground.wording import metric_name, plural
 
 pg = page_setup("Evaluate", "Measure personalization the way the research benchmarks do: recognisability of writing "
                 "(authorship attribution) and closeness of generated text to what a person really wrote (LaMP-style).",
@@ -38,7 +39,7 @@ if "eval_attr" in st.session_state:
     c3.metric("Chance", f"{res['chance_baseline']:.0%}")
     for pid, a in res["authors"].items():
         st.markdown(f"- **{md(names.get(pid, pid))}**: recognisable {a['recognisable']:.0%} of the time "
-                    f"({a['correct']} of {a['n']} samples)")
+                    f"({a['correct']} of {plural(a['n'], 'sample')})")
     st.plotly_chart(confusion_figure(res["confusion"], names), width="stretch", key="eval_confusion")
 
 st.divider()
@@ -66,9 +67,11 @@ if st.button("Run evaluation", type="primary", key="eval_run"):
 res = st.session_state.get("eval_result")
 if res and res["profile_id"] == profile["id"]:
     summary = {c: v for c, v in res["summary"].items()}
-    st.dataframe([{"condition": c, **{m: v[m] for m in METRICS}, "n": v["n"]} for c, v in summary.items()],
-                 hide_index=True, width="stretch", key="eval_table")
-    st.plotly_chart(metrics_figure(summary, METRICS), width="stretch", key="eval_metrics")
+    # Friendly column names: a workshop reads "similarity to what you wrote", not sim_reference.
+    st.dataframe([{"condition": c, **{metric_name(m): v[m] for m in METRICS}, metric_name("n"): v["n"]}
+                  for c, v in summary.items()], hide_index=True, width="stretch", key="eval_table")
+    st.plotly_chart(metrics_figure({c: {metric_name(m): v[m] for m in METRICS} for c, v in summary.items()},
+                                   [metric_name(m) for m in METRICS]), width="stretch", key="eval_metrics")
     rows = res["rows"]
     buf = io.StringIO()
     fields = [f for f in rows[0] if f not in ("messages",)]

@@ -94,36 +94,42 @@ task = todo[0]
 view = studies.task_view(pg, participant["id"], task)
 st.subheader(f"Task {task + 1} of {view['of']}")
 st.markdown(f"**The request:** {md(view['prompt'])}")
+# One slot for everything below the request: while the answers are written, the spinner replaces the previous task's
+# answers, sliders and submit button (they used to stay visible, and clickable, under the spinner).
+area = st.empty()
 if set(view["answers"]) != {"A", "B"} or any(a["status"] != "complete" for a in view["answers"].values()):
     try:
-        with st.spinner("Writing two answers…"):
+        with area.container(), st.spinner("Writing two answers…"):
             view = studies.generate_answers(pg, participant["id"], task)
     except PlaygroundError as e:
-        show_error(e)
-        st.button("Try again", key="study_retry")
+        with area.container():
+            show_error(e)
+            st.button("Try again", key="study_retry")
         st.stop()
 
-cols = st.columns(2)
-ratings = {}
-for col, slot in zip(cols, ("A", "B")):
-    with col:
-        label = f"Answer {slot}" + (f" · {md(view['labels'][slot])}" if view.get("labels") else "")
-        st.markdown(f"#### {label}")
-        with st.container(border=True):
-            st.markdown(answer_md(view["answers"][slot]["text"]) or "_(empty)_")
-        ratings[slot] = {q["id"]: st.slider(q["text"], 1, 5, 3, key=f"study_rate_{task}_{slot}_{q['id']}")
-                         for q in view["questions"]}
-with st.form(f"study_judge_{task}"):
-    choice = st.radio("Which answer do you prefer?", ("A", "B", "none"), horizontal=True, index=None,
-                      format_func=lambda c: "No preference" if c == "none" else f"Answer {c}", key=f"study_choice_{task}")
-    reason = st.text_area("Why? (optional)", key=f"study_reason_{task}")
-    if st.form_submit_button("Submit and continue", type="primary"):
-        if choice is None:
-            st.warning("Pick A, B or no preference.")
-        else:
-            try:
-                studies.judge(pg, participant["id"], task, choice, ratings, reason)
-            except PlaygroundError as e:
-                show_error(e)
+with area.container():
+    cols = st.columns(2)
+    ratings = {}
+    for col, slot in zip(cols, ("A", "B")):
+        with col:
+            label = f"Answer {slot}" + (f" · {md(view['labels'][slot])}" if view.get("labels") else "")
+            st.markdown(f"#### {label}")
+            with st.container(border=True):
+                st.markdown(answer_md(view["answers"][slot]["text"]) or "_(empty)_")
+            ratings[slot] = {q["id"]: st.slider(q["text"], 1, 5, 3, key=f"study_rate_{task}_{slot}_{q['id']}")
+                             for q in view["questions"]}
+    with st.form(f"study_judge_{task}"):
+        choice = st.radio("Which answer do you prefer?", ("A", "B", "none"), horizontal=True, index=None,
+                          format_func=lambda c: "No preference" if c == "none" else f"Answer {c}",
+                          key=f"study_choice_{task}")
+        reason = st.text_area("Why? (optional)", key=f"study_reason_{task}")
+        if st.form_submit_button("Submit and continue", type="primary"):
+            if choice is None:
+                st.warning("Pick A, B or no preference.")
             else:
-                st.rerun()
+                try:
+                    studies.judge(pg, participant["id"], task, choice, ratings, reason)
+                except PlaygroundError as e:
+                    show_error(e)
+                else:
+                    st.rerun()

@@ -4,13 +4,14 @@ import hmac
 
 import streamlit as st
 
-from components import state
+from components import state, writes
 from components.charts import ratings_figure, win_rate_figure
 from components.safe_text import md
 from components.setup import flash, page_setup, show_error
-from playground import RETRIEVERS, PlaygroundError
+from playground import RETRIEVERS, PlaygroundError, privacy
 from playground import study as studies
 from playground.privacy_scan import REDACT_CHOICES
+from playground.wording import plural
 from playground.workshop import PAGES, get_preset, reset_all, set_preset
 
 pg = page_setup("Study admin", "For researchers and instructors: create studies, follow progress, export the data, "
@@ -54,14 +55,16 @@ with tab_new:
         prompts = st.text_area("Task prompts, one per line", key="admin_prompts",
                                value="Plan a relaxing weekend for me.\nExplain inflation to me.")
         if st.form_submit_button("Create study", type="primary"):
-            try:
-                s = studies.create_study(pg, name, consent, [{"mode": m, "retriever": r} for m in modes
-                                                             for r in retrievers],
-                                         prompts.splitlines(), assignment=assignment, blind=blind,
-                                         persona_id=study_persona)
-            except PlaygroundError as e:
-                show_error(e)
-            else:
+            sig = writes.signature(name, consent, modes, retrievers, assignment, blind, prompts)
+            s, error, repeated = writes.run_once("admin_new_study", sig, lambda: studies.create_study(
+                pg, name, consent, [{"mode": m, "retriever": r} for m in modes for r in retrievers],
+                prompts.splitlines(), assignment=assignment, blind=blind,
+                persona_id=study_persona))
+            if isinstance(error, PlaygroundError):
+                show_error(error)
+            elif error is not None:
+                raise error
+            elif not repeated:
                 flash("success", f"Study “{md(s['name'])}” created. Participants join on the Study page with code "
                                  f"**{s['code']}**.")
                 st.rerun()
@@ -71,7 +74,8 @@ with tab_studies:
     if not all_studies:
         st.info("No studies yet: create one in the next tab.")
     else:
-        labels = {s["id"]: f"{s['name']} · code {s['code']} · {s['n_participants']} participants" for s in all_studies}
+        labels = {s["id"]: f"{s['name']} · code {s['code']} · {plural(s['n_participants'], 'participant')}"
+                  for s in all_studies}
         sid = st.selectbox("Study", list(labels), format_func=labels.get, key="admin_study")
         s = studies.get_study(pg, sid)
         st.caption(f"Conditions: {', '.join(c['label'] for c in s['conditions'])} · {s['assignment']}-subject · "
@@ -79,11 +83,17 @@ with tab_studies:
         summary = studies.summary(pg, sid)
         c1, c2 = st.columns(2)
         with c1:
-            st.markdown(f"**Preferences** ({summary['judgements']} judgements)")
-            st.plotly_chart(win_rate_figure(summary["conditions"]), width="stretch", key="admin_wins")
+            st.markdown(f"**Preferences** ({plural(summary['judgements'], 'judgement')})")
+            if any(v["win_rate"] is not None for v in summary["conditions"].values()):
+                st.plotly_chart(win_rate_figure(summary["conditions"]), width="stretch", key="admin_wins")
+            else:  # an empty chart with a 0–1 axis says nothing: say what will appear, and when
+                st.info("No preferences yet: win rates appear here after the first participant's choice.")
         with c2:
             st.markdown("**Ratings**")
-            st.plotly_chart(ratings_figure(summary["conditions"]), width="stretch", key="admin_ratings")
+            if any(values for v in summary["conditions"].values() for values in v["ratings"].values()):
+                st.plotly_chart(ratings_figure(summary["conditions"]), width="stretch", key="admin_ratings")
+            else:
+                st.info("No ratings yet: their spread appears here after the first participant rates an answer.")
         st.dataframe([{"condition": c, "shown": v["shown"], "wins": v["wins"], "losses": v["losses"], "ties": v["ties"],
                        "win rate": None if v["win_rate"] is None else round(v["win_rate"], 3),
                        "95% CI": f"{v['ci95'][0]:.2f}–{v['ci95'][1]:.2f}"} for c, v in summary["conditions"].items()],
@@ -105,8 +115,8 @@ with tab_studies:
             st.download_button("Export this participant's data (JSON)",
                                json.dumps(studies.export_participant(pg, who), default=str, indent=2),
                                f"participant-{codes[who]}.json", "application/json", key="admin_p_export")
-            sure = st.checkbox(f"Yes, delete everything of participant {md(codes[who])}", key="admin_p_sure")
-            if st.button("Delete participant", disabled=not sure, key="admin_p_delete"):
+            sure = st.checkbox(f"Yes, delete everything of participant {md(codes[who])}", key=f"admin_p_sure_{who}")
+            if st.button("Delete participant", disabled=not sure, key=f"admin_p_delete_{who}"):
                 studies.delete_participant(pg, who)
                 flash("success", f"Deleted participant {md(codes[who])} everywhere.")
                 st.rerun()
@@ -120,15 +130,42 @@ with tab_workshop:
                                     key="admin_hide_controls")
         fixed = st.text_input("Fix the model (empty: the server's default)", preset["fixed_model"], key="admin_model")
         private = st.checkbox("Private profiles: each browser sees only the profiles it created (and the demo ones)",
-                              preset["private_profiles"], key="admin_private")
+                              preset["private_profiles"], key="admin_private",
+                              help="Switching this on hides every existing profile except the demo ones from every "
+                                   "browser, including whoever made it (nobody can tell who made a public profile). "
+                                   "They are listed below for you to delete or make public again.")
+        st.caption("Switching private profiles on hides every existing non-demo profile from everyone (listed below "
+                   "for you to delete or publish). To start private from the first click, start the server with "
+                   "PLAYGROUND_PRIVATE_PROFILES=true.")
         redact = st.radio("Replace personal data in uploads with placeholders ([EMAIL], [PHONE] …)",
                           REDACT_CHOICES, index=REDACT_CHOICES.index(preset["redact_uploads"]), horizontal=True,
                           format_func={"auto": "auto (on with private profiles and in studies)", "on": "always",
                                        "off": "never"}.get, key="admin_redact")
         if st.form_submit_button("Apply to everyone"):
+            switched_on = private and not preset["private_profiles"]
             set_preset(pg, {"hidden_pages": hidden, "hide_controls": hide_controls, "fixed_model": fixed,
                             "private_profiles": private, "redact_uploads": redact})
-            flash("success", "Workshop preset applied to every browser on this server.")
+            n = privacy.hide_existing(pg.db) if switched_on else 0
+            flash("success", "Workshop preset applied to every browser on this server." +
+                  (f" Private profiles are on: {plural(n, 'existing profile')} hidden from every browser." if n
+                   else ""))
+            st.rerun()
+    hidden_profiles = privacy.hidden_profiles(pg.db)
+    if hidden_profiles:
+        st.markdown(f"**Hidden profiles** ({plural(len(hidden_profiles), 'profile')}, made before privacy was on: "
+                    "no browser sees them)")
+        st.dataframe([{"name": p["display_name"], "created": p["created"][:16].replace("T", " ")}
+                      for p in hidden_profiles], hide_index=True, width="stretch", key="admin_hidden_list")
+        h1, h2 = st.columns(2)
+        sure_hidden = h1.checkbox("Yes, delete them and all their writing", key="admin_hidden_sure")
+        if h1.button("Delete hidden profiles", disabled=not sure_hidden, key="admin_hidden_delete"):
+            for p in hidden_profiles:
+                pg.delete_profile(p["id"])
+            flash("success", f"Deleted {plural(len(hidden_profiles), 'hidden profile')} and everything in them.")
+            st.rerun()
+        if h2.button("Make them public again", key="admin_hidden_publish"):
+            n = privacy.publish_hidden(pg.db)
+            flash("success", f"{plural(n, 'profile')} visible to every browser again.")
             st.rerun()
     st.markdown("**Reset**")
     if st.button("Reset my browser session", key="admin_reset_session"):
@@ -146,5 +183,5 @@ with tab_workshop:
         except PlaygroundError as e:
             show_error(e)
         else:
-            flash("success", f"Deleted {n} profiles and everything in them. Load the demo data again on Home.")
+            flash("success", f"Deleted {plural(n, 'profile')} and everything in them. Load the demo data again on Home.")
             st.rerun()

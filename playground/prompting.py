@@ -145,8 +145,10 @@ def build_prompt(
     cut: list[dict[str, Any]] = []
     used = sum(p.tokens for p in fixed) + msg.tokens
     if used > budget:
-        raise InvalidInput(f"This message needs {used} tokens with the instructions, but the prompt budget is {budget}.",
-                           "Shorten the message, or raise PLAYGROUND_PROMPT_BUDGET.")
+        over = used - budget
+        raise InvalidInput(f"This message is too long for the model's prompt: with the instructions it needs {used} "
+                           f"tokens, and the prompt holds {budget}.",
+                           f"Shorten it by about {max(1, over * 3 // 4)} words and send it again.")
     # Snippets by rank first, then history newest first; whatever does not fit is recorded as cut.
     kept_snippets: list[PromptPart] = []
     for p in snippets:

@@ -173,7 +173,9 @@ class Retriever:
         names = self._names([{"owner_id": v.metadata.get("owner_id", "")} for v in found])
         if options.mmr and found:
             found = mmr_select(qvec, found, options.k, options.mmr_lambda)
-        return [self._from_vector(v, "dense", names) for v in found]
+        # A cosine of zero or less means "unrelated in meaning": such a chunk is not a match, however few there are
+        # (with k above the number of chunks, Chroma returns everything, down to -0.001).
+        return [h for h in (self._from_vector(v, "dense", names) for v in found) if h.score > 0]
 
     def _bm25_index(self, scope: Scope) -> tuple[Any, list[dict[str, Any]]]:
         rev = self.scope_revision(scope)

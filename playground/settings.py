@@ -82,6 +82,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("redact_uploads", "auto",
             "Replace personal data in new writing samples with placeholders (`[EMAIL]`, `[PHONE]`…) before storing: "
             "`on`, `off`, or `auto` (on for study participants and in private workshops). A workshop preset overrides it."),
+    Setting("private_profiles", False,
+            "Start private: each browser sees only its own profiles (and the demo ones) from the first click; "
+            "existing public non-demo profiles are hidden for the admin to delete or publish.", _bool),
 )
 
 
@@ -115,6 +118,7 @@ class Settings:
     ingest_timeout: float = 60.0
     admin_passphrase: str = ""
     redact_uploads: str = "auto"
+    private_profiles: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

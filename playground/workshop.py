@@ -17,8 +17,10 @@ PAGES = ("Profile", "Writing samples", "Chat", "Personas", "Compare", "Evaluate"
 
 
 def get_preset(pg: "Playground") -> dict[str, Any]:
+    """The stored preset; before an admin stores one, privacy follows PLAYGROUND_PRIVATE_PROFILES."""
     row = pg.db.one("SELECT value FROM app_settings WHERE key = 'workshop_preset'")
-    return {**DEFAULT_PRESET, **(json.loads(row["value"]) if row else {})}
+    start = {**DEFAULT_PRESET, "private_profiles": bool(getattr(pg.settings, "private_profiles", False))}
+    return {**start, **(json.loads(row["value"]) if row else {})}
 
 
 def set_preset(pg: "Playground", preset: dict[str, Any]) -> dict[str, Any]:

@@ -62,7 +62,7 @@ def make_user(at: AppTest, name: str = "Ada",
     at.text_input(key="new_display_name").input(name)
     button(at, "Create profile").click().run()
     at.switch_page("pages/2_Writing_samples.py").run()
-    pid = at.sidebar.selectbox(key="sidebar_profile").value
+    pid = at.sidebar.selectbox[0].value
     at.text_area(key=f"samples_paste_{pid}").input(writing)
     if title:
         at.text_input(key=f"samples_title_{pid}").input(title)

@@ -1,17 +1,18 @@
 """A private workshop: every browser sees only the profiles it created (and the public demo ones); a reload with
-the same URL resumes; study participants never appear in anyone's list."""
+typing the resume code resumes; study participants never appear in anyone's list."""
 
 from streamlit.testing.v1 import AppTest
 
+from components.state import BROWSER
 from playground import Playground, Settings
 from playground import study as studies
 from playground.workshop import set_preset
-from tests.app.conftest import button, no_errors, start
+from tests.app.conftest import button, no_errors, start, texts
 from tests.conftest import ROOT
 
 
 def names(at):
-    box = at.sidebar.selectbox(key="sidebar_profile") if at.sidebar.selectbox else None
+    box = at.sidebar.selectbox[0] if at.sidebar.selectbox else None
     return sorted(box.format_func(o) for o in box.options) if box else []
 
 
@@ -33,10 +34,82 @@ def test_each_browser_sees_only_its_own_profiles(no_llm_env, set_env):
     assert names(browsers["Ana"]) == ["Ana", "Demo person"]
     assert names(browsers["Ben"]) == ["Ben", "Demo person"]
     assert "Participant P01" not in names(browsers["Ana"]) + names(browsers["Ben"])
-    # A fresh browser session with Ana's URL token (a reload) gets Ana's profiles back.
-    token = browsers["Ana"].query_params["me"][0] if isinstance(browsers["Ana"].query_params["me"], list) \
-        else browsers["Ana"].query_params["me"]
+    # A fresh browser session (a reload) sees only the public profiles, until Ana types her resume code.
+    code = browsers["Ana"].session_state[BROWSER]
     again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    again.query_params["me"] = token
     again.run()
+    assert names(again) == ["Demo person"]
+    resume(again, code.upper().replace("-", " "))  # as typed by a hurried person
+    no_errors(again)
     assert names(again) == ["Ana", "Demo person"]
+
+
+def resume(at: AppTest, code: str) -> None:
+    at.sidebar.text_input(key="sidebar_resume_code").input(code)
+    button(at, "Resume").click().run()
+
+
+def test_the_address_bar_never_shows_the_resume_code_and_a_photographed_link_gives_nothing(no_llm_env, set_env):
+    pg = Playground(Settings.from_env(no_llm_env))
+    set_preset(pg, {"private_profiles": True})
+    at = start(no_llm_env, set_env)
+    at.switch_page("pages/1_Profile.py").run()
+    at.text_input(key="new_display_name").input("Cleo")
+    button(at, "Create profile").click().run()
+    no_errors(at)
+    code = at.session_state[BROWSER]
+    address = "&".join(f"{k}={v}" for k, v in at.query_params.items())
+    assert "me" not in at.query_params and code not in address, address
+    assert code not in texts(at, "main") and code not in texts(at, "sidebar"), "hidden until asked for"
+    # Someone who photographed the projected address bar opens exactly that address: Cleo's profile is not there.
+    stranger = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for k, v in at.query_params.items():
+        stranger.query_params[k] = v
+    stranger.run()
+    no_errors(stranger)
+    assert "Cleo" not in names(stranger)
+    # Guessing does not work either, and says so.
+    resume(stranger, "otter-maple-flint-42" if code != "otter-maple-flint-42" else "otter-maple-flint-43")
+    assert "No profiles have that code" in " ".join(e.value for e in stranger.error)
+    assert "Cleo" not in names(stranger)
+
+
+def test_switching_privacy_on_hides_earlier_profiles_from_every_browser_until_the_admin_decides(no_llm_env,
+                                                                                                  set_env):
+    env = {**no_llm_env, "PLAYGROUND_ADMIN_PASSPHRASE": "open sesame"}
+    pg = Playground(Settings.from_env(env))
+    pg.create_profile("Early bird", notes="wrote before privacy was on")
+    pg.create_profile("Alexander Hamilton")  # a demo profile stays public
+    admin = start(env, set_env)
+    admin.switch_page("pages/8_Study_admin.py").run()
+    admin.text_input(key="admin_pass").input("open sesame")
+    button(admin, "Unlock").click().run()
+    assert "hides every existing non-demo profile" in texts(admin)
+    admin.checkbox(key="admin_private").check()
+    button(admin, "Apply to everyone").click().run()
+    no_errors(admin)
+    assert "1 existing profile hidden from every browser" in texts(admin)
+    listed = [n for df in admin.dataframe if "name" in df.value for n in df.value["name"].tolist()]
+    assert listed == ["Early bird"], "the admin sees what was hidden"
+
+    stranger = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    stranger.run()
+    assert names(stranger) == ["Alexander Hamilton"], "the earlier profile is hidden, the demo one is not"
+
+    button(admin, "Make them public again").click().run()
+    stranger.run()
+    assert names(stranger) == ["Alexander Hamilton", "Early bird"]
+
+
+def test_the_private_profiles_setting_starts_private_from_the_first_click(no_llm_env, set_env):
+    env = {**no_llm_env, "PLAYGROUND_PRIVATE_PROFILES": "true"}
+    pg = Playground(Settings.from_env(env))
+    pg.create_profile("Left over", notes="from yesterday's session")
+    first = start(env, set_env)
+    assert names(first) == [], "what an earlier session left public is hidden at start-up"
+    first.switch_page("pages/1_Profile.py").run()
+    first.text_input(key="new_display_name").input("Dee")
+    button(first, "Create profile").click().run()
+    other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    other.run()
+    assert names(first) == ["Dee"] and names(other) == []

@@ -22,11 +22,11 @@ def test_create_profile_upload_sample_chat_and_switch_granularity(app_no_llm):
     button(at, "Create profile").click().run()
     no_errors(at)
     assert "Profile “Ada” created" in texts(at)
-    assert at.sidebar.selectbox(key="sidebar_profile").format_func(at.sidebar.selectbox(key="sidebar_profile").value) \
+    assert at.sidebar.selectbox[0].format_func(at.sidebar.selectbox[0].value) \
         == "Ada"
 
     at.switch_page("pages/2_Writing_samples.py").run()
-    pid = at.sidebar.selectbox(key="sidebar_profile").value
+    pid = at.sidebar.selectbox[0].value
     river = ("The river rose all night. By morning the water covered the lower field and we moved the sheep to the "
              "hill pasture. Flood season always tests our fences and our patience.").encode()
     at.get("file_uploader")[0].set_value([("flood_diary.txt", river, "text/plain")])
@@ -43,8 +43,7 @@ def test_create_profile_upload_sample_chat_and_switch_granularity(app_no_llm):
     assert "snippet #1 · flood diary" in page, "the inspector shows the retrieved snippet and where it came from"
     assert "profile · Ada" in page and "rivers, sailing" in page
     assert "The river rose all night" in page
-    snippets_table = at.dataframe[0].value
-    assert snippets_table["sample"].tolist()[0] == "flood diary" and snippets_table["from"].tolist()[0] == "Ada"
+    assert "from Ada · flood diary, chunk 1" in page, "each snippet says whose writing it came from"
 
     at.radio(key="chat_mode").set_value("global").run()
     no_errors(at)
@@ -66,13 +65,12 @@ def test_demo_data_lets_you_chat_as_hamilton_and_see_his_essays(app_no_llm):
     no_errors(at)
     assert "Demo data ready: Alexander Hamilton, James Madison, John Jay" in texts(at)
     at.switch_page("pages/3_Chat.py").run()
-    sel = at.sidebar.selectbox(key="sidebar_profile")
+    sel = at.sidebar.selectbox[0]
     assert sel.format_func(sel.value) == "Alexander Hamilton"
     at.chat_input(key="chat_input").set_value("Why does the union need a standing army?").run()
     no_errors(at)
-    table = at.dataframe[0].value
-    assert set(table["from"]) == {"Alexander Hamilton"}
-    assert all(t.startswith("Federalist No.") for t in table["sample"])
+    heads = [m.value for m in at.markdown if "· score **" in m.value]
+    assert heads and all("from Alexander Hamilton · Federalist No." in h for h in heads), heads
     at.radio(key="chat_mode").set_value("global").run()
     preview = texts(at).split("Preview under the current setting (global)")[1].split("Latest turn, as it was")[0]
     assert "Federalist No." not in preview and "Global mode retrieves nothing" in preview
@@ -83,10 +81,11 @@ def test_deleting_a_profile_needs_a_confirmation(app_no_llm):
     at.switch_page("pages/1_Profile.py").run()
     at.text_input(key="new_display_name").input("Temporary")
     button(at, "Create profile").click().run()
-    delete = at.button(key="profile_delete")
+    pid = at.sidebar.selectbox[0].value
+    delete = at.button(key=f"profile_delete_{pid}")
     assert delete.disabled
-    at.checkbox(key="profile_delete_sure").check().run()
-    at.button(key="profile_delete").click().run()
+    at.checkbox(key=f"profile_delete_sure_{pid}").check().run()
+    at.button(key=f"profile_delete_{pid}").click().run()
     no_errors(at)
     assert "Deleted “Temporary” and all of its data" in texts(at)
     assert not at.sidebar.selectbox
@@ -98,7 +97,7 @@ def test_a_bad_upload_is_explained_and_keeps_existing_samples(app_no_llm):
     at.text_input(key="new_display_name").input("Bo")
     button(at, "Create profile").click().run()
     at.switch_page("pages/2_Writing_samples.py").run()
-    at.text_area(key=f"samples_paste_{at.sidebar.selectbox(key='sidebar_profile').value}").input(
+    at.text_area(key=f"samples_paste_{at.sidebar.selectbox[0].value}").input(
         "I keep bees on the roof of the library; they make a dark, strong honey in late summer.")
     button(at, "Add to my samples").click().run()
     png = b"\x89PNG\r\n\x1a\n\x00\x00"
@@ -130,9 +129,10 @@ def test_personas_page_lists_the_shipped_personas_and_creates_one(app_no_llm):
 def test_deleting_a_sample_needs_a_confirmation_and_removes_it(app_no_llm):
     at = app_no_llm
     pid = make_user(at, "Cy", "Notes on the night train to the coast, written by lamplight.", title="train notes")
-    assert at.button(key=f"samples_delete_{pid}").disabled
-    at.checkbox(key=f"samples_delete_sure_{pid}").check().run()
-    at.button(key=f"samples_delete_{pid}").click().run()
+    sample = at.selectbox(key=f"samples_pick_{pid}").value
+    assert at.button(key=f"samples_delete_{sample}").disabled
+    at.checkbox(key=f"samples_delete_sure_{sample}").check().run()
+    at.button(key=f"samples_delete_{sample}").click().run()
     no_errors(at)
     assert "Deleted “train notes” and its vectors." in texts(at)
     assert "No writing yet" in texts(at)

@@ -30,6 +30,8 @@ def test_llama_cpp_engine_demo_walkthrough_in_chromium(page, llm_env):
         page.get_by_text("Latest turn").wait_for(timeout=120_000)
         settle(page)
         assert page.get_by_test_id("stChatMessage").count() >= 2
+        page.get_by_text("from Alexander Hamilton · Federalist No.", exact=False).first.wait_for()  # snippets in full
+        page.get_by_text("The exact prompt, part by part").last.click()  # the long parts are collapsible
         page.get_by_text("snippet #1 · Federalist No.", exact=False).first.wait_for()
         page.get_by_text("profile · Alexander Hamilton", exact=False).first.wait_for()
         assert page.get_by_text("model tiny", exact=False).count() >= 1

@@ -1,0 +1,170 @@
+"""The Chat page on a projector, with the llama.cpp engine answering: at 1280×720 and 1920×1080 the granularity
+switch, the answer, the prompt summary, the first snippet's full text and the chat input are on screen together;
+retrieval settings stay open while they are changed. A reload mid-answer keeps the partial answer with its reason and
+a Retry button. Screenshots go to test-output/e2e/ and docs/screenshots/."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.e2e.conftest import settle, shot, streamlit_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.engine]
+
+ESSAY = ("The harbour needs a navy of its own. A fleet of frigates would guard our merchants against pirates and "
+         "against the jealousy of the European powers, whose ships already crowd our coast. Commerce without "
+         "protection is an invitation to plunder; a navy is the price of trading with the world.\n\n"
+         "The mountains divide the western settlers from the coast, and their rivers run to a port held by a "
+         "foreign crown. Whoever holds that port holds their harvest, and so their loyalty.")
+DOCS = ROOT / "docs" / "screenshots"
+
+
+def on_screen(page, locator) -> bool:
+    """Whether the element's box is at least partly inside the window (not scrolled away, not below the fold)."""
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return bool(box) and box["y"] < size["height"] and box["y"] + box["height"] > 0 and box["x"] < size["width"]
+
+
+def make_profile(env: dict[str, str], embedder) -> str:
+    from playground import Playground, Settings
+
+    pg = Playground(Settings.from_env(env), embedder=embedder)
+    pid = pg.create_profile("Publius", interests="ships, trade")["id"]
+    pg.add_sample(pid, text=ESSAY, title="On a navy")
+    return pid
+
+
+def ask(page, text: str) -> None:
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(text)
+    box.press("Enter")
+
+
+@pytest.mark.parametrize("width,height", [(1280, 720), (1920, 1080)])
+def test_chat_layout_shows_switch_answer_prompt_summary_and_snippet_together(browser, llm_env, embedder, width,
+                                                                             height):
+    pid = make_profile(llm_env, embedder)
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        with streamlit_server(llm_env) as url:
+            page.goto(f"{url}/Chat?profile={pid}")
+            page.get_by_test_id("stChatInputTextArea").wait_for()
+            settle(page)
+            ask(page, "Why does the union need a navy?")
+            page.get_by_text("Latest turn").wait_for()
+            settle(page)
+            answer = page.get_by_test_id("stChatMessage").nth(1)
+            checks = {
+                "granularity switch": page.get_by_test_id("stRadio").first,
+                "the answer": answer,
+                "prompt summary": page.get_by_text("of a 1500-token budget").first,
+                "first snippet's text": page.get_by_text("The harbour needs a navy of its own", exact=False).first,
+                "chat input": page.get_by_test_id("stChatInputTextArea"),
+            }
+            hidden = [name for name, loc in checks.items() if not on_screen(page, loc)]
+            # The inspector scrolls inside its own box: the page itself does not grow past the window.
+            assert page.evaluate("() => document.querySelector('.st-key-chat_inspector').scrollHeight > "
+                                 "document.querySelector('.st-key-chat_inspector').clientHeight"), "no inner scroll"
+            assert on_screen(page, page.get_by_text("Latest turn").first)
+            path = shot(page, f"chat-{width}x{height}")
+            if width == 1280:
+                DOCS.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, DOCS / "chat.png")
+            assert not hidden, f"off screen at {width}×{height}: {hidden}"
+            # The snippet is readable in full where it is listed, not cut after a few characters.
+            assert page.get_by_text("a navy is the price of trading with the world", exact=False).count() >= 1
+            if width == 1280:  # a longer conversation scrolls inside its box: the input and the switch stay put
+                for question in ("And the western rivers?", "Who holds the port?"):
+                    ask(page, question)
+                    page.get_by_text(f"“{question}”").first.wait_for()
+                    settle(page)
+                for name in ("granularity switch", "chat input"):
+                    assert on_screen(page, checks[name]), f"{name} left the screen in a longer chat"
+
+            # Retrieval settings stay open while settings change.
+            page.get_by_text("Retrieval settings").first.click()
+            page.get_by_test_id("stRadio").nth(1).get_by_text("bm25", exact=True).click()
+            settle(page)
+            assert page.get_by_text("Snippets (k)").first.is_visible(), "the settings box closed after a change"
+            page.get_by_text("Retrieval settings").first.click()
+            settle(page)
+
+            page.get_by_test_id("stRadio").first.get_by_text("global", exact=True).click()
+            page.get_by_text("Preview under the current setting (global)").wait_for()
+            settle(page)
+            page.wait_for_timeout(1000)
+            settle(page)
+            assert page.get_by_text("Latest turn, as it was sent").count() == 1, "one expander, no stale copy"
+            assert on_screen(page, page.get_by_text("Preview under the current setting (global)"))
+            assert on_screen(page, page.get_by_role("button", name="Ask again under global"))
+            shot(page, f"chat-global-{width}x{height}")
+            if width == 1280:
+                shutil.copy(shot(page, "chat-global"), DOCS / "chat-global.png")
+    finally:
+        context.close()
+
+
+def test_reload_mid_answer_keeps_the_partial_answer_with_a_reason_and_retry(page, llm_env, embedder):
+    env = {**llm_env, "PLAYGROUND_MAX_TOKENS": "400"}
+    pid = make_profile(env, embedder)
+    with streamlit_server(env) as url:
+        page.goto(f"{url}/Chat?profile={pid}")
+        page.get_by_test_id("stChatInputTextArea").wait_for()
+        settle(page)
+        ask(page, "Tell me everything about navies.")
+        # The page says the model is working (the tiny model takes seconds to read the prompt): reload now.
+        page.get_by_text("The model is thinking", exact=False).wait_for()
+        shot(page, "chat-thinking")
+        page.reload()
+        page.get_by_test_id("stChatInputTextArea").wait_for()
+        db = sqlite3.connect(Path(env["PLAYGROUND_DATA_DIR"]) / "playground.sqlite3")
+        try:
+            for _ in range(100):  # the answer is saved when the worker sees the next word
+                row = db.execute("SELECT status, error, length(content) FROM messages WHERE role = 'assistant'").fetchall()
+                if row:
+                    break
+                page.wait_for_timeout(200)
+        finally:
+            db.close()
+        assert row and row[0][0] == "interrupted", row
+        assert "reload" in row[0][1] and row[0][2] > 0, "the partial answer is kept, with the reason"
+        page.reload()  # now the saved answer is on the page
+        page.get_by_text("Stopped part-way", exact=False).wait_for()
+        page.get_by_text("Interrupted by a reload", exact=False).first.wait_for()
+        settle(page)
+        shot(page, "chat-interrupted")
+        retry = page.get_by_role("button", name="Retry")
+        assert retry.count() == 1
+
+
+def test_leaving_for_another_page_mid_answer_keeps_it_as_interrupted_by_a_page_switch(page, llm_env, embedder):
+    env = {**llm_env, "PLAYGROUND_MAX_TOKENS": "400"}
+    pid = make_profile(env, embedder)
+    with streamlit_server(env) as url:
+        page.goto(f"{url}/Chat?profile={pid}")
+        page.get_by_test_id("stChatInputTextArea").wait_for()
+        settle(page)
+        ask(page, "And what about the army?")
+        page.get_by_text("The model is thinking", exact=False).wait_for()
+        page.get_by_test_id("stSidebar").get_by_role("link", name="Profile", exact=True).click()
+        page.get_by_role("heading", name="Profile").first.wait_for()
+        db = sqlite3.connect(Path(env["PLAYGROUND_DATA_DIR"]) / "playground.sqlite3")
+        try:
+            for _ in range(100):
+                answers = db.execute("SELECT status, error FROM messages WHERE role = 'assistant' "
+                                     "ORDER BY created, rowid").fetchall()
+                if answers:
+                    break
+                page.wait_for_timeout(200)
+        finally:
+            db.close()
+        assert answers[0][0] == "interrupted", answers
+        assert "leaving the page" in answers[0][1] or "page switch" in answers[0][1], answers
