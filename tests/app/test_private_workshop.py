@@ -40,3 +40,26 @@ def test_each_browser_sees_only_its_own_profiles(no_llm_env, set_env):
     again.query_params["me"] = token
     again.run()
     assert names(again) == ["Ana", "Demo person"]
+
+
+def test_the_personas_page_never_names_other_browsers_members(no_llm_env, set_env):
+    from tests.app.conftest import texts
+
+    pg = Playground(Settings.from_env(no_llm_env))
+    set_preset(pg, {"private_profiles": True})
+    persona = pg.list_personas()[0]
+    pg.create_profile("Demo person", persona_id=persona["id"])  # public
+    pg.create_profile("Ana Mine", owner_token="tok-ana", persona_id=persona["id"], share_with_persona=True)
+    pg.create_profile("Ben Elsewhere", owner_token="tok-ben", persona_id=persona["id"], share_with_persona=True)
+    s = studies.create_study(pg, "Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
+    pg.update_profile(studies.join(pg, s["code"], "P01")["profile_id"], persona_id=persona["id"])
+
+    set_env(no_llm_env)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["me"] = "tok-ana"
+    at.run()
+    at.switch_page("pages/4_Personas.py").run()
+    no_errors(at)
+    page = texts(at)
+    assert "Ana Mine" in page and "Demo person" in page
+    assert "Ben Elsewhere" not in page and "Participant P01" not in page
