@@ -97,16 +97,22 @@ def person_rows(db: Database, profile_id: str) -> dict[str, list[dict[str, Any]]
 
 
 # -- other people's rows that quote the person ---------------------------------------------------------------------
-def _scrub_trace(data: dict[str, Any], owner_id: str, titles: set[str]) -> tuple[bool, list[str]]:
-    """Remove the owner's hits and prompt parts from one trace; return (changed, the texts that were removed)."""
+def _scrub_trace(data: dict[str, Any], owner_id: str, titles: set[str],
+                 samples: tuple[str, ...] = ()) -> tuple[bool, list[str]]:
+    """Remove the owner's hits and prompt parts (only those of ``samples`` if given) from one trace; return
+    (changed, the texts that were removed)."""
+    def theirs(who: Any, chunk_id: Any) -> bool:
+        return who == owner_id and (not samples or str(chunk_id or "").startswith(samples))
+
     removed: list[str] = []
     hits = data.get("hits") or []
-    kept = [h for h in hits if h.get("owner_id") != owner_id]
+    kept = [h for h in hits if not theirs(h.get("owner_id"), h.get("chunk_id"))]
     changed = len(kept) != len(hits)
     data["hits"] = kept
     prompt = data.get("prompt") or {}
     for part in prompt.get("parts") or []:
-        if (part.get("meta") or {}).get("owner_id") == owner_id:
+        meta = part.get("meta") or {}
+        if theirs(meta.get("owner_id"), meta.get("chunk_id")):
             if part.get("text"):
                 removed.append(part["text"])
             part.update(text=REMOVED, label=f"snippet #{part['meta'].get('n', '?')} · removed", meta={})
@@ -139,14 +145,15 @@ def _scrub_history(data: dict[str, Any], answers: set[str]) -> bool:
     return changed
 
 
-def scrub_from_others(db: Database, owner_id: str) -> dict[str, int]:
-    """Remove ``owner_id``'s shared chunks from every other person's traces, the answers written from them (and those
-    answers where later prompts carried them), and other participants' study answers. Returns counts."""
+def scrub_from_others(db: Database, owner_id: str, samples: tuple[str, ...] = ()) -> dict[str, int]:
+    """Remove ``owner_id``'s shared chunks (only those of ``samples`` if given) from every other person's traces, the
+    answers written from them (and those answers where later prompts carried them), and other participants' study
+    answers. Returns counts."""
     counts = {"traces": 0, "answers": 0, "study_events": 0}
-    titles = {r["title"] for r in db.query("SELECT title FROM samples WHERE owner_kind = 'profile' AND owner_id = ?",
-                                           (owner_id,)) if r["title"]}
-    chunk_prefixes = [r["id"] for r in db.query(
-        "SELECT id FROM samples WHERE owner_kind = 'profile' AND owner_id = ?", (owner_id,))]
+    mine = [r for r in db.query("SELECT id, title FROM samples WHERE owner_kind = 'profile' AND owner_id = ?",
+                                (owner_id,)) if not samples or r["id"] in samples]
+    titles = {r["title"] for r in mine if r["title"]}
+    chunk_prefixes = [r["id"] for r in mine]
     rows = db.query("SELECT t.id, t.message_id, t.session_id, t.data FROM traces t JOIN sessions s "
                     "ON s.id = t.session_id WHERE (s.profile_id IS NULL OR s.profile_id != ?) AND instr(t.data, ?) > 0",
                     (owner_id, owner_id))
@@ -154,7 +161,7 @@ def scrub_from_others(db: Database, owner_id: str) -> dict[str, int]:
         withdrawn: dict[str, set[str]] = {}  # session -> answers removed
         for r in rows:
             data = json.loads(r["data"])
-            changed, _ = _scrub_trace(data, owner_id, titles)
+            changed, _ = _scrub_trace(data, owner_id, titles, samples)
             if not changed:
                 continue
             answer = conn.execute("SELECT content FROM messages WHERE id = ?", (r["message_id"],)).fetchone()

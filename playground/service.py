@@ -436,6 +436,8 @@ class Playground:
     def delete_sample(self, sample_id: str) -> None:
         s = self.get_sample(sample_id)
         self.db.execute("UPDATE samples SET status = 'deleting' WHERE id = ?", (sample_id,))
+        if s["owner_kind"] == "profile":  # out of other people's stored traces too
+            scrub_from_others(self.db, s["owner_id"], (sample_id,))
         self._remove_sample(sample_id, s["owner_kind"], s["owner_id"])
 
     def _collections_of(self, owner_kind: str, owner_id: str) -> list[str]:

@@ -167,3 +167,20 @@ def test_a_sample_added_while_its_owner_opts_out_does_not_stay_in_the_persona(pg
     assert pg.vectors.get(persona_collection(persona), where={"owner_id": alice}) == []
     assert secret not in seen(pg, bob, "persona")
     assert pg.check_consistency() == []
+
+
+def test_deleting_one_shared_sample_removes_only_it_from_bobs_stored_trace(pg):
+    persona, kept_secret, gone_secret = gardeners(pg), marker(), marker()
+    alice = sharer(pg, persona, kept_secret)
+    gone = pg.add_sample(alice, text=f"{GARDEN} Water tomatoes at the roots; my other trick is {gone_secret}.",
+                         title="second garden note")
+    bob = pg.create_profile("Bob", persona_id=persona)["id"]
+    session = pg.new_session(bob)
+    pg.start_turn(session["id"], QUESTION, "persona", RetrievalOptions("dense", k=8)).preview_only(LLMError("x"))
+    before = json.dumps(pg.session_messages(session["id"]))
+    assert kept_secret in before and gone_secret in before
+
+    pg.delete_sample(gone["id"])
+    after = json.dumps(pg.session_messages(session["id"]))
+    assert gone_secret not in after and "second garden note" not in after
+    assert kept_secret in after, "the sample she kept sharing stays where it was quoted"
