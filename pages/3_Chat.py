@@ -47,7 +47,8 @@ with insp_col:
         persona_id = st.selectbox("Active persona", ids, index=ids.index(default), format_func=names.get,
                                   key="chat_persona")
         if persona_id != profile["persona_id"]:
-            st.caption("You are not a member of this persona: you see its examples and the samples its members share.")
+            st.caption("You are not a member of this persona: you see its description and examples, not what its "
+                       "members share (that reaches only members).")
     retriever, k, threshold, mmr, use_summary = "dense", pg.settings.default_k, None, False, False
     if not preset["hide_controls"]:
         with st.expander(f"Retrieval settings: {st.session_state.get('chat_retriever', 'dense')}, "

@@ -6,7 +6,8 @@ from components.setup import flash, page_setup, show_error, visible_profiles
 from playground import PlaygroundError
 
 pg = page_setup("Personas", "A persona is persona-level personalization: the system prompt describes a group, and "
-                "retrieval searches the group's examples plus the samples of members who chose to share.", icon="👥")
+                "retrieval searches the group's examples and, for its members only, the samples of fellow members "
+                "who chose to share (never their names).", icon="👥")
 
 personas = pg.list_personas()
 visible = visible_profiles(pg)  # in a private workshop: the public profiles and this browser's own, never others'

@@ -268,3 +268,17 @@ def erasure_report(db: Database, vectors: VectorStore, data_dir: Path, target: s
     files = scan_bytes(data_dir, {target, profile_id})
     return {"target": target, "data_dir": str(data_dir), "places": places, "files": files,
             "found": bool(places or files)}
+
+
+def scrub_if_withdrawn(db: Database, owner_ids: set[str]) -> bool:
+    """For a trace saved just now: if an owner of its shared chunks was deleted or stopped sharing while the answer
+    was being written, scrub them out of it (and everyone else's) now. True when something was scrubbed."""
+    scrubbed = False
+    for owner in sorted(owner_ids):
+        row = db.one("SELECT share_with_persona FROM profiles WHERE id = ?", (owner,))
+        if not row or not row["share_with_persona"]:
+            scrub_from_others(db, owner)
+            scrubbed = True
+    if scrubbed:
+        db.checkpoint()
+    return scrubbed

@@ -22,7 +22,7 @@ from .embeddings import Embedder, SentenceTransformerEmbedder, Tokenizer, defaul
 from .erasure import purge
 from .errors import GenerationInterrupted, InvalidInput, LLMError, NotFound, PlaygroundError
 from .llm import BackendStatus, LLMBackend, Usage, backend_status, make_backend
-from .personal_data import erase_profile, export_profile, scrub_from_others
+from .personal_data import erase_profile, export_profile, scrub_from_others, scrub_if_withdrawn
 from .personas import check_persona_fields, load_persona_files, slug
 from .profiles import clean_attributes
 from .prompting import MODES, PromptBuild, PromptPart, build_prompt
@@ -699,6 +699,8 @@ class Playground:
                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (turn.trace["id"], aid, turn.session_id, turn.trace.get("profile_id"), turn.trace["mode"],
                         json.dumps(turn.trace), now()))
+        scrub_if_withdrawn(self.db, {h.owner_id for h in turn.hits if h.owner_kind == "profile"
+                                     and h.owner_id != turn.trace.get("profile_id")})
         return aid
 
     # -- the model -------------------------------------------------------------------------------------------------

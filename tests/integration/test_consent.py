@@ -184,3 +184,23 @@ def test_deleting_one_shared_sample_removes_only_it_from_bobs_stored_trace(pg):
     after = json.dumps(pg.session_messages(session["id"]))
     assert gone_secret not in after and "second garden note" not in after
     assert kept_secret in after, "the sample she kept sharing stays where it was quoted"
+
+
+@pytest.mark.parametrize("withdrawal", ["opts out", "is deleted"])
+def test_a_turn_answered_while_the_sharer_withdraws_does_not_keep_their_passage(pg, withdrawal):
+    persona, secret = gardeners(pg), marker()
+    alice = sharer(pg, persona, secret)
+    bob = pg.create_profile("Bob", persona_id=persona)["id"]
+    session = pg.new_session(bob)
+    turn = pg.start_turn(session["id"], QUESTION, "persona", RetrievalOptions("dense", k=8))
+    assert any(secret in h.text for h in turn.hits)
+    if withdrawal == "opts out":  # while Bob's answer is still being written
+        pg.update_profile(alice, share_with_persona=False)
+    else:
+        pg.delete_profile(alice)
+    turn.preview_only(LLMError("no model"))
+    assert secret not in json.dumps(pg.session_messages(session["id"]))
+    if withdrawal == "is deleted":
+        from tests.integration.test_erasure import grep_data_folder
+
+        assert grep_data_folder(pg.settings.data_dir, secret) == []

@@ -165,6 +165,10 @@ def test_doctor_erasure_reports_a_living_person_and_their_text(pg, tmp_path):
     report = json.loads(subprocess.run([sys.executable, "-m", "playground", "doctor", "--erasure", ada["id"]],
                                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300).stdout)
     assert {p["place"] for p in report["places"]} >= {"profiles", "samples", "chunks", user_collection(ada["id"])}
+    export = json.loads(subprocess.run([sys.executable, "-m", "playground", "users", "export", ada["id"]],
+                                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300).stdout)
+    assert marker in export["rows"]["samples"][0]["text"] and export["vectors"][user_collection(ada["id"])] >= 1
+    assert {p["name"] for p in export["places"]} >= {"traces.data", "study_events", "chroma/chroma.sqlite3"}
 
 
 def test_a_thousand_chunks_leave_no_vector_index_folder_and_no_vector_behind(tmp_path, embedder):
