@@ -165,8 +165,15 @@ class Retriever:
     def _dense(self, query: str, scope: Scope, options: RetrievalOptions, fetch: int | None = None) -> list[Hit]:
         qvec = self.embed_query(query)
         n = fetch or (max(options.k * 4, 20) if options.mmr else options.k)
-        found = self.vectors.query(scope.collection, qvec, n, where=self._where(options, scope),
-                                   embeddings=options.mmr)
+        found = self.vectors.query(scope.collection, qvec, n, where=self._where(options), embeddings=options.mmr)
+        if scope.kind == "persona" and scope.sharers is not None:
+            # Fast path: an unfiltered query whose results are all allowed is the filtered query's answer too.
+            # Otherwise (a non-member, another context, a stray copy) ask again with the consent filter.
+            allowed = set(scope.sharers)
+            if any(v.metadata.get("owner_kind") != "persona" and v.metadata.get("owner_id") not in allowed
+                   for v in found):
+                found = self.vectors.query(scope.collection, qvec, n, where=self._where(options, scope),
+                                           embeddings=options.mmr)
         names = self._names([{"owner_id": v.metadata.get("owner_id", "")} for v in found], scope)
         if options.mmr and found:
             found = mmr_select(qvec, found, options.k, options.mmr_lambda)

@@ -204,3 +204,19 @@ def test_a_turn_answered_while_the_sharer_withdraws_does_not_keep_their_passage(
         from tests.integration.test_erasure import grep_data_folder
 
         assert grep_data_folder(pg.settings.data_dir, secret) == []
+
+
+def test_a_stray_copy_left_in_the_persona_collection_is_never_retrieved(pg):
+    """A crash between an opt-out's database write and the removal of the copies leaves vectors behind until repair:
+    retrieval must still honour the consent (the dense fast path re-asks with the filter)."""
+    import numpy as np
+
+    persona, secret = gardeners(pg), marker()
+    alice = pg.create_profile("Alice", persona_id=persona)["id"]  # a member who does not share
+    pg.add_sample(alice, text=f"{GARDEN} My watering trick is {secret}.")
+    chunks = pg.vectors.get(f"u-{alice}", embeddings=True)
+    pg.vectors.add(persona_collection(persona), [c.id for c in chunks], np.vstack([c.embedding for c in chunks]),
+                   [c.text for c in chunks], [c.metadata for c in chunks])
+    bob = pg.create_profile("Bob", persona_id=persona, share_with_persona=True)["id"]
+    assert secret not in seen(pg, bob, "persona")
+    assert any("without a record" in p for p in pg.check_consistency()), "doctor sees the stray copy"
