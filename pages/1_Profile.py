@@ -91,8 +91,9 @@ with tab_edit:
             act(lambda: save_summary(pg, profile["id"], text), "Your summary is saved and marked as edited by you.")
 
         st.subheader("Delete this profile")
-        st.caption("Deletes the profile, its writing samples, their vectors, its chats and their traces. "
-                   "This cannot be undone.")
+        st.caption("Deletes the profile, its writing samples, their vectors, its chats and their traces, its summary, "
+                   "any study records, and every quote of its shared writing in other people's conversations; the "
+                   "stores' files are then purged so the text is gone from the disk too. This cannot be undone.")
         # Keys name the profile: a second click on "Delete profile" that arrives after the first deleted it must not
         # find the next active profile's box ticked and its button pressed.
         sure_key = f"profile_delete_sure_{profile['id']}"

@@ -74,7 +74,8 @@ with insp_col:
         persona_id = st.selectbox("Active persona", ids, index=ids.index(default), format_func=names.get,
                                   key="chat_persona")
         if persona_id != profile["persona_id"]:
-            st.caption("You are not a member of this persona: you see its examples and the samples its members share.")
+            st.caption("You are not a member of this persona: you see its description and examples, not what its "
+                       "members share (that reaches only members).")
     options = RetrievalOptions(retriever, k=k, threshold=threshold, mmr=mmr)
     details = st.container(key="chat_inspector", height=420, border=False)  # the height follows the window (CSS)
 

@@ -4,14 +4,16 @@ import streamlit as st
 
 from components import writes
 from components.safe_text import md
-from components.setup import flash, page_setup, show_error
+from components.setup import flash, page_setup, show_error, visible_profiles
 from playground import PlaygroundError
 from playground.wording import plural
 
 pg = page_setup("Personas", "A persona is persona-level personalization: the system prompt describes a group, and "
-                "retrieval searches the group's examples plus the samples of members who chose to share.", icon="👥")
+                "retrieval searches the group's examples and, for its members only, the samples of fellow members "
+                "who chose to share (never their names).", icon="👥")
 
 personas = pg.list_personas()
+visible = visible_profiles(pg)  # in a private workshop: the public profiles and this browser's own, never others'
 st.subheader(f"{len(personas)} personas")
 for p in personas:
     kind = "shipped" if p["builtin"] else "made here"
@@ -23,10 +25,11 @@ for p in personas:
         for n, ex in enumerate(p["examples"], 1):
             st.caption(f"Example {n}")
             st.text(ex)
-        members = pg.persona_members(p["id"])
+        members = [m for m in visible if m["persona_id"] == p["id"]]
         if members:
-            st.markdown("**Members:** " + ", ".join(
-                f"{md(m['display_name'])}{' (shares samples)' if m['share_with_persona'] else ''}" for m in members))
+            st.markdown("**Members you can see:**")
+            st.text(", ".join(f"{m['display_name']}{' (shares samples)' if m['share_with_persona'] else ''}"
+                              for m in members))
         src = p["source"]
         st.caption(f"Source: {md(src.get('dataset', ''))}" + (f" · {md(src['license'])}" if src.get("license")
                                                                else ""))

@@ -62,6 +62,7 @@ def parser() -> argparse.ArgumentParser:
     users.add_parser("list")
     rm = users.add_parser("delete")
     rm.add_argument("user_id")
+    users.add_parser("export", help="everything stored about one person").add_argument("user_id")
     personas = sub.add_parser("personas").add_subparsers(dest="action", required=True)
     personas.add_parser("list")
     samples = sub.add_parser("samples").add_subparsers(dest="action", required=True)
@@ -112,7 +113,10 @@ def parser() -> argparse.ArgumentParser:
     rt = sub.add_parser("routes", help="the routes beyond prompting and what was collected for each")
     rt.add_argument("--user", metavar="USER_ID", help="also count what this profile has collected")
     sub.add_parser("status", help="what is reachable")
-    sub.add_parser("doctor", help="repair and check that SQLite and Chroma agree")
+    doc = sub.add_parser("doctor", help="repair and check that SQLite and Chroma agree")
+    doc.add_argument("--erasure", metavar="PERSON_ID_OR_TEXT",
+                     help="report every place and every file in the data folder that still holds this person (a "
+                          "profile or participant id) or this text; exits 1 when anything is found")
     return ap
 
 
@@ -123,9 +127,11 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
             _out(pg.create_profile(args.name, persona_id=args.persona, share_with_persona=args.share))
         elif args.action == "list":
             _out(pg.list_profiles())
+        elif args.action == "export":
+            _out(pg.export_profile(args.user_id))
         else:
-            pg.delete_profile(args.user_id)
-            _out({"deleted": args.user_id})
+            report = pg.delete_profile(args.user_id)
+            _out({"deleted": args.user_id, **report})
     elif args.cmd == "personas":
         _out([{k: p[k] for k in ("id", "name", "grp", "description", "style_guidance", "builtin", "source",
                                  "n_members", "n_sharing")} for p in pg.list_personas()])
@@ -206,6 +212,15 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
                                   for k in r["collects"]}} for r in route_dicts()])
     elif args.cmd == "status":
         _out(pg.status())
+    elif args.cmd == "doctor" and args.erasure:
+        from .personal_data import erasure_report
+
+        report = erasure_report(pg.db, pg.vectors, pg.settings.data_dir, args.erasure)
+        _out(report)
+        if report["found"]:
+            sys.stderr.write(f"error: {args.erasure!r} is still held in {len(report['places'])} place(s) and "
+                             f"{len(report['files'])} file(s) of {pg.settings.data_dir}.\n")
+            return 1
     elif args.cmd == "doctor":
         _out({"repaired": pg.repair(), "problems": pg.check_consistency()})
     return 0

@@ -56,6 +56,9 @@ class Database:
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA busy_timeout=15000")
+        # Deleted rows are overwritten with zeros, not just unlinked (erasure must hold in the file's bytes too;
+        # Debian's SQLite has this on by default, others do not).
+        db.execute("PRAGMA secure_delete=ON")
         return db
 
     @contextlib.contextmanager
@@ -90,6 +93,19 @@ class Database:
     def one(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> dict[str, Any] | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None
+
+    def checkpoint(self, attempts: int = 20) -> bool:
+        """Copy the write-ahead log into the database file and truncate it to zero bytes, so rows deleted since
+        the last checkpoint no longer sit in ``-wal``. Retries while readers hold old snapshots; True when done."""
+        import time
+
+        with self.connect() as db:
+            for _ in range(attempts):
+                busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if not busy:
+                    return True
+                time.sleep(0.05)
+        return False
 
     def execute(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> int:
         with self.transaction() as db:

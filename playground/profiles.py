@@ -58,6 +58,11 @@ def clean_attributes(values: dict[str, Any], partial: bool = False) -> dict[str,
 
 
 SHARING_EXPLAINED = (
-    "When this is on, other members of your persona group can have your writing samples retrieved into their "
-    "prompts in persona mode. Nobody else sees them, and turning it off removes them from the group at once."
+    "When this is on, passages of your writing samples (with their titles, never your name) can be retrieved into "
+    "the prompts of the other members of your persona group when they chat in persona mode, and are then stored "
+    "with their conversations. Only people who joined the same persona see them, and a study keeps to itself: its "
+    "participants see only each other's, everyone else sees none of theirs. People who merely pick the persona, "
+    "and auto mode, get the persona's description and examples, not your writing. Turning this off, or deleting "
+    "your profile, removes your passages from the group and from every stored conversation that quoted them (an "
+    "answer written from them is removed too)."
 )

@@ -13,6 +13,7 @@ from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
 
+from .consent import MEMBER_NAME
 from .db import Database
 from .errors import InvalidInput
 from .vectors import VectorHit, VectorStore, persona_collection, user_collection
@@ -59,6 +60,10 @@ class Scope:
 
     kind: Literal["user", "persona", "none"]
     owner_id: str = ""
+    # Persona scopes: the profiles whose shared chunks may be retrieved (see consent.py); () = the persona's examples
+    # only; None = every sharer (no consent filter; only for callers that resolved consent themselves).
+    sharers: tuple[str, ...] | None = None
+    viewer: str = ""  # the profile asking; other members' names are never shown to it
 
     @property
     def collection(self) -> str:
@@ -117,23 +122,28 @@ class Retriever:
             return self.db.query(base + "c.owner_kind = 'profile' AND c.owner_id = ? ORDER BY c.rowid",
                                  (scope.owner_id,))
         if scope.kind == "persona":
+            allowed = "" if scope.sharers is None else \
+                f" AND c.owner_id IN ({','.join('?' * len(scope.sharers))})" if scope.sharers else " AND 0"
             return self.db.query(
                 base + "((c.owner_kind = 'persona' AND c.owner_id = ?) OR (c.owner_kind = 'profile' AND c.owner_id IN "
-                "(SELECT id FROM profiles WHERE persona_id = ? AND share_with_persona = 1))) ORDER BY c.rowid",
-                (scope.owner_id, scope.owner_id))
+                "(SELECT id FROM profiles WHERE persona_id = ? AND share_with_persona = 1)" + allowed + ")) "
+                "ORDER BY c.rowid", (scope.owner_id, scope.owner_id, *(scope.sharers or ())))
         return []
 
     def scope_revision(self, scope: Scope) -> int:
         row = self.db.one("SELECT rev FROM scope_revs WHERE scope = ?", (scope.collection,))
         return int(row["rev"]) if row else 0
 
-    def _names(self, rows: list[dict[str, Any]]) -> dict[str, str]:
+    def _names(self, rows: list[dict[str, Any]], scope: Scope | None = None) -> dict[str, str]:
+        """Display names of the owners; in persona scopes other members stay anonymous (consent.MEMBER_NAME)."""
         ids = {r["owner_id"] for r in rows}
         names: dict[str, str] = {}
         for table, col in (("profiles", "display_name"), ("personas", "name")):
             for r in self.db.query(f"SELECT id, {col} AS n FROM {table} WHERE id IN ({','.join('?' * len(ids))})",
                                    tuple(ids)):
                 names[r["id"]] = r["n"]
+                if table == "profiles" and scope is not None and scope.kind == "persona" and r["id"] != scope.viewer:
+                    names[r["id"]] = MEMBER_NAME
         return names
 
     # -- retrievers --------------------------------------------------------------------------------------------
@@ -154,10 +164,16 @@ class Retriever:
             h.rank = rank
         return hits
 
-    def _where(self, options: RetrievalOptions) -> dict[str, Any] | None:
-        if not options.exclude_samples:
+    def _where(self, options: RetrievalOptions, scope: Scope | None = None) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if options.exclude_samples:
+            clauses.append({"sample_id": {"$nin": list(options.exclude_samples)}})
+        if scope is not None and scope.kind == "persona" and scope.sharers is not None:
+            clauses.append({"$or": [{"owner_kind": "persona"}, {"owner_id": {"$in": list(scope.sharers)}}]}
+                           if scope.sharers else {"owner_kind": "persona"})
+        if not clauses:
             return None
-        return {"sample_id": {"$nin": list(options.exclude_samples)}}
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def _from_vector(self, v: VectorHit, retriever: str, names: dict[str, str] | None = None) -> Hit:
         m = v.metadata
@@ -170,7 +186,15 @@ class Retriever:
         qvec = self.embed_query(query)
         n = fetch or (max(options.k * 4, 20) if options.mmr else options.k)
         found = self.vectors.query(scope.collection, qvec, n, where=self._where(options), embeddings=options.mmr)
-        names = self._names([{"owner_id": v.metadata.get("owner_id", "")} for v in found])
+        if scope.kind == "persona" and scope.sharers is not None:
+            # Fast path: an unfiltered query whose results are all allowed is the filtered query's answer too.
+            # Otherwise (a non-member, another context, a stray copy) ask again with the consent filter.
+            allowed = set(scope.sharers)
+            if any(v.metadata.get("owner_kind") != "persona" and v.metadata.get("owner_id") not in allowed
+                   for v in found):
+                found = self.vectors.query(scope.collection, qvec, n, where=self._where(options, scope),
+                                           embeddings=options.mmr)
+        names = self._names([{"owner_id": v.metadata.get("owner_id", "")} for v in found], scope)
         if options.mmr and found:
             found = mmr_select(qvec, found, options.k, options.mmr_lambda)
         # A cosine of zero or less means "unrelated in meaning": such a chunk is not a match, however few there are
@@ -205,7 +229,7 @@ class Retriever:
         # BM25+ gives every document a floor score; only documents sharing a query term are matches.
         order = [i for i in np.argsort(-scores, kind="stable")
                  if rows[i]["sample_id"] not in excluded and any(t in index.doc_freqs[i] for t in terms)]
-        names = self._names([rows[i] for i in order[:n]])
+        names = self._names([rows[i] for i in order[:n]], scope)
         hits = []
         for i in order[:n]:
             r = rows[i]

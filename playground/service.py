@@ -17,12 +17,15 @@ import numpy as np
 
 from . import ingest, privacy_scan
 from .bounded import ExpansionLimits
+from .consent import visible_sharers
 from .conversation_history import HistoryChoice, select_history, session_rows
 from .db import Database, new_id, now
 from .embeddings import Embedder, SentenceTransformerEmbedder, Tokenizer, default_model_path
+from .erasure import purge
 from .errors import EmptyAnswer, GenerationInterrupted, InvalidInput, LLMError, NotFound, PlaygroundError
 from .generation_queue import GenerationQueue, OnWait, with_queue
 from .llm import BackendStatus, LLMBackend, Usage, backend_status, make_backend
+from .personal_data import erase_profile, export_profile, scrub_from_others, scrub_if_withdrawn
 from .personas import check_persona_fields, load_persona_files, slug
 from .profiles import clean_attributes
 from .prompting import MODES, PromptBuild, PromptPart, build_prompt
@@ -210,6 +213,7 @@ class Playground:
             return
         if before:
             self.vectors.delete(persona_collection(before), where={"owner_id": old["id"]})
+            scrub_from_others(self.db, old["id"])  # withdrawn: out of every other person's stored traces too
         if after:
             chunks = self.vectors.get(user_collection(new["id"]), embeddings=True)
             if chunks:
@@ -219,21 +223,23 @@ class Playground:
         with self.db.transaction() as db:
             self._bump(db, *[persona_collection(p) for p in (before, after) if p])
 
-    def delete_profile(self, profile_id: str) -> None:
-        profile = self.get_profile(profile_id)
-        with self.db.transaction() as db:  # mark first: a crash from here on is finished by repair()
-            db.execute("UPDATE samples SET status = 'deleting' WHERE owner_kind = 'profile' AND owner_id = ?",
-                       (profile_id,))
-        if profile["persona_id"]:
-            self.vectors.delete(persona_collection(profile["persona_id"]), where={"owner_id": profile_id})
-        self.vectors.drop(user_collection(profile_id))
-        with self.db.transaction() as db:
-            db.execute("DELETE FROM samples WHERE owner_kind = 'profile' AND owner_id = ?", (profile_id,))
-            db.execute("DELETE FROM profiles WHERE id = ?", (profile_id,))
-            db.execute("DELETE FROM scope_revs WHERE scope = ?", (user_collection(profile_id),))
-            if profile["persona_id"]:
-                self._bump(db, persona_collection(profile["persona_id"]))
+    def delete_profile(self, profile_id: str, *, purge: bool = True) -> dict[str, Any]:
+        """Erase a person everywhere personal_data.PLACES lists; ``purge`` then clears the bytes the stores keep
+        (pass False when deleting many, and call ``purge_deleted()`` once at the end)."""
+        report = erase_profile(self.db, self.vectors, self.get_profile(profile_id))
         self._after_profile_deleted(profile_id)
+        if purge:
+            report["purge"] = self.purge_deleted()
+        return report
+
+    def purge_deleted(self) -> dict[str, Any]:
+        """Checkpoint SQLite's WAL and purge embedded Chroma's files of deleted records (erasure.py)."""
+        return purge(self.db, self.vectors, None if self.settings.chroma_host else self.settings.chroma_path)
+
+    def export_profile(self, profile_id: str) -> dict[str, Any]:
+        """Everything stored about one person, from the same declaration deletion uses."""
+        self.get_profile(profile_id)
+        return export_profile(self.db, self.vectors, profile_id)
 
     def _after_profile_deleted(self, profile_id: str) -> None:
         """Hook for later layers (study logs) to remove what they hold of a profile."""
@@ -448,6 +454,13 @@ class Playground:
         with self.db.transaction() as db:  # 3. ready
             db.execute("UPDATE samples SET status = 'ready' WHERE id = ?", (sid,))
             self._bump(db, *collections)
+        if len(collections) > 1:  # the owner may have opted out (or left) while the vectors were being written
+            row = self.db.one("SELECT persona_id, share_with_persona FROM profiles WHERE id = ?", (owner_id,))
+            still = persona_collection(row["persona_id"]) if row and row["share_with_persona"] and \
+                row["persona_id"] else None
+            for name in collections[1:]:
+                if name != still:
+                    self.vectors.delete(name, where={"sample_id": sid})
         progress("done", len(chunks), len(chunks))
         return {**self.get_sample(sid), "notes": read.notes}
 
@@ -472,6 +485,8 @@ class Playground:
     def delete_sample(self, sample_id: str) -> None:
         s = self.get_sample(sample_id)
         self.db.execute("UPDATE samples SET status = 'deleting' WHERE id = ?", (sample_id,))
+        if s["owner_kind"] == "profile":  # out of other people's stored traces too
+            scrub_from_others(self.db, s["owner_id"], (sample_id,))
         self._remove_sample(sample_id, s["owner_kind"], s["owner_id"])
 
     def _collections_of(self, owner_kind: str, owner_id: str) -> list[str]:
@@ -580,7 +595,7 @@ class Playground:
             raise InvalidInput("Persona mode needs a persona.", "Join one on the Profile page, or pick one here.")
         self.get_persona(pid)
         self.ensure_persona_indexed(pid)
-        return Scope("persona", pid)
+        return Scope("persona", pid, visible_sharers(self.db, profile, pid), (profile or {}).get("id", ""))
 
     def retrieve(self, profile_id: str | None, query: str, mode: str, options: RetrievalOptions | None = None,
                  persona_id: str | None = None) -> list[Hit]:
@@ -742,6 +757,8 @@ class Playground:
                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (turn.trace["id"], aid, turn.session_id, turn.trace.get("profile_id"), turn.trace["mode"],
                         json.dumps(turn.trace), now()))
+        scrub_if_withdrawn(self.db, {h.owner_id for h in turn.hits if h.owner_kind == "profile"
+                                     and h.owner_id != turn.trace.get("profile_id")})
         return aid
 
     # -- the model -------------------------------------------------------------------------------------------------

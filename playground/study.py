@@ -414,17 +414,19 @@ def summary(pg: "Playground", study_id: str) -> dict[str, Any]:
 
 def delete_participant(pg: "Playground", participant_id: str) -> None:
     """Remove one participant's data everywhere: events, judgements, their profile with its samples, vectors,
-    sessions, messages and traces."""
+    sessions, messages and traces, quotes of their shared writing in other participants' answers; then purge the
+    bytes the stores keep (personal_data.py, erasure.py)."""
     p = get_participant(pg, participant_id)
     if p["profile_id"]:
         try:
-            pg.delete_profile(p["profile_id"])
+            pg.delete_profile(p["profile_id"], purge=False)
         except NotFound:
             pass
     with pg.db.transaction() as db:
         db.execute("DELETE FROM study_events WHERE participant_id = ?", (participant_id,))
         db.execute("DELETE FROM judgements WHERE participant_id = ?", (participant_id,))
         db.execute("DELETE FROM participants WHERE id = ?", (participant_id,))
+    pg.purge_deleted()
 
 
 def export_participant(pg: "Playground", participant_id: str) -> dict[str, Any]:

@@ -92,6 +92,18 @@ class VectorStore:
         try:
             return fn(*args, **kwargs)
         except Exception as e:
+            # Another process may have dropped and re-created the collection (erasure rebuilds persona collections):
+            # the cached handle is stale, so fetch the collection again once.
+            col = getattr(fn, "__self__", None)
+            name = getattr(col, "name", None)
+            if name and self._cache.get(name) is col and "not exist" in str(e).lower():
+                self._cache.pop(name, None)
+                fresh = self._collection(name, create=False)
+                if fresh is not None:
+                    try:
+                        return getattr(fresh, fn.__name__)(*args, **kwargs)
+                    except Exception as e2:
+                        raise self._error(e2) from e2
             raise self._error(e) from e
 
     def add(self, name: str, ids: Sequence[str], embeddings: np.ndarray, texts: Sequence[str],

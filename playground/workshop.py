@@ -33,11 +33,16 @@ def set_preset(pg: "Playground", preset: dict[str, Any]) -> dict[str, Any]:
 
 
 def reset_all(pg: "Playground") -> int:
-    """Delete every profile (with its samples, vectors, chats) and every user-made persona; return how many profiles."""
+    """Delete every profile (with its samples, vectors, chats, study records), every user-made persona and the chats
+    kept without a profile, then purge the bytes the stores keep; return how many profiles."""
     profiles = pg.list_profiles(include_study=True)
     for p in profiles:
-        pg.delete_profile(p["id"])
+        pg.delete_profile(p["id"], purge=False)
     for persona in pg.list_personas():
         if not persona["builtin"]:
             pg.delete_persona(persona["id"])
+    with pg.db.transaction() as db:
+        db.execute("DELETE FROM sessions WHERE profile_id IS NULL")
+        db.execute("DELETE FROM preferences WHERE profile_id IS NULL")
+    pg.purge_deleted()
     return len(profiles)

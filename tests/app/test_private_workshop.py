@@ -113,3 +113,26 @@ def test_the_private_profiles_setting_starts_private_from_the_first_click(no_llm
     other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     other.run()
     assert names(first) == ["Dee"] and names(other) == []
+
+
+def test_the_personas_page_never_names_other_browsers_members(no_llm_env, set_env):
+    from tests.app.conftest import texts
+
+    pg = Playground(Settings.from_env(no_llm_env))
+    set_preset(pg, {"private_profiles": True})
+    persona = pg.list_personas()[0]
+    pg.create_profile("Demo person", persona_id=persona["id"])  # public
+    pg.create_profile("Ana Mine", owner_token="tok-ana", persona_id=persona["id"], share_with_persona=True)
+    pg.create_profile("Ben Elsewhere", owner_token="tok-ben", persona_id=persona["id"], share_with_persona=True)
+    s = studies.create_study(pg, "Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
+    pg.update_profile(studies.join(pg, s["code"], "P01")["profile_id"], persona_id=persona["id"])
+
+    set_env(no_llm_env)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["me"] = "tok-ana"
+    at.run()
+    at.switch_page("pages/4_Personas.py").run()
+    no_errors(at)
+    page = texts(at)
+    assert "Ana Mine" in page and "Demo person" in page
+    assert "Ben Elsewhere" not in page and "Participant P01" not in page

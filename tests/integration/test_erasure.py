@@ -1,0 +1,234 @@
+"""Erasure at the byte level, attacked the way a study's data-protection reviewer would: a unique marker goes into a
+person's writing, name and notes, travels every path (user and persona mode, another member's trace, a study
+participant's answers, judgements and exports, a summary, a preference, an evaluation), the person is deleted by
+each route (`users delete` from the CLI, the Profile page's delete, study participant deletion, the workshop's
+"Reset all data"), and then the raw bytes of every file under the data folder (WAL and shared-memory files included)
+are searched while the Playground is still open. Nothing may be found, and the stores must still work afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from playground import Playground, RetrievalOptions, Settings
+from playground import study as st
+from playground.evaluation import evaluate_profile
+from playground.personal_data import REMOVED_ANSWER
+from playground.preferences import record_preference
+from playground.summaries import generate_summary, save_summary
+from playground.vectors import persona_collection, user_collection
+from playground.workshop import reset_all
+from tests.conftest import ROOT
+
+GARDEN = ("We grow tomatoes, beans and squash in raised beds behind the house. Every spring we turn the compost, "
+          "sow the seeds indoors in March and plant them out after the last frost. Watering early in the morning "
+          "keeps the leaves dry and the slugs away.")
+
+
+def grep_data_folder(root: Path, *needles: str) -> list[str]:
+    """Independent of the code under test: every file under ``root`` whose raw bytes contain a needle."""
+    hits = []
+    for dirpath, _dirs, files in os.walk(root):
+        for f in files:
+            data = (Path(dirpath) / f).read_bytes()
+            hits += [f"{Path(dirpath, f).relative_to(root)}: {n}" for n in needles if n.encode() in data]
+    return hits
+
+
+def make_world(pg: Playground, marker: str, engine: bool) -> dict:
+    """Alice (participant P01) shares writing holding ``marker`` with persona "Gardeners"; Bob (P02, same study, same
+    persona) gets it retrieved in persona mode, in chat and in his study answers; Alice uses every feature herself."""
+    persona = pg.create_persona("Gardeners", "You are talking with people who grow vegetables at home.",
+                                examples=["Our allotment gives more courgettes than we can eat."])["id"]
+    study = st.create_study(pg, "Garden study", "I agree.", [{"mode": "persona"}, {"mode": "user"}],
+                            ["How should I water my garden?"], blind=False)
+    alice_p, bob_p = st.join(pg, study["code"], f"P01{marker}"), st.join(pg, study["code"], "P02")
+    alice, bob = alice_p["profile_id"], bob_p["profile_id"]
+    pg.update_profile(alice, display_name=f"Alice {marker}", notes=f"my notes {marker}", persona_id=persona,
+                      share_with_persona=True)
+    pg.update_profile(bob, persona_id=persona, share_with_persona=True)
+    for p in (alice_p, bob_p):
+        st.consent(pg, p["id"])
+    pg.add_sample(alice, text=f"{GARDEN} The secret word of my garden is {marker}.", title=f"garden {marker}")
+    pg.add_sample(alice, text=f"In winter I knit scarves and read about {marker} in the evenings by the fire.",
+                  title="winter")
+    pg.add_sample(bob, text="I cook stews and soups, and I keep bees at the bottom of the garden.", title="bees")
+    st.log_event(pg, alice_p["id"], "upload", {"title": f"garden {marker}"})
+
+    def chat(profile_id: str, message: str, mode: str) -> None:
+        session = pg.new_session(profile_id, title=message[:20])
+        for text in (message, "And what else?"):  # a second turn carries the first answer as history
+            turn = pg.start_turn(session["id"], text, mode, RetrievalOptions("hybrid", k=4))
+            if engine:
+                list(turn.stream())
+            else:
+                from playground import LLMError
+
+                turn.preview_only(LLMError("no model"))
+
+    chat(bob, "How do I water tomatoes?", "persona")
+    bob_traces = [json.loads(r["data"]) for r in pg.db.query("SELECT data FROM traces WHERE profile_id = ?", (bob,))]
+    assert any(marker in json.dumps(t) for t in bob_traces), "Bob's persona-mode trace holds Alice's shared chunk"
+    chat(alice, f"Tell me about {marker} and my garden", "user")
+    chat(alice, "What should I plant?", "persona")
+    if engine:
+        generate_summary(pg, alice)
+        for task in range(1):
+            st.generate_answers(pg, alice_p["id"], task)
+            st.generate_answers(pg, bob_p["id"], task)
+            ratings = {s: {"tone": 3, "relevance": 3, "accuracy": 3} for s in "AB"}
+            st.judge(pg, alice_p["id"], task, "A", ratings, f"because of {marker}")
+        evaluate_profile(pg, alice, holdout=1, conditions=["user", "global"], max_tokens=8)
+    save_summary(pg, alice, f"Writes about gardens and {marker}.")
+    record_preference(pg, alice, f"compare {marker}", ["user", "global"], "user", {}, f"liked {marker}")
+    # Exports are built on request (downloads); build them all, as an admin would, to prove none leaves a file.
+    st.export_jsonl(pg, study["id"]), st.export_csv(pg, study["id"]), st.export_participant(pg, alice_p["id"])
+    pg.export_profile(alice)
+    return {"persona": persona, "study": study, "alice": alice, "bob": bob, "alice_p": alice_p, "bob_p": bob_p}
+
+
+def delete_by(route: str, pg: Playground, world: dict, env: dict[str, str]) -> None:
+    if route == "cli users delete":  # a second process, while this one (the "server") keeps the stores open
+        out = subprocess.run([sys.executable, "-m", "playground", "users", "delete", world["alice"]],
+                             capture_output=True, text=True, env={**os.environ, **env}, cwd=ROOT, timeout=300)
+        assert out.returncode == 0, out.stderr
+    elif route == "profile page":
+        pg.delete_profile(world["alice"])  # exactly what pages/1_Profile.py calls
+    elif route == "study participant deletion":
+        st.delete_participant(pg, world["alice_p"]["id"])
+    elif route == "workshop reset":
+        reset_all(pg)
+    else:
+        raise AssertionError(route)
+
+
+def assert_erased(pg: Playground, root: Path, marker: str, world: dict, route: str) -> None:
+    assert grep_data_folder(root, marker) == [], f"{route}: the marker is still on disk"
+    out = subprocess.run([sys.executable, "-m", "playground", "doctor", "--erasure", marker], capture_output=True,
+                         text=True, env={**os.environ, "PLAYGROUND_DATA_DIR": str(pg.settings.data_dir)}, cwd=ROOT,
+                         timeout=300)
+    assert out.returncode == 0 and json.loads(out.stdout)["found"] is False, out.stdout + out.stderr
+    if route != "workshop reset":
+        # Bob's own data is intact, and what he sees in the inspector no longer quotes Alice.
+        bob = world["bob"]
+        assert pg.list_samples(bob)
+        seen = json.dumps([pg.session_messages(s["id"]) for s in pg.sessions(bob)])
+        assert marker not in seen and REMOVED_ANSWER in seen
+        assert pg.db.one("SELECT 1 AS x FROM participants WHERE id = ?", (world["bob_p"]["id"],))
+    # The stores still work in this process after the purge: add, then find it.
+    someone = pg.create_profile("Afterwards")
+    pg.add_sample(someone["id"], text="Sourdough needs a lively starter and a long, cool rise overnight.")
+    hits = pg.retrieve(someone["id"], "bread starter", "user", RetrievalOptions("dense", k=1))
+    assert hits and "Sourdough" in hits[0].text
+    assert pg.check_consistency() == []
+
+
+ROUTES = ["cli users delete", "profile page", "study participant deletion", "workshop reset"]
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("route", ROUTES)
+def test_every_route_erases_a_person_from_every_file_while_the_server_runs(route, llm_env, embedder):
+    marker = "zq" + uuid.uuid4().hex[:14]
+    pg = Playground(Settings.from_env(llm_env), embedder=embedder)
+    root = pg.settings.data_dir
+    world = make_world(pg, marker, engine=True)
+    answers = [json.loads(r["data"]) for r in pg.db.query(
+        "SELECT data FROM study_events WHERE participant_id = ? AND kind = 'answer'", (world["bob_p"]["id"],))]
+    alice_samples = tuple(s["id"] for s in pg.list_samples(world["alice"]))
+    assert any(s["chunk_id"].startswith(alice_samples) for a in answers for s in a["snippets"]), \
+        "Bob's study answers were built from Alice's shared chunks"
+    assert grep_data_folder(root, marker), "the marker is on disk before deletion (the scan can fail)"
+    delete_by(route, pg, world, llm_env)
+    assert_erased(pg, root, marker, world, route)
+
+
+def test_doctor_erasure_reports_a_living_person_and_their_text(pg, tmp_path):
+    marker = "zq" + uuid.uuid4().hex[:14]
+    ada = pg.create_profile(f"Ada {marker}")
+    pg.add_sample(ada["id"], text=f"{GARDEN} {marker}")
+    env = {**os.environ, "PLAYGROUND_DATA_DIR": str(pg.settings.data_dir)}
+    for target in (ada["id"], marker):
+        out = subprocess.run([sys.executable, "-m", "playground", "doctor", "--erasure", target], capture_output=True,
+                             text=True, env=env, cwd=ROOT, timeout=300)
+        report = json.loads(out.stdout)
+        assert out.returncode == 1 and report["found"] and report["files"], target
+        assert "still held" in out.stderr
+    report = json.loads(subprocess.run([sys.executable, "-m", "playground", "doctor", "--erasure", ada["id"]],
+                                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300).stdout)
+    assert {p["place"] for p in report["places"]} >= {"profiles", "samples", "chunks", user_collection(ada["id"])}
+    export = json.loads(subprocess.run([sys.executable, "-m", "playground", "users", "export", ada["id"]],
+                                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300).stdout)
+    assert marker in export["rows"]["samples"][0]["text"] and export["vectors"][user_collection(ada["id"])] >= 1
+    assert {p["name"] for p in export["places"]} >= {"traces.data", "study_events", "chroma/chroma.sqlite3"}
+
+
+def test_a_thousand_chunks_leave_no_vector_index_folder_and_no_vector_behind(tmp_path, embedder):
+    """At 1,000 records Chroma writes the collection's vector index to its own folder; deletion must remove it, and
+    none of the person's vectors (as raw float32 bytes) may remain anywhere, also in the persona they shared with."""
+    env = {"PLAYGROUND_DATA_DIR": str(tmp_path / "data"), "PLAYGROUND_CHUNK_TOKENS": "16",
+           "PLAYGROUND_CHUNK_OVERLAP": "0", "PLAYGROUND_LLM_BACKEND": "openai",
+           "PLAYGROUND_OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    pg = Playground(Settings.from_env(env), embedder=embedder)
+    marker = "zq" + uuid.uuid4().hex[:14]
+    persona = pg.create_persona("Walkers", "You are talking with people who walk a lot.",
+                                examples=["We walked the coast path in the rain."])["id"]
+    alice = pg.create_profile("Alice", persona_id=persona, share_with_persona=True)["id"]
+    bob = pg.create_profile("Bob", persona_id=persona, share_with_persona=True)["id"]
+    pg.add_sample(bob, text="Bob walks his dog along the canal every evening and counts herons.")
+    words = [f"walk{n} hill{n % 17} river{n % 29} path{n % 7} stone{n % 11}." for n in range(1300)]
+    words[650] = f"{marker}."
+    pg.add_sample(alice, text=" ".join(words))
+    assert pg.vectors.count(user_collection(alice)) >= 1000
+    chroma = pg.settings.chroma_path
+    folders = {d.name for d in chroma.iterdir() if (d / "index_metadata.pickle").exists()}
+    assert folders, "Chroma persisted a vector index folder"
+    mine = np.vstack([c.embedding for c in pg.vectors.get(user_collection(alice), embeddings=True)])
+    assert recoverable(pg.settings.data_dir, mine) == len(mine), "every vector can be read back from the index files"
+
+    pg.delete_profile(alice)
+    assert recoverable(pg.settings.data_dir, mine) == 0, "Alice's vectors are still in a vector index file"
+    assert grep_data_folder(pg.settings.data_dir, marker) == []
+    assert not folders & {d.name for d in chroma.iterdir()}, "the dropped collection's index folder is gone"
+    live = {r["id"] for r in _chroma_segments(chroma)}
+    assert {d.name for d in chroma.iterdir() if d.is_dir()} <= live
+    # The persona (rebuilt without Alice) still serves Bob, in this process and in a fresh one.
+    hits = pg.retrieve(bob, "dog canal herons", "persona", RetrievalOptions("dense", k=2))
+    assert hits and all(h.owner_id != alice for h in hits)
+    assert pg.check_consistency() == []
+    fresh = Playground(Settings.from_env(env), embedder=embedder)
+    assert fresh.vectors.count(persona_collection(persona)) == pg.vectors.count(persona_collection(persona))
+
+
+def recoverable(root: Path, vectors: np.ndarray) -> int:
+    """How many of ``vectors`` can be read back (cosine > 0.999) from the hnswlib files under ``root``, parsed from
+    their header (the layout hnswlib writes: element size and vector offset in header.bin)."""
+    stored = []
+    for header in root.rglob("header.bin"):
+        # version, offsetLevel0, max_elements, count, size per element, label offset, vector offset, ...
+        (_, _, _, count, size, _, offset, *_rest) = struct.unpack("<IQQQQQQiiQQQdQ", header.read_bytes()[:100])
+        data = (header.parent / "data_level0.bin").read_bytes()
+        dim = vectors.shape[1]
+        for i in range(min(count, len(data) // size)):
+            stored.append(np.frombuffer(data, "<f4", dim, i * size + offset))
+    if not stored:
+        return 0
+    s = np.vstack(stored)
+    s = s / (np.linalg.norm(s, axis=1, keepdims=True) + 1e-12)
+    v = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return int(((v @ s.T).max(axis=1) > 0.999).sum())
+
+
+def _chroma_segments(chroma: Path) -> list[dict]:
+    import sqlite3
+
+    with sqlite3.connect(chroma / "chroma.sqlite3") as conn:
+        return [{"id": r[0]} for r in conn.execute("SELECT id FROM segments")]
