@@ -30,13 +30,13 @@ def test_a_persona_description_visibly_changes_the_answer(real_pg):
     sailors = pg.create_persona("Sailors", "People who live on boats and love the sea, sailing and ships.",
                                 style_guidance="Talk about boats and the sea.")
     user = pg.create_profile("Sam")
-    question = "Suggest a hobby for my weekend."
-    persona_answer, turn = _answer(pg, user["id"], question, "persona", sailors["id"])
-    global_answer, _ = _answer(pg, user["id"], question, "global")
-    assert any(p.source == "persona" for p in turn.prompt.parts)
     sea_words = ("sail", "boat", "sea", "ship", "ocean")
-    assert any(w in persona_answer.lower() for w in sea_words), persona_answer
-    assert not any(w in global_answer.lower() for w in sea_words), global_answer
+    for question in ("What should I do this weekend?", "What do I love?"):
+        persona_answer, turn = _answer(pg, user["id"], question, "persona", sailors["id"])
+        global_answer, _ = _answer(pg, user["id"], question, "global")
+        assert any(p.source == "persona" for p in turn.prompt.parts)
+        assert any(w in persona_answer.lower() for w in sea_words), (question, persona_answer)
+        assert not any(w in global_answer.lower() for w in sea_words), (question, global_answer)
 
 
 def test_the_embedded_model_streams_a_real_answer_and_the_trace_names_it(real_pg):
