@@ -1,17 +1,15 @@
 """The Chat page on a projector, with the llama.cpp engine answering: at 1280×720 and 1920×1080 the granularity
 switch, the answer, the prompt summary, the first snippet's full text and the chat input are on screen together;
 retrieval settings stay open while they are changed. A reload mid-answer keeps the partial answer with its reason and
-a Retry button. Screenshots go to test-output/e2e/ and docs/screenshots/."""
+a Retry button. Screenshots go to test-output/e2e/ (the README's come from test_readme_walkthrough.py)."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
 from tests.e2e.conftest import settle, shot, streamlit_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine]
@@ -21,7 +19,6 @@ ESSAY = ("The harbour needs a navy of its own. A fleet of frigates would guard o
          "protection is an invitation to plunder; a navy is the price of trading with the world.\n\n"
          "The mountains divide the western settlers from the coast, and their rivers run to a port held by a "
          "foreign crown. Whoever holds that port holds their harvest, and so their loyalty.")
-DOCS = ROOT / "docs" / "screenshots"
 
 
 def on_screen(page, locator) -> bool:
@@ -74,10 +71,7 @@ def test_chat_layout_shows_switch_answer_prompt_summary_and_snippet_together(bro
             assert page.evaluate("() => document.querySelector('.st-key-chat_inspector').scrollHeight > "
                                  "document.querySelector('.st-key-chat_inspector').clientHeight"), "no inner scroll"
             assert on_screen(page, page.get_by_text("Latest turn").first)
-            path = shot(page, f"chat-{width}x{height}")
-            if width == 1280:
-                DOCS.mkdir(parents=True, exist_ok=True)
-                shutil.copy(path, DOCS / "chat.png")
+            shot(page, f"chat-{width}x{height}")
             assert not hidden, f"off screen at {width}×{height}: {hidden}"
             # The snippet is readable in full where it is listed, not cut after a few characters.
             assert page.get_by_text("a navy is the price of trading with the world", exact=False).count() >= 1
@@ -106,8 +100,6 @@ def test_chat_layout_shows_switch_answer_prompt_summary_and_snippet_together(bro
             assert on_screen(page, page.get_by_text("Preview under the current setting (global)"))
             assert on_screen(page, page.get_by_role("button", name="Ask again under global"))
             shot(page, f"chat-global-{width}x{height}")
-            if width == 1280:
-                shutil.copy(shot(page, "chat-global"), DOCS / "chat-global.png")
     finally:
         context.close()
 
