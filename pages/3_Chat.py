@@ -49,6 +49,10 @@ with insp_col:
         if persona_id != profile["persona_id"]:
             st.caption("You are not a member of this persona: you see its examples and the samples its members share.")
     retriever, k, threshold, mmr, use_summary = "dense", pg.settings.default_k, None, False, False
+    # The style card is a granularity-level choice, not a retrieval detail: it stays visible in workshops too.
+    use_style_card = st.checkbox("Add the style card (user: yours, persona: the persona's)", key="chat_style_card",
+                                 help="A few lines measured from the writing (sentence length, punctuation, "
+                                      "slang…), labelled “style card” in the prompt. See it on the Profile page.")
     if not preset["hide_controls"]:
         with st.expander(f"Retrieval settings: {st.session_state.get('chat_retriever', 'dense')}, "
                          f"k={st.session_state.get('chat_k', pg.settings.default_k)}"):
@@ -97,7 +101,8 @@ if message:
             st.markdown(message)
         with history.chat_message("assistant"):
             try:
-                turn = pg.start_turn(sid, message, mode, options, persona_id=persona_id, use_summary=use_summary)
+                turn = pg.start_turn(sid, message, mode, options, persona_id=persona_id, use_summary=use_summary,
+                                     use_style_card=use_style_card)
             except PlaygroundError as e:
                 show_error(e)
                 st.stop()
@@ -110,7 +115,9 @@ with details:
     if not latest:
         st.info("Ask something: the snippets retrieved from your writing and the exact prompt will appear here.")
     else:
-        changed = (latest.get("requested_mode", latest["mode"]) != mode
+        had_card = any(p["source"] == "style" for p in latest["prompt"]["parts"])
+        changed = (latest.get("requested_mode", latest["mode"]) != mode or (had_card != use_style_card
+                                                                              and latest["mode"] != "global")
                    or latest["retrieval"]["retriever"] != retriever or latest["retrieval"]["k"] != k
                    or (mode == "persona" and latest.get("persona_id") != persona_id))
         if changed and not message:
@@ -121,7 +128,7 @@ with details:
                 st.rerun()
             try:
                 hits, build, _ = pg.preview(pid, latest["query"], mode, options, persona_id=persona_id,
-                                            use_summary=use_summary)
+                                            use_summary=use_summary, use_style_card=use_style_card)
             except PlaygroundError as e:
                 show_error(e)
             else:

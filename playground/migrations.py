@@ -227,3 +227,20 @@ def m006_profile_owner(db: sqlite3.Connection) -> None:
     # 'study:<participant id>' for study participants (never listed outside their study).
     db.execute("ALTER TABLE profiles ADD COLUMN owner_token TEXT NOT NULL DEFAULT ''")
     db.execute("CREATE INDEX profiles_owner ON profiles(owner_token)")
+
+
+@migration
+def m012_style_cards(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        CREATE TABLE profile_style_cards (
+            profile_id TEXT PRIMARY KEY REFERENCES profiles(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            lines TEXT NOT NULL,          -- JSON list of {line, feature, z, value, reference_mean, evidence}
+            sources TEXT NOT NULL,        -- JSON list of {id, title} of the samples it was measured from
+            samples_hash TEXT NOT NULL,   -- which samples; differs from the current set when the card is stale
+            edited INTEGER NOT NULL DEFAULT 0,
+            updated TEXT NOT NULL
+        );
+        """
+    )
