@@ -106,7 +106,7 @@ with tab_edit:
             card_text = st.text_area("Style card (this text goes into the prompt)", card["text"],
                                      key=f"profile_style_card_{profile['id']}_{card['updated']}", height=90)
             c1, c2 = st.columns(2)
-            if c1.button("Save my edit", key="profile_style_save"):
+            if c1.button("Save my style card", key="profile_style_save"):
                 act(lambda: save_style_card(pg, profile["id"], card_text),
                     "Your style card is saved and marked as edited by you.")
             if c2.button("Measure again from my samples", key="profile_style_measure"):
