@@ -43,3 +43,28 @@ def test_chat_inspector_switch_adds_the_style_card_to_the_prompt_and_removes_it(
     page = texts(at)
     preview = page.split("Preview under the current setting (user)")[1].split("Latest turn, as it was sent")[0]
     assert "Style card of this person" not in preview and "profile · Kim" in preview
+
+
+def test_evaluate_page_runs_the_trained_method_and_explains_what_makes_each_person_recognisable(app_no_llm):
+    at = app_no_llm
+    make_user(at, "Kim", writing=CHATTY)
+    pid = at.sidebar.selectbox(key="sidebar_profile").value
+    at.text_area(key=f"samples_paste_{pid}").input("lol my cat ate my homework!! omg. i cant even. haha bye :)")
+    button(at, "Add to my samples").click().run()
+    make_user(at, "Clerk", writing="The committee met on Tuesday to review the budget; the treasurer reported that "
+                                   "costs have risen, and we agreed to seek a second quotation.")
+    clerk = at.sidebar.selectbox(key="sidebar_profile").value
+    at.text_area(key=f"samples_paste_{clerk}").input("Minutes of the annual meeting: the chair welcomed members, "
+                                                     "the accounts were approved, and the secretary was re-elected.")
+    button(at, "Add to my samples").click().run()
+    at.switch_page("pages/6_Evaluate.py").run()
+    assert "Trust *trained*" in texts(at)
+    assert at.radio(key="eval_method").value == "trained", "the method to trust is the default"
+    button(at, "Run attribution").click().run()
+    no_errors(at)
+    page = texts(at)
+    assert "Protocol: stratified 2-fold cross-validation" in page
+    button(at, "Explain").click().run()
+    no_errors(at)
+    chart = at.get("plotly_chart")[-1]
+    assert "n-grams the classifier weighs most" in chart.proto.spec and "punctuation vs others" in chart.proto.spec
