@@ -32,6 +32,24 @@ digraph pipeline {
 """The survey's pipeline (query → retrieve → prompt → LLM) as Graphviz DOT, drawn by st.graphviz_chart."""
 
 
+def pipeline_with_routes(routes: Sequence[Any], selected: str | None = None) -> str:
+    """PIPELINE_DOT with each route beyond prompting as a note attached (dashed) to the stages it changes; the
+    selected route and its stages are highlighted. ``routes``: objects with ``id``, ``name`` and ``stages``."""
+    lines = []
+    for r in routes:
+        on = r.id == selected
+        name = r.name.split(":")[0].replace('"', "'")
+        lines.append(f'  route_{r.id} [label="{name}", shape=note, fontsize=11, '
+                     f'fillcolor="{"#f5b7b1" if on else "#f4ecf7"}", color="{"#c0392b" if on else "#8e44ad"}"];')
+        for stage in r.stages:
+            lines.append(f'  route_{r.id} -> {stage} [style=dashed, color="{"#c0392b" if on else "#bb8fce"}", '
+                         f'penwidth={2 if on else 1}, arrowhead=vee];')
+    chosen = next((r for r in routes if r.id == selected), None)
+    for stage in chosen.stages if chosen else ():
+        lines.append(f'  {stage} [color="#c0392b", penwidth=3];')
+    return PIPELINE_DOT.rstrip().rstrip("}") + "\n".join(lines) + "\n}\n"
+
+
 def prompt_tokens_figure(parts: Sequence[Mapping[str, Any]], budget: int) -> go.Figure:
     """One stacked bar: how the prompt's tokens split by source, against the budget."""
     fig = go.Figure()
@@ -153,12 +171,15 @@ def recognisable_figure(explanation: Mapping[str, Any]) -> go.Figure:
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.14, subplot_titles=(
         "n-grams the classifier weighs most", "function words vs others (log2 ratio)",
         "punctuation vs others (log2 ratio)"))
+    def plain(text: str) -> str:  # n-grams come from people's writing: plotly must not read them as HTML
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
     ngrams = list(reversed(explanation.get("ngrams", [])))
-    fig.add_bar(y=[g["feature"] for g in ngrams], x=[g["weight"] for g in ngrams], orientation="h", row=1, col=1,
+    fig.add_bar(y=[plain(g["feature"]) for g in ngrams], x=[g["weight"] for g in ngrams], orientation="h", row=1, col=1,
                 marker_color=PALETTE[0], hovertemplate="%{y}: weight %{x:.3f}<extra></extra>", showlegend=False)
     for col, key, unit in ((2, "function_words", "per 1,000 words"), (3, "punctuation", "per 100 words")):
         rows = list(reversed(explanation.get(key, [])))
-        fig.add_bar(y=[f"“{r['feature']}”" for r in rows], x=[r["log2_ratio"] for r in rows], orientation="h",
+        fig.add_bar(y=[plain(f"“{r['feature']}”") for r in rows], x=[r["log2_ratio"] for r in rows], orientation="h",
                     row=1, col=col, showlegend=False,
                     marker_color=[PALETTE[2] if r["log2_ratio"] > 0 else PALETTE[4] for r in rows],
                     customdata=[[r["this person"], r["others"]] for r in rows],

@@ -6,8 +6,11 @@ import numpy as np
 import streamlit as st
 
 from components.charts import embedding_map, project_2d, style_figure
+from components.safe_text import md
 from components.setup import act, flash, need_profile, page_setup, visible_profiles
 from playground import SUPPORTED_FILE_TYPES, PlaygroundError
+from playground.privacy_scan import LABELS, Finding, describe
+from playground.privacy_scan import redact as redact_text
 from playground.stylometry import style_profile
 from playground.vectors import user_collection
 
@@ -25,40 +28,83 @@ with st.form(f"samples_add_{pid}", clear_on_submit=True):
     title = st.text_input("Title for the pasted text (optional)", key=f"samples_title_{pid}")
     submitted = st.form_submit_button("Add to my samples", type="primary")
 
-if submitted:
-    jobs = [(f.name, f.getvalue(), None) for f in files or []]
-    if pasted.strip():
-        jobs.append((None, None, pasted))
-    if not jobs:
-        st.warning("Choose a file or paste some text first.")
-    bar = st.progress(0.0) if jobs else None
-    results = []
-    for n, (name, data, text) in enumerate(jobs):
-        label = name or "pasted text"
+pending_key = f"samples_pending_{pid}"
+
+
+def add_jobs(jobs: list[dict], redact: bool) -> None:
+    """Store each job (a scanned upload) with or without redaction; report each result after the rerun."""
+    bar = st.progress(0.0)
+    for n, job in enumerate(jobs):
+        label = job["name"] or "pasted text"
 
         def step(stage: str, done: int, total: int, n: int = n, label: str = label) -> None:
             frac = (n + (done / total if total and stage in ("embedding", "storing", "done") else 0)) / len(jobs)
             bar.progress(min(frac, 1.0), text=f"{label}: {stage} {done}/{total}" if total else f"{label}: {stage}")
 
         try:
-            if data is not None:
-                s = pg.add_sample(pid, filename=name, data=data, progress=step)
+            if job["data"] is not None:
+                s = pg.add_sample(pid, filename=job["name"], data=job["data"], progress=step, redact=redact)
             else:
-                s = pg.add_sample(pid, text=text, title=title or None, progress=step)
+                s = pg.add_sample(pid, text=job["text"], title=job["title"] or None, progress=step, redact=redact)
         except PlaygroundError as e:
-            results.append(("error", f"{label}: {e}"))
+            flash("error", md(f"{label}: {e}"))
         else:
             note = f" ({'; '.join(s['notes'])})" if s.get("notes") else ""
-            results.append(("success", f"{label}: added as “{s['title']}”, {s['n_chunks']} chunks{note}"))
-    if bar:
-        bar.progress(1.0, text="Done")
-    for kind, text in results:
-        flash(kind, text)
-    if results:
+            flash("success", md(f"{label}: added as “{s['title']}”, {s['n_chunks']} chunks{note}"))
+    bar.progress(1.0, text="Done")
+
+
+if submitted:
+    jobs = [{"name": f.name, "data": f.getvalue(), "text": None, "title": None} for f in files or []]
+    if pasted.strip():
+        jobs.append({"name": None, "data": None, "text": pasted, "title": title})
+    if not jobs:
+        st.warning("Choose a file or paste some text first.")
+    scanned = []
+    for job in jobs:  # 1. read and scan: nothing is stored yet
+        try:
+            read, findings = pg.scan_sample(pid, filename=job["name"], data=job["data"], text=job["text"])
+        except PlaygroundError as e:
+            flash("error", md(f"{job['name'] or 'pasted text'}: {e}"))
+        else:
+            scanned.append({**job, "clean": read.text, "findings": [f.to_dict() for f in findings]})
+    if any(j["findings"] for j in scanned):
+        st.session_state[pending_key] = scanned  # 2. show what was found and let the person decide
+    elif scanned:  # nothing found in the texts; the default still covers a title or file name
+        add_jobs(scanned, redact=pg.redaction_default(pid))
+    if jobs:
+        st.rerun()
+
+pending = st.session_state.get(pending_key)
+if pending:
+    st.subheader("Personal data found: check before storing")
+    st.caption("Whatever is stored here can be retrieved into a prompt and sent to the model. The scan looks for "
+               "e-mail addresses, phone numbers, web and postal addresses, card and bank numbers (checksums), dates "
+               "of birth, and names, but only names after cues like “my name is”, “Dear” or a sign-off, and your "
+               "profile name: it does not know every name, so read your text too.")
+    for n, job in enumerate(pending):
+        found = [Finding(**f) for f in job["findings"]]
+        st.text(f"{job['name'] or 'pasted text'}: {describe(found)}")
+        if found:
+            st.dataframe([{"type": f.type, "what": LABELS[f.type][0], "found": f.text,
+                           "position": f"{f.start}–{f.end}"} for f in found], hide_index=True, width="stretch",
+                         key=f"samples_findings_{pid}_{n}")
+            with st.expander("Preview with placeholders"):
+                st.text(redact_text(job["clean"], found)[:4000])
+    redact_on = st.checkbox("Replace personal data with placeholders ([EMAIL], [PHONE], [NAME] …) before storing",
+                            value=pg.redaction_default(pid), key=f"samples_redact_{pid}")
+    c1, c2 = st.columns(2)
+    if c1.button("Store these samples", type="primary", key=f"samples_store_{pid}"):
+        st.session_state.pop(pending_key, None)
+        add_jobs(pending, redact=redact_on)
+        st.rerun()
+    if c2.button("Cancel", key=f"samples_cancel_{pid}"):
+        st.session_state.pop(pending_key, None)
+        flash("info", "Nothing was stored.")
         st.rerun()
 
 samples = pg.list_samples(pid)
-st.subheader(f"{profile['display_name']}'s samples ({len(samples)})")
+st.subheader(f"{md(profile['display_name'])}'s samples ({len(samples)})")
 if not samples:
     st.info("No writing yet. Without samples, user mode can only use your profile attributes (the cold-start "
             "problem); try auto mode on the Chat page to see the persona stand in.")
@@ -68,13 +114,13 @@ else:
                  width="stretch", key=f"samples_table_{pid}")
     titles = {s["id"]: s["title"] for s in samples}
     chosen = st.selectbox("Preview or delete a sample", list(titles), format_func=titles.get, key=f"samples_pick_{pid}")
-    with st.expander(f"Preview: {titles[chosen]}"):
+    with st.expander(f"Preview: {md(titles[chosen])}"):
         text = pg.sample_text(chosen)
         st.text(text[:4000] + ("…" if len(text) > 4000 else ""))
-    sure = st.checkbox(f"Yes, delete “{titles[chosen]}”", key=f"samples_delete_sure_{pid}")
+    sure = st.checkbox(f"Yes, delete “{md(titles[chosen])}”", key=f"samples_delete_sure_{pid}")
     if st.button("Delete sample", disabled=not sure, key=f"samples_delete_{pid}"):
         st.session_state.pop(f"samples_delete_sure_{pid}", None)
-        act(lambda: pg.delete_sample(chosen), f"Deleted “{titles[chosen]}” and its vectors.")
+        act(lambda: pg.delete_sample(chosen), f"Deleted “{md(titles[chosen])}” and its vectors.")
 
 st.subheader("Style at a glance")
 st.caption("Simple features of each person's writing (and each persona's examples). Distinct habits here are what "

@@ -7,6 +7,7 @@ import streamlit as st
 from components import state
 from components.chat_view import stream_or_record
 from components.inspector import render_snippets
+from components.safe_text import answer_md
 from components.services import model_status
 from components.setup import need_profile, page_setup, show_error
 from playground import PlaygroundError, RetrievalOptions
@@ -56,7 +57,7 @@ if result and result["traces"]:
         for col, mode in zip(cols, MODES):
             with col:
                 st.subheader(mode)
-                st.markdown(result["answers"].get(mode) or "_no answer_")
+                st.markdown(answer_md(result["answers"].get(mode) or "") or "_no answer_")
     st.subheader("What each prompt retrieved")
     cols = st.columns(3)
     for col, mode in zip(cols, MODES):

@@ -6,9 +6,11 @@ import streamlit as st
 
 from components import state
 from components.charts import ratings_figure, win_rate_figure
+from components.safe_text import md
 from components.setup import flash, page_setup, show_error
 from playground import RETRIEVERS, PlaygroundError
 from playground import study as studies
+from playground.privacy_scan import REDACT_CHOICES
 from playground.workshop import PAGES, get_preset, reset_all, set_preset
 
 pg = page_setup("Study admin", "For researchers and instructors: create studies, follow progress, export the data, "
@@ -40,6 +42,10 @@ with tab_new:
                                default=["user", "global"], key="admin_modes")
         retrievers = st.multiselect("Retrievers (optional: compare these too)", RETRIEVERS, default=["dense"],
                                     key="admin_retrievers")
+        persona_names = {p["id"]: p["name"] for p in pg.list_personas()}
+        study_persona = st.selectbox("Persona for the persona condition (participants belong to none)",
+                                     ["", *persona_names], format_func=lambda i: persona_names.get(i, "— none —"),
+                                     key="admin_persona")
         assignment = st.radio("Assignment", ("within", "between"), horizontal=True, key="admin_assignment",
                               format_func={"within": "within-subject, counterbalanced",
                                            "between": "between-subject, random pair"}.get)
@@ -51,11 +57,12 @@ with tab_new:
             try:
                 s = studies.create_study(pg, name, consent, [{"mode": m, "retriever": r} for m in modes
                                                              for r in retrievers],
-                                         prompts.splitlines(), assignment=assignment, blind=blind)
+                                         prompts.splitlines(), assignment=assignment, blind=blind,
+                                         persona_id=study_persona)
             except PlaygroundError as e:
                 show_error(e)
             else:
-                flash("success", f"Study “{s['name']}” created. Participants join on the Study page with code "
+                flash("success", f"Study “{md(s['name'])}” created. Participants join on the Study page with code "
                                  f"**{s['code']}**.")
                 st.rerun()
 
@@ -98,10 +105,10 @@ with tab_studies:
             st.download_button("Export this participant's data (JSON)",
                                json.dumps(studies.export_participant(pg, who), default=str, indent=2),
                                f"participant-{codes[who]}.json", "application/json", key="admin_p_export")
-            sure = st.checkbox(f"Yes, delete everything of participant {codes[who]}", key="admin_p_sure")
+            sure = st.checkbox(f"Yes, delete everything of participant {md(codes[who])}", key="admin_p_sure")
             if st.button("Delete participant", disabled=not sure, key="admin_p_delete"):
                 studies.delete_participant(pg, who)
-                flash("success", f"Deleted participant {codes[who]} everywhere.")
+                flash("success", f"Deleted participant {md(codes[who])} everywhere.")
                 st.rerun()
 
 with tab_workshop:
@@ -114,9 +121,13 @@ with tab_workshop:
         fixed = st.text_input("Fix the model (empty: the server's default)", preset["fixed_model"], key="admin_model")
         private = st.checkbox("Private profiles: each browser sees only the profiles it created (and the demo ones)",
                               preset["private_profiles"], key="admin_private")
+        redact = st.radio("Replace personal data in uploads with placeholders ([EMAIL], [PHONE] …)",
+                          REDACT_CHOICES, index=REDACT_CHOICES.index(preset["redact_uploads"]), horizontal=True,
+                          format_func={"auto": "auto (on with private profiles and in studies)", "on": "always",
+                                       "off": "never"}.get, key="admin_redact")
         if st.form_submit_button("Apply to everyone"):
             set_preset(pg, {"hidden_pages": hidden, "hide_controls": hide_controls, "fixed_model": fixed,
-                            "private_profiles": private})
+                            "private_profiles": private, "redact_uploads": redact})
             flash("success", "Workshop preset applied to every browser on this server.")
             st.rerun()
     st.markdown("**Reset**")

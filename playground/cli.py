@@ -17,7 +17,12 @@ from typing import Any, Sequence
 from . import GRANULARITIES, RETRIEVERS, InvalidInput, Playground, PlaygroundError, RetrievalOptions, Settings
 from .attribution import METHODS, Doc, attribute, doc_vector
 from .corpus import CorpusDoc, read_corpus
-from .evaluation import EvalResult, build_attributor, evaluate_profile
+from .eval_stats import condition_table, paired_table
+from .evaluation import METRICS, EvalResult, build_attributor, evaluate_profile
+from .ingest import read_bytes
+from .privacy_scan import counts, scan
+from .routes import PERSONAL_KEYS, collected, route_dicts
+from .training_export import preference_pairs, split_counts, to_jsonl, user_training_set
 
 
 def _out(obj: Any) -> None:
@@ -63,13 +68,17 @@ def parser() -> argparse.ArgumentParser:
     sadd = samples.add_parser("add")
     sadd.add_argument("user_id")
     sadd.add_argument("files", nargs="+", type=Path)
+    sadd.add_argument("--redact", action=argparse.BooleanOptionalAction, default=None,
+                      help="replace personal data with [EMAIL], [PHONE]… before storing "
+                           "(default: PLAYGROUND_REDACT_UPLOADS and the workshop preset)")
     slist = samples.add_parser("list")
     slist.add_argument("user_id")
     for name in ("retrieve", "prompt", "chat"):
         _retrieval_args(sub.add_parser(name))
     ev = sub.add_parser("evaluate", help="LaMP-style held-out evaluation on a JSONL corpus (temporary users)")
     _corpus_args(ev)
-    ev.add_argument("--per-author", type=int, default=3, help="documents per author (the last one is held out)")
+    ev.add_argument("--per-author", type=int, default=3, help="documents per author (the last ones are held out)")
+    ev.add_argument("--holdout", type=int, default=1, help="documents held out per author")
     ev.add_argument("--authors", type=int, default=0, help="at most this many authors (0: all)")
     ev.add_argument("--conditions", default="user,user+style,persona,global,none")
     ev.add_argument("--retriever", choices=RETRIEVERS, default="dense")
@@ -82,6 +91,24 @@ def parser() -> argparse.ArgumentParser:
                     help="trained (the one to trust: k-fold linear SVM) or a leave-one-out teaching method")
     at.add_argument("--folds", type=int, default=5, help="k for the trained method's stratified k-fold")
     at.add_argument("--per-author", type=int, default=0, help="at most this many documents per author (0: all)")
+    demo = sub.add_parser("demo", help="load the demo profiles (Federalist essays shipped with the playground)")
+    demo.add_argument("--essays", type=int, default=3, help="essays per author")
+    fr = sub.add_parser("fact-recall", help="do invented personal facts reach the answers? (user/persona/global)")
+    fr.add_argument("--questions", type=int, default=0, help="questions per person (0: all)")
+    fr.add_argument("--max-tokens", type=int, default=64, help="longest answer, in model tokens")
+    fr.add_argument("--rows", action="store_true", help="include every answer")
+    scan = sub.add_parser("scan", help="list the personal data in files (stores nothing)")
+    scan.add_argument("files", nargs="+", type=Path)
+    scan.add_argument("--name", action="append", default=[], help="a name known to be the writer's (repeatable)")
+    et = sub.add_parser("export-training", help="a person's writing as instruction → output pairs (JSONL)")
+    et.add_argument("user_id")
+    et.add_argument("--holdout", type=float, default=0.2, help="share of samples held out as the test split")
+    et.add_argument("--out", type=Path, help="write the JSONL here and print a summary (default: JSONL on stdout)")
+    ep = sub.add_parser("export-preferences", help="a study's judgements as (prompt, chosen, rejected) pairs (JSONL)")
+    ep.add_argument("--study", required=True, metavar="STUDY_ID")
+    ep.add_argument("--out", type=Path, help="write the JSONL here and print a summary (default: JSONL on stdout)")
+    rt = sub.add_parser("routes", help="the routes beyond prompting and what was collected for each")
+    rt.add_argument("--user", metavar="USER_ID", help="also count what this profile has collected")
     sub.add_parser("status", help="what is reachable")
     sub.add_parser("doctor", help="repair and check that SQLite and Chroma agree")
     return ap
@@ -108,8 +135,9 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
         results, failed = [], 0
         for f in args.files:
             try:
-                s = pg.add_sample(args.user_id, filename=f.name, data=f.read_bytes())
-                results.append({"file": str(f), "sample_id": s["id"], "chunks": s["n_chunks"], "title": s["title"]})
+                s = pg.add_sample(args.user_id, filename=f.name, data=f.read_bytes(), redact=args.redact)
+                results.append({"file": str(f), "sample_id": s["id"], "chunks": s["n_chunks"], "title": s["title"],
+                                "redacted": s["redacted"]})
             except OSError as e:
                 failed += 1
                 results.append({"file": str(f), "error": f"{f} cannot be read: {e.strerror}."})
@@ -142,11 +170,72 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
         _out(run_evaluation(args, pg))
     elif args.cmd == "attribution":
         _out(run_attribution(args, pg))
+    elif args.cmd == "demo":
+        from .demo import load_demo_data
+
+        _out([{k: p[k] for k in ("id", "display_name", "occupation", "location", "interests", "preferred_tone")}
+              | {"samples": [s["title"] for s in pg.list_samples(p["id"])]}
+              for p in load_demo_data(pg, essays_per_author=args.essays)])
+    elif args.cmd == "fact-recall":
+        from .fact_recall import fact_recall
+
+        result = fact_recall(pg, questions_per_person=args.questions, max_tokens=args.max_tokens,
+                             progress=lambda done, total: sys.stderr.write(f"\r{done}/{total} answers"))
+        sys.stderr.write("\n")
+        if not args.rows:
+            result.pop("rows")
+        _out(result)
+    elif args.cmd == "export-training":
+        records = user_training_set(pg.db, args.user_id, args.holdout)
+        _export(records, args.out, {"user_id": args.user_id, "records": len(records),
+                                    **split_counts(records)})
+    elif args.cmd == "export-preferences":
+        pairs, summary = preference_pairs(pg.db, args.study)
+        _export(pairs, args.out, summary)
+    elif args.cmd == "routes":
+        if args.user:
+            pg.get_profile(args.user)
+        overall, mine = collected(pg.db), collected(pg.db, args.user) if args.user else None
+        _out([{**r, "collected": {k: {"everyone": overall[k], **({"user": mine[k]} if mine and k in PERSONAL_KEYS else {})}
+                                  for k in r["collects"]}} for r in route_dicts()])
     elif args.cmd == "status":
         _out(pg.status())
     elif args.cmd == "doctor":
         _out({"repaired": pg.repair(), "problems": pg.check_consistency()})
     return 0
+
+
+def _export(records: list[dict[str, Any]], out: Path | None, summary: dict[str, Any]) -> None:
+    text = to_jsonl(records)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise InvalidInput(f"{out} cannot be written: {e.strerror}.", "Choose another file.") from e
+    _out({"file": str(out), **summary})
+
+
+def run_scan(files: Sequence[Path], names: Sequence[str], settings: Settings) -> tuple[list[dict[str, Any]], int]:
+    """Findings per file (type, start, end, text; positions in the text as the playground reads it, after
+    cleaning), and how many files could not be read. Needs no stores and no models."""
+    out, failed = [], 0
+    for f in files:
+        try:
+            read = read_bytes(f.read_bytes(), f.name, settings.max_upload_bytes)
+        except OSError as e:
+            failed += 1
+            out.append({"file": str(f), "error": f"{f} cannot be read: {e.strerror}."})
+            continue
+        except PlaygroundError as e:
+            failed += 1
+            out.append({"file": str(f), "error": str(e)})
+            continue
+        findings = scan(read.text, names)
+        out.append({"file": str(f), "chars": len(read.text), "counts": counts(findings),
+                    "findings": [x.to_dict() for x in findings]})
+    return out, failed
 
 
 def _by_author(docs: list[CorpusDoc], per_author: int, authors: int = 0) -> dict[str, list[CorpusDoc]]:
@@ -176,9 +265,11 @@ def run_attribution(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
 def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
     """Temporary users from a corpus, in a throw-away data folder; metrics per condition."""
     docs = read_corpus(args.corpus, args.author_field, args.text_field, args.title_field, args.drop_where, args.id_field)
-    grouped = {a: ds for a, ds in _by_author(docs, args.per_author, args.authors).items() if len(ds) >= 2}
+    grouped = {a: ds for a, ds in _by_author(docs, args.per_author, args.authors).items()
+               if len(ds) >= args.holdout + 1}
     if not grouped:
-        raise InvalidInput("Evaluation needs at least two documents per author.", "Raise --per-author.")
+        raise InvalidInput(f"Evaluation needs at least {args.holdout + 1} documents per author.",
+                           "Raise --per-author or lower --holdout.")
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     with tempfile.TemporaryDirectory(prefix="playground-eval-") as tmp:
         temp = Playground(dataclasses.replace(pg.settings, data_dir=Path(tmp), chroma_host=""),
@@ -190,25 +281,30 @@ def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
             for d in ds:
                 temp.add_sample(user["id"], text=d.text, title=d.title or d.doc_id)
         users = temp.list_profiles()
-        held = [temp.list_samples(u["id"])[-1]["id"] for u in users]
+        held = [s["id"] for u in users for s in temp.list_samples(u["id"])[-args.holdout:]]
         # One attribution model for all: fitted on every author's writing except the held-out documents.
         attributor = build_attributor(temp, users, held)
         for user in users:
-            results.append(evaluate_profile(temp, user["id"], holdout=1, conditions=conditions,
+            results.append(evaluate_profile(temp, user["id"], holdout=args.holdout, conditions=conditions,
                                             retriever=args.retriever, k=args.k, max_tokens=args.max_tokens,
                                             attributor=attributor))
     rows = [r for res in results for r in res.rows]
     combined = EvalResult("corpus", [], conditions, args.retriever, results[0].model, rows)
     out: dict[str, Any] = {"corpus": str(args.corpus), "authors": len(grouped), "per_author": args.per_author,
-                           "held_out_per_author": 1, "retriever": args.retriever, "model": results[0].model,
+                           "held_out_per_author": args.holdout, "retriever": args.retriever,
+                           "model": results[0].model, "backend": pg.backend.name,
                            "metric_notes": "METEOR uses exact and stem matches only (no WordNet download). "
+                                           "Intervals: 95% percentile bootstrap over held-out items (2,000 resamples). "
                                            "attributed: share of outputs the trained attribution method (fitted on "
                                            f"all {len(grouped)} authors' non-held-out documents) gives to the person; "
                                            "style_distance: distance of the output's style habits from the person's "
-                                           "(reference sd units, lower is closer). ci95: normal-approximation 95% "
-                                           "intervals of the means.",
+                                           "(reference sd units, lower is closer).",
                            "conditions": combined.summary(),
-                           "differences_vs_user": combined.differences("user") if "user" in conditions else {}}
+                           "conditions_ci95": condition_table(rows, conditions, METRICS)}
+    for a, b in (("user", "global"), ("user", "none"), ("persona", "global"), ("user+style", "user"),
+                 ("user+style", "global")):
+        if a in conditions and b in conditions:
+            out.setdefault("paired", {})[f"{a} - {b}"] = paired_table(rows, a, b, METRICS)
     if args.rows:
         out["rows"] = [dataclasses.asdict(r) for r in rows]
     return out
@@ -217,6 +313,10 @@ def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if args.cmd == "scan":  # no stores or models needed
+            results, failed = run_scan(args.files, args.name, Settings.from_env())
+            _out(results)
+            return 1 if failed == len(args.files) else 0
         return run(args, Playground(Settings.from_env()))
     except PlaygroundError as e:
         sys.stderr.write(f"error: {e}\n")

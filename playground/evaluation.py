@@ -108,8 +108,8 @@ class EvalResult:
     rows: list[EvalRow] = field(default_factory=list)
 
     def summary(self) -> dict[str, dict[str, Any]]:
-        """Mean of each metric per condition over the rows that have an output (None when none has), with ``n``,
-        the number of failed generations, ``errors``, and a 95% confidence interval of each mean, ``ci95``."""
+        """Mean of each metric per condition over the rows that have an output (None when none has), with ``n``
+        and the number of failed generations, ``errors``."""
         out: dict[str, dict[str, Any]] = {}
         for cond in self.conditions:
             rows = [r for r in self.rows if r.condition == cond and not r.error]
@@ -117,37 +117,12 @@ class EvalResult:
             out[cond] = {m: round(float(np.mean(v)), 4) if v else None for m, v in values.items()}
             out[cond]["n"] = len(rows)
             out[cond]["errors"] = sum(1 for r in self.rows if r.condition == cond and r.error)
-            out[cond]["ci95"] = {m: mean_ci(v) for m, v in values.items()}
-        return out
-
-    def differences(self, baseline: str = "user") -> dict[str, dict[str, Any]]:
-        """Per condition, the mean paired difference from ``baseline`` (same held-out item) with its 95% interval."""
-        base = {r.sample_id: r for r in self.rows if r.condition == baseline and not r.error}
-        out: dict[str, dict[str, Any]] = {}
-        for cond in self.conditions:
-            if cond == baseline:
-                continue
-            pairs = [(r, base[r.sample_id]) for r in self.rows
-                     if r.condition == cond and not r.error and r.sample_id in base]
-            out[cond] = {"n": len(pairs)}
-            for m in METRICS:
-                d = [getattr(a, m) - getattr(b, m) for a, b in pairs
-                     if getattr(a, m) is not None and getattr(b, m) is not None]
-                out[cond][m] = {"mean": round(float(np.mean(d)), 4) if d else None, "ci95": mean_ci(d)}
         return out
 
     def to_dict(self) -> dict[str, Any]:
         return {"profile_id": self.profile_id, "held_out": self.held_out, "conditions": self.conditions,
                 "retriever": self.retriever, "model": self.model, "summary": self.summary(),
                 "rows": [asdict(r) for r in self.rows]}
-
-
-def mean_ci(values: Sequence[float]) -> list[float] | None:
-    """95% interval of a mean (normal approximation; t would be wider for very few items), None below 2 items."""
-    if len(values) < 2:
-        return None
-    m, se = float(np.mean(values)), float(np.std(values, ddof=1) / np.sqrt(len(values)))
-    return [round(m - 1.96 * se, 4), round(m + 1.96 * se, 4)]
 
 
 def build_attributor(pg: "Playground", profiles: Sequence[dict[str, Any]], exclude_samples: Sequence[str]) -> Any:

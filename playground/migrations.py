@@ -230,6 +230,13 @@ def m006_profile_owner(db: sqlite3.Connection) -> None:
 
 
 @migration
+def m009_participant_resume(db: sqlite3.Connection) -> None:
+    # A participant resumes from a link that carries a secret token (its SHA-256 is kept here), never from their
+    # participant id or code alone, which others can know. '' = no resume link (reset when the study is finished).
+    db.execute("ALTER TABLE participants ADD COLUMN resume_hash TEXT NOT NULL DEFAULT ''")
+
+
+@migration
 def m012_style_cards(db: sqlite3.Connection) -> None:
     db.executescript(
         """

@@ -15,7 +15,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from . import ingest
+from . import ingest, privacy_scan
+from .bounded import ExpansionLimits
 from .db import Database, new_id, now
 from .embeddings import Embedder, SentenceTransformerEmbedder, Tokenizer, default_model_path
 from .errors import GenerationInterrupted, InvalidInput, LLMError, NotFound, PlaygroundError
@@ -344,23 +345,60 @@ class Playground:
             self.db.execute("UPDATE personas SET indexed_hash = ? WHERE id = ?", (persona["content_hash"], persona_id))
 
     # -- samples ---------------------------------------------------------------------------------------------------
-    def add_sample(self, profile_id: str, *, filename: str | None = None, data: bytes | None = None,
-                   text: str | None = None, title: str | None = None, progress: Progress = _noop) -> dict[str, Any]:
-        """Read, chunk, embed and store one writing sample. Raises ``IngestError`` (nothing stored) on bad input."""
-        self.get_profile(profile_id)
-        progress("reading", 0, 1)
+    def _read_input(self, filename: str | None, data: bytes | None, text: str | None) -> ingest.ReadText:
+        limits = ExpansionLimits.from_settings(self.settings)
         if data is not None:
-            read = ingest.read_bytes(data, filename or "upload.txt", self.settings.max_upload_bytes)
-        elif text is not None:
-            read = ingest.read_pasted(text, self.settings.max_upload_bytes)
-        else:
-            raise InvalidInput("Give a file or some text.")
-        dup = self.db.one("SELECT title FROM samples WHERE owner_kind = 'profile' AND owner_id = ? AND "
-                          "content_hash = ? AND status = 'ready'", (profile_id, read.content_hash))
+            return ingest.read_bytes(data, filename or "upload.txt", self.settings.max_upload_bytes, limits)
+        if text is not None:
+            return ingest.read_pasted(text, self.settings.max_upload_bytes, limits)
+        raise InvalidInput("Give a file or some text.")
+
+    def scan_sample(self, profile_id: str | None = None, *, filename: str | None = None, data: bytes | None = None,
+                    text: str | None = None) -> tuple[ingest.ReadText, list[privacy_scan.Finding]]:
+        """Read a sample as ``add_sample`` would and list the personal data in it; stores nothing."""
+        read = self._read_input(filename, data, text)
+        names = privacy_scan.known_names(self.get_profile(profile_id)) if profile_id else []
+        return read, privacy_scan.scan(read.text, names)
+
+    def redaction_default(self, profile_id: str) -> bool:
+        """Whether samples of this profile are redacted unless the person says otherwise (see privacy_scan)."""
+        from .workshop import get_preset
+
+        profile, preset = self.get_profile(profile_id), get_preset(self)
+        return privacy_scan.redaction_default(
+            self.settings.redact_uploads, preset["redact_uploads"],
+            study_participant=profile["owner_token"].startswith("study:"),
+            private_workshop=bool(preset["private_profiles"]))
+
+    def add_sample(self, profile_id: str, *, filename: str | None = None, data: bytes | None = None,
+                   text: str | None = None, title: str | None = None, progress: Progress = _noop,
+                   redact: bool | None = None) -> dict[str, Any]:
+        """Read, chunk, embed and store one writing sample. Raises ``IngestError`` (nothing stored) on bad input.
+        ``redact``: replace personal data with placeholders first (None: ``redaction_default``); then only the
+        redacted text is stored, embedded and retrievable."""
+        profile = self.get_profile(profile_id)
+        progress("reading", 0, 1)
+        read = self._read_input(filename, data, text)
+        title = (title or "").strip() or ingest.title_from(filename, read.text)
+        source = filename or "pasted text"
+        findings: list[privacy_scan.Finding] = []
+        if self.redaction_default(profile_id) if redact is None else redact:
+            names = privacy_scan.known_names(profile)
+            read, findings = privacy_scan.redact_read(read, names)
+            title, source = (privacy_scan.redact(x, privacy_scan.scan(x, names)) for x in (title, source))
+        with self.db.connect() as db:  # early, before the costly embedding
+            self._refuse_duplicate(db, profile_id, read.content_hash)
+        added = self._add_sample("profile", profile_id, read, title, source, progress)
+        return {**added, "redacted": privacy_scan.counts(findings)}
+
+    def _refuse_duplicate(self, db: Any, profile_id: str, content_hash: str) -> None:
+        """Same text twice in one profile is refused. Samples being added right now count too ('pending'), and
+        ``_add_sample`` checks again inside the transaction that inserts, so concurrent adds store one copy."""
+        dup = db.execute("SELECT title, status FROM samples WHERE owner_kind = 'profile' AND owner_id = ? AND "
+                         "content_hash = ? AND status IN ('ready', 'pending')", (profile_id, content_hash)).fetchone()
         if dup:
-            raise InvalidInput(f"This text is already in your samples as “{dup['title']}”.", "Nothing was added.")
-        return self._add_sample("profile", profile_id, read, (title or "").strip() or ingest.title_from(filename,
-                                read.text), filename or "pasted text", progress)
+            when = "is being added right now" if dup["status"] == "pending" else "is already in your samples"
+            raise InvalidInput(f"This text {when} as “{dup['title']}”.", "Nothing was added.")
 
     def _add_sample(self, owner_kind: str, owner_id: str, read: ingest.ReadText, title: str, source_name: str,
                     progress: Progress = _noop) -> dict[str, Any]:
@@ -383,6 +421,8 @@ class Playground:
                 collections.append(persona_collection(shares))
         progress("storing", 0, len(chunks))
         with self.db.transaction() as db:  # 1. the record, marked pending
+            if owner_kind == "profile":  # atomic with the insert: BEGIN IMMEDIATE holds the write lock
+                self._refuse_duplicate(db, owner_id, read.content_hash)
             db.execute("INSERT INTO samples (id, owner_kind, owner_id, title, source_name, kind, chars, n_chunks, "
                        "content_hash, text, status, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
                        (sid, owner_kind, owner_id, title[:200], source_name[:200], read.kind, len(read.text),
@@ -704,7 +744,7 @@ class Playground:
 
     def default_model(self) -> str:
         preferred = self.preferred_model()
-        if preferred:
+        if preferred and self.backend.name != "embedded":  # the embedded backend has its one model
             return preferred
         models = self.backend.list_models()
         if not models:

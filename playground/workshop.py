@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from .errors import InvalidInput
+
 if TYPE_CHECKING:
     from .service import Playground
 
 DEFAULT_PRESET: dict[str, Any] = {"hidden_pages": [], "hide_controls": False, "fixed_model": "",
-                                  "private_profiles": False}
-PAGES = ("Profile", "Writing samples", "Chat", "Personas", "Compare", "Evaluate", "Study")
+                                  "private_profiles": False, "redact_uploads": "auto"}
+PAGES = ("Profile", "Writing samples", "Chat", "Personas", "Compare", "Evaluate", "Study", "Beyond prompting")
 
 
 def get_preset(pg: "Playground") -> dict[str, Any]:
@@ -21,6 +23,8 @@ def get_preset(pg: "Playground") -> dict[str, Any]:
 
 def set_preset(pg: "Playground", preset: dict[str, Any]) -> dict[str, Any]:
     value = {**DEFAULT_PRESET, **{k: v for k, v in preset.items() if k in DEFAULT_PRESET}}
+    if value["redact_uploads"] not in ("auto", "on", "off"):
+        raise InvalidInput("Redaction of uploads is 'auto', 'on' or 'off'.")
     pg.db.execute("INSERT INTO app_settings (key, value) VALUES ('workshop_preset', ?) "
                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (json.dumps(value),))
     return value
