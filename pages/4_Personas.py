@@ -5,6 +5,7 @@ import streamlit as st
 from components.safe_text import md
 from components.setup import flash, page_setup, show_error
 from playground import PlaygroundError
+from playground.stylecard import persona_style_card
 
 pg = page_setup("Personas", "A persona is persona-level personalization: the system prompt describes a group, and "
                 "retrieval searches the group's examples plus the samples of members who chose to share.", icon="👥")
@@ -20,6 +21,13 @@ for p in personas:
         for n, ex in enumerate(p["examples"], 1):
             st.caption(f"Example {n}")
             st.text(ex)
+        if p["examples"]:
+            card = persona_style_card(p)
+            st.markdown(f"**Style card** (measured from the examples; goes into the prompt in persona mode when the "
+                        f"Chat inspector's style card is on): {md(card['text'])}")
+            if card["lines"]:
+                st.dataframe([{"habit": x["line"], "measured": x["evidence"]} for x in card["lines"]],
+                             hide_index=True, width="stretch", key=f"personas_style_{p['id']}_lines")
         members = pg.persona_members(p["id"])
         if members:
             st.markdown("**Members:** " + ", ".join(

@@ -68,3 +68,12 @@ def test_evaluate_page_runs_the_trained_method_and_explains_what_makes_each_pers
     no_errors(at)
     chart = at.get("plotly_chart")[-1]
     assert "n-grams the classifier weighs most" in chart.proto.spec and "punctuation vs others" in chart.proto.spec
+
+
+def test_personas_page_shows_each_personas_style_card_from_its_examples(app_no_llm):
+    at = app_no_llm
+    at.switch_page("pages/4_Personas.py").run()
+    no_errors(at)
+    page = texts(at)
+    concise = page.split("Get to the point")[1]
+    assert "Style card" in concise and "short sentences" in concise.split("Source:")[0]
