@@ -36,13 +36,17 @@ with c2:
     st.caption(pg.vectors.where if ok else f"Not reachable at {pg.vectors.where}: start it with `chroma run`.")
 with c3:
     status = model_status(pg)
-    st.markdown(f"**Model** · {status.backend} {'✓' if status.reachable and status.model else '✗'}")
-    if status.reachable and status.model and status.backend == "embedded":
+    st.markdown(f"**Model** · {status.backend} {'✓' if status.can_answer else '✗'}")
+    if status.state == "busy":
+        st.caption(f"⏳ {md(status.note)}")
+    elif status.reachable and status.model and status.backend == "embedded":
         st.caption(f"Chatting with **{md(status.model)}**, built into the playground (no server needed). "
                    + SMALL_MODEL_NOTE)
     elif status.reachable and status.model:
         st.caption(f"Chatting with **{md(status.model)}** at {md(status.where)}. Installed: "
                    f"{md(', '.join(status.models[:6]))}")
+    elif status.state == "slow":
+        st.caption(f"⏳ {md(status.problem)}")
     else:
         st.caption(status.problem)
         st.caption("Everything else works without a model: profiles, samples, retrieval and the prompt preview.")

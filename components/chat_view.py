@@ -15,7 +15,7 @@ def stream_or_record(pg: Playground, turn: Turn) -> bool:
     """Stream the answer where this is called (errors shown, the partial answer kept). With no model reachable,
     record the turn with its prompt but no answer and return False, so the page can say so in its own words."""
     status = model_status(pg)
-    if not (status.reachable and status.model):
+    if not status.can_answer:  # a busy or slow server still gets the question: it waits its turn
         turn.preview_only(LLMUnavailable(status.problem or "No model is available."))
         return False
     box, text = st.empty(), ""

@@ -44,6 +44,24 @@ def render_snippets(hits: list[Mapping[str, Any]], mode: str) -> None:
                                 "sample": st.column_config.TextColumn(width="medium")})
 
 
+def history_excluded_text(prompt: Mapping[str, Any]) -> str:
+    """One line saying which earlier turns the history left out, and why ('' when none)."""
+    left = prompt.get("history_excluded") or []
+    if not left:
+        return ""
+    total = max(prompt.get("history_excluded_total") or 0, len(left))
+    s = "" if total == 1 else "s"
+    items = "; ".join(f"turn {x['turn']} ({x['reason']})" for x in left)
+    more = f" (the {len(left)} latest are listed)" if total > len(left) else ""
+    return f"Left out of the history: {total} earlier turn{s}{more}: {items}."
+
+
+def render_history_excluded(prompt: Mapping[str, Any]) -> None:
+    text = history_excluded_text(prompt)
+    if text:
+        st.caption("🔒 " + text)
+
+
 def render_prompt(prompt: Mapping[str, Any], key: str) -> None:
     parts = prompt["parts"]
     total, budget = prompt["tokens"], prompt["budget"]
@@ -53,6 +71,7 @@ def render_prompt(prompt: Mapping[str, Any], key: str) -> None:
     if prompt.get("cut"):
         st.warning("Cut to fit the budget: " + ", ".join(f"{md(c['label'])} ({c['tokens']} tokens)"
                                                          for c in prompt["cut"]))
+    render_history_excluded(prompt)
     for p in parts:
         color = SOURCE_MD.get(p["source"], "gray")
         st.markdown(f":{color}[**{md(p['label'])}**] · {p['tokens']} tokens · from "  # labels hold sample titles

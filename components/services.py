@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import streamlit as st
 
 from playground import BackendStatus, Playground, Settings
 from playground.embeddings import SentenceTransformerEmbedder, default_model_path
+from playground.generation_queue import with_queue
+from playground.llm import backend_status
+
+FAILURE_TTL_S = 5.0  # one browser reuses a failed listing this long (several widgets ask within one page run)
 
 
 @st.cache_resource(show_spinner=False)
@@ -27,12 +32,36 @@ def playground() -> Playground:
     return _playground(Settings.from_env())
 
 
+class _NotReady(Exception):
+    """Carries a failed listing out of the shared cache: Streamlit does not cache a function that raises."""
+
+    def __init__(self, status: BackendStatus) -> None:
+        super().__init__(status.problem)
+        self.status = status
+
+
 @st.cache_data(ttl=15, show_spinner=False)
 def llm_status(pg_key: str, _pg: Playground | None = None) -> BackendStatus:
+    """The model listing, shared by every browser for 15 s, but only when it succeeded."""
     assert _pg is not None
-    return _pg.llm_status()
+    status = backend_status(_pg.backend, _pg.preferred_model())
+    if status.state != "ready":
+        raise _NotReady(status)
+    return status
 
 
 def model_status(pg: Playground) -> BackendStatus:
-    """Reachable? which model? — cached for 15 s so pages stay fast when no model server runs."""
-    return llm_status(f"{pg.settings.llm_backend}|{pg.backend.where}|{pg.preferred_model()}", pg)
+    """Ready, busy, slow, down or no model? A good listing is shared for 15 s, so pages stay fast; a failure is
+    kept only by this browser for a few seconds and never served to anyone else. "Busy" is read fresh each time."""
+    key = f"{pg.settings.llm_backend}|{pg.backend.where}|{pg.preferred_model()}"
+    mine = st.session_state.get("_model_status_failure")
+    if mine and mine[0] == key and time.monotonic() - mine[1] < FAILURE_TTL_S:
+        status = mine[2]
+    else:
+        try:
+            status = llm_status(key, pg)
+            st.session_state.pop("_model_status_failure", None)
+        except _NotReady as e:
+            status = e.status
+            st.session_state["_model_status_failure"] = (key, time.monotonic(), status)
+    return with_queue(status, pg.generation_queue)

@@ -103,11 +103,14 @@ def _sidebar(pg: Playground) -> None:
             st.session_state[state.PROFILE] = None
             st.info("No profiles yet. Create one on the Profile page, or load the demo data on Home.")
         status = model_status(pg)
-        if status.reachable and status.model:
-            st.caption(f"Model: **{md(status.model)}** via {status.backend} ✓")
+        if status.state == "busy" or (status.reachable and status.model):
+            st.caption(f"Model: **{md(status.model or 'running')}** via {status.backend} ✓"
+                       + (f" · ⏳ {md(status.note)}" if status.note else ""))
             if status.backend == "embedded":
                 st.caption("A very small model built into the playground: expect rough answers. For better ones, "
                            "run Ollama (see Home).")
+        elif status.state == "slow":
+            st.caption(f"⏳ {md(status.problem)}")
         else:
             st.caption(f"⚠️ No model: {status.problem}")
 

@@ -128,8 +128,10 @@ with details:
                 st.session_state[state.PENDING_ASK] = latest["query"]
                 st.rerun()
             try:
+                # The same call, on the same conversation, as the turn "Ask again" sends (start_turn).
                 hits, build, _ = pg.preview(pid, latest["query"], mode, options, persona_id=persona_id,
-                                            use_summary=use_summary, use_style_card=use_style_card)
+                                            session_id=sid, use_summary=use_summary,
+                                            use_style_card=use_style_card)
             except PlaygroundError as e:
                 show_error(e)
             else:

@@ -44,7 +44,7 @@ if go and message.strip():
                 st.caption("No model: prompts only.")
             result["traces"][mode] = turn.trace
             result["answers"][mode] = turn.answer
-    if not (status.reachable and status.model):
+    if not status.can_answer:
         st.warning(f"No model is running, so only the prompts are compared. {status.problem}")
     st.session_state[state.COMPARE] = result
 elif go:

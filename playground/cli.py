@@ -17,6 +17,7 @@ from typing import Any, Sequence
 from . import GRANULARITIES, RETRIEVERS, InvalidInput, Playground, PlaygroundError, RetrievalOptions, Settings
 from .attribution import METHODS, Doc, attribute, doc_vector
 from .corpus import CorpusDoc, read_corpus
+from .errors import NotFound
 from .eval_stats import condition_table, paired_table
 from .evaluation import METRICS, EvalResult, build_attributor, evaluate_profile
 from .ingest import read_bytes
@@ -75,6 +76,10 @@ def parser() -> argparse.ArgumentParser:
     slist.add_argument("user_id")
     for name in ("retrieve", "prompt", "chat"):
         _retrieval_args(sub.add_parser(name))
+        if name != "retrieve":
+            sub.choices[name].add_argument(
+                "--session", help="continue this conversation (its id is in a chat's trace): its history goes into "
+                                  "the prompt exactly as in the app, filtered by granularity")
     ev = sub.add_parser("evaluate", help="LaMP-style held-out evaluation on a JSONL corpus (temporary users)")
     _corpus_args(ev)
     ev.add_argument("--per-author", type=int, default=3, help="documents per author (the last ones are held out)")
@@ -152,12 +157,16 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
                "sample": h.sample_id, "sample_title": h.sample_title, "position": h.position,
                "retriever": h.retriever} for h in hits])
     elif args.cmd == "prompt":
-        _, build, _ = pg.preview(args.user_id, args.text, args.mode, opts(), persona_id=args.persona)
+        if args.session:
+            _own_session(pg, args.user_id, args.session)
+        _, build, _ = pg.preview(args.user_id, args.text, args.mode, opts(), persona_id=args.persona,
+                                 session_id=args.session)
         _out({"parts": [{"source": p.source, "label": p.label, "text": p.text, "tokens": p.tokens}
                         for p in build.parts], "messages": build.messages, "tokens": build.tokens,
-              "budget": build.budget, "cut": build.cut})
+              "budget": build.budget, "cut": build.cut, "history_excluded": build.history_excluded})
     elif args.cmd == "chat":
-        session = pg.new_session(args.user_id, title="cli")
+        session = (_own_session(pg, args.user_id, args.session) if args.session
+                   else pg.new_session(args.user_id, title="cli"))
         turn = pg.start_turn(session["id"], args.text, args.mode, opts(), persona_id=args.persona)
         try:
             for piece in turn.stream():
@@ -236,6 +245,18 @@ def run_scan(files: Sequence[Path], names: Sequence[str], settings: Settings) ->
         out.append({"file": str(f), "chars": len(read.text), "counts": counts(findings),
                     "findings": [x.to_dict() for x in findings]})
     return out, failed
+
+
+def _own_session(pg: Playground, user_id: str, session_id: str) -> dict[str, Any]:
+    """The conversation ``session_id``, which must belong to ``user_id``."""
+    pg.get_profile(user_id)
+    session = pg.db.one("SELECT * FROM sessions WHERE id = ?", (session_id,))
+    if not session:
+        raise NotFound(f"There is no conversation '{session_id}'.", "Leave out --session to start a new one.")
+    if session["profile_id"] != user_id:
+        raise InvalidInput(f"The conversation '{session_id}' belongs to another profile.",
+                           "Continue it with the profile that started it, or leave out --session.")
+    return session
 
 
 def _by_author(docs: list[CorpusDoc], per_author: int, authors: int = 0) -> dict[str, list[CorpusDoc]]:

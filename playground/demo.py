@@ -1,12 +1,17 @@
 """Demo data for workshops: three profiles from the Federalist Papers (Hamilton, Madison, Jay), a few essays each.
 
 Public-domain text shipped in playground/data/federalist (its SOURCE.txt names where it came from). Only undisputed
-papers are used. Loading twice adds nothing new: profiles are found by name and essays by content.
+papers are used. Loading twice adds nothing new: profiles are found by name and essays by title.
+
+The essays are chosen so the README's walkthrough questions (``WALKTHROUGH``) retrieve snippets that visibly answer
+them, under every retriever: Hamilton on the navy and commerce (No. 11), Madison on factions (No. 10), Jay on
+foreign danger (No. 4). The other essays match each author's listed interests. A test asks each question.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -26,6 +31,27 @@ AUTHORS = {
     "JAY": {"display_name": "John Jay", "occupation": "diplomat, lawyer", "location": "New York",
             "interests": "foreign affairs, treaties, national unity", "preferred_tone": "calm, diplomatic"},
 }
+# Papers loaded per author, in order (``essays_per_author`` takes the first ones; more come from the rest of the corpus).
+DEMO_PAPERS = {
+    "HAMILTON": (11, 70, 78),  # commerce and a navy; energy in the executive; the judiciary
+    "MADISON": (10, 51, 14),  # faction; checks and balances; the extent of a republic
+    "JAY": (4, 2, 64),  # foreign force and war; union against foreign danger; treaties
+}
+# The README's walkthrough: (profile, question, the paper whose snippets answer it).
+WALKTHROUGH = (
+    ("Alexander Hamilton", "Why does the union need a navy?", 11),
+    ("James Madison", "How can a republic control the violence of faction?", 10),
+    ("John Jay", "Will a united America be safer from foreign wars?", 4),
+)
+
+
+def essay_body(text: str) -> str:
+    """The essay without the trailing signature ("PUBLIUS") and footnotes: left in, they become short chunks of
+    citations ("2. De Lolme.") that match nothing a person asks about and crowd the retrieved snippets."""
+    paragraphs = text.split("\n\n")
+    while len(paragraphs) > 1 and (paragraphs[-1].startswith("PUBLIUS") or re.match(r"E?\d+\.\s", paragraphs[-1])):
+        paragraphs.pop()
+    return "\n\n".join(paragraphs)
 
 
 def load_demo_data(pg: "Playground", corpus: Path | None = None, essays_per_author: int = 3,
@@ -43,11 +69,13 @@ def load_demo_data(pg: "Playground", corpus: Path | None = None, essays_per_auth
     for author, attrs in AUTHORS.items():
         profile = existing.get(attrs["display_name"]) or pg.create_profile(**attrs)
         have = {s["title"] for s in pg.list_samples(profile["id"])}
-        essays = [r for r in rows if r["author"] == author and not r["traditionally_disputed"]][:essays_per_author]
+        own = [r for r in rows if r["author"] == author and not r["traditionally_disputed"]]
+        chosen = [r for n in DEMO_PAPERS[author] for r in own if r["paper"] == n]
+        essays = (chosen + [r for r in own if r not in chosen])[:essays_per_author]
         for r in essays:
             title = f"Federalist No. {r['paper']}: {r['title']}"[:200]
             if title not in have:
-                pg.add_sample(profile["id"], text=r["text"], title=title)
+                pg.add_sample(profile["id"], text=essay_body(r["text"]), title=title)
             done += 1
             if progress:
                 progress(attrs["display_name"], done, total)

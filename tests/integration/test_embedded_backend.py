@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from playground import LLMError, ModelNotInstalled, Playground, Settings
-from playground.embedded_llm import EmbeddedBackend, FairQueue, bundled_model_path
+from playground import ModelNotInstalled, Playground, Settings
+from playground.embedded_llm import EmbeddedBackend, bundled_model_path
 from tests.conftest import closed_port
 
 
@@ -73,16 +73,6 @@ def test_an_abandoned_answer_frees_the_model_for_the_next_person(tiny_model):
     stream.close()  # what happens when a page is reloaded mid-answer
     assert backend.waiting() == 0
     assert "".join(p for p in backend.stream(msgs, "tiny", temperature=0.0, max_tokens=8) if isinstance(p, str))
-
-
-def test_the_queue_gives_up_with_a_message_for_people_when_the_model_stays_busy():
-    queue = FairQueue()
-    first = queue.acquire(1)
-    with pytest.raises(LLMError, match="busy with other people's questions"):
-        queue.acquire(0.05)
-    assert queue.waiting() == 1, "the one who gave up left the queue"
-    queue.release(first)
-    queue.release(queue.acquire(1))
 
 
 def test_auto_backend_answers_with_the_embedded_model_when_ollama_is_not_running(tiny_model, tmp_path, embedder):

@@ -50,11 +50,15 @@ def test_llama_cpp_engine_streams_an_answer_and_the_trace_records_it(live):
     saved = pg.session_messages(session["id"])
     assert [(m["role"], m["status"]) for m in saved] == [("user", "complete"), ("assistant", "complete")]
     assert saved[1]["content"] == turn.answer and saved[1]["trace"]["id"] == t["id"]
-    # The next turn carries the conversation as history.
-    turn2 = pg.start_turn(session["id"], "And then?", "global")
+    # The next user-level turn carries the conversation as history; a global one does not (it was personalized).
+    turn2 = pg.start_turn(session["id"], "And then?", "user")
     assert [p.source for p in turn2.prompt.parts].count("history") == 2
     assert turn.answer in turn2.prompt.messages[2]["content"]
     list(turn2.stream())
+    turn3 = pg.start_turn(session["id"], "And then?", "global")
+    assert "history" not in [p.source for p in turn3.prompt.parts]
+    assert [x["mode"] for x in turn3.trace["history_excluded"]] == ["user", "user"]
+    list(turn3.stream())
 
 
 @pytest.mark.engine

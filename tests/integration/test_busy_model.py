@@ -1,0 +1,141 @@
+"""A busy model: two people asking at once, empty answers, and a model listing that fails or is slow. Names say
+what runs: `llama_cpp_engine` tests talk to a real llama.cpp server serving the generated tiny model; the others
+use the echoing backend from tests/support/fake_llm.py or a backend whose listing fails on purpose."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from playground import Playground, RetrievalOptions, Settings
+from playground.errors import EmptyAnswer, GenerationInterrupted, LLMError, LLMSlow, LLMUnavailable
+from playground.llm import backend_status
+from tests.support.fake_llm import EchoBackend
+
+
+def ask_in_thread(pg: Playground, profile_id: str | None, text: str, results: dict, key: str,
+                  started: threading.Event | None = None) -> threading.Thread:
+    def run() -> None:
+        turn = pg.start_turn(pg.new_session(profile_id)["id"], text, "global", RetrievalOptions(k=2))
+        try:
+            for _ in turn.stream():
+                if started:
+                    started.set()
+        except LLMError as e:
+            results[key + "_error"] = e
+        results[key] = turn
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
+@pytest.mark.engine
+def test_llama_cpp_engine_two_people_asking_at_once_both_get_complete_answers(llm_env, embedder):
+    pg = Playground(Settings.from_env(llm_env), embedder=embedder)
+    ada, bob = pg.create_profile("Ada"), pg.create_profile("Bob")
+    results: dict = {}
+    threads = [ask_in_thread(pg, p["id"], f"Hello from {p['display_name']}", results, p["id"]) for p in (ada, bob)]
+    for t in threads:
+        t.join(timeout=300)
+    for p in (ada, bob):
+        turn = results[p["id"]]
+        assert p["id"] + "_error" not in results, results[p["id"] + "_error"]
+        assert turn.status == "complete" and turn.answer.strip(), (turn.status, turn.answer)
+        saved = pg.session_messages(turn.session_id)[-1]
+        assert saved["status"] == "complete" and saved["content"] == turn.answer
+    assert pg.generation_queue.snapshot() == (0, 0)
+
+
+@pytest.mark.engine
+def test_llama_cpp_engine_an_answer_cut_off_by_another_request_is_never_recorded_complete(llm_env, embedder):
+    # Two app processes (two queues) share one llama.cpp server, which stops the running answer for the new one.
+    env = {**llm_env, "PLAYGROUND_MAX_TOKENS": "2000"}  # long enough to be running when the second one arrives
+    first_pg = Playground(Settings.from_env(env), embedder=embedder)
+    second_pg = Playground(Settings.from_env(env), embedder=embedder)
+    results: dict = {}
+    started = threading.Event()
+    first = ask_in_thread(first_pg, None, "Write a long story about a river.", results, "first", started)
+    assert started.wait(timeout=120), "the first answer started"
+    second = ask_in_thread(second_pg, None, "Hello", results, "second")
+    first.join(timeout=300)
+    second.join(timeout=300)
+    turn = results["first"]
+    saved = first_pg.session_messages(turn.session_id)[-1]
+    assert turn.status != "complete"
+    assert isinstance(results["first_error"], GenerationInterrupted)
+    assert "stopped this answer before it finished" in str(results["first_error"])
+    assert saved["status"] == ("interrupted" if turn.answer.strip() else "error") and saved["error"]
+    assert saved["trace"]["status"] == saved["status"] and saved["content"] == turn.answer
+    assert results["second"].status == "complete" and results["second"].answer.strip()
+
+
+@pytest.mark.parametrize("answer", ["", "  \n "])
+def test_an_empty_answer_is_recorded_as_an_error_with_a_clear_message_not_as_complete(settings, embedder, answer):
+    pg = Playground(settings, embedder=embedder, backend=EchoBackend(answer=answer))
+    session = pg.new_session(None)
+    turn = pg.start_turn(session["id"], "Hello?", "global")
+    with pytest.raises(EmptyAnswer) as err:
+        list(turn.stream())
+    assert "empty answer" in str(err.value) and "ask again" in str(err.value)
+    saved = pg.session_messages(session["id"])
+    assert [(m["role"], m["status"]) for m in saved] == [("user", "complete"), ("assistant", "error")]
+    assert "empty answer" in saved[1]["error"] and saved[1]["trace"]["status"] == "error"
+    # The question is kept, and asking again works once the model answers.
+    pg.backend = EchoBackend()
+    again = pg.start_turn(session["id"], "Hello?", "global")
+    assert "".join(again.stream()).strip() and again.status == "complete"
+
+
+def test_questions_asked_at_once_wait_their_turn_and_report_how_many_are_ahead(settings, embedder):
+    gate = threading.Event()
+
+    class SlowBackend(EchoBackend):
+        def stream(self, messages, model, **kw):
+            gate.wait(timeout=60)
+            yield from super().stream(messages, model, **kw)
+
+    pg = Playground(settings, embedder=embedder, backend=SlowBackend())
+    first = pg.start_turn(pg.new_session(None)["id"], "First?", "global")
+    second = pg.start_turn(pg.new_session(None)["id"], "Second?", "global")
+    ahead: list[int] = []
+    second.on_wait = ahead.append
+    out: dict = {}
+    t1 = threading.Thread(target=lambda: out.setdefault("first", "".join(first.stream())))
+    t1.start()
+    while pg.generation_queue.snapshot()[0] == 0:
+        pass
+    assert pg.llm_status().state == "busy" and "answering 1 question" in pg.llm_status().note
+    t2 = threading.Thread(target=lambda: out.setdefault("second", "".join(second.stream())))
+    t2.start()
+    while pg.generation_queue.snapshot() != (1, 1):
+        pass
+    assert ahead == [1], "the waiting question knows one is ahead of it"
+    gate.set()
+    t1.join(timeout=60)
+    t2.join(timeout=60)
+    assert out["first"].strip() and out["second"].strip()
+    assert first.status == second.status == "complete"
+    assert pg.llm_status().state == "ready"
+
+
+class ListingFails(EchoBackend):
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def list_models(self) -> list[str]:
+        raise self.error
+
+
+def test_model_status_tells_down_from_slow_and_a_slow_server_still_gets_the_question():
+    down = backend_status(ListingFails(LLMUnavailable("No model server answers at x.", "Start it.")))
+    assert down.state == "down" and not down.can_answer and "No model server answers" in down.problem
+    slow = backend_status(ListingFails(LLMSlow("did not answer in time")), preferred="tiny")
+    assert slow.state == "slow" and slow.can_answer and slow.model == "tiny"
+    assert "running but slow" in slow.problem and "still sent" in slow.problem
+    ready = backend_status(EchoBackend())
+    assert ready.state == "ready" and ready.can_answer and ready.model == "echo"
+    none = backend_status(EchoBackend(models=()))
+    assert none.state == "no_model" and not none.can_answer
