@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 SOURCE_COLORS = {
-    "instructions": "#6c757d", "persona": "#8e44ad", "profile": "#2e86c1", "summary": "#16a085",
+    "instructions": "#6c757d", "persona": "#8e44ad", "profile": "#2e86c1", "summary": "#16a085", "style": "#c0392b",
     "snippets": "#d4ac0d", "snippet": "#f39c12", "history": "#7f8c8d", "message": "#27ae60",
 }
 PALETTE = ["#2e86c1", "#e67e22", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#d4ac0d", "#7f8c8d", "#34495e"]
@@ -162,4 +162,28 @@ def ratings_figure(conditions: Mapping[str, Mapping[str, Any]]) -> go.Figure:
         fig.add_box(x=xs, y=ys, name=cond, marker_color=PALETTE[i % len(PALETTE)], boxpoints="all", jitter=0.4)
     fig.update_layout(boxmode="group", height=320, yaxis=dict(range=[0.5, 5.5], title="rating (1–5)"),
                       margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def recognisable_figure(explanation: Mapping[str, Any]) -> go.Figure:
+    """What makes one person's writing recognisable: the trained classifier's heaviest n-grams for them, and the
+    function words and punctuation they use more (right) or less (left) than the others."""
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.14, subplot_titles=(
+        "n-grams the classifier weighs most", "function words vs others (log2 ratio)",
+        "punctuation vs others (log2 ratio)"))
+    def plain(text: str) -> str:  # n-grams come from people's writing: plotly must not read them as HTML
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    ngrams = list(reversed(explanation.get("ngrams", [])))
+    fig.add_bar(y=[plain(g["feature"]) for g in ngrams], x=[g["weight"] for g in ngrams], orientation="h", row=1, col=1,
+                marker_color=PALETTE[0], hovertemplate="%{y}: weight %{x:.3f}<extra></extra>", showlegend=False)
+    for col, key, unit in ((2, "function_words", "per 1,000 words"), (3, "punctuation", "per 100 words")):
+        rows = list(reversed(explanation.get(key, [])))
+        fig.add_bar(y=[plain(f"“{r['feature']}”") for r in rows], x=[r["log2_ratio"] for r in rows], orientation="h",
+                    row=1, col=col, showlegend=False,
+                    marker_color=[PALETTE[2] if r["log2_ratio"] > 0 else PALETTE[4] for r in rows],
+                    customdata=[[r["this person"], r["others"]] for r in rows],
+                    hovertemplate="%{y}: %{customdata[0]} vs others %{customdata[1]} " + unit + "<extra></extra>")
+    fig.update_annotations(font_size=12)
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10))
     return fig

@@ -13,9 +13,10 @@ from .safe_text import md
 
 # Streamlit's markdown colours for each prompt source (the plotly charts use the matching hex colours).
 SOURCE_MD = {"instructions": "gray", "persona": "violet", "profile": "blue", "summary": "green",
-             "snippets": "orange", "snippet": "orange", "history": "gray", "message": "green"}
+             "style": "red", "snippets": "orange", "snippet": "orange", "history": "gray", "message": "green"}
 WHERE = {"instructions": "the playground's global instructions", "persona": "the persona's description",
          "profile": "the profile's attributes", "summary": "the model-written summary of the writing",
+         "style": "the style card measured from the writing",
          "snippets": "the playground (how to read the snippets)", "snippet": "retrieved from writing samples",
          "history": "earlier turns of this chat", "message": "what was typed"}
 

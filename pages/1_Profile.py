@@ -6,6 +6,7 @@ from components import writes
 from components.safe_text import md
 from components.setup import act, active_profile, flash, owner_token, page_setup, select_profile, show_error
 from playground import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED, PlaygroundError
+from playground.stylecard import ensure_style_card, measure_style_card, save_style_card
 from playground.summaries import generate_summary, get_summary, save_summary
 
 pg = page_setup("Profile", "Static attributes about you go into the prompt in user mode. Nothing here is required "
@@ -89,6 +90,35 @@ with tab_edit:
                 act(lambda: generate_summary(pg, profile["id"]), "Summary written.")
         if s2.button("Save my edit", key="profile_summary_save"):
             act(lambda: save_summary(pg, profile["id"], text), "Your summary is saved and marked as edited by you.")
+
+        st.subheader("Your style card")
+        st.caption("Measured from your samples, no model needed: the habits in which your writing differs most from "
+                   "a reference of other writers, with the numbers beside each line. You can edit it; your edit is "
+                   "never overwritten. Turn it on in the Chat inspector (“Add the style card”).")
+        try:
+            card = ensure_style_card(pg, profile["id"])
+        except PlaygroundError as e:
+            show_error(e)
+            card = None
+        if not card:
+            st.info("Add writing samples and your style card appears here.")
+        else:
+            if card["stale"]:
+                st.warning("Your samples changed since this card was measured. You edited it, so it stays as you "
+                           "wrote it; “Measure again” replaces your edit.")
+            if card["lines"]:
+                st.dataframe([{"habit": x["line"], "measured": x["evidence"]} for x in card["lines"]],
+                             hide_index=True, width="stretch", key=f"profile_style_lines_{profile['id']}")
+            st.caption("Measured from: " + ", ".join(md(s["title"]) for s in card["sources"]) +
+                       (" · edited by you" if card["edited"] else ""))
+            card_text = st.text_area("Style card (this text goes into the prompt)", card["text"],
+                                     key=f"profile_style_card_{profile['id']}_{card['updated']}", height=90)
+            c1, c2 = st.columns(2)
+            if c1.button("Save my style card", key="profile_style_save"):
+                act(lambda: save_style_card(pg, profile["id"], card_text),
+                    "Your style card is saved and marked as edited by you.")
+            if c2.button("Measure again from my samples", key="profile_style_measure"):
+                act(lambda: measure_style_card(pg, profile["id"]), "Style card measured again.")
 
         st.subheader("Delete this profile")
         st.caption("Deletes the profile, its writing samples, their vectors, its chats and their traces, its summary, "

@@ -54,6 +54,10 @@ with insp_col:
     names = {p["id"]: p["name"] for p in personas}
     persona_id = None
     retriever, k, threshold, mmr, use_summary = "dense", pg.settings.default_k, None, False, False
+    # The style card is a granularity-level choice, not a retrieval detail: it stays visible in workshops too.
+    use_style_card = st.checkbox("Add the style card (user: yours, persona: the persona's)", key="chat_style_card",
+                                 help="A few lines measured from the writing (sentence length, punctuation, "
+                                      "slang…), labelled “style card” in the prompt. See it on the Profile page.")
     if not preset["hide_controls"]:
         # A fixed label and a key: the box stays open while you try settings (it used to close after each change).
         with st.expander("Retrieval settings", key="chat_settings_box"):
@@ -126,7 +130,8 @@ if message:
             st.text(message)
         with history.chat_message("assistant"):
             try:
-                turn = pg.start_turn(sid, message, mode, options, persona_id=persona_id, use_summary=use_summary)
+                turn = pg.start_turn(sid, message, mode, options, persona_id=persona_id, use_summary=use_summary,
+                                     use_style_card=use_style_card)
             except PlaygroundError as e:
                 show_error(e)
                 # Nothing typed is lost: it comes back below, to edit and send again.
@@ -151,7 +156,9 @@ with details:
     if not latest:
         st.info("Ask something: the snippets retrieved from your writing and the exact prompt will appear here.")
     else:
-        changed = (latest.get("requested_mode", latest["mode"]) != mode
+        had_card = any(p["source"] == "style" for p in latest["prompt"]["parts"])
+        changed = (latest.get("requested_mode", latest["mode"]) != mode or (had_card != use_style_card
+                                                                              and latest["mode"] != "global")
                    or latest["retrieval"]["retriever"] != retriever or latest["retrieval"]["k"] != k
                    or (mode == "persona" and latest.get("persona_id") != persona_id))
         if changed and not message:
@@ -164,7 +171,8 @@ with details:
             try:
                 # The same call, on the same conversation, as the turn "Ask again" sends (start_turn).
                 hits, build, _ = pg.preview(pid, latest["query"], mode, options, persona_id=persona_id,
-                                            session_id=sid, use_summary=use_summary)
+                                            session_id=sid, use_summary=use_summary,
+                                            use_style_card=use_style_card)
             except PlaygroundError as e:
                 show_error(e)
             else:

@@ -6,6 +6,7 @@ from components import writes
 from components.safe_text import md
 from components.setup import flash, page_setup, show_error, visible_profiles
 from playground import PlaygroundError
+from playground.stylecard import persona_style_card
 from playground.wording import plural
 
 pg = page_setup("Personas", "A persona is persona-level personalization: the system prompt describes a group, and "
@@ -25,6 +26,13 @@ for p in personas:
         for n, ex in enumerate(p["examples"], 1):
             st.caption(f"Example {n}")
             st.text(ex)
+        if p["examples"]:
+            card = persona_style_card(p)
+            st.markdown(f"**Style card** (measured from the examples; goes into the prompt in persona mode when the "
+                        f"Chat inspector's style card is on): {md(card['text'])}")
+            if card["lines"]:
+                st.dataframe([{"habit": x["line"], "measured": x["evidence"]} for x in card["lines"]],
+                             hide_index=True, width="stretch", key=f"personas_style_{p['id']}_lines")
         members = [m for m in visible if m["persona_id"] == p["id"]]
         if members:
             st.markdown("**Members you can see:**")

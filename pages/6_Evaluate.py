@@ -5,12 +5,13 @@ import io
 
 import streamlit as st
 
-from components.charts import confusion_figure, metrics_figure
+from components.charts import confusion_figure, metrics_figure, recognisable_figure
 from components.safe_text import answer_md, md
 from components.setup import need_profile, page_setup, show_error, visible_profiles
-from playground import RETRIEVERS, PlaygroundError
+from playground import RETRIEVERS, InvalidInput, PlaygroundError
 from playground.attribution import METHODS, attribute, profile_docs
-from playground.evaluation import CONDITIONS, METRICS, evaluate_profile
+from playground.evaluation import CONDITIONS, METRICS, build_attributor, evaluate_profile
+from playground.trained_attribution import explain
 from playground.wording import metric_name, plural
 
 pg = page_setup("Evaluate", "Measure personalization the way the research benchmarks do: recognisability of writing "
@@ -18,10 +19,14 @@ pg = page_setup("Evaluate", "Measure personalization the way the research benchm
                 icon="📏")
 
 st.subheader("How recognisable is each person's writing?")
-st.caption("Each writing sample is held out in turn and given to the profile whose other samples it is closest to. "
-           "Needs at least two profiles with two or more samples each. *style* uses function-word rates (how often "
-           "someone writes “upon”, “whilst”, “the”…); *dense* uses embeddings, which capture topic more than style.")
-method = st.radio("Representation", METHODS, horizontal=True, key="eval_method")
+st.caption("Each writing sample is scored by a model that never saw it and given to the profile it most resembles. "
+           "Needs at least two profiles with two or more samples each.")
+st.markdown("**Trust *trained*.** It learns which word and character patterns separate these people (a linear "
+            "classifier, scored by k-fold cross-validation), and it holds on ordinary writing: 0.80 on blog posts by "
+            "60 people and 0.96 on the Federalist essays. The other four are nearest-neighbour methods kept for "
+            "teaching: *style* (function-word rates) works on the three Federalist authors but is near chance on "
+            "everyday writing; *dense* (embeddings) captures topic, not style; *bm25* and *hybrid* match shared words.")
+method = st.radio("Method", METHODS, horizontal=True, key="eval_method")
 if st.button("Run attribution", key="eval_attr_run"):
     try:
         with st.spinner("Comparing every sample with every profile…"):
@@ -32,6 +37,7 @@ if st.button("Run attribution", key="eval_attr_run"):
 if "eval_attr" in st.session_state:
     used, res = st.session_state["eval_attr"]
     names = {p["id"]: p["display_name"] for p in visible_profiles(pg)}
+    st.caption(f"Protocol: {res['protocol']}.")
     c1, c2, c3 = st.columns(3)
     c1.metric(f"Accuracy ({used})", f"{res['accuracy']:.0%}", f"{res['accuracy'] - res['majority_baseline']:+.0%} "
               "vs majority")
@@ -42,6 +48,27 @@ if "eval_attr" in st.session_state:
                     f"({a['correct']} of {plural(a['n'], 'sample')})")
     st.plotly_chart(confusion_figure(res["confusion"], names), width="stretch", key="eval_confusion")
 
+st.subheader("What makes each person recognisable?")
+st.caption("The n-grams the trained classifier weighs most for a person (fitted on all samples: this explains the "
+           "model, the accuracy above comes only from held-out samples; · marks a space), and the function words and "
+           "punctuation marks they use more (green, right) or less (red, left) than everyone else.")
+if st.button("Explain", key="eval_explain_run"):
+    try:
+        with st.spinner("Fitting the classifier on every sample…"):
+            docs = profile_docs(pg, visible_profiles(pg))
+            if len({d.author for d in docs}) < 2:
+                raise InvalidInput("The explanation needs at least two profiles with two or more samples each.")
+            st.session_state["eval_explain"] = explain([d.text for d in docs], [d.author for d in docs])
+    except PlaygroundError as e:
+        show_error(e)
+if "eval_explain" in st.session_state:
+    explained = st.session_state["eval_explain"]
+    names = {p["id"]: p["display_name"] for p in visible_profiles(pg)}
+    who = st.selectbox("Whose writing", [a for a in explained if a in names], format_func=names.get,
+                       key="eval_explain_who")
+    if who:
+        st.plotly_chart(recognisable_figure(explained[who]), width="stretch", key="eval_recognisable")
+
 st.divider()
 profile = need_profile(pg)
 st.subheader(f"Does personalization help {md(profile['display_name'])}? (held-out evaluation)")
@@ -51,15 +78,19 @@ st.caption("Some of your samples are held out; for each, the model is asked to w
            "stem matches only (no WordNet on this machine); cosine similarity of embeddings.")
 c1, c2, c3 = st.columns(3)
 holdout = c1.number_input("Samples to hold out", 1, 10, 1, key="eval_holdout")
-conditions = c2.multiselect("Conditions", CONDITIONS, default=["user", "global", "none"] +
+conditions = c2.multiselect("Conditions", CONDITIONS, default=["user", "user+style", "global", "none"] +
                             (["persona"] if profile["persona_id"] else []), key="eval_conditions",
-                            help="none = your profile, but no retrieval")
+                            help="none = your profile, but no retrieval · user+style = user plus a style card measured "
+                                 "from your samples that are not held out")
 retriever = c3.radio("Retriever", RETRIEVERS, horizontal=True, key="eval_retriever")
 if st.button("Run evaluation", type="primary", key="eval_run"):
     bar = st.progress(0.0, text="Generating…")
     try:
+        held = [s["id"] for s in pg.list_samples(profile["id"])[-int(holdout):]]
+        attributor = build_attributor(pg, visible_profiles(pg), held)
         result = evaluate_profile(pg, profile["id"], holdout=int(holdout), conditions=conditions, retriever=retriever,
-                                  progress=lambda d, t: bar.progress(d / t, text=f"generation {d} of {t}"))
+                                  progress=lambda d, t: bar.progress(d / t, text=f"generation {d} of {t}"),
+                                  attributor=attributor)
     except PlaygroundError as e:
         show_error(e)
     else:
@@ -70,8 +101,13 @@ if res and res["profile_id"] == profile["id"]:
     # Friendly column names: a workshop reads "similarity to what you wrote", not sim_reference.
     st.dataframe([{"condition": c, **{metric_name(m): v[m] for m in METRICS}, metric_name("n"): v["n"]}
                   for c, v in summary.items()], hide_index=True, width="stretch", key="eval_table")
-    st.plotly_chart(metrics_figure({c: {metric_name(m): v[m] for m in METRICS} for c, v in summary.items()},
-                                   [metric_name(m) for m in METRICS]), width="stretch", key="eval_metrics")
+    st.caption(f"{metric_name('attributed')}: share of outputs the trained attribution method gives to you among the "
+               f"visible profiles (empty with fewer than two profiles) · {metric_name('style_distance')}: how far the "
+               "output's style habits are from yours, in standard deviations of the reference writers (lower is "
+               "closer).")
+    shown = [m for m in METRICS if m != "style_distance"]
+    st.plotly_chart(metrics_figure({c: {metric_name(m): v[m] for m in shown} for c, v in summary.items()},
+                                   [metric_name(m) for m in shown]), width="stretch", key="eval_metrics")
     rows = res["rows"]
     buf = io.StringIO()
     fields = [f for f in rows[0] if f not in ("messages",)]
@@ -83,7 +119,10 @@ if res and res["profile_id"] == profile["id"]:
     pick = st.selectbox("Look at one item", range(len(rows)), format_func=lambda i: labels[i], key="eval_item")
     r = rows[pick]
     st.caption(f"ROUGE-1 {r['rouge1']:.3f} · ROUGE-L {r['rougeL']:.3f} · METEOR {r['meteor']:.3f} · "
-               f"similarity to the held-out text {r['sim_reference']:.3f}" + (f" · error: {md(r['error'])}" if r["error"]
+               f"similarity to the held-out text {r['sim_reference']:.3f}" +
+               (f" · style distance {r['style_distance']:.2f}" if r.get("style_distance") is not None else "") +
+               (f" · attributed to you: {'yes' if r['attributed'] else 'no'}" if r.get("attributed") is not None
+                else "") + (f" · error: {md(r['error'])}" if r["error"]
                                                                               else ""))
     a, b, c = st.columns(3)
     a.markdown("**Prompt**")

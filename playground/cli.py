@@ -10,6 +10,7 @@ import dataclasses
 import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -18,7 +19,7 @@ from .attribution import METHODS, Doc, attribute, doc_vector
 from .corpus import CorpusDoc, read_corpus
 from .errors import NotFound
 from .eval_stats import condition_table, paired_table
-from .evaluation import METRICS, EvalResult, evaluate_profile
+from .evaluation import METRICS, EvalResult, build_attributor, evaluate_profile
 from .ingest import read_bytes
 from .privacy_scan import counts, scan
 from .routes import PERSONAL_KEYS, collected, route_dicts
@@ -85,14 +86,16 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--per-author", type=int, default=3, help="documents per author (the last ones are held out)")
     ev.add_argument("--holdout", type=int, default=1, help="documents held out per author")
     ev.add_argument("--authors", type=int, default=0, help="at most this many authors (0: all)")
-    ev.add_argument("--conditions", default="user,persona,global,none")
+    ev.add_argument("--conditions", default="user,user+style,persona,global,none")
     ev.add_argument("--retriever", choices=RETRIEVERS, default="dense")
     ev.add_argument("--k", type=int, default=4)
     ev.add_argument("--max-tokens", type=int, default=None)
     ev.add_argument("--rows", action="store_true", help="include every item (prompt, output, reference)")
-    at = sub.add_parser("attribution", help="leave-one-out authorship attribution on a JSONL corpus")
+    at = sub.add_parser("attribution", help="authorship attribution on a JSONL corpus (held-out documents only)")
     _corpus_args(at)
-    at.add_argument("--method", choices=METHODS, default="dense")
+    at.add_argument("--method", choices=METHODS, default="trained",
+                    help="trained (the one to trust: k-fold linear SVM) or a leave-one-out teaching method")
+    at.add_argument("--folds", type=int, default=5, help="k for the trained method's stratified k-fold")
     at.add_argument("--per-author", type=int, default=0, help="at most this many documents per author (0: all)")
     demo = sub.add_parser("demo", help="load the demo profiles (Federalist essays shipped with the playground)")
     demo.add_argument("--essays", type=int, default=3, help="essays per author")
@@ -288,7 +291,9 @@ def run_attribution(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
     if args.method in ("dense", "hybrid"):
         for item in items:
             item.vector = doc_vector(pg.embedder.embed(pg.chunker.split(item.text), pg.settings.embed_batch_size))
-    result = attribute(items, args.method).to_dict()
+    t0 = time.perf_counter()
+    result = attribute(items, args.method, folds=args.folds).to_dict()
+    result["seconds"] = round(time.perf_counter() - t0, 1)
     result.pop("predictions")
     return result
 
@@ -311,19 +316,29 @@ def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
             user = temp.create_profile(author[:80], persona_id=group["id"], share_with_persona=True)
             for d in ds:
                 temp.add_sample(user["id"], text=d.text, title=d.title or d.doc_id)
-        for user in temp.list_profiles():
+        users = temp.list_profiles()
+        held = [s["id"] for u in users for s in temp.list_samples(u["id"])[-args.holdout:]]
+        # One attribution model for all: fitted on every author's writing except the held-out documents.
+        attributor = build_attributor(temp, users, held)
+        for user in users:
             results.append(evaluate_profile(temp, user["id"], holdout=args.holdout, conditions=conditions,
-                                            retriever=args.retriever, k=args.k, max_tokens=args.max_tokens))
+                                            retriever=args.retriever, k=args.k, max_tokens=args.max_tokens,
+                                            attributor=attributor))
     rows = [r for res in results for r in res.rows]
     combined = EvalResult("corpus", [], conditions, args.retriever, results[0].model, rows)
     out: dict[str, Any] = {"corpus": str(args.corpus), "authors": len(grouped), "per_author": args.per_author,
                            "held_out_per_author": args.holdout, "retriever": args.retriever,
                            "model": results[0].model, "backend": pg.backend.name,
                            "metric_notes": "METEOR uses exact and stem matches only (no WordNet download). "
-                                           "Intervals: 95% percentile bootstrap over held-out items (2,000 resamples).",
+                                           "Intervals: 95% percentile bootstrap over held-out items (2,000 resamples). "
+                                           "attributed: share of outputs the trained attribution method (fitted on "
+                                           f"all {len(grouped)} authors' non-held-out documents) gives to the person; "
+                                           "style_distance: distance of the output's style habits from the person's "
+                                           "(reference sd units, lower is closer).",
                            "conditions": combined.summary(),
                            "conditions_ci95": condition_table(rows, conditions, METRICS)}
-    for a, b in (("user", "global"), ("user", "none"), ("persona", "global")):
+    for a, b in (("user", "global"), ("user", "none"), ("persona", "global"), ("user+style", "user"),
+                 ("user+style", "global")):
         if a in conditions and b in conditions:
             out.setdefault("paired", {})[f"{a} - {b}"] = paired_table(rows, a, b, METRICS)
     if args.rows:

@@ -40,7 +40,7 @@ def condition_table(rows: Sequence[Any], conditions: Sequence[str], metrics: Seq
         got = [r for r in rows if r.condition == cond and not r.error]
         entry: dict[str, Any] = {"n": len(got), "errors": sum(1 for r in rows if r.condition == cond and r.error)}
         for m in metrics:
-            ci = bootstrap_ci([getattr(r, m) for r in got])
+            ci = bootstrap_ci([getattr(r, m) for r in got if getattr(r, m) is not None])
             entry[m] = None if ci is None else {"mean": round(ci[0], 4), "ci95": [round(ci[1], 4), round(ci[2], 4)]}
         out[cond] = entry
     return out
@@ -53,5 +53,8 @@ def paired_table(rows: Sequence[Any], a: str, b: str, metrics: Sequence[str]) ->
         if not r.error:
             by_item.setdefault((r.sample_id, r.task), {})[r.condition] = r
     pairs = [(v[a], v[b]) for v in by_item.values() if a in v and b in v]
-    return {m: paired_difference([getattr(x, m) for x, _ in pairs], [getattr(y, m) for _, y in pairs])
-            for m in metrics}
+    out = {}
+    for m in metrics:  # a metric may be missing (None) on some rows, e.g. attribution with a single author
+        got = [(getattr(x, m), getattr(y, m)) for x, y in pairs if getattr(x, m) is not None and getattr(y, m) is not None]
+        out[m] = paired_difference([x for x, _ in got], [y for _, y in got])
+    return out

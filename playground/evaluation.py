@@ -8,8 +8,14 @@ its first sentence); the model answers under each condition, and the answer is s
   these machines cannot make, so scores are slightly lower than full METEOR (said wherever they are shown);
 - cosine similarity of all-MiniLM-L6-v2 embeddings to the held-out text and to the centroid of the person's other
   writing.
-Conditions: ``user`` (profile + own snippets), ``persona``, ``global``, and ``none`` (profile, no retrieval).
-Held-out samples are excluded from retrieval while they are evaluated, and every prompt is kept for inspection.
+- style: ``attributed`` (1 when the trained attribution method, fitted on every profile's non-held-out writing,
+  names the person as the author of the output, else 0; its mean is the attribution rate among those authors) and
+  ``style_distance`` (how far the output's style habits are from the person's kept writing, in reference standard
+  deviations; lower is closer; see ``stylecard.style_distance``).
+Conditions: ``user`` (profile + own snippets), ``user+style`` (the same plus a style card measured from the
+non-held-out samples), ``persona``, ``global``, and ``none`` (profile, no retrieval).
+Held-out samples are excluded from retrieval and from the style card while they are evaluated, and every prompt is
+kept for inspection.
 """
 
 from __future__ import annotations
@@ -26,12 +32,14 @@ from .errors import InvalidInput
 from .llm import Usage
 from .prompting import build_prompt
 from .retrieval import RetrievalOptions
+from .stylecard import card_from_texts, measure, style_distance, style_prompt_part
 
 if TYPE_CHECKING:
     from .service import Playground
 
-CONDITIONS: tuple[str, ...] = ("user", "persona", "global", "none")
-METRICS: tuple[str, ...] = ("rouge1", "rougeL", "meteor", "sim_reference", "sim_profile")
+CONDITIONS: tuple[str, ...] = ("user", "user+style", "persona", "global", "none")
+METRICS: tuple[str, ...] = ("rouge1", "rougeL", "meteor", "sim_reference", "sim_profile", "attributed",
+                            "style_distance")
 
 
 class _NoSynonyms:
@@ -84,6 +92,8 @@ class EvalRow:
     meteor: float = 0.0
     sim_reference: float = 0.0
     sim_profile: float = 0.0
+    attributed: float | None = None  # None: no attribution model (fewer than two people to tell apart)
+    style_distance: float | None = None
     latency_s: float = 0.0
     error: str = ""
 
@@ -97,14 +107,14 @@ class EvalResult:
     model: str
     rows: list[EvalRow] = field(default_factory=list)
 
-    def summary(self) -> dict[str, dict[str, float | int | None]]:
+    def summary(self) -> dict[str, dict[str, Any]]:
         """Mean of each metric per condition over the rows that have an output (None when none has), with ``n``
         and the number of failed generations, ``errors``."""
-        out: dict[str, dict[str, float | int | None]] = {}
+        out: dict[str, dict[str, Any]] = {}
         for cond in self.conditions:
             rows = [r for r in self.rows if r.condition == cond and not r.error]
-            out[cond] = {m: round(float(np.mean([getattr(r, m) for r in rows])), 4) if rows else None
-                         for m in METRICS}
+            values = {m: [getattr(r, m) for r in rows if getattr(r, m) is not None] for m in METRICS}
+            out[cond] = {m: round(float(np.mean(v)), 4) if v else None for m, v in values.items()}
             out[cond]["n"] = len(rows)
             out[cond]["errors"] = sum(1 for r in self.rows if r.condition == cond and r.error)
         return out
@@ -115,10 +125,29 @@ class EvalResult:
                 "rows": [asdict(r) for r in self.rows]}
 
 
+def build_attributor(pg: "Playground", profiles: Sequence[dict[str, Any]], exclude_samples: Sequence[str]) -> Any:
+    """The trained attribution method fitted on these profiles' writing minus the held-out samples; None when
+    fewer than two of them have any writing left."""
+    from .trained_attribution import Attributor
+
+    texts, authors = [], []
+    for p in profiles:
+        for s in pg.list_samples(p["id"]):
+            if s["id"] not in exclude_samples:
+                texts.append(pg.sample_text(s["id"]))
+                authors.append(p["id"])
+    if len(set(authors)) < 2:
+        return None
+    return Attributor(texts, authors)
+
+
 def evaluate_profile(pg: "Playground", profile_id: str, *, holdout: Sequence[str] | int = 2,
                      conditions: Sequence[str] = CONDITIONS, retriever: str = "dense", k: int = 4,
-                     max_tokens: int | None = None, progress: Callable[[int, int], None] | None = None) -> EvalResult:
-    """Generate under each condition for each held-out sample and score against it."""
+                     max_tokens: int | None = None, progress: Callable[[int, int], None] | None = None,
+                     attributor: Any = None) -> EvalResult:
+    """Generate under each condition for each held-out sample and score against it. ``attributor``: a trained
+    attribution model (``build_attributor``) that never saw the held-out samples; without one, ``attributed`` is
+    None."""
     profile = pg.get_profile(profile_id)
     bad = [c for c in conditions if c not in CONDITIONS]
     if bad:
@@ -136,7 +165,10 @@ def evaluate_profile(pg: "Playground", profile_id: str, *, holdout: Sequence[str
     model = pg.default_model()
     result = EvalResult(profile_id, held, list(conditions), retriever, model)
     kept = [s["id"] for s in samples if s["id"] not in held]
-    profile_vec = _centroid(pg, [pg.sample_text(s) for s in kept])
+    kept_texts = [pg.sample_text(s) for s in kept]
+    profile_vec = _centroid(pg, kept_texts)
+    person_style = measure(kept_texts)
+    card = card_from_texts(kept_texts)  # from the kept samples only: the held-out text never shapes the card
     options = RetrievalOptions(retriever, k=k, exclude_samples=tuple(held))
     total, done = len(held) * len(conditions), 0
     for sid in held:
@@ -145,12 +177,13 @@ def evaluate_profile(pg: "Playground", profile_id: str, *, holdout: Sequence[str
         task, _how = make_task(sample["title"], reference)
         ref_vec = pg.embed_query(reference[:4000])
         for cond in conditions:
-            mode = "user" if cond == "none" else cond
+            mode = "user" if cond in ("none", "user+style") else cond
             hits = [] if cond in ("none", "global") else pg.retriever.retrieve(
                 task, pg.scope_for(profile, mode), options)
             persona = pg.get_persona(profile["persona_id"]) if mode == "persona" else None
+            extra = [style_prompt_part(card["text"], "this person", pg.tokenizer.count)] if cond == "user+style" else []
             build = build_prompt(task, mode, count_tokens=pg.tokenizer.count, budget=pg.settings.prompt_budget,
-                                 profile=profile, persona=persona, hits=hits)
+                                 profile=profile, persona=persona, hits=hits, extra_parts=extra)
             row = EvalRow(sid, sample["title"], cond, task, "", reference, build.messages, [h.chunk_id for h in hits],
                           sorted({h.sample_id for h in hits}))
             t0 = time.perf_counter()
@@ -167,6 +200,9 @@ def evaluate_profile(pg: "Playground", profile_id: str, *, holdout: Sequence[str
                 out_vec = pg.embed_query(row.output[:4000])
                 row.sim_reference = float(out_vec @ ref_vec)
                 row.sim_profile = float(out_vec @ profile_vec) if profile_vec is not None else 0.0
+                row.style_distance = round(style_distance(measure([row.output]), person_style), 4)
+                if attributor is not None:
+                    row.attributed = float(attributor.predict([row.output])[0] == profile_id)
             result.rows.append(row)
             done += 1
             if progress:

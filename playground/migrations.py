@@ -234,3 +234,20 @@ def m009_participant_resume(db: sqlite3.Connection) -> None:
     # A participant resumes from a link that carries a secret token (its SHA-256 is kept here), never from their
     # participant id or code alone, which others can know. '' = no resume link (reset when the study is finished).
     db.execute("ALTER TABLE participants ADD COLUMN resume_hash TEXT NOT NULL DEFAULT ''")
+
+
+@migration
+def m012_style_cards(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        CREATE TABLE profile_style_cards (
+            profile_id TEXT PRIMARY KEY REFERENCES profiles(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            lines TEXT NOT NULL,          -- JSON list of {line, feature, z, value, reference_mean, evidence}
+            sources TEXT NOT NULL,        -- JSON list of {id, title} of the samples it was measured from
+            samples_hash TEXT NOT NULL,   -- which samples; differs from the current set when the card is stale
+            edited INTEGER NOT NULL DEFAULT 0,
+            updated TEXT NOT NULL
+        );
+        """
+    )

@@ -31,6 +31,7 @@ from .profiles import clean_attributes
 from .prompting import MODES, PromptBuild, PromptPart, build_prompt
 from .retrieval import Hit, RetrievalOptions, Retriever, Scope
 from .settings import Settings
+from .stylecard import style_card_part
 from .summaries import summary_part
 from .vectors import VectorStore, persona_collection, user_collection
 
@@ -672,7 +673,8 @@ class Playground:
 
     def preview(self, profile_id: str | None, message: str, mode: str, options: RetrievalOptions | None = None,
                 *, persona_id: str | None = None, session_id: str | None = None, use_summary: bool = False,
-                extra_parts: Sequence[PromptPart] = ()) -> tuple[list[Hit], PromptBuild, dict[str, float]]:
+                use_style_card: bool = False, extra_parts: Sequence[PromptPart] = ()
+                ) -> tuple[list[Hit], PromptBuild, dict[str, float]]:
         """Retrieve and assemble the prompt for a message, without asking a model."""
         options = options or RetrievalOptions(k=self.settings.default_k)
         profile = self.get_profile(profile_id) if profile_id else None
@@ -685,6 +687,9 @@ class Playground:
         hits = self.retriever.retrieve(message, scope, options)
         t1 = time.perf_counter()
         persona = self.get_persona(scope.owner_id) if scope.kind == "persona" else None
+        if use_style_card:
+            card = style_card_part(self, mode, profile, persona)
+            extra_parts = [*extra_parts, card] if card else extra_parts
         history = self.history_choice(session_id, mode, scope.owner_id if scope.kind == "persona" else None)
         build = build_prompt(message, mode, count_tokens=self.tokenizer.count, budget=self.settings.prompt_budget,
                              profile=profile, persona=persona, hits=hits, history=history.messages,
@@ -718,14 +723,15 @@ class Playground:
 
     def start_turn(self, session_id: str, message: str, mode: str, options: RetrievalOptions | None = None, *,
                    persona_id: str | None = None, model: str = "", use_summary: bool = False,
-                   extra_parts: Sequence[PromptPart] = ()) -> Turn:
+                   use_style_card: bool = False, extra_parts: Sequence[PromptPart] = ()) -> Turn:
         """Save the message, retrieve and build the prompt; then call ``stream()`` on the result."""
         session = self.db.one("SELECT * FROM sessions WHERE id = ?", (session_id,))
         if not session:
             raise NotFound("That conversation no longer exists.", "Start a new one.")
         options = options or RetrievalOptions(k=self.settings.default_k)
         hits, build, timings = self.preview(session["profile_id"], message, mode, options, persona_id=persona_id,
-                                            session_id=session_id, use_summary=use_summary, extra_parts=extra_parts)
+                                            session_id=session_id, use_summary=use_summary,
+                                            use_style_card=use_style_card, extra_parts=extra_parts)
         mid = new_id("msg")
         self.db.execute("INSERT INTO messages (id, session_id, role, content, status, created) "
                         "VALUES (?, ?, 'user', ?, 'complete', ?)", (mid, session_id, message.strip(), now()))
