@@ -94,12 +94,13 @@ if submitted:
             scanned.append({**job, "clean": read.text, "findings": [f.to_dict() for f in findings]})
     if any(j["findings"] for j in scanned):
         st.session_state[pending_key] = scanned  # 2. show what was found and let the person decide
+        st.rerun()
     elif scanned:  # nothing found in the texts; the default still covers a title or file name
         start_adding(scanned, pg.redaction_default(pid))
-    if not jobs and not writes.is_repeat(FORM, ""):
-        st.warning("Choose a file or paste some text first.")
-    elif jobs and not scanned:
+    elif jobs:  # none could be read: show why
         st.rerun()
+    elif not writes.is_repeat(FORM, ""):
+        st.warning("Choose a file or paste some text first.")
 
 pending = st.session_state.get(pending_key)
 if pending:

@@ -59,15 +59,25 @@ def make_user(at: AppTest, name: str = "Ada",
               title: str = "") -> str:
     """Create a profile on the Profile page and paste one writing sample; return the profile id."""
     at.switch_page("pages/1_Profile.py").run()
-    at.text_input(key="new_display_name").input(name)
+    new_name_box(at).input(name)
     button(at, "Create profile").click().run()
     at.switch_page("pages/2_Writing_samples.py").run()
     pid = at.sidebar.selectbox[0].value
-    at.text_area(key=f"samples_paste_{pid}").input(writing)
+    paste_box(at).input(writing)
     if title:
-        at.text_input(key=f"samples_title_{pid}").input(title)
+        next(t for t in at.text_input if t.label.startswith("Title for the pasted text")).input(title)
     button(at, "Add to my samples").click().run()
     return pid
+
+
+def new_name_box(at: AppTest) -> Any:
+    """The Profile page's "Create profile" name box (its key changes after each creation: components/writes.py)."""
+    return next(t for t in at.text_input if re.fullmatch(r"new(__\d+)?_display_name", t.key or ""))
+
+
+def paste_box(at: AppTest) -> Any:
+    """The Writing samples page's paste box (its key changes after each submission: see components/writes.py)."""
+    return next(t for t in at.text_area if t.label.startswith("…or paste"))
 
 
 def no_errors(at: AppTest) -> None:

@@ -15,7 +15,7 @@ MARK = "MKsecretestuary"
 
 
 def summary_line(section: str) -> tuple[int, int]:
-    m = re.search(r"\*\*(\d+) tokens\*\* of a \d+-token budget · (\d+) parts", section)
+    m = re.search(r"\*\*Prompt: (\d+) tokens\*\* of a \d+-token budget · (\d+) parts?", section)
     assert m, section[:500]
     return int(m.group(1)), int(m.group(2))
 

@@ -3,14 +3,14 @@ default in a private workshop), the text as given (when the person unticks redac
 
 from playground import Playground, Settings
 from playground.workshop import set_preset
-from tests.app.conftest import button, make_user, no_errors, start, texts
+from tests.app.conftest import button, make_user, no_errors, paste_box, start, texts
 
 LETTER = ("Dear Maria Lopez,\nthe regatta starts at nine. Write to regatta.kim.83@example.org or call (415) 555-2671 "
           "if the wind drops. We sail past the old lighthouse and back before lunch.")
 
 
 def paste(at, pid: str, text: str) -> None:
-    at.text_area(key=f"samples_paste_{pid}").input(text)
+    paste_box(at).input(text)
     button(at, "Add to my samples").click().run()
     no_errors(at)
 
@@ -75,7 +75,9 @@ def test_an_uploaded_file_with_personal_data_in_its_name_and_text_is_stored_reda
                                           ("empty.txt", b"", "text/plain")])
     button(at, "Add to my samples").click().run()
     no_errors(at)
-    assert "empty.txt: empty.txt is empty." in texts(at), "the bad file says why; the good one waits for a decision"
+    page = texts(at)
+    assert "empty.txt is empty." in page and "empty.txt: empty.txt" not in page, "the bad file says why, named once"
+    assert "Personal data found" in page, "the good one waits for a decision"
     at.checkbox(key=f"samples_redact_{pid}").check().run()
     button(at, "Store these samples").click().run()
     no_errors(at)

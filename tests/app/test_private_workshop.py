@@ -7,7 +7,7 @@ from components.state import BROWSER
 from playground import Playground, Settings
 from playground import study as studies
 from playground.workshop import set_preset
-from tests.app.conftest import button, no_errors, start, texts
+from tests.app.conftest import button, new_name_box, no_errors, start, texts
 from tests.conftest import ROOT
 
 
@@ -27,7 +27,7 @@ def test_each_browser_sees_only_its_own_profiles(no_llm_env, set_env):
     for who in ("Ana", "Ben"):
         at = start(no_llm_env, set_env)
         at.switch_page("pages/1_Profile.py").run()
-        at.text_input(key="new_display_name").input(who)
+        new_name_box(at).input(who)
         button(at, "Create profile").click().run()
         no_errors(at)
         browsers[who] = at
@@ -54,7 +54,7 @@ def test_the_address_bar_never_shows_the_resume_code_and_a_photographed_link_giv
     set_preset(pg, {"private_profiles": True})
     at = start(no_llm_env, set_env)
     at.switch_page("pages/1_Profile.py").run()
-    at.text_input(key="new_display_name").input("Cleo")
+    new_name_box(at).input("Cleo")
     button(at, "Create profile").click().run()
     no_errors(at)
     code = at.session_state[BROWSER]
@@ -108,7 +108,7 @@ def test_the_private_profiles_setting_starts_private_from_the_first_click(no_llm
     first = start(env, set_env)
     assert names(first) == [], "what an earlier session left public is hidden at start-up"
     first.switch_page("pages/1_Profile.py").run()
-    first.text_input(key="new_display_name").input("Dee")
+    new_name_box(first).input("Dee")
     button(first, "Create profile").click().run()
     other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     other.run()

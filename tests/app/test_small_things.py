@@ -8,7 +8,7 @@ import pytest
 
 from playground import Playground, Settings
 from playground import study as studies
-from tests.app.conftest import button, make_user, no_errors, start, texts
+from tests.app.conftest import _as_read, button, make_user, no_errors, start, texts
 
 
 def count_messages(env: dict[str, str]) -> int:
@@ -54,7 +54,7 @@ def test_an_rtf_upload_names_the_file_once_and_one_chunk_is_singular(app_no_llm)
     at.get("file_uploader")[0].set_value([("letter.rtf", b"{\\rtf1\\ansi Dear friend}", "application/rtf")])
     button(at, "Add to my samples").click().run()
     no_errors(at)
-    errors = [e.value for e in at.error]
+    errors = [_as_read(e.value) for e in at.error]
     assert len(errors) == 1 and errors[0].count("letter.rtf") == 1, errors
 
 

@@ -1,7 +1,7 @@
 """Issue 13 in AppTest from app.py: the style card on the Profile page (lines with their evidence, an edit kept) and
 its switch in the Chat inspector, which puts a labelled “style card” part into the prompt or leaves it out."""
 
-from tests.app.conftest import button, make_user, no_errors, texts
+from tests.app.conftest import button, make_user, no_errors, paste_box, texts
 
 CHATTY = ("omg lol the bus was late AGAIN!! i was sooo mad. whatever haha. u coming to the game tmrw?? lol. "
           "yay pizza night!!! best. day. ever. my sister burnt the garlic bread lol. ttyl :)")
@@ -48,13 +48,11 @@ def test_chat_inspector_switch_adds_the_style_card_to_the_prompt_and_removes_it(
 def test_evaluate_page_runs_the_trained_method_and_explains_what_makes_each_person_recognisable(app_no_llm):
     at = app_no_llm
     make_user(at, "Kim", writing=CHATTY)
-    pid = at.sidebar.selectbox(key="sidebar_profile").value
-    at.text_area(key=f"samples_paste_{pid}").input("lol my cat ate my homework!! omg. i cant even. haha bye :)")
+    paste_box(at).input("lol my cat ate my homework!! omg. i cant even. haha bye :)")
     button(at, "Add to my samples").click().run()
     make_user(at, "Clerk", writing="The committee met on Tuesday to review the budget; the treasurer reported that "
                                    "costs have risen, and we agreed to seek a second quotation.")
-    clerk = at.sidebar.selectbox(key="sidebar_profile").value
-    at.text_area(key=f"samples_paste_{clerk}").input("Minutes of the annual meeting: the chair welcomed members, "
+    paste_box(at).input("Minutes of the annual meeting: the chair welcomed members, "
                                                      "the accounts were approved, and the secretary was re-elected.")
     button(at, "Add to my samples").click().run()
     at.switch_page("pages/6_Evaluate.py").run()

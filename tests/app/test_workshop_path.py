@@ -1,7 +1,7 @@
 """The workshop path in AppTest from app.py: create a profile, upload writing, chat, read the inspector, switch the
 granularity; the demo data; deletion needs confirmation; a bad upload keeps what was there."""
 
-from tests.app.conftest import _as_read, button, make_user, no_errors, start, texts
+from tests.app.conftest import _as_read, button, make_user, new_name_box, no_errors, start, texts
 from tests.conftest import closed_port
 
 
@@ -17,7 +17,7 @@ def test_home_paints_without_a_model_and_says_how_to_get_one(app_no_llm):
 def test_create_profile_upload_sample_chat_and_switch_granularity(app_no_llm):
     at = app_no_llm
     at.switch_page("pages/1_Profile.py").run()
-    at.text_input(key="new_display_name").input("Ada")
+    new_name_box(at).input("Ada")
     at.text_input(key="new_interests").input("rivers, sailing")
     button(at, "Create profile").click().run()
     no_errors(at)
@@ -69,7 +69,7 @@ def test_demo_data_lets_you_chat_as_hamilton_and_see_his_essays(app_no_llm):
     assert sel.format_func(sel.value) == "Alexander Hamilton"
     at.chat_input(key="chat_input").set_value("Why does the union need a standing army?").run()
     no_errors(at)
-    heads = [m.value for m in at.markdown if "· score **" in m.value]
+    heads = [_as_read(m.value) for m in at.markdown if "· score **" in m.value]
     assert heads and all("from Alexander Hamilton · Federalist No." in h for h in heads), heads
     at.radio(key="chat_mode").set_value("global").run()
     preview = texts(at).split("Preview under the current setting (global)")[1].split("Latest turn, as it was")[0]
@@ -79,7 +79,7 @@ def test_demo_data_lets_you_chat_as_hamilton_and_see_his_essays(app_no_llm):
 def test_deleting_a_profile_needs_a_confirmation(app_no_llm):
     at = app_no_llm
     at.switch_page("pages/1_Profile.py").run()
-    at.text_input(key="new_display_name").input("Temporary")
+    new_name_box(at).input("Temporary")
     button(at, "Create profile").click().run()
     pid = at.sidebar.selectbox[0].value
     delete = at.button(key=f"profile_delete_{pid}")
@@ -94,7 +94,7 @@ def test_deleting_a_profile_needs_a_confirmation(app_no_llm):
 def test_a_bad_upload_is_explained_and_keeps_existing_samples(app_no_llm):
     at = app_no_llm
     at.switch_page("pages/1_Profile.py").run()
-    at.text_input(key="new_display_name").input("Bo")
+    new_name_box(at).input("Bo")
     button(at, "Create profile").click().run()
     at.switch_page("pages/2_Writing_samples.py").run()
     at.text_area(key=f"samples_paste_{at.sidebar.selectbox[0].value}").input(

@@ -113,7 +113,7 @@ def test_unknown_ids_and_options_give_readable_errors(seeded):
         (lambda: pg.retrieve(user["id"], "hi", "user", RetrievalOptions("dense", k=0)), "between 1 and 50"),
         (lambda: pg.update_profile(user["id"], persona_id="no-such-persona"), "no persona"),
         (lambda: pg.delete_sample("smp_nothing"), "no longer exists"),
-        (lambda: pg.preview(user["id"], "word " * 2000, "user"), "budget"),
+        (lambda: pg.preview(user["id"], "word " * 2000, "user"), "too long for the model.s prompt"),
     ]:
         with pytest.raises(PlaygroundError, match=message):
             call()

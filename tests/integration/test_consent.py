@@ -108,11 +108,13 @@ def test_study_participants_and_workshop_users_never_receive_each_others_writing
     persona = gardeners(pg)
     workshop_secret, study_secret, fellow_secret = marker(), marker(), marker()
     sharer(pg, persona, workshop_secret)
-    study = st.create_study(pg, "Garden study", "I agree.", [{"mode": "persona"}, {"mode": "global"}], [QUESTION])
+    study = st.create_study(pg, "Garden study", "I agree.", [{"mode": "persona"}, {"mode": "global"}], [QUESTION],
+                            persona_id=persona)
     p1, p2 = st.join(pg, study["code"], "P01"), st.join(pg, study["code"], "P02")
     sharer(pg, persona, study_secret, profile_id=p1["profile_id"])
     sharer(pg, persona, fellow_secret, profile_id=p2["profile_id"])
-    other = st.create_study(pg, "Other study", "I agree.", [{"mode": "persona"}, {"mode": "global"}], [QUESTION])
+    other = st.create_study(pg, "Other study", "I agree.", [{"mode": "persona"}, {"mode": "global"}], [QUESTION],
+                            persona_id=persona)
     q = st.join(pg, other["code"], "Q01")
     pg.update_profile(q["profile_id"], persona_id=persona)
     bob = pg.create_profile("Bob", persona_id=persona)["id"]

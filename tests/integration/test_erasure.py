@@ -49,7 +49,7 @@ def make_world(pg: Playground, marker: str, engine: bool) -> dict:
     persona = pg.create_persona("Gardeners", "You are talking with people who grow vegetables at home.",
                                 examples=["Our allotment gives more courgettes than we can eat."])["id"]
     study = st.create_study(pg, "Garden study", "I agree.", [{"mode": "persona"}, {"mode": "user"}],
-                            ["How should I water my garden?"], blind=False)
+                            ["How should I water my garden?"], blind=False, persona_id=persona)
     alice_p, bob_p = st.join(pg, study["code"], f"P01{marker}"), st.join(pg, study["code"], "P02")
     alice, bob = alice_p["profile_id"], bob_p["profile_id"]
     pg.update_profile(alice, display_name=f"Alice {marker}", notes=f"my notes {marker}", persona_id=persona,

@@ -101,7 +101,8 @@ def test_ollama_closed_port_says_ollama_is_not_running_and_keeps_the_message(tmp
     with pytest.raises(LLMUnavailable, match="ollama serve"):
         backend.list_models()
     pg = Playground(Settings.from_env({"PLAYGROUND_DATA_DIR": str(tmp_path / "d"), "PLAYGROUND_OLLAMA_HOST": host,
-                                       "PLAYGROUND_MODEL": "llama3.2"}), embedder=embedder)
+                                       "PLAYGROUND_LLM_BACKEND": "ollama", "PLAYGROUND_MODEL": "llama3.2"}),
+                    embedder=embedder)
     status = pg.llm_status()
     assert not status.reachable and "ollama pull" in status.problem
     session = pg.new_session(None)

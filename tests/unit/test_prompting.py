@@ -85,7 +85,7 @@ def test_over_budget_cuts_oldest_history_first_then_lowest_ranked_snippets():
 
 
 def test_a_message_longer_than_the_budget_is_refused_politely():
-    with pytest.raises(InvalidInput, match="budget"):
+    with pytest.raises(InvalidInput, match="too long for the model's prompt"):
         build_prompt("word " * 400, "global", count_tokens=TOK.count, budget=200)
 
 
