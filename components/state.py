@@ -9,3 +9,5 @@ ADMIN_OK = "study_admin_unlocked"      # the admin passphrase was given in this 
 PENDING_ASK = "chat_pending_message"   # "ask again" re-sends this message
 FLASH = "flash_messages"              # feedback that must survive a rerun: [(kind, text)]
 BROWSER = "browser_token"              # private workshops: which profiles this browser made
+EXPLAIN = "explain_run"                # "Explain this answer": {"run": explanation id, "go": run it now}
+BIAS = "bias_probe_result"             # the latest bias probe result (a dict)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from components import state
 from components.chat_view import stream_or_record
+from components.explain_view import explain_button, render_explanation
 from components.inspector import render_prompt, render_resolution, render_snippets, render_trace
 from components.services import model_status
 from components.setup import need_profile, page_setup, show_error
@@ -85,6 +86,8 @@ with chat_col:
                 if m["trace"]:
                     with st.expander("How this answer was personalized"):
                         render_trace(m["trace"], key=f"trace_{m['id']}")
+                if m["trace"] and m["status"] == "complete":
+                    explain_button(pg, m["trace"], key=f"explain_{m['id']}")
 
 # Inline under the chat, not pinned to the page bottom: a pinned input makes Streamlit scroll the whole page down,
 # which pushes the title and the inspector's granularity switch out of view.
@@ -133,3 +136,6 @@ with details:
         else:
             st.markdown(f"**Latest turn** · “{latest['query'][:80]}”")
             render_trace(latest, key="chat_latest")
+
+# Below both columns: "Explain this answer" runs here, full width, with progress and a Cancel button.
+render_explanation(pg, key="chat_explain")

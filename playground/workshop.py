@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PRESET: dict[str, Any] = {"hidden_pages": [], "hide_controls": False, "fixed_model": "",
                                   "private_profiles": False}
-PAGES = ("Profile", "Writing samples", "Chat", "Personas", "Compare", "Evaluate", "Study")
+PAGES = ("Profile", "Writing samples", "Chat", "Personas", "Compare", "Evaluate", "Study", "Bias probe")
 
 
 def get_preset(pg: "Playground") -> dict[str, Any]:

@@ -1,0 +1,78 @@
+"""The personalized judge in the Study admin page: the editable judge prompt, a visible run over a study's
+judgements, and how often the judge agreed with the participants' real choices."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from playground import Playground, PlaygroundError
+from playground.probes import judge
+
+from .services import model_status
+from .setup import show_error
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{x:.0%}"
+
+
+def render_judge(pg: Playground, study_id: str, code: str) -> None:
+    st.markdown("**Personalized judge**")
+    st.caption(judge.EXPLAINED)
+    key = f"admin_judge_template_{study_id}"
+    if key not in st.session_state:
+        st.session_state[key] = judge.DEFAULT_TEMPLATE
+    template = st.text_area("Judge prompt (placeholders: " + ", ".join(judge.PLACEHOLDERS) + ")", key=key,
+                            height=260)
+    c1, c2 = st.columns([1, 3])
+    if c2.button("Restore the default prompt", key="admin_judge_default"):
+        st.session_state.pop(key, None)
+        st.rerun()
+    if c1.button("Run the judge", key="admin_judge_run", type="primary",
+                 help="Asks the model about every judged task that has no verdict for this prompt and model yet."):
+        status = model_status(pg)
+        if not (status.reachable and status.model):
+            st.warning(f"The judge needs a model. {status.problem}")
+        else:
+            bar = st.progress(0.0, text="Starting…")
+
+            def progress(stage: str, done: int, total: int) -> None:
+                bar.progress(min(done / max(total, 1), 1.0), text=f"{done} of {total} judged · now: {stage}")
+
+            try:
+                judge.judge_study(pg, study_id, judge.check_template(template), model=status.model,
+                                  progress=progress)
+            except PlaygroundError as e:
+                show_error(e)
+            bar.empty()
+    try:
+        report = judge.agreement_report(pg, study_id, judge.check_template(template))
+    except PlaygroundError as e:
+        show_error(e)
+        return
+    if not report["judged"]:
+        st.caption(f"No verdicts for this prompt yet ({report['judgements']} judgements to judge).")
+        return
+    ag = report["agreement"]
+    kappa = report["kappa"]
+    m = st.columns(4)
+    m[0].metric("Agreement", _pct(ag["rate"]), help="Share of tasks where judge and participant picked the same "
+                "answer (participant ties and unparsed verdicts left out).")
+    m[1].metric("Cohen's kappa", "—" if kappa is None else f"{kappa:.2f}",
+                help="Agreement beyond chance: 0 is a coin, 1 is perfect.")
+    m[2].metric("Compared", f"{report['compared']} of {report['judgements']}")
+    m[3].metric("Unparsed replies", report["judge_unparsed"])
+    ci = report["ci95"]
+    st.caption(f"Agreement 95% CI {_pct(ag['ci95'][0]) if ag['ci95'] else '—'} to "
+               f"{_pct(ag['ci95'][1]) if ag['ci95'] else '—'} (Wilson); kappa 95% CI "
+               + (f"{ci[0]:.2f} to {ci[1]:.2f} (bootstrap)" if ci else "— (too few)") +
+               f"; chance is {_pct(report['chance'])}. Judge said A {report['judge_said_A']} of "
+               f"{report['compared']} times. Models: {', '.join(report['models'])}.")
+    st.dataframe([{"judge's confidence": c, "tasks": v["n"], "agreed": v["agree"], "agreement": _pct(v["rate"])}
+                  for c, v in report["by_confidence"].items()], hide_index=True, key="admin_judge_conf")
+    st.dataframe([{k: r[k] for k in ("participant", "task", "choice", "judge", "confidence", "raw")}
+                  for r in report["rows"]], hide_index=True, width="stretch", key="admin_judge_rows")
+    st.download_button("Export the judge's verdicts and agreement (JSON)", json.dumps(report, indent=2),
+                       f"{code}-judge.json", "application/json", key="admin_judge_export")
