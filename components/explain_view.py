@@ -21,37 +21,43 @@ def diff_text(diff: list[dict[str, str]]) -> str:
     return " ".join(marks[d["op"]].format(d["text"]) for d in diff)
 
 
-def explain_button(pg: Playground, trace: dict[str, Any], key: str) -> None:
-    """The action under an answer: start a batch for the prompt exactly as it was sent, and show it below."""
-    if st.button("Explain this answer", key=key, help="Answer again with one part of the prompt left out at a time."):
+def _runs() -> dict[str, dict[str, Any]]:
+    """{section key: {"run": explanation id, "go": run it now}}: each page has its own explanation."""
+    return st.session_state.setdefault(state.EXPLAIN, {})
+
+
+def explain_button(pg: Playground, trace: dict[str, Any], key: str, section: str,
+                   label: str = "Explain this answer") -> None:
+    """The action under an answer: start a batch for the prompt exactly as it was sent, shown in ``section``."""
+    if st.button(label, key=key, help="Answer again with one part of the prompt left out at a time."):
         try:
             rid = pg.start_explanation(None, "", trace["mode"], trace=trace, model=trace.get("model") or "")
         except PlaygroundError as e:
             show_error(e)
             return
-        st.session_state[state.EXPLAIN] = {"run": rid, "go": True}
+        _runs()[section] = {"run": rid, "go": True}
         st.rerun()
 
 
-def _cancel(pg: Playground, rid: str) -> None:
+def _cancel(pg: Playground, rid: str, section: str) -> None:
     # The click itself stops the script that was running the batch (Streamlit reruns); the request in the database
     # also stops a batch run from another tab between two variants.
     counterfactual.request_cancel(pg.db, rid)
     pg.db.execute("UPDATE explanations SET status = 'cancelled' WHERE id = ? AND status IN ('running', 'cancelling')",
                   (rid,))
-    st.session_state[state.EXPLAIN] = {"run": rid, "go": False}
+    _runs()[section] = {"run": rid, "go": False}
 
 
-def render_explanation(pg: Playground, key: str = "explain") -> None:
-    """The explanation section, if one was asked for in this browser session; runs the batch when it is due."""
-    current = st.session_state.get(state.EXPLAIN)
+def render_explanation(pg: Playground, key: str) -> None:
+    """The explanation section ``key``, if one was asked for in this browser session; runs the batch when due."""
+    current = _runs().get(key)
     if not current:
         return
     rid = current["run"]
     try:
         run = counterfactual.get_run(pg.db, rid)
     except PlaygroundError:
-        st.session_state.pop(state.EXPLAIN, None)
+        _runs().pop(key, None)
         return
     st.subheader("What did each part do?")
     st.caption(counterfactual.EXPLAINED)
@@ -59,10 +65,11 @@ def render_explanation(pg: Playground, key: str = "explain") -> None:
                f"{run['total']} answers (the full prompt, then one per removed part)")
     top = st.columns([1, 1, 4])
     if top[1].button("Close", key=f"{key}_close"):
-        st.session_state.pop(state.EXPLAIN, None)
+        _runs().pop(key, None)
         st.rerun()
     if current.get("go") and run["status"] in ("running", "cancelled", "error"):
-        top[0].button("Cancel", key=f"{key}_cancel", on_click=_cancel, args=(pg, rid), type="primary")
+        top[0].button("Cancel", key=f"{key}_cancel", on_click=_cancel, args=(pg, rid, key),
+                      type="primary")
         bar = st.progress(len(run["variants"]) / run["total"], text="Starting…")
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -78,7 +85,7 @@ def render_explanation(pg: Playground, key: str = "explain") -> None:
     if run["status"] in ("cancelled", "cancelling", "running", "error") and len(run["variants"]) < run["total"]:
         st.warning(f"Stopped after {len(run['variants'])} of {run['total']} answers.")
         if top[0].button("Resume", key=f"{key}_resume"):
-            st.session_state[state.EXPLAIN] = {"run": rid, "go": True}
+            _runs()[key] = {"run": rid, "go": True}
             st.rerun()
     _result(run, key)
 

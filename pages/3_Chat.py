@@ -87,7 +87,7 @@ with chat_col:
                     with st.expander("How this answer was personalized"):
                         render_trace(m["trace"], key=f"trace_{m['id']}")
                 if m["trace"] and m["status"] == "complete":
-                    explain_button(pg, m["trace"], key=f"explain_{m['id']}")
+                    explain_button(pg, m["trace"], key=f"explain_{m['id']}", section="chat_explain")
 
 # Inline under the chat, not pinned to the page bottom: a pinned input makes Streamlit scroll the whole page down,
 # which pushes the title and the inspector's granularity switch out of view.

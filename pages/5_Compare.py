@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import state
 from components.chat_view import stream_or_record
+from components.explain_view import explain_button, render_explanation
 from components.inspector import render_snippets
 from components.services import model_status
 from components.setup import need_profile, page_setup, show_error
@@ -57,6 +58,15 @@ if result and result["traces"]:
             with col:
                 st.subheader(mode)
                 st.markdown(result["answers"].get(mode) or "_no answer_")
+    explainable = [m for m in ("user", "persona") if result["answers"].get(m)
+                   and result["traces"][m].get("status") == "complete"]
+    if explainable:
+        for col, mode in zip(st.columns(3), MODES):
+            if mode in explainable:
+                with col:
+                    explain_button(pg, result["traces"][mode], key=f"compare_explain_{mode}",
+                                   section="compare_explain", label=f"Explain the {mode} answer")
+    render_explanation(pg, key="compare_explain")
     st.subheader("What each prompt retrieved")
     cols = st.columns(3)
     for col, mode in zip(cols, MODES):

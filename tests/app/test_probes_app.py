@@ -46,7 +46,7 @@ def test_llama_cpp_engine_explain_this_answer_shows_each_removal_and_resumes_aft
                  for m in pg.session_messages(s["id"]) if m["trace"])
     rid = pg.start_explanation(None, "", "user", trace=trace)
     pg.run_explanation(rid, should_stop=lambda: len(counterfactual.get_run(pg.db, rid)["variants"]) >= 1)
-    at.session_state[state.EXPLAIN] = {"run": rid, "go": False}
+    at.session_state[state.EXPLAIN] = {"chat_explain": {"run": rid, "go": False}}
     at.run()
     total = counterfactual.get_run(pg.db, rid)["total"]
     assert f"Stopped after 1 of {total} answers." in texts(at)
@@ -54,6 +54,23 @@ def test_llama_cpp_engine_explain_this_answer_shows_each_removal_and_resumes_aft
     no_errors(at)
     assert counterfactual.get_run(pg.db, rid)["status"] == "complete"
     assert "Stopped after" not in texts(at) and len(table(at, "removed")) == total
+
+
+@pytest.mark.engine
+def test_llama_cpp_engine_compare_explains_the_user_answer_in_its_own_section(app_llm):
+    at = app_llm
+    make_user(at)
+    at.switch_page("pages/5_Compare.py").run()
+    at.text_area(key="compare_message").input("Plan my Saturday.")
+    button(at, "Answer under all three").click().run()
+    no_errors(at)
+    button(at, "Explain the user answer").click().run()
+    no_errors(at)
+    page = texts(at)
+    assert "What did each part do?" in page and "Without profile · Ada · complete" in page
+    assert "Message: “Plan my Saturday.” · user" in page
+    at.switch_page("pages/3_Chat.py").run()
+    assert "What did each part do?" not in texts(at), "Chat has its own explanation section"
 
 
 @pytest.mark.engine
