@@ -99,8 +99,9 @@ def _result(run: dict[str, Any], key: str) -> None:
     if not variants:
         return
     most = run["most_changed"]
+    so_far = " so far" if len(variants) < run["total"] else ""
     if most and most["changed"]:
-        st.info(f"Removing {most['label']} changed the answer most (similarity to the full-prompt answer "
+        st.info(f"Removing {most['label']} changed the answer most{so_far} (similarity to the full-prompt answer "
                 f"{_fmt(most['similarity'])}, word overlap {_fmt(most['overlap'])}).", icon="🔎")
     elif most:
         st.info("No removal changed the answer: for this question the model ignored every personal part.", icon="🔎")

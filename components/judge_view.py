@@ -76,3 +76,45 @@ def render_judge(pg: Playground, study_id: str, code: str) -> None:
                   for r in report["rows"]], hide_index=True, width="stretch", key="admin_judge_rows")
     st.download_button("Export the judge's verdicts and agreement (JSON)", json.dumps(report, indent=2),
                        f"{code}-judge.json", "application/json", key="admin_judge_export")
+
+
+def render_pair_judge(pg: Playground, profile: dict, message: str, answers: dict[str, str],
+                      snippets: list[str]) -> None:
+    """Compare: ask the judge which of two answers this person would prefer (the prompt shown and editable)."""
+    from playground.prompting import profile_text
+
+    st.subheader("Would the model guess your choice?")
+    st.caption(judge.EXPLAINED)
+    shown = [m for m, a in answers.items() if a]
+    if len(shown) < 2:
+        return
+    c1, c2 = st.columns(2)
+    a = c1.selectbox("Answer A", shown, index=0, key="compare_judge_a")
+    b = c2.selectbox("Answer B", shown, index=len(shown) - 1, key="compare_judge_b")
+    if "compare_judge_template" not in st.session_state:
+        st.session_state["compare_judge_template"] = judge.DEFAULT_TEMPLATE
+    with st.expander("The judge's prompt (edit it; placeholders: " + ", ".join(judge.PLACEHOLDERS) + ")"):
+        template = st.text_area("Judge prompt", key="compare_judge_template", height=260,
+                                label_visibility="collapsed")
+    if st.button("Ask the judge", key="compare_judge_go", disabled=a == b):
+        status = model_status(pg)
+        if not (status.reachable and status.model):
+            st.warning(f"The judge needs a model. {status.problem}")
+            return
+        try:
+            with st.spinner("The judge is reading both answers…"):
+                got = judge.judge_pair(pg.backend, status.model, judge.check_template(template),
+                                       profile=profile_text(profile), snippets=snippets, question=message,
+                                       answer_a=answers[a], answer_b=answers[b])
+        except PlaygroundError as e:
+            show_error(e)
+            return
+        picked = {"A": a, "B": b}.get(got["verdict"])
+        if got["verdict"] == "error":
+            st.error(got["error"])
+        elif picked:
+            st.info(f"The judge thinks you would prefer the **{picked}** answer (confidence: {got['confidence']}).")
+        else:
+            st.warning("The judge's reply named no clear choice, so it is recorded as unparsed (never guessed).")
+        st.caption("The judge's words, as written:")
+        st.text(got["raw"] or "(nothing)")

@@ -107,6 +107,8 @@ if message:
             if not stream_or_record(pg, turn):
                 st.warning(f"No model is running, so there is no answer, but the prompt that would be sent is in the "
                            f"inspector. {model_status(pg).problem}")
+            elif turn.status == "complete":  # the same key as in the history next time: one button per answer
+                explain_button(pg, turn.trace, key=f"explain_{turn.assistant_message_id}", section="chat_explain")
             latest = turn.trace
 
 with details:

@@ -8,6 +8,7 @@ from components import state
 from components.chat_view import stream_or_record
 from components.explain_view import explain_button, render_explanation
 from components.inspector import render_snippets
+from components.judge_view import render_pair_judge
 from components.services import model_status
 from components.setup import need_profile, page_setup, show_error
 from playground import PlaygroundError, RetrievalOptions
@@ -89,6 +90,8 @@ if result and result["traces"]:
                          f"{sum(1 for x in added if x[0] == '-')} removed", expanded=mode == "user"):
             st.code("\n".join(added) or "identical system prompts", language="diff", wrap_lines=True)
 
+    user_hits = [h["text"] for h in (result["traces"].get("user") or {}).get("hits", [])]
+    render_pair_judge(pg, profile, result["message"], result["answers"], user_hits)
     st.subheader("Which answer do you prefer?")
     if not any(result["answers"].values()):
         st.info("There are no answers to choose between yet: start a model (see the sidebar) and ask again.")

@@ -135,3 +135,22 @@ def test_study_admin_shows_the_judges_agreement_and_checks_the_edited_prompt(no_
     assert "No verdicts for this prompt yet (8 judgements to judge)." in texts(at), "a new prompt needs new verdicts"
     button(at, "Run the judge").click().run()
     assert "The judge needs a model." in texts(at)
+
+
+@pytest.mark.engine
+def test_llama_cpp_engine_compare_asks_the_judge_with_the_edited_prompt(app_llm):
+    at = app_llm
+    make_user(at)
+    at.switch_page("pages/5_Compare.py").run()
+    at.text_area(key="compare_message").input("Plan my Saturday.")
+    button(at, "Answer under all three").click().run()
+    assert "Would the model guess your choice?" in texts(at)
+    at.text_area(key="compare_judge_template").input("Pick one. {question} {answer_a}").run()
+    button(at, "Ask the judge").click().run()
+    assert "must contain {answer_b}" in texts(at), "a broken prompt is explained, not sent"
+    at.text_area(key="compare_judge_template").input(judge.DEFAULT_TEMPLATE).run()
+    button(at, "Ask the judge").click().run()
+    no_errors(at)
+    page = texts(at)
+    assert "The judge's words, as written:" in page
+    assert ("The judge thinks you would prefer the" in page) or ("recorded as unparsed (never guessed)" in page)
