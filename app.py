@@ -3,10 +3,12 @@
 import streamlit as st
 
 from components.charts import PIPELINE_DOT
+from components.safe_text import md
 from components.services import model_status
 from components.setup import flash, page_setup, select_profile, show_error
 from playground import PlaygroundError
 from playground.demo import load_demo_data
+from playground.embedded_llm import SMALL_MODEL_NOTE
 
 pg = page_setup("Personalization Playground",
                 "See how a language model's answer changes when it knows about you: your profile, your writing, "
@@ -35,8 +37,12 @@ with c2:
 with c3:
     status = model_status(pg)
     st.markdown(f"**Model** · {status.backend} {'✓' if status.reachable and status.model else '✗'}")
-    if status.reachable and status.model:
-        st.caption(f"Chatting with **{status.model}** at {status.where}. Installed: {', '.join(status.models[:6])}")
+    if status.reachable and status.model and status.backend == "embedded":
+        st.caption(f"Chatting with **{md(status.model)}**, built into the playground (no server needed). "
+                   + SMALL_MODEL_NOTE)
+    elif status.reachable and status.model:
+        st.caption(f"Chatting with **{md(status.model)}** at {md(status.where)}. Installed: "
+                   f"{md(', '.join(status.models[:6]))}")
     else:
         st.caption(status.problem)
         st.caption("Everything else works without a model: profiles, samples, retrieval and the prompt preview.")
@@ -53,8 +59,8 @@ if st.button("Load demo data", type="primary", key="home_load_demo"):
         show_error(e)
     else:
         bar.progress(1.0, text="Done")
-        flash("success", "Demo data ready: " + ", ".join(p["display_name"] for p in profiles) +
-              f". {profiles[0]['display_name']} is now the active profile: open Chat and ask something.")
+        flash("success", "Demo data ready: " + ", ".join(md(p["display_name"]) for p in profiles) +
+              f". {md(profiles[0]['display_name'])} is now the active profile: open Chat and ask something.")
         select_profile(profiles[0]["id"])
         st.rerun()
 st.page_link("pages/3_Chat.py", label="Open Chat", icon="💬")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from playground import LLMError, LLMUnavailable, Playground, Turn
 
+from .safe_text import answer_md
 from .services import model_status
 from .setup import show_error
 
@@ -17,8 +18,11 @@ def stream_or_record(pg: Playground, turn: Turn) -> bool:
     if not (status.reachable and status.model):
         turn.preview_only(LLMUnavailable(status.problem or "No model is available."))
         return False
+    box, text = st.empty(), ""
     try:
-        st.write_stream(turn.stream())
+        for piece in turn.stream():  # not st.write_stream: it renders the raw answer, images and all
+            text += piece
+            box.markdown(answer_md(text))
     except LLMError as e:
         show_error(e)
     return True

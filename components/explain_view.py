@@ -12,6 +12,7 @@ from playground import Playground, PlaygroundError
 from playground.probes import counterfactual
 
 from . import state
+from .safe_text import md
 from .setup import show_error
 
 
@@ -61,7 +62,7 @@ def render_explanation(pg: Playground, key: str) -> None:
         return
     st.subheader("What did each part do?")
     st.caption(counterfactual.EXPLAINED)
-    st.caption(f"Message: “{run['message'][:120]}” · {run['mode']} · model {run['model']} · temperature 0 · "
+    st.caption(f"Message: “{md(run['message'][:120])}” · {run['mode']} · model {md(run['model'])} · temperature 0 · "
                f"{run['total']} answers (the full prompt, then one per removed part)")
     top = st.columns([1, 1, 4])
     if top[1].button("Close", key=f"{key}_close"):
@@ -101,7 +102,7 @@ def _result(run: dict[str, Any], key: str) -> None:
     most = run["most_changed"]
     so_far = " so far" if len(variants) < run["total"] else ""
     if most and most["changed"]:
-        st.info(f"Removing {most['label']} changed the answer most{so_far} (similarity to the full-prompt answer "
+        st.info(f"Removing {md(most['label'])} changed the answer most{so_far} (similarity to the full-prompt answer "
                 f"{_fmt(most['similarity'])}, word overlap {_fmt(most['overlap'])}).", icon="🔎")
     elif most:
         st.info("No removal changed the answer: for this question the model ignored every personal part.", icon="🔎")
@@ -117,11 +118,11 @@ def _result(run: dict[str, Any], key: str) -> None:
                "all words. Similarity to the person's writing: cosine to the mean of their writing's chunks.")
     base = variants[0]
     for v in variants:
-        with st.expander(f"{'Full prompt' if v.key == counterfactual.ORIGINAL else 'Without ' + v.label}"
+        with st.expander(f"{'Full prompt' if v.key == counterfactual.ORIGINAL else 'Without ' + md(v.label)}"
                          f" · {v.status}"):
             st.text(v.answer or "(no answer)")
             if v.error:
-                st.caption(f"⚠️ {v.error}")
+                st.caption(f"⚠️ {md(v.error)}")
             if v is not base:
                 st.caption("Word diff against the full-prompt answer: [-only in the full answer-] {+only here+}")
                 st.text(diff_text(v.diff))

@@ -7,6 +7,7 @@ from typing import Any, Mapping
 import streamlit as st
 
 from .charts import prompt_tokens_figure
+from .safe_text import md
 
 # Streamlit's markdown colours for each prompt source (the plotly charts use the matching hex colours).
 SOURCE_MD = {"instructions": "gray", "persona": "violet", "profile": "blue", "summary": "green",
@@ -20,7 +21,7 @@ WHERE = {"instructions": "the playground's global instructions", "persona": "the
 def render_resolution(prompt: Mapping[str, Any]) -> None:
     res = prompt.get("resolution")
     if res:
-        st.info(f"**auto → {res['mode']}**: {res['reason']}", icon="🧭")
+        st.info(f"**auto → {res['mode']}**: {md(res['reason'])}", icon="🧭")  # the reason names people
 
 
 def render_snippets(hits: list[Mapping[str, Any]], mode: str) -> None:
@@ -49,17 +50,19 @@ def render_prompt(prompt: Mapping[str, Any], key: str) -> None:
     st.plotly_chart(prompt_tokens_figure(parts, budget), width="stretch", key=f"{key}_tokens",
                     config={"displayModeBar": False})
     if prompt.get("cut"):
-        st.warning("Cut to fit the budget: " + ", ".join(f"{c['label']} ({c['tokens']} tokens)" for c in prompt["cut"]))
+        st.warning("Cut to fit the budget: " + ", ".join(f"{md(c['label'])} ({c['tokens']} tokens)"
+                                                         for c in prompt["cut"]))
     for p in parts:
         color = SOURCE_MD.get(p["source"], "gray")
-        st.markdown(f":{color}[**{p['label']}**] · {p['tokens']} tokens · from {WHERE.get(p['source'], p['source'])}")
+        st.markdown(f":{color}[**{md(p['label'])}**] · {p['tokens']} tokens · from "  # labels hold sample titles
+                    f"{WHERE.get(p['source'], p['source'])}")
         st.code(p["text"], language=None, wrap_lines=True)
 
 
 def render_trace_summary(trace: Mapping[str, Any]) -> None:
     bits = [f"mode **{trace['mode']}**", f"retriever {trace['retrieval']['retriever']}, k={trace['retrieval']['k']}"]
     if trace.get("model"):
-        bits.append(f"model **{trace['model']}**")
+        bits.append(f"model **{md(trace['model'])}**")
     if trace.get("latency_s") is not None and trace.get("status") != "error":
         bits.append(f"{trace['latency_s']:.2f} s")
     if trace.get("ttft_s") is not None:

@@ -10,6 +10,7 @@ import streamlit as st
 from playground import Playground, PlaygroundError
 from playground.probes import judge
 
+from .safe_text import md
 from .services import model_status
 from .setup import show_error
 
@@ -69,7 +70,7 @@ def render_judge(pg: Playground, study_id: str, code: str) -> None:
                f"{_pct(ag['ci95'][1]) if ag['ci95'] else '—'} (Wilson); kappa 95% CI "
                + (f"{ci[0]:.2f} to {ci[1]:.2f} (bootstrap)" if ci else "— (too few)") +
                f"; chance is {_pct(report['chance'])}. Judge said A {report['judge_said_A']} of "
-               f"{report['compared']} times. Models: {', '.join(report['models'])}.")
+               f"{report['compared']} times. Models: {md(', '.join(report['models']))}.")
     st.dataframe([{"judge's confidence": c, "tasks": v["n"], "agreed": v["agree"], "agreement": _pct(v["rate"])}
                   for c, v in report["by_confidence"].items()], hide_index=True, key="admin_judge_conf")
     st.dataframe([{k: r[k] for k in ("participant", "task", "choice", "judge", "confidence", "raw")}
@@ -111,7 +112,7 @@ def render_pair_judge(pg: Playground, profile: dict, message: str, answers: dict
             return
         picked = {"A": a, "B": b}.get(got["verdict"])
         if got["verdict"] == "error":
-            st.error(got["error"])
+            st.error(md(got["error"]))
         elif picked:
             st.info(f"The judge thinks you would prefer the **{picked}** answer (confidence: {got['confidence']}).")
         else:

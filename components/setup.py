@@ -10,6 +10,7 @@ import streamlit as st
 from playground import Playground, PlaygroundError
 
 from . import state
+from .safe_text import md
 from .services import model_status, playground
 
 
@@ -28,7 +29,7 @@ def page_setup(title: str, intro: str, icon: str = "🧪") -> Playground:
     st.title(title)
     st.caption(intro)
     for kind, text in st.session_state.pop(state.FLASH, []):
-        getattr(st, kind)(text)
+        getattr(st, kind)(text)  # flash() callers escape the people's text they include (md)
     _sidebar(pg)
     return pg
 
@@ -103,7 +104,10 @@ def _sidebar(pg: Playground) -> None:
             st.info("No profiles yet. Create one on the Profile page, or load the demo data on Home.")
         status = model_status(pg)
         if status.reachable and status.model:
-            st.caption(f"Model: **{status.model}** via {status.backend} ✓")
+            st.caption(f"Model: **{md(status.model)}** via {status.backend} ✓")
+            if status.backend == "embedded":
+                st.caption("A very small model built into the playground: expect rough answers. For better ones, "
+                           "run Ollama (see Home).")
         else:
             st.caption(f"⚠️ No model: {status.problem}")
 
@@ -142,4 +146,4 @@ def act(action: Callable[[], Any], success: str) -> bool:
 
 def show_error(e: Exception) -> None:
     """A PlaygroundError as the person should read it."""
-    st.error(str(e), icon="⚠️")
+    st.error(md(str(e)), icon="⚠️")  # messages quote names and titles people typed

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components.safe_text import md
 from components.setup import act, active_profile, flash, owner_token, page_setup, select_profile, show_error
 from playground import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED, PlaygroundError
 from playground.summaries import generate_summary, get_summary, save_summary
@@ -49,7 +50,7 @@ with tab_new:
                 show_error(e)
             else:
                 select_profile(created["id"])
-                flash("success", f"Profile “{created['display_name']}” created and selected. Next: add writing "
+                flash("success", f"Profile “{md(created['display_name'])}” created and selected. Next: add writing "
                                  "samples.")
                 st.rerun()
 
@@ -70,8 +71,8 @@ with tab_edit:
             if summary["stale"]:
                 st.warning("Your samples changed since this summary was written." +
                            (" You edited it, so it stays as you wrote it." if summary["edited"] else ""))
-            st.caption("Written from: " + ", ".join(s["title"] for s in summary["sources"]) +
-                       f" · by {summary['model']}")
+            st.caption("Written from: " + ", ".join(md(s["title"]) for s in summary["sources"]) +
+                       f" · by {md(summary['model'])}")
         text = st.text_area("Summary", summary["text"] if summary else "", key=f"profile_summary_{profile['id']}",
                             height=140)
         s1, s2 = st.columns(2)
@@ -85,7 +86,7 @@ with tab_edit:
         st.subheader("Delete this profile")
         st.caption("Deletes the profile, its writing samples, their vectors, its chats and their traces. "
                    "This cannot be undone.")
-        sure = st.checkbox(f"Yes, delete “{profile['display_name']}” and everything in it", key="profile_delete_sure")
+        sure = st.checkbox(f"Yes, delete “{md(profile['display_name'])}” and everything in it", key="profile_delete_sure")
         if st.button("Delete profile", disabled=not sure, key="profile_delete"):
             try:
                 pg.delete_profile(profile["id"])
@@ -94,5 +95,5 @@ with tab_edit:
             else:
                 select_profile(None)
                 st.session_state.pop("profile_delete_sure", None)
-                flash("success", f"Deleted “{profile['display_name']}” and all of its data.")
+                flash("success", f"Deleted “{md(profile['display_name'])}” and all of its data.")
                 st.rerun()

@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from components.charts import embedding_map, project_2d, style_figure
+from components.safe_text import md
 from components.setup import act, flash, need_profile, page_setup, visible_profiles
 from playground import SUPPORTED_FILE_TYPES, PlaygroundError
 from playground.stylometry import style_profile
@@ -46,10 +47,10 @@ if submitted:
             else:
                 s = pg.add_sample(pid, text=text, title=title or None, progress=step)
         except PlaygroundError as e:
-            results.append(("error", f"{label}: {e}"))
+            results.append(("error", md(f"{label}: {e}")))
         else:
             note = f" ({'; '.join(s['notes'])})" if s.get("notes") else ""
-            results.append(("success", f"{label}: added as “{s['title']}”, {s['n_chunks']} chunks{note}"))
+            results.append(("success", md(f"{label}: added as “{s['title']}”, {s['n_chunks']} chunks{note}")))
     if bar:
         bar.progress(1.0, text="Done")
     for kind, text in results:
@@ -58,7 +59,7 @@ if submitted:
         st.rerun()
 
 samples = pg.list_samples(pid)
-st.subheader(f"{profile['display_name']}'s samples ({len(samples)})")
+st.subheader(f"{md(profile['display_name'])}'s samples ({len(samples)})")
 if not samples:
     st.info("No writing yet. Without samples, user mode can only use your profile attributes (the cold-start "
             "problem); try auto mode on the Chat page to see the persona stand in.")
@@ -68,13 +69,13 @@ else:
                  width="stretch", key=f"samples_table_{pid}")
     titles = {s["id"]: s["title"] for s in samples}
     chosen = st.selectbox("Preview or delete a sample", list(titles), format_func=titles.get, key=f"samples_pick_{pid}")
-    with st.expander(f"Preview: {titles[chosen]}"):
+    with st.expander(f"Preview: {md(titles[chosen])}"):
         text = pg.sample_text(chosen)
         st.text(text[:4000] + ("…" if len(text) > 4000 else ""))
-    sure = st.checkbox(f"Yes, delete “{titles[chosen]}”", key=f"samples_delete_sure_{pid}")
+    sure = st.checkbox(f"Yes, delete “{md(titles[chosen])}”", key=f"samples_delete_sure_{pid}")
     if st.button("Delete sample", disabled=not sure, key=f"samples_delete_{pid}"):
         st.session_state.pop(f"samples_delete_sure_{pid}", None)
-        act(lambda: pg.delete_sample(chosen), f"Deleted “{titles[chosen]}” and its vectors.")
+        act(lambda: pg.delete_sample(chosen), f"Deleted “{md(titles[chosen])}” and its vectors.")
 
 st.subheader("Style at a glance")
 st.caption("Simple features of each person's writing (and each persona's examples). Distinct habits here are what "

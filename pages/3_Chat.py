@@ -6,6 +6,7 @@ from components import state
 from components.chat_view import stream_or_record
 from components.explain_view import explain_button, render_explanation
 from components.inspector import render_prompt, render_resolution, render_snippets, render_trace
+from components.safe_text import answer_md, md
 from components.services import model_status
 from components.setup import need_profile, page_setup, show_error
 from playground import GRANULARITIES, RETRIEVERS, PlaygroundError, RetrievalOptions
@@ -68,7 +69,7 @@ with insp_col:
 
 with chat_col:
     top = st.columns([4, 1])
-    top[0].caption(f"Chatting as **{profile['display_name']}**")
+    top[0].caption(f"Chatting as **{md(profile['display_name'])}**")
     if top[1].button("New chat", key="chat_new"):
         sessions[pid] = pg.new_session(pid, title=CHAT_TITLE)["id"]
         st.rerun()
@@ -76,13 +77,13 @@ with chat_col:
     messages = pg.session_messages(sid)
     for m in messages:
         with history.chat_message(m["role"]):
-            if m["content"]:
-                st.markdown(m["content"])
+            if m["content"]:  # the person's words literally; the model's with formatting but nothing fetched
+                st.markdown(md(m["content"]) if m["role"] == "user" else answer_md(m["content"]))
             if m["role"] == "assistant":
                 if m["status"] == "interrupted":
-                    st.caption(f"⚠️ Stopped part-way: {m['error']}")
+                    st.caption(f"⚠️ Stopped part-way: {md(m['error'])}")
                 elif m["status"] == "error":
-                    st.caption(f"No answer: {m['error']}")
+                    st.caption(f"No answer: {md(m['error'])}")
                 if m["trace"]:
                     with st.expander("How this answer was personalized"):
                         render_trace(m["trace"], key=f"trace_{m['id']}")
@@ -97,7 +98,7 @@ latest = next((m["trace"] for m in reversed(messages) if m["role"] == "assistant
 if message:
     with chat_col:
         with history.chat_message("user"):
-            st.markdown(message)
+            st.markdown(md(message))
         with history.chat_message("assistant"):
             try:
                 turn = pg.start_turn(sid, message, mode, options, persona_id=persona_id, use_summary=use_summary)
@@ -120,7 +121,7 @@ with details:
                    or (mode == "persona" and latest.get("persona_id") != persona_id))
         if changed and not message:
             # One click on the granularity shows the difference at once: the same message under the new setting.
-            st.markdown(f"**Preview under the current setting ({mode})** · “{latest['query'][:80]}”, not yet sent")
+            st.markdown(f"**Preview under the current setting ({mode})** · “{md(latest['query'][:80])}”, not yet sent")
             if st.button(f"Ask again under {mode}", type="primary", key="chat_ask_again"):
                 st.session_state[state.PENDING_ASK] = latest["query"]
                 st.rerun()
@@ -136,7 +137,7 @@ with details:
             with st.expander(f"Latest turn, as it was sent ({latest['mode']})"):
                 render_trace(latest, key="chat_latest")
         else:
-            st.markdown(f"**Latest turn** · “{latest['query'][:80]}”")
+            st.markdown(f"**Latest turn** · “{md(latest['query'][:80])}”")
             render_trace(latest, key="chat_latest")
 
 # Below both columns: "Explain this answer" runs here, full width, with progress and a Cancel button.

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components.safe_text import md
 from components.setup import flash, page_setup, show_error
 from playground import PlaygroundError
 
@@ -12,19 +13,20 @@ personas = pg.list_personas()
 st.subheader(f"{len(personas)} personas")
 for p in personas:
     kind = "shipped" if p["builtin"] else "made here"
-    with st.expander(f"**{p['name']}** · {p['grp'] or kind} · {p['n_members']} members, {p['n_sharing']} sharing"):
-        st.markdown(f"**In the system prompt:** {p['description']}")
+    with st.expander(f"**{md(p['name'])}** · {md(p['grp'] or kind)} · {p['n_members']} members, {p['n_sharing']} sharing"):
+        st.markdown(f"**In the system prompt:** {md(p['description'])}")
         if p["style_guidance"]:
-            st.markdown(f"**How to answer:** {p['style_guidance']}")
+            st.markdown(f"**How to answer:** {md(p['style_guidance'])}")
         for n, ex in enumerate(p["examples"], 1):
             st.caption(f"Example {n}")
             st.text(ex)
         members = pg.persona_members(p["id"])
         if members:
             st.markdown("**Members:** " + ", ".join(
-                f"{m['display_name']}{' (shares samples)' if m['share_with_persona'] else ''}" for m in members))
+                f"{md(m['display_name'])}{' (shares samples)' if m['share_with_persona'] else ''}" for m in members))
         src = p["source"]
-        st.caption(f"Source: {src.get('dataset', '')}" + (f" · {src['license']}" if src.get("license") else ""))
+        st.caption(f"Source: {md(src.get('dataset', ''))}" + (f" · {md(src['license'])}" if src.get("license")
+                                                               else ""))
         if not p["builtin"]:
             with st.form(f"personas_edit_{p['id']}"):
                 name = st.text_input("Name", p["name"], key=f"personas_name_{p['id']}")
@@ -40,12 +42,12 @@ for p in personas:
                     except PlaygroundError as e:
                         show_error(e)
                     else:
-                        flash("success", f"Saved “{name}”.")
+                        flash("success", f"Saved “{md(name)}”.")
                         st.rerun()
             sure = st.checkbox("Yes, delete this persona (members keep their own data)", key=f"personas_del_{p['id']}")
             if st.button("Delete persona", disabled=not sure, key=f"personas_delete_{p['id']}"):
                 pg.delete_persona(p["id"])
-                flash("success", f"Deleted “{p['name']}”.")
+                flash("success", f"Deleted “{md(p['name'])}”.")
                 st.rerun()
 
 st.subheader("Create a persona")
@@ -64,5 +66,5 @@ with st.form("personas_new", clear_on_submit=True):
         except PlaygroundError as e:
             show_error(e)
         else:
-            flash("success", f"Persona “{created['name']}” created. Members can join it on the Profile page.")
+            flash("success", f"Persona “{md(created['name'])}” created. Members can join it on the Profile page.")
             st.rerun()

@@ -9,6 +9,7 @@ from components.chat_view import stream_or_record
 from components.explain_view import explain_button, render_explanation
 from components.inspector import render_snippets
 from components.judge_view import render_pair_judge
+from components.safe_text import answer_md
 from components.services import model_status
 from components.setup import need_profile, page_setup, show_error
 from playground import PlaygroundError, RetrievalOptions
@@ -58,7 +59,7 @@ if result and result["traces"]:
         for col, mode in zip(cols, MODES):
             with col:
                 st.subheader(mode)
-                st.markdown(result["answers"].get(mode) or "_no answer_")
+                st.markdown(answer_md(result["answers"].get(mode) or "") or "_no answer_")
     explainable = [m for m in ("user", "persona") if result["answers"].get(m)
                    and result["traces"][m].get("status") == "complete"]
     if explainable:

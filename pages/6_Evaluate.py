@@ -6,6 +6,7 @@ import io
 import streamlit as st
 
 from components.charts import confusion_figure, metrics_figure
+from components.safe_text import answer_md, md
 from components.setup import need_profile, page_setup, show_error, visible_profiles
 from playground import RETRIEVERS, PlaygroundError
 from playground.attribution import METHODS, attribute, profile_docs
@@ -36,13 +37,13 @@ if "eval_attr" in st.session_state:
     c2.metric("Majority-class baseline", f"{res['majority_baseline']:.0%}")
     c3.metric("Chance", f"{res['chance_baseline']:.0%}")
     for pid, a in res["authors"].items():
-        st.markdown(f"- **{names.get(pid, pid)}**: recognisable {a['recognisable']:.0%} of the time "
+        st.markdown(f"- **{md(names.get(pid, pid))}**: recognisable {a['recognisable']:.0%} of the time "
                     f"({a['correct']} of {a['n']} samples)")
     st.plotly_chart(confusion_figure(res["confusion"], names), width="stretch", key="eval_confusion")
 
 st.divider()
 profile = need_profile(pg)
-st.subheader(f"Does personalization help {profile['display_name']}? (held-out evaluation)")
+st.subheader(f"Does personalization help {md(profile['display_name'])}? (held-out evaluation)")
 st.caption("Some of your samples are held out; for each, the model is asked to write it (from its title and first "
            "sentence) under each condition, and the output is scored against what you actually wrote. Held-out "
            "samples are never retrieved while they are evaluated. ROUGE-1/ROUGE-L as in LaMP; METEOR with exact and "
@@ -79,12 +80,12 @@ if res and res["profile_id"] == profile["id"]:
     pick = st.selectbox("Look at one item", range(len(rows)), format_func=lambda i: labels[i], key="eval_item")
     r = rows[pick]
     st.caption(f"ROUGE-1 {r['rouge1']:.3f} · ROUGE-L {r['rougeL']:.3f} · METEOR {r['meteor']:.3f} · "
-               f"similarity to the held-out text {r['sim_reference']:.3f}" + (f" · error: {r['error']}" if r["error"]
+               f"similarity to the held-out text {r['sim_reference']:.3f}" + (f" · error: {md(r['error'])}" if r["error"]
                                                                               else ""))
     a, b, c = st.columns(3)
     a.markdown("**Prompt**")
     a.code("\n\n".join(f"[{m['role']}]\n{m['content']}" for m in r["messages"]), language=None, wrap_lines=True)
     b.markdown("**Model output**")
-    b.write(r["output"] or "_none_")
+    b.markdown(answer_md(r["output"] or "") or "_none_")
     c.markdown("**What you wrote (held out)**")
-    c.write(r["reference"][:3000])
+    c.text(r["reference"][:3000])

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components import state
+from components.safe_text import answer_md, md
 from components.setup import page_setup, show_error
 from playground import PlaygroundError
 from playground import study as studies
@@ -10,13 +11,22 @@ from playground import study as studies
 pg = page_setup("Study", "For participants in a study: your researcher gave you a study code and a participant ID. "
                 "No real name is needed.", icon="🔬")
 
-pid = st.session_state.get(state.PARTICIPANT) or st.query_params.get("participant")
+# Resume from this browser session, or from the resume link (?resume=<secret>); a participant id alone opens nothing.
+pid = st.session_state.get(state.PARTICIPANT)
 participant = None
 if pid:
     try:
         participant = studies.get_participant(pg, pid)
     except PlaygroundError:
         st.session_state.pop(state.PARTICIPANT, None)
+elif st.query_params.get("resume"):
+    try:
+        participant = studies.resume(pg, st.query_params["resume"])
+    except PlaygroundError as e:
+        show_error(e)
+        del st.query_params["resume"]
+    else:
+        st.session_state[state.PARTICIPANT] = participant["id"]
 
 if not participant:
     with st.form("study_join"):
@@ -29,16 +39,16 @@ if not participant:
                 show_error(e)
             else:
                 st.session_state[state.PARTICIPANT] = participant["id"]
-                st.query_params["participant"] = participant["id"]  # a reload resumes here
+                st.query_params["resume"] = participant["resume_token"]  # a reload (only this link) resumes here
                 st.rerun()
     st.stop()
 
 study = studies.get_study(pg, participant["study_id"])
-st.caption(f"Study **{study['name']}** · participant **{participant['code']}**")
+st.caption(f"Study **{md(study['name'])}** · participant **{md(participant['code'])}**")
 
 if not participant["consented"]:
     st.subheader("Consent")
-    st.markdown(study["consent_text"])
+    st.markdown(answer_md(study["consent_text"]))  # the researcher's formatting, but nothing fetched
     agree = st.checkbox("I have read this and agree to take part", key="study_agree")
     if st.button("Continue", disabled=not agree, type="primary", key="study_consent"):
         studies.consent(pg, participant["id"])
@@ -71,13 +81,15 @@ done = {r["task"] - 1 for r in studies.judgement_rows(pg, study["id"], participa
 todo = [t for t in range(len(study["prompts"])) if t not in done]
 st.progress(len(done) / len(study["prompts"]), text=f"{len(done)} of {len(study['prompts'])} tasks done")
 if not todo:
+    studies.end_resume(pg, participant["id"])
+    st.query_params.pop("resume", None)
     st.success("All done: thank you for taking part!")
     st.stop()
 
 task = todo[0]
 view = studies.task_view(pg, participant["id"], task)
 st.subheader(f"Task {task + 1} of {view['of']}")
-st.markdown(f"**The request:** {view['prompt']}")
+st.markdown(f"**The request:** {md(view['prompt'])}")
 if set(view["answers"]) != {"A", "B"} or any(a["status"] != "complete" for a in view["answers"].values()):
     try:
         with st.spinner("Writing two answers…"):
@@ -91,10 +103,10 @@ cols = st.columns(2)
 ratings = {}
 for col, slot in zip(cols, ("A", "B")):
     with col:
-        label = f"Answer {slot}" + (f" · {view['labels'][slot]}" if view.get("labels") else "")
+        label = f"Answer {slot}" + (f" · {md(view['labels'][slot])}" if view.get("labels") else "")
         st.markdown(f"#### {label}")
         with st.container(border=True):
-            st.markdown(view["answers"][slot]["text"] or "_(empty)_")
+            st.markdown(answer_md(view["answers"][slot]["text"]) or "_(empty)_")
         ratings[slot] = {q["id"]: st.slider(q["text"], 1, 5, 3, key=f"study_rate_{task}_{slot}_{q['id']}")
                          for q in view["questions"]}
 with st.form(f"study_judge_{task}"):

@@ -7,6 +7,7 @@ import streamlit as st
 from components import state
 from components.charts import ratings_figure, win_rate_figure
 from components.judge_view import render_judge
+from components.safe_text import md
 from components.setup import flash, page_setup, show_error
 from playground import RETRIEVERS, PlaygroundError
 from playground import study as studies
@@ -41,6 +42,10 @@ with tab_new:
                                default=["user", "global"], key="admin_modes")
         retrievers = st.multiselect("Retrievers (optional: compare these too)", RETRIEVERS, default=["dense"],
                                     key="admin_retrievers")
+        persona_names = {p["id"]: p["name"] for p in pg.list_personas()}
+        study_persona = st.selectbox("Persona for the persona condition (participants belong to none)",
+                                     ["", *persona_names], format_func=lambda i: persona_names.get(i, "— none —"),
+                                     key="admin_persona")
         assignment = st.radio("Assignment", ("within", "between"), horizontal=True, key="admin_assignment",
                               format_func={"within": "within-subject, counterbalanced",
                                            "between": "between-subject, random pair"}.get)
@@ -52,11 +57,12 @@ with tab_new:
             try:
                 s = studies.create_study(pg, name, consent, [{"mode": m, "retriever": r} for m in modes
                                                              for r in retrievers],
-                                         prompts.splitlines(), assignment=assignment, blind=blind)
+                                         prompts.splitlines(), assignment=assignment, blind=blind,
+                                         persona_id=study_persona)
             except PlaygroundError as e:
                 show_error(e)
             else:
-                flash("success", f"Study “{s['name']}” created. Participants join on the Study page with code "
+                flash("success", f"Study “{md(s['name'])}” created. Participants join on the Study page with code "
                                  f"**{s['code']}**.")
                 st.rerun()
 
@@ -100,10 +106,10 @@ with tab_studies:
             st.download_button("Export this participant's data (JSON)",
                                json.dumps(studies.export_participant(pg, who), default=str, indent=2),
                                f"participant-{codes[who]}.json", "application/json", key="admin_p_export")
-            sure = st.checkbox(f"Yes, delete everything of participant {codes[who]}", key="admin_p_sure")
+            sure = st.checkbox(f"Yes, delete everything of participant {md(codes[who])}", key="admin_p_sure")
             if st.button("Delete participant", disabled=not sure, key="admin_p_delete"):
                 studies.delete_participant(pg, who)
-                flash("success", f"Deleted participant {codes[who]} everywhere.")
+                flash("success", f"Deleted participant {md(codes[who])} everywhere.")
                 st.rerun()
 
 with tab_workshop:

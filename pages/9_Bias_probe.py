@@ -4,6 +4,7 @@ import streamlit as st
 
 from components import state
 from components.explain_view import diff_text
+from components.safe_text import md
 from components.services import model_status
 from components.setup import active_profile, page_setup, show_error
 from playground import AGE_RANGES, PlaygroundError
@@ -59,8 +60,8 @@ res = st.session_state.get(state.BIAS)
 if res:
     a, b = res["values"]
     s = res["summary"]
-    st.subheader(f"{LABELS[res['attribute']]}: “{a}” vs “{b}”")
-    st.caption(f"Model {res['model']} · temperature 0 · {s['answered']} of {s['questions']} questions answered for "
+    st.subheader(f"{LABELS[res['attribute']]}: “{md(a)}” vs “{md(b)}”")
+    st.caption(f"Model {md(res['model'])} · temperature 0 · {s['answered']} of {s['questions']} questions answered for "
                f"both · {s['identical_answers']} identical pairs")
     rows = []
     for m, label in (("words", "length (words)"), ("reading_grade", "reading grade (Flesch-Kincaid)"),
@@ -79,13 +80,13 @@ if res:
     st.info(res["note"], icon="🧭")
     with st.expander("The two system prompts (first question)"):
         for values, prompt in zip(res["values"], res["prompts"]):
-            st.caption(values)
+            st.caption(md(values))
             st.text(prompt[0]["content"])
     for q in res["questions"]:
-        with st.expander(q["question"]):
+        with st.expander(md(q["question"])):
             c1, c2 = st.columns(2)
             for col, value, answer, m in zip((c1, c2), res["values"], q["answers"], q["measures"]):
-                col.caption(f"{value} · {int(m['words'])} words · grade {m['reading_grade']} · "
+                col.caption(f"{md(value)} · {int(m['words'])} words · grade {m['reading_grade']} · "
                             f"sentiment {m['sentiment']:+.2f}")
                 col.text(answer or "(no answer)")
             st.caption("Word diff: [-only for the first-] {+only for the second+}")

@@ -16,7 +16,8 @@ from typing import Any, Sequence
 from . import GRANULARITIES, RETRIEVERS, InvalidInput, Playground, PlaygroundError, RetrievalOptions, Settings
 from .attribution import METHODS, Doc, attribute, doc_vector
 from .corpus import CorpusDoc, read_corpus
-from .evaluation import EvalResult, evaluate_profile
+from .eval_stats import condition_table, paired_table
+from .evaluation import METRICS, EvalResult, evaluate_profile
 
 
 def _out(obj: Any) -> None:
@@ -68,7 +69,8 @@ def parser() -> argparse.ArgumentParser:
         _retrieval_args(sub.add_parser(name))
     ev = sub.add_parser("evaluate", help="LaMP-style held-out evaluation on a JSONL corpus (temporary users)")
     _corpus_args(ev)
-    ev.add_argument("--per-author", type=int, default=3, help="documents per author (the last one is held out)")
+    ev.add_argument("--per-author", type=int, default=3, help="documents per author (the last ones are held out)")
+    ev.add_argument("--holdout", type=int, default=1, help="documents held out per author")
     ev.add_argument("--authors", type=int, default=0, help="at most this many authors (0: all)")
     ev.add_argument("--conditions", default="user,persona,global,none")
     ev.add_argument("--retriever", choices=RETRIEVERS, default="dense")
@@ -79,6 +81,12 @@ def parser() -> argparse.ArgumentParser:
     _corpus_args(at)
     at.add_argument("--method", choices=METHODS, default="dense")
     at.add_argument("--per-author", type=int, default=0, help="at most this many documents per author (0: all)")
+    demo = sub.add_parser("demo", help="load the demo profiles (Federalist essays shipped with the playground)")
+    demo.add_argument("--essays", type=int, default=3, help="essays per author")
+    fr = sub.add_parser("fact-recall", help="do invented personal facts reach the answers? (user/persona/global)")
+    fr.add_argument("--questions", type=int, default=0, help="questions per person (0: all)")
+    fr.add_argument("--max-tokens", type=int, default=64, help="longest answer, in model tokens")
+    fr.add_argument("--rows", action="store_true", help="include every answer")
     ex = sub.add_parser("explain", help="what did each prompt part do? one answer per removed part (temperature 0)")
     _retrieval_args(ex)
     ex.add_argument("--summary", action="store_true", help="include the model-written summary (user mode)")
@@ -151,6 +159,21 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
         _out(run_evaluation(args, pg))
     elif args.cmd == "attribution":
         _out(run_attribution(args, pg))
+    elif args.cmd == "demo":
+        from .demo import load_demo_data
+
+        _out([{k: p[k] for k in ("id", "display_name", "occupation", "location", "interests", "preferred_tone")}
+              | {"samples": [s["title"] for s in pg.list_samples(p["id"])]}
+              for p in load_demo_data(pg, essays_per_author=args.essays)])
+    elif args.cmd == "fact-recall":
+        from .fact_recall import fact_recall
+
+        result = fact_recall(pg, questions_per_person=args.questions, max_tokens=args.max_tokens,
+                             progress=lambda done, total: sys.stderr.write(f"\r{done}/{total} answers"))
+        sys.stderr.write("\n")
+        if not args.rows:
+            result.pop("rows")
+        _out(result)
     elif args.cmd == "explain":
         _out(run_explain(args, pg, opts()))
     elif args.cmd == "bias":
@@ -189,9 +212,11 @@ def run_attribution(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
 def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
     """Temporary users from a corpus, in a throw-away data folder; metrics per condition."""
     docs = read_corpus(args.corpus, args.author_field, args.text_field, args.title_field, args.drop_where, args.id_field)
-    grouped = {a: ds for a, ds in _by_author(docs, args.per_author, args.authors).items() if len(ds) >= 2}
+    grouped = {a: ds for a, ds in _by_author(docs, args.per_author, args.authors).items()
+               if len(ds) >= args.holdout + 1}
     if not grouped:
-        raise InvalidInput("Evaluation needs at least two documents per author.", "Raise --per-author.")
+        raise InvalidInput(f"Evaluation needs at least {args.holdout + 1} documents per author.",
+                           "Raise --per-author or lower --holdout.")
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     with tempfile.TemporaryDirectory(prefix="playground-eval-") as tmp:
         temp = Playground(dataclasses.replace(pg.settings, data_dir=Path(tmp), chroma_host=""),
@@ -203,14 +228,20 @@ def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
             for d in ds:
                 temp.add_sample(user["id"], text=d.text, title=d.title or d.doc_id)
         for user in temp.list_profiles():
-            results.append(evaluate_profile(temp, user["id"], holdout=1, conditions=conditions,
+            results.append(evaluate_profile(temp, user["id"], holdout=args.holdout, conditions=conditions,
                                             retriever=args.retriever, k=args.k, max_tokens=args.max_tokens))
     rows = [r for res in results for r in res.rows]
     combined = EvalResult("corpus", [], conditions, args.retriever, results[0].model, rows)
     out: dict[str, Any] = {"corpus": str(args.corpus), "authors": len(grouped), "per_author": args.per_author,
-                           "held_out_per_author": 1, "retriever": args.retriever, "model": results[0].model,
-                           "metric_notes": "METEOR uses exact and stem matches only (no WordNet download).",
-                           "conditions": combined.summary()}
+                           "held_out_per_author": args.holdout, "retriever": args.retriever,
+                           "model": results[0].model, "backend": pg.backend.name,
+                           "metric_notes": "METEOR uses exact and stem matches only (no WordNet download). "
+                                           "Intervals: 95% percentile bootstrap over held-out items (2,000 resamples).",
+                           "conditions": combined.summary(),
+                           "conditions_ci95": condition_table(rows, conditions, METRICS)}
+    for a, b in (("user", "global"), ("user", "none"), ("persona", "global")):
+        if a in conditions and b in conditions:
+            out.setdefault("paired", {})[f"{a} - {b}"] = paired_table(rows, a, b, METRICS)
     if args.rows:
         out["rows"] = [dataclasses.asdict(r) for r in rows]
     return out

@@ -1,7 +1,7 @@
 """Demo data for workshops: three profiles from the Federalist Papers (Hamilton, Madison, Jay), a few essays each.
 
-Public-domain text shipped in playground/data/federalist (its SOURCE.txt names where it came from). Only undisputed papers are used. Loading twice
-adds nothing new: profiles are found by name and essays by content.
+Public-domain text shipped in playground/data/federalist (its SOURCE.txt names where it came from). Only undisputed
+papers are used. Loading twice adds nothing new: profiles are found by name and essays by content.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def load_demo_data(pg: "Playground", corpus: Path | None = None, essays_per_auth
     """Create (or complete) the three demo profiles; return them."""
     path = corpus or DEFAULT_CORPUS
     if not path.exists():
-        raise InvalidInput(f"The demo corpus is missing at {path}.", "It ships with the playground in playground/data/federalist; restore it from the repository.")
+        raise InvalidInput(f"The demo corpus is missing at {path}.",
+                           "It ships with the playground in playground/data/federalist; restore it from the repository.")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     profiles = []
     existing = {p["display_name"]: p for p in pg.list_profiles() if not p["owner_token"]}

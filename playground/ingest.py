@@ -1,7 +1,7 @@
 """Reading writing samples: bytes or pasted text → clean text → token-measured chunks.
 
 Everything here is pure (no storage), so a bad file raises ``IngestError`` before anything is written.
-Supported: .txt, .md, .pdf (pypdf), .docx (python-docx) and pasted text.
+Supported: .txt, .md, .pdf (pypdf), .docx (streamed, see bounded.py) and pasted text.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Callable
 
+from .bounded import Budget, ExpansionLimits, MiB, read_docx_text
 from .errors import IngestError
 
 TEXT_TYPES = {".txt", ".md", ".markdown", ".text"}
@@ -22,6 +23,10 @@ SUPPORTED = sorted(TEXT_TYPES | {".pdf", ".docx"})
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LONG_RUN = 2000  # characters without white space: not prose
+# Scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Myanmar): each of their
+# characters counts as a word boundary when looking for runs that are not prose.
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3000-\u30ff\u31f0-\u31ff\u3400-\u4dbf"
+                       "\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0002ffff]")
 _MOJIBAKE = re.compile(  # UTF-8 bytes read as Windows-1252: "Ã©", "â€™" ...
     "[ÃÂâ][\u0080-\u00bf\u2018-\u203a\u20ac\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc]")
 
@@ -79,7 +84,7 @@ def _binary_share(data: bytes) -> float:
     return bad / len(head)
 
 
-def _read_pdf(data: bytes, name: str) -> str:
+def _read_pdf(data: bytes, name: str, budget: Budget) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -92,7 +97,11 @@ def _read_pdf(data: bytes, name: str) -> str:
                 raise IngestError(f"{name} is password-protected.", "Remove the password and upload it again.") from e
             if not ok:
                 raise IngestError(f"{name} is password-protected.", "Remove the password and upload it again.")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        budget.pages(len(reader.pages))
+        pages = []
+        for n, page in enumerate(reader.pages, 1):  # stop as soon as the text is too long or too slow
+            pages.append(page.extract_text() or "")
+            budget.add(len(pages[-1]), f" by page {n:,}")
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as e:
@@ -108,23 +117,32 @@ def _read_pdf(data: bytes, name: str) -> str:
     return text
 
 
-def _read_docx(data: bytes, name: str) -> str:
-    try:
-        import docx
-
-        document = docx.Document(io.BytesIO(data))
-    except Exception as e:
-        raise IngestError(f"{name} is not a readable Word document.", "Save it again as .docx, or paste its text.") from e
-    return "\n\n".join(p.text for p in document.paragraphs if p.text.strip())
+def _read_docx(data: bytes, name: str, budget: Budget) -> str:
+    return read_docx_text(data, name, budget)  # bounded: see bounded.py
 
 
-def read_bytes(data: bytes, filename: str, max_bytes: int) -> ReadText:
-    """Turn an uploaded file into clean text, or raise ``IngestError`` saying why not."""
+def _size(n: int) -> str:
+    return f"{n / MiB:.1f} MiB"
+
+
+def _over_limit(what: str, size: int, max_bytes: int) -> str:
+    """'X is 10.0 MiB; the limit is 10.0 MiB' reads as a contradiction: show bytes when the rounding hides it."""
+    if _size(size) == _size(max_bytes):
+        over = size - max_bytes
+        return (f"{what} is {size:,} bytes, {over:,} byte{'s' if over > 1 else ''} too many: the limit is "
+                f"{max_bytes:,} bytes ({_size(max_bytes)}).")
+    return f"{what} is {_size(size)}; the limit is {_size(max_bytes)} ({max_bytes:,} bytes)."
+
+
+def read_bytes(data: bytes, filename: str, max_bytes: int, limits: ExpansionLimits | None = None) -> ReadText:
+    """Turn an uploaded file into clean text, or raise ``IngestError`` saying why not. ``limits`` bound what the
+    file may expand to (pages, characters, time); see bounded.py."""
     name = PurePath(filename).name or "The file"
     ext = PurePath(filename).suffix.lower()
     if len(data) > max_bytes:
-        raise IngestError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB.",
+        raise IngestError(_over_limit(name, len(data), max_bytes),
                           "Split it into smaller files, or raise PLAYGROUND_MAX_UPLOAD_MB.")
+    budget = (limits or ExpansionLimits()).start(name)
     if not data:
         raise IngestError(f"{name} is empty.", "Choose a file with some writing in it.")
     if ext not in SUPPORTED:
@@ -134,19 +152,22 @@ def read_bytes(data: bytes, filename: str, max_bytes: int) -> ReadText:
     if ext == ".pdf":
         if not data.startswith(b"%PDF"):
             raise IngestError(f"{name} does not look like a PDF.", "Check the file, or paste its text.")
-        raw, kind = _read_pdf(data, name), "pdf"
+        raw, kind = _read_pdf(data, name, budget), "pdf"
     elif ext == ".docx":
-        raw, kind = _read_docx(data, name), "docx"
+        raw, kind = _read_docx(data, name, budget), "docx"
     else:
         raw, notes = _decode(data, name)
         kind = "markdown" if ext in (".md", ".markdown") else "text"
+        budget.add(len(raw))
     return ReadText(check_text(raw, name), kind, notes)
 
 
-def read_pasted(text: str, max_bytes: int) -> ReadText:
-    if len(text.encode("utf-8", "replace")) > max_bytes:
-        raise IngestError(f"The pasted text is longer than the {max_bytes / 1e6:.1f} MB limit.",
+def read_pasted(text: str, max_bytes: int, limits: ExpansionLimits | None = None) -> ReadText:
+    size = len(text.encode("utf-8", "replace"))
+    if size > max_bytes:
+        raise IngestError("The pasted text is longer than the limit. " + _over_limit("It", size, max_bytes),
                           "Paste it in parts.")
+    (limits or ExpansionLimits()).start("The pasted text").add(len(text))
     return ReadText(check_text(text, "The pasted text"), "pasted")
 
 
@@ -156,7 +177,7 @@ def check_text(raw: str, name: str) -> str:
         raise IngestError(f"{name} has no text in it (only white space).", "Choose a file with some writing in it.")
     if sum(ch.isalpha() for ch in text) < 3:
         raise IngestError(f"{name} has almost no letters in it, so there is no writing to learn from.")
-    longest = max((len(w) for w in text.split()), default=0)
+    longest = max((len(w) for w in _UNSPACED.sub(" ", text).split()), default=0)
     if longest > _LONG_RUN:
         raise IngestError(f"{name} has a run of {longest:,} characters without a space; it doesn't look like writing.",
                           "Upload prose: essays, messages, posts.")

@@ -2,6 +2,8 @@
 
 - ``OllamaBackend``: ``ChatOllama`` against ``OLLAMA_HOST``; lists installed models with the ``ollama`` client.
 - ``OpenAICompatibleBackend``: ``ChatOpenAI`` with ``base_url``, for vLLM, llama.cpp's server, LM Studio.
+- ``EmbeddedBackend`` (embedded_llm.py): SmolLM2-135M in this process, so a fresh machine answers.
+- ``AutoBackend``: Ollama when it answers and has a model, else the embedded one (the default).
 
 Failures become the project's errors: server not running (``LLMUnavailable``), model not installed
 (``ModelNotInstalled``, with the ``ollama pull`` hint) and failure part-way (``GenerationInterrupted``, carrying the
@@ -179,15 +181,71 @@ class OpenAICompatibleBackend:
         return _stream_chat(chat, messages, lambda e: self._classify(e, model))
 
 
+class AutoBackend:
+    """Ollama when it answers and has a model, else the embedded model: a fresh machine still gets real answers.
+
+    Ollama is asked again at most every ``recheck_s`` seconds, so starting it (or pulling a model) while the app runs
+    switches the next turn to it; a refused connection costs milliseconds. ``name``, ``where`` and the models are those
+    of the backend answering now, so traces record what really answered.
+    """
+
+    def __init__(self, ollama: OllamaBackend, embedded: Any, recheck_s: float = 5.0) -> None:
+        self.ollama, self.embedded = ollama, embedded
+        self.recheck_s = recheck_s
+        self._checked = -1e9
+        self._ollama_ok = False
+
+    def active(self) -> Any:
+        import time
+
+        if time.monotonic() - self._checked > self.recheck_s:
+            try:
+                self._ollama_ok = bool(self.ollama.list_models())
+            except LLMError:
+                self._ollama_ok = False
+            self._checked = time.monotonic()
+        return self.ollama if self._ollama_ok else self.embedded
+
+    @property
+    def name(self) -> str:
+        return str(self.active().name)
+
+    @property
+    def where(self) -> str:
+        return str(self.active().where)
+
+    def list_models(self) -> list[str]:
+        return list(self.active().list_models())
+
+    def waiting(self) -> int:
+        return int(self.embedded.waiting()) if self.active() is self.embedded else 0
+
+    def stream(self, messages: Sequence[dict[str, str]], model: str, *, temperature: float,
+               max_tokens: int) -> Iterator[str | Usage]:
+        backend = self.active()
+        if backend is self.embedded:
+            model = self.embedded.model_name
+        return backend.stream(messages, model, temperature=temperature, max_tokens=max_tokens)
+
+
 def make_backend(settings: Settings) -> LLMBackend:
+    from .embedded_llm import EmbeddedBackend
+
     if settings.llm_backend == "openai":
         return OpenAICompatibleBackend(settings.openai_base_url, settings.openai_api_key, settings.llm_timeout)
-    return OllamaBackend(settings.ollama_host, settings.llm_timeout)
+    if settings.llm_backend == "ollama":
+        return OllamaBackend(settings.ollama_host, settings.llm_timeout)
+    embedded = EmbeddedBackend(settings.embedded_model, settings.embedded_context, settings.embedded_threads)
+    if settings.llm_backend == "embedded":
+        return embedded
+    return AutoBackend(OllamaBackend(settings.ollama_host, settings.llm_timeout), embedded)
 
 
 def backend_status(backend: LLMBackend, preferred: str = "") -> BackendStatus:
     """Reachable? Which models? Which one will chats use? — with the one command that fixes what is missing."""
     status = BackendStatus(backend.name, backend.where, False)
+    if backend.name == "embedded":  # it has one model; a preferred server model does not apply to it
+        preferred = ""
     try:
         status.models = backend.list_models()
         status.reachable = True

@@ -230,6 +230,13 @@ def m006_profile_owner(db: sqlite3.Connection) -> None:
 
 
 @migration
+def m009_participant_resume(db: sqlite3.Connection) -> None:
+    # A participant resumes from a link that carries a secret token (its SHA-256 is kept here), never from their
+    # participant id or code alone, which others can know. '' = no resume link (reset when the study is finished).
+    db.execute("ALTER TABLE participants ADD COLUMN resume_hash TEXT NOT NULL DEFAULT ''")
+
+
+@migration
 def m014_probes(db: sqlite3.Connection) -> None:
     # Issue 14. A person may enter a gender (optional free text) so the bias probe can vary it; explanations keep
     # every counterfactual answer with its own prompt and trace; the personalized judge's verdicts on study

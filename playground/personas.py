@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, InvalidInput
+from .profiles import visible
 
 PERSONA_DIR = Path(__file__).resolve().parent.parent / "personas"
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,60}$")
@@ -59,8 +60,8 @@ def slug(name: str) -> str:
 
 
 def check_persona_fields(name: str, description: str) -> None:
-    if not name.strip():
-        raise InvalidInput("A persona needs a name.")
+    if not name.strip() or not visible(name):
+        raise InvalidInput("A persona needs a name with at least one visible character.")
     if len(name) > 80:
         raise InvalidInput("A persona name can be at most 80 characters long.")
     if not description.strip():

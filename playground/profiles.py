@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from .errors import InvalidInput
@@ -22,6 +23,12 @@ AGE_RANGES = ("", "under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def visible(text: str) -> bool:
+    """Whether ``text`` shows anything: a letter, digit, punctuation mark or symbol, not only zero-width, format,
+    combining or space characters (a name made of U+200B alone looks empty on every screen)."""
+    return any(unicodedata.category(ch)[0] in "LNPS" for ch in text)
+
+
 def clean_attributes(values: dict[str, Any], partial: bool = False) -> dict[str, Any]:
     """Validate and tidy profile attributes; raise ``InvalidInput`` with the field's label."""
     out: dict[str, Any] = {}
@@ -38,6 +45,9 @@ def clean_attributes(values: dict[str, Any], partial: bool = False) -> dict[str,
     if not partial or "display_name" in values:
         if not out.get("display_name"):
             raise InvalidInput("A profile needs a display name.", "Any name or nickname will do.")
+        if not visible(out["display_name"]):
+            raise InvalidInput("A profile needs a display name with at least one visible character (this one is "
+                               "only invisible or formatting characters).", "Any name or nickname will do.")
     if "age_range" in out and out["age_range"] not in AGE_RANGES:
         raise InvalidInput(f"Age range must be one of: {', '.join(a for a in AGE_RANGES if a)}.")
     for flag in ("share_with_persona",):

@@ -29,8 +29,28 @@ STOPWORDS = frozenset(
 )
 
 
+# Chinese and Japanese put no spaces between words, so a whole sentence would be one "word". Runs of Han, kana and
+# CJK-compatibility characters become overlapping character bigrams instead (the standard for CJK search engines:
+# Lucene's CJKAnalyzer), so a query shares terms with the sentences that contain its words.
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+")
+
+
+def _cjk_bigrams(run: str) -> list[str]:
+    return [run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)]
+
+
 def bm25_tokens(text: str) -> list[str]:
-    return [w for w in (m.lower() for m in _WORD.findall(text)) if w not in STOPWORDS]
+    out: list[str] = []
+    for m in _WORD.findall(text):
+        pos = 0
+        for run in _CJK_RUN.finditer(m):
+            out.extend(w for w in (m[pos:run.start()].lower(),) if w and w not in STOPWORDS)
+            out.extend(_cjk_bigrams(run.group()))
+            pos = run.end()
+        rest = m[pos:].lower()
+        if rest and rest not in STOPWORDS:
+            out.append(rest)
+    return out
 
 
 @dataclass(frozen=True)

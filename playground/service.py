@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from . import ingest
+from .bounded import ExpansionLimits
 from .db import Database, new_id, now
 from .embeddings import Embedder, SentenceTransformerEmbedder, Tokenizer, default_model_path
 from .errors import GenerationInterrupted, InvalidInput, LLMError, NotFound, PlaygroundError
@@ -348,18 +349,26 @@ class Playground:
         """Read, chunk, embed and store one writing sample. Raises ``IngestError`` (nothing stored) on bad input."""
         self.get_profile(profile_id)
         progress("reading", 0, 1)
+        limits = ExpansionLimits.from_settings(self.settings)
         if data is not None:
-            read = ingest.read_bytes(data, filename or "upload.txt", self.settings.max_upload_bytes)
+            read = ingest.read_bytes(data, filename or "upload.txt", self.settings.max_upload_bytes, limits)
         elif text is not None:
-            read = ingest.read_pasted(text, self.settings.max_upload_bytes)
+            read = ingest.read_pasted(text, self.settings.max_upload_bytes, limits)
         else:
             raise InvalidInput("Give a file or some text.")
-        dup = self.db.one("SELECT title FROM samples WHERE owner_kind = 'profile' AND owner_id = ? AND "
-                          "content_hash = ? AND status = 'ready'", (profile_id, read.content_hash))
-        if dup:
-            raise InvalidInput(f"This text is already in your samples as “{dup['title']}”.", "Nothing was added.")
+        with self.db.connect() as db:  # early, before the costly embedding
+            self._refuse_duplicate(db, profile_id, read.content_hash)
         return self._add_sample("profile", profile_id, read, (title or "").strip() or ingest.title_from(filename,
                                 read.text), filename or "pasted text", progress)
+
+    def _refuse_duplicate(self, db: Any, profile_id: str, content_hash: str) -> None:
+        """Same text twice in one profile is refused. Samples being added right now count too ('pending'), and
+        ``_add_sample`` checks again inside the transaction that inserts, so concurrent adds store one copy."""
+        dup = db.execute("SELECT title, status FROM samples WHERE owner_kind = 'profile' AND owner_id = ? AND "
+                         "content_hash = ? AND status IN ('ready', 'pending')", (profile_id, content_hash)).fetchone()
+        if dup:
+            when = "is being added right now" if dup["status"] == "pending" else "is already in your samples"
+            raise InvalidInput(f"This text {when} as “{dup['title']}”.", "Nothing was added.")
 
     def _add_sample(self, owner_kind: str, owner_id: str, read: ingest.ReadText, title: str, source_name: str,
                     progress: Progress = _noop) -> dict[str, Any]:
@@ -382,6 +391,8 @@ class Playground:
                 collections.append(persona_collection(shares))
         progress("storing", 0, len(chunks))
         with self.db.transaction() as db:  # 1. the record, marked pending
+            if owner_kind == "profile":  # atomic with the insert: BEGIN IMMEDIATE holds the write lock
+                self._refuse_duplicate(db, owner_id, read.content_hash)
             db.execute("INSERT INTO samples (id, owner_kind, owner_id, title, source_name, kind, chars, n_chunks, "
                        "content_hash, text, status, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
                        (sid, owner_kind, owner_id, title[:200], source_name[:200], read.kind, len(read.text),
@@ -736,7 +747,7 @@ class Playground:
 
     def default_model(self) -> str:
         preferred = self.preferred_model()
-        if preferred:
+        if preferred and self.backend.name != "embedded":  # the embedded backend has its one model
             return preferred
         models = self.backend.list_models()
         if not models:

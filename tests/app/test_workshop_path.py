@@ -1,7 +1,7 @@
 """The workshop path in AppTest from app.py: create a profile, upload writing, chat, read the inspector, switch the
 granularity; the demo data; deletion needs confirmation; a bad upload keeps what was there."""
 
-from tests.app.conftest import button, make_user, no_errors, start, texts
+from tests.app.conftest import _as_read, button, make_user, no_errors, start, texts
 from tests.conftest import closed_port
 
 
@@ -106,7 +106,8 @@ def test_a_bad_upload_is_explained_and_keeps_existing_samples(app_no_llm):
                                           ("<img src=x onerror=alert(1)> bees.txt", b"Bees, honey.", "text/plain")])
     button(at, "Add to my samples").click().run()
     no_errors(at)
-    errors = [e.value for e in at.error]
+    errors = [_as_read(e.value) for e in at.error]
+    assert not any("<img" in e.value for e in at.error), "the file name is escaped, not HTML"
     assert any("empty.txt is empty" in e for e in errors)
     assert any("photo.png" in e and "not supported" in e for e in errors)
     assert len(at.dataframe[0].value) == 2, "the earlier sample and the good file are both there"

@@ -85,3 +85,39 @@ def test_tokenizer_truncates_at_a_token_boundary():
     text = "Personalization makes answers fit the person who asks."
     cut = tok.truncate(text, 3)
     assert tok.count(cut) == 3 and text.startswith(cut)
+
+
+def test_one_byte_over_the_limit_says_how_far_over_in_the_units_the_readme_uses():
+    from playground import Settings
+    from tests.conftest import ROOT
+
+    limit = Settings.from_env({}).max_upload_bytes
+    with pytest.raises(IngestError) as e:
+        read_bytes(b"a " * (limit // 2) + b"a", "essay.txt", limit)
+    message = str(e.value)
+    assert "1 byte too many" in message and f"{limit:,} bytes (10.0 MiB)" in message, message
+    assert "10.5 MB" not in message
+    readme = (ROOT / "README.md").read_text()
+    assert "| `PLAYGROUND_MAX_UPLOAD_MB` | `10.0` | Largest writing sample accepted, in MiB (1 MiB = 1,048,576" in readme
+    with pytest.raises(IngestError, match=r"is 2\.0 MiB; the limit is 1\.0 MiB"):
+        read_bytes(b"a " * MB, "big.txt", MB)
+
+
+@pytest.mark.parametrize("text", [
+    "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。"
+    "何でも薄暗いじめじめした所でニャーニャー泣いていた事だけは記憶している。" * 60,
+    "我们今天在北京大学的图书馆里读了很多关于历史和文学的书，然后一起去吃了午饭，下午又回到教室继续讨论。" * 60,
+])
+def test_japanese_and_chinese_prose_without_spaces_is_accepted(text):
+    assert len(text) > 2000 and " " not in text
+    assert read_pasted(text, MB).text == text
+    assert read_bytes(text.encode(), "随筆.txt", MB).text == text
+
+
+def test_cjk_is_tokenised_into_bigrams_for_bm25_and_latin_words_are_kept():
+    from playground.retrieval import bm25_tokens
+
+    assert bm25_tokens("北京大学") == ["北京", "京大", "大学"]
+    assert bm25_tokens("東京は日本の首都")[:2] == ["東京", "京は"]
+    assert bm25_tokens("The 猫 sat") == ["猫", "sat"]
+    assert bm25_tokens("Hamilton's essays") == ["hamilton's", "essays"]

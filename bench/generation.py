@@ -1,0 +1,155 @@
+"""Generation with the embedded model (SmolLM2-135M-Instruct via llama-cpp-python), through the app vs raw.
+
+In one run, alternating, on the same process-wide ``Llama`` instance and the same messages (the prompt a real user
+turn builds from the demo data), with llama.cpp's prompt cache cleared before every request so neither side reuses
+the other's prompt:
+1. decode speed, tokens/s: through ``Turn.stream`` (LangChain chat model, queue, trace) vs
+   ``Llama.create_chat_completion(stream=True)``. Target ≥ 0.95×.
+2. time to first token: through the app, timed from the message arriving (retrieval, prompt, saving included), vs
+   raw + the turn overhead (the same turn with no generation). Target ≤ 1×.
+3. 30 sessions asking at once (threads, as Streamlit serves sessions): every one answered, no errors; p50/p95.
+4. resident memory of the process with the embedding model loaded, before and after the embedded model loads.
+
+    .venv/bin/python bench/generation.py [--repeat 5] [--tokens 64] [--sessions 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import threading
+import time
+
+from common import fresh_playground, p, report
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def raw_run(llm, messages, tokens: int) -> tuple[float, float, int]:
+    """(ttft s, decode tokens/s, tokens) for one raw streaming request."""
+    llm.reset()
+    t0 = time.perf_counter()
+    first = last = None
+    n = 0
+    for chunk in llm.create_chat_completion(messages=messages, temperature=0.0, max_tokens=tokens, stream=True):
+        if chunk["choices"][0]["delta"].get("content"):
+            last = time.perf_counter()
+            first = first or last
+            n += 1
+    assert first is not None and last is not None
+    return first - t0, (n - 1) / (last - first) if n > 1 and last > first else 0.0, n
+
+
+def app_run(pg, llm, session_id: str, question: str) -> tuple[float, float, int]:
+    llm.reset()
+    t0 = time.perf_counter()
+    turn = pg.start_turn(session_id, question, "user")
+    first = last = None
+    n = 0
+    for _ in turn.stream():
+        last = time.perf_counter()
+        first = first or last
+        n += 1
+    assert first is not None and last is not None and turn.status == "complete"
+    return first - t0, (n - 1) / (last - first) if n > 1 and last > first else 0.0, n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--tokens", type=int, default=64)
+    ap.add_argument("--sessions", type=int, default=30)
+    args = ap.parse_args()
+
+    from playground.demo import load_demo_data
+    from playground.embedded_llm import load_llama
+
+    pg = fresh_playground(PLAYGROUND_LLM_BACKEND="embedded", PLAYGROUND_TEMPERATURE="0",
+                          PLAYGROUND_MAX_TOKENS=str(args.tokens), PLAYGROUND_HISTORY_TURNS="0")
+    hamilton = load_demo_data(pg, essays_per_author=1)[0]
+    pg.warm_up()
+    mem_before = rss_mb()
+    backend = pg.backend
+    llm = load_llama(backend.path, backend.n_ctx, backend.n_threads)
+    mem_after = rss_mb()
+    question = "Why does the union need a navy?"
+    session = pg.new_session(hamilton["id"])
+    # The turn overhead: the same turn without generation.
+    overheads = []
+    for _ in range(args.repeat + 2):
+        t0 = time.perf_counter()
+        turn = pg.start_turn(session["id"], question, "user")
+        overheads.append(time.perf_counter() - t0)
+        turn.answer, turn.status = "", "complete"
+        pg._save_answer(turn)
+    messages = pg.start_turn(pg.new_session(hamilton["id"])["id"], question, "user").prompt.messages
+    print(f"prompt: {sum(len(m['content']) for m in messages)} characters in {len(messages)} messages")
+    raw_run(llm, messages, args.tokens)  # warm
+    raws, apps = [], []
+    for i in range(args.repeat):  # alternate, so drift on a shared machine hits both sides alike
+        order = [0, 1] if i % 2 == 0 else [1, 0]
+        for side in order:
+            if side == 0:
+                raws.append(raw_run(llm, messages, args.tokens))
+            else:
+                apps.append(app_run(pg, llm, pg.new_session(hamilton["id"])["id"], question))
+    raw_tps = statistics.median(r[1] for r in raws)
+    app_tps = statistics.median(a[1] for a in apps)
+    raw_ttft = statistics.median(r[0] for r in raws)
+    app_ttft = statistics.median(a[0] for a in apps)
+    over = statistics.median(overheads)
+    print(f"raw: ttft {1000 * raw_ttft:.0f} ms, {raw_tps:.1f} tok/s, {raws[0][2]} tokens; "
+          f"app: ttft {1000 * app_ttft:.0f} ms, {app_tps:.1f} tok/s, {apps[0][2]} tokens; "
+          f"turn overhead p50 {1000 * over:.1f} ms")
+
+    # Many people at once: one model, a fair queue.
+    results: list[tuple[str, float, int]] = []
+    lock = threading.Lock()
+    most_waiting = [0]
+    gate = threading.Barrier(args.sessions)
+
+    def person(n: int) -> None:
+        sid = pg.new_session(hamilton["id"])["id"]
+        gate.wait()
+        t0 = time.perf_counter()
+        turn = pg.start_turn(sid, f"{question} (asked by person {n})", "user")
+        try:
+            text = "".join(turn.stream())
+            status = turn.status if text.strip() else "empty"
+        except Exception as e:  # counted, not hidden
+            status = f"error: {e}"
+        with lock:
+            results.append((status, time.perf_counter() - t0, n))
+            most_waiting[0] = max(most_waiting[0], backend.waiting())
+
+    saved_tokens = pg.settings
+    threads = [threading.Thread(target=person, args=(n,)) for n in range(args.sessions)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    ok = [r for r in results if r[0] == "complete"]
+    lat = [r[1] for r in results]
+    print(f"{args.sessions} sessions at once: {len(ok)} complete, {len(results) - len(ok)} not "
+          f"({sorted({r[0] for r in results if r[0] != 'complete'})}); latency p50 {p(lat, .5):.1f} s, "
+          f"p95 {p(lat, .95):.1f} s, all done in {wall:.1f} s; answers of up to {saved_tokens.max_tokens} tokens")
+    report("Generation with the embedded model (SmolLM2-135M-Instruct, llama-cpp-python)", [
+        ("decode speed through the app (tokens/s) vs raw llama-cpp-python", app_tps, raw_tps, 0.95),
+        ("time to first token through the app (ms) vs raw + turn overhead", 1000 * app_ttft,
+         1000 * (raw_ttft + over), 1.0),
+        (f"sessions answered of {args.sessions} asking at once", len(ok), args.sessions, 1.0 - 1e-9),
+        ("process memory with the embedded model loaded (MB) vs without", mem_after, mem_before, None),
+    ])
+
+
+if __name__ == "__main__":
+    main()

