@@ -50,9 +50,9 @@ def test_llama_cpp_engine_explain_removes_each_part_once_and_keeps_each_variants
     base = run["variants"][0]
     assert base.messages == trace["prompt"]["messages"], "the baseline is the prompt exactly as it was sent"
     for v in run["variants"][1:]:
-        sent = json.dumps(v.messages)
+        sent = "\n".join(m["content"] for m in v.messages)
         if v.key == "profile":
-            assert "hydrologist" not in sent and "hydrologist" in json.dumps(base.messages)
+            assert "hydrologist" not in sent and "hydrologist" in base.messages[0]["content"]
         elif v.key == "history":
             assert "When should I sail?" not in sent and [m["role"] for m in v.messages] == ["system", "user"]
         else:
