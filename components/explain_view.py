@@ -69,8 +69,8 @@ def render_explanation(pg: Playground, key: str) -> None:
         _runs().pop(key, None)
         st.rerun()
     if current.get("go") and run["status"] in ("running", "cancelled", "error"):
-        top[0].button("Cancel", key=f"{key}_cancel", on_click=_cancel, args=(pg, rid, key),
-                      type="primary")
+        cancel = top[0].empty()  # shown only while the batch runs
+        cancel.button("Cancel", key=f"{key}_cancel", on_click=_cancel, args=(pg, rid, key), type="primary")
         bar = st.progress(len(run["variants"]) / run["total"], text="Starting…")
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -83,6 +83,7 @@ def render_explanation(pg: Playground, key: str) -> None:
             show_error(e)
             run = counterfactual.get_run(pg.db, rid)
         bar.empty()
+        cancel.empty()
     if run["status"] in ("cancelled", "cancelling", "running", "error") and len(run["variants"]) < run["total"]:
         st.warning(f"Stopped after {len(run['variants'])} of {run['total']} answers.")
         if top[0].button("Resume", key=f"{key}_resume"):

@@ -39,7 +39,8 @@ if go:
     if not (status.reachable and status.model):
         st.warning(f"The probe needs a model. {status.problem}")
     else:
-        st.button("Cancel", key="bias_cancel", help="Stops the probe; run it again to start over.")
+        cancel = st.empty()  # shown only while the probe runs
+        cancel.button("Cancel", key="bias_cancel", help="Stops the probe; run it again to start over.")
         bar = st.progress(0.0, text="Starting…")
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -55,6 +56,7 @@ if go:
         else:
             st.session_state[state.BIAS] = result.to_dict()
         bar.empty()
+        cancel.empty()
 
 res = st.session_state.get(state.BIAS)
 if res:

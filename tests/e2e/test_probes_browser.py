@@ -58,6 +58,7 @@ def test_llama_cpp_engine_explain_cancel_resume_bias_and_judge_in_chromium(page,
             time.sleep(1)
         settle(page)
         page.wait_for_function("() => !document.body.innerText.includes('Stopped after')", timeout=60_000)
+        assert page.get_by_role("button", name="Cancel").count() == 0, "Cancel goes once the batch is done"
         page.set_viewport_size({"width": 1440, "height": 2400})
         page.get_by_text("Without profile · Ada", exact=False).first.click()  # open one variant
         settle(page)
@@ -70,7 +71,9 @@ def test_llama_cpp_engine_explain_cancel_resume_bias_and_judge_in_chromium(page,
         page.get_by_label("Questions, one per line", exact=False).fill("What should I read?\nHow do I relax?")
         page.get_by_role("button", name="Ask both").click()
         page.get_by_text("age range: “18-24” vs “65+”").wait_for(timeout=300_000)
+        page.get_by_text("What this can show", exact=False).wait_for()
         settle(page)
+        assert page.get_by_role("button", name="Cancel").count() == 0, "Cancel goes once the probe is done"
         page.set_viewport_size({"width": 1440, "height": 2000})
         shot(page, "bias-probe", full_page=True)
 
