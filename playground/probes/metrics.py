@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+MIN_BOOTSTRAP = 5
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)?")
 
 
@@ -111,8 +112,9 @@ def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
 def bootstrap_ci(items: Sequence[Any], stat: Any, n_boot: int = 2000, seed: int = 0,
                  level: float = 0.95) -> tuple[float, float] | None:
     """Percentile bootstrap interval of ``stat(resampled items)``; resamples where the statistic is undefined (None)
-    are skipped. None when there are fewer than two items or no defined resample."""
-    if len(items) < 2:
+    are skipped. None with fewer than ``MIN_BOOTSTRAP`` items (a bootstrap of two or three values gives intervals that
+    look precise and are not) or no defined resample."""
+    if len(items) < MIN_BOOTSTRAP:
         return None
     rng = random.Random(seed)
     values = []
@@ -149,7 +151,7 @@ def sign_test(diffs: Sequence[float]) -> dict[str, Any]:
 
 
 def mean_with_ci(values: Sequence[float], seed: int = 0) -> dict[str, Any]:
-    """Mean with a 95% percentile-bootstrap interval (None for the interval with fewer than two values)."""
+    """Mean with a 95% percentile-bootstrap interval (None for the interval with fewer than five values)."""
     vals = [float(v) for v in values]
     if not vals:
         return {"mean": None, "ci95": None, "n": 0}

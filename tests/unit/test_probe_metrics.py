@@ -60,10 +60,10 @@ def test_sign_test_is_the_exact_two_sided_binomial():
 
 
 def test_mean_with_ci_brackets_the_mean():
-    out = metrics.mean_with_ci([1.0, 2.0, 3.0, 4.0])
-    assert out["mean"] == 2.5 and out["n"] == 4
-    assert 1.0 <= out["ci95"][0] <= 2.5 <= out["ci95"][1] <= 4.0
-    assert metrics.mean_with_ci([5.0])["ci95"] is None
+    out = metrics.mean_with_ci([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert out["mean"] == 3.0 and out["n"] == 5
+    assert 1.0 <= out["ci95"][0] <= 3.0 <= out["ci95"][1] <= 5.0
+    assert metrics.mean_with_ci([4.0, 11.0])["ci95"] is None, "no precise-looking interval from two values"
 
 
 def test_text_measures_work_offline_and_point_the_right_way():
