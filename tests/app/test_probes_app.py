@@ -76,7 +76,7 @@ def test_llama_cpp_engine_compare_explains_the_user_answer_in_its_own_section(ap
 @pytest.mark.engine
 def test_llama_cpp_engine_bias_probe_page_asks_both_and_reports_the_differences(app_llm):
     at = app_llm
-    at.switch_page("pages/9_Bias_probe.py").run()
+    at.switch_page("pages/10_Bias_probe.py").run()
     no_errors(at)
     assert "differ in one attribute only" in texts(at)
     at.selectbox(key="bias_attribute").set_value("occupation").run()
@@ -93,7 +93,7 @@ def test_llama_cpp_engine_bias_probe_page_asks_both_and_reports_the_differences(
 
 def test_bias_probe_without_a_model_says_so_and_bad_values_are_explained(app_no_llm):
     at = app_no_llm
-    at.switch_page("pages/9_Bias_probe.py").run()
+    at.switch_page("pages/10_Bias_probe.py").run()
     button(at, "Ask both").click().run()
     no_errors(at)
     assert "The probe needs a model." in texts(at)
