@@ -62,7 +62,8 @@ NAV = (("app.py", "Home", "🏠"), ("pages/1_Profile.py", "Profile", "👤"),
        ("pages/2_Writing_samples.py", "Writing samples", "✍️"), ("pages/3_Chat.py", "Chat", "💬"),
        ("pages/4_Personas.py", "Personas", "👥"), ("pages/5_Compare.py", "Compare", "⚖️"),
        ("pages/6_Evaluate.py", "Evaluate", "📏"), ("pages/7_Study.py", "Study", "🔬"),
-       ("pages/8_Study_admin.py", "Study admin", "🗂️"), ("pages/9_Beyond_prompting.py", "Beyond prompting", "🧬"))
+       ("pages/8_Study_admin.py", "Study admin", "🗂️"), ("pages/9_Beyond_prompting.py", "Beyond prompting", "🧬"),
+       ("pages/10_Bias_probe.py", "Bias probe", "🎚️"))
 
 
 def browser_token() -> str:

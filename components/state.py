@@ -10,3 +10,5 @@ PENDING_ASK = "chat_pending_message"   # "ask again" re-sends this message
 FLASH = "flash_messages"              # feedback that must survive a rerun: [(kind, text)]
 BROWSER = "browser_token"              # private workshops: which profiles this browser made
 SIDEBAR_GEN = "sidebar_generation"     # bumped when a page selects a profile: the sidebar box gets a fresh key
+EXPLAIN = "explain_run"                # "Explain this answer": {"run": explanation id, "go": run it now}
+BIAS = "bias_probe_result"             # the latest bias probe result (a dict)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from components import state
 from components.chat_view import stream_or_record
+from components.explain_view import explain_button, render_explanation
 from components.inspector import prompt_parts, prompt_summary, render_resolution, render_snippets, render_trace
 from components.safe_text import answer_md, md
 from components.services import model_status
@@ -108,6 +109,8 @@ with chat_col:
                 if m["trace"]:
                     with st.expander("How this answer was personalized"):
                         render_trace(m["trace"], key=f"trace_{m['id']}", nested=True)
+                if m["trace"] and m["status"] == "complete":
+                    explain_button(pg, m["trace"], key=f"explain_{m['id']}", section="chat_explain")
     if last is not None and last["role"] == "user":
         # The page was left or reloaded before the answer was saved (it is saved when the model writes again).
         with history.chat_message("assistant"):
@@ -140,6 +143,8 @@ if message:
                 if not stream_or_record(pg, turn):
                     st.warning(f"No model is running, so there is no answer, but the prompt that would be sent is "
                                f"in the inspector. {model_status(pg).problem}")
+                elif turn.status == "complete":  # the same key as in the history next time: one button per answer
+                    explain_button(pg, turn.trace, key=f"explain_{turn.assistant_message_id}", section="chat_explain")
                 latest = turn.trace
 if st.session_state.get(KEPT):
     with chat_col.form("chat_kept_form", border=True):
@@ -187,3 +192,6 @@ with details:
         else:
             st.markdown(f"**Latest turn** · “{md(latest['query'][:80])}”")
             render_trace(latest, key="chat_latest")
+
+# Below both columns: "Explain this answer" runs here, full width, with progress and a Cancel button.
+render_explanation(pg, key="chat_explain")

@@ -6,7 +6,9 @@ import streamlit as st
 
 from components import state
 from components.chat_view import stream_or_record
+from components.explain_view import explain_button, render_explanation
 from components.inspector import render_snippets
+from components.judge_view import render_pair_judge
 from components.safe_text import answer_md
 from components.services import model_status
 from components.setup import need_profile, page_setup, show_error
@@ -59,6 +61,15 @@ if result and result["traces"]:
             with col:
                 st.subheader(mode)
                 st.markdown(answer_md(result["answers"].get(mode) or "") or "_no answer_")
+    explainable = [m for m in ("user", "persona") if result["answers"].get(m)
+                   and result["traces"][m].get("status") == "complete"]
+    if explainable:
+        for col, mode in zip(st.columns(3), MODES):
+            if mode in explainable:
+                with col:
+                    explain_button(pg, result["traces"][mode], key=f"compare_explain_{mode}",
+                                   section="compare_explain", label=f"Explain the {mode} answer")
+    render_explanation(pg, key="compare_explain")
     st.subheader("What each prompt retrieved")
     cols = st.columns(3)
     for col, mode in zip(cols, MODES):
@@ -81,6 +92,8 @@ if result and result["traces"]:
                          f"{sum(1 for x in added if x[0] == '-')} removed", expanded=mode == "user"):
             st.code("\n".join(added) or "identical system prompts", language="diff", wrap_lines=True)
 
+    user_hits = [h["text"] for h in (result["traces"].get("user") or {}).get("hits", [])]
+    render_pair_judge(pg, profile, result["message"], result["answers"], user_hits)
     st.subheader("Which answer do you prefer?")
     if not any(result["answers"].values()):
         st.info("There are no answers to choose between yet: start a model (see the sidebar) and ask again.")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import state, writes
 from components.charts import ratings_figure, win_rate_figure
+from components.judge_view import render_judge
 from components.safe_text import md
 from components.setup import flash, page_setup, show_error
 from playground import RETRIEVERS, PlaygroundError, privacy
@@ -108,6 +109,7 @@ with tab_studies:
         d2.download_button("Export all events (JSONL)", studies.export_jsonl(pg, sid), f"{s['code']}-events.jsonl",
                            "application/jsonl", key="admin_jsonl")
         st.caption("Column meanings: docs/study-data.md")
+        render_judge(pg, sid, s["code"])
         if progress:
             codes = {p["id"]: p["code"] for p in progress}
             who = st.selectbox("One participant", list(codes), format_func=codes.get, key="admin_participant")

@@ -115,6 +115,18 @@ def parser() -> argparse.ArgumentParser:
     ep.add_argument("--out", type=Path, help="write the JSONL here and print a summary (default: JSONL on stdout)")
     rt = sub.add_parser("routes", help="the routes beyond prompting and what was collected for each")
     rt.add_argument("--user", metavar="USER_ID", help="also count what this profile has collected")
+    ex = sub.add_parser("explain", help="what did each prompt part do? one answer per removed part (temperature 0)")
+    _retrieval_args(ex)
+    ex.add_argument("--summary", action="store_true", help="include the model-written summary (user mode)")
+    bias = sub.add_parser("bias", help="the same questions for two synthetic profiles that differ in one attribute")
+    bias.add_argument("--attribute", required=True, help="age_range, occupation, location or gender")
+    bias.add_argument("--values", required=True, help='two values, comma-separated, e.g. "18-24,65+"')
+    bias.add_argument("--questions", type=Path, help="a text file, one question per line (default: the shipped set)")
+    bias.add_argument("--base", help="a profile id whose other attributes both synthetic profiles share")
+    jd = sub.add_parser("judge", help="the personalized judge against a study's real choices")
+    jd.add_argument("--study", required=True)
+    jd.add_argument("--template", type=Path, help="a judge prompt template file (default: the shipped one)")
+    jd.add_argument("--no-run", action="store_true", help="only report verdicts already stored")
     sub.add_parser("status", help="what is reachable")
     doc = sub.add_parser("doctor", help="repair and check that SQLite and Chroma agree")
     doc.add_argument("--erasure", metavar="PERSON_ID_OR_TEXT",
@@ -213,6 +225,12 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
         overall, mine = collected(pg.db), collected(pg.db, args.user) if args.user else None
         _out([{**r, "collected": {k: {"everyone": overall[k], **({"user": mine[k]} if mine and k in PERSONAL_KEYS else {})}
                                   for k in r["collects"]}} for r in route_dicts()])
+    elif args.cmd == "explain":
+        _out(run_explain(args, pg, opts()))
+    elif args.cmd == "bias":
+        _out(run_bias(args, pg))
+    elif args.cmd == "judge":
+        _out(run_judge(args, pg))
     elif args.cmd == "status":
         _out(pg.status())
     elif args.cmd == "doctor" and args.erasure:
@@ -344,6 +362,40 @@ def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
     if args.rows:
         out["rows"] = [dataclasses.asdict(r) for r in rows]
     return out
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    sys.stderr.write(f"[{done + 1 if done < total else total}/{total}] {stage}\n")
+    sys.stderr.flush()
+
+
+def run_explain(args: argparse.Namespace, pg: Playground, options: RetrievalOptions) -> dict[str, Any]:
+    from .probes import counterfactual
+
+    rid = pg.start_explanation(args.user_id, args.text, args.mode, options, persona_id=args.persona,
+                               use_summary=args.summary)
+    return counterfactual.to_json(pg.run_explanation(rid, progress=_progress))
+
+
+def run_bias(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
+    from .probes import bias
+
+    values = [v.strip() for v in args.values.split(",")]
+    questions = bias.read_questions(args.questions) if args.questions else bias.default_questions()
+    base = pg.get_profile(args.base) if args.base else None
+    return bias.run_probe(args.attribute, values, questions, backend=pg.backend, model=pg.default_model(),
+                          embed=pg.embedder.embed, count_tokens=pg.tokenizer.count,
+                          budget=pg.settings.prompt_budget, max_tokens=pg.settings.max_tokens, base=base,
+                          progress=_progress).to_dict()
+
+
+def run_judge(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
+    from .probes import judge
+
+    template = judge.check_template(args.template.read_text()) if args.template else judge.DEFAULT_TEMPLATE
+    if not args.no_run:
+        judge.judge_study(pg, args.study, template, progress=_progress)
+    return judge.agreement_report(pg, args.study, template)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -251,3 +251,56 @@ def m012_style_cards(db: sqlite3.Connection) -> None:
         );
         """
     )
+
+
+@migration
+def m014_probes(db: sqlite3.Connection) -> None:
+    # Issue 14. A person may enter a gender (optional free text) so the bias probe can vary it; explanations keep
+    # every counterfactual answer with its own prompt and trace; the personalized judge's verdicts on study
+    # judgements are kept per prompt template and model, so agreement is computed without asking the model again.
+    cols = {r[1] for r in db.execute("PRAGMA table_info(profiles)")}
+    if "gender" not in cols:
+        db.execute("ALTER TABLE profiles ADD COLUMN gender TEXT NOT NULL DEFAULT ''")
+    db.executescript(
+        """
+        CREATE TABLE explanations (
+            id TEXT PRIMARY KEY,
+            profile_id TEXT REFERENCES profiles(id) ON DELETE CASCADE,
+            message TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            model TEXT NOT NULL,
+            source_trace_id TEXT,               -- the chat answer being explained, if any
+            parts TEXT NOT NULL,                -- JSON: the full prompt's labelled parts
+            status TEXT NOT NULL,               -- running | cancelling | cancelled | complete | error
+            error TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        CREATE INDEX explanations_profile ON explanations(profile_id, created);
+        CREATE TABLE explanation_variants (
+            id TEXT PRIMARY KEY,
+            explanation_id TEXT NOT NULL REFERENCES explanations(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,                  -- 'original', or which part was removed
+            position INTEGER NOT NULL,
+            answer TEXT NOT NULL,
+            status TEXT NOT NULL,               -- complete | interrupted | error
+            data TEXT NOT NULL,                 -- JSON: label, source, messages sent, trace and measures
+            created TEXT NOT NULL,
+            UNIQUE (explanation_id, key)
+        );
+        CREATE TABLE judge_verdicts (
+            id TEXT PRIMARY KEY,
+            study_id TEXT NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+            participant_id TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+            task INTEGER NOT NULL,
+            template_hash TEXT NOT NULL,
+            model TEXT NOT NULL,
+            verdict TEXT NOT NULL,              -- A | B | unparsed | error
+            confidence TEXT NOT NULL,           -- low | medium | high | unparsed
+            raw TEXT NOT NULL,                  -- the model's words, as written
+            data TEXT NOT NULL,                 -- JSON: the prompt sent, latency
+            created TEXT NOT NULL,
+            UNIQUE (participant_id, task, template_hash, model)
+        );
+        """
+    )

@@ -14,6 +14,7 @@ ATTRIBUTES: tuple[tuple[str, str, int], ...] = (
     ("age_range", "Age range", 20),
     ("occupation", "Occupation", 120),
     ("location", "Location", 120),
+    ("gender", "Gender (optional, in your own words)", 60),
     ("interests", "Interests", 400),
     ("preferred_tone", "Preferred tone", 120),
     ("notes", "Notes", 2000),

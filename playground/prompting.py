@@ -87,8 +87,8 @@ def _quote(text: str) -> str:
 
 def profile_text(profile: dict[str, Any]) -> str:
     fields_ = [("Name", "display_name"), ("Age range", "age_range"), ("Occupation", "occupation"),
-               ("Location", "location"), ("Interests", "interests"), ("Preferred tone", "preferred_tone"),
-               ("Notes", "notes")]
+               ("Location", "location"), ("Gender", "gender"), ("Interests", "interests"),
+               ("Preferred tone", "preferred_tone"), ("Notes", "notes")]
     lines = [f"- {label}: {profile[key]}" for label, key in fields_ if str(profile.get(key) or "").strip()]
     return "About the person you are talking with:\n" + "\n".join(lines) if lines else ""
 

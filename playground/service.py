@@ -767,6 +767,44 @@ class Playground:
                                      and h.owner_id != turn.trace.get("profile_id")})
         return aid
 
+    # -- probes (issue 14): thin wiring to playground.probes -------------------------------------------------------
+    def person_vector(self, profile_id: str | None) -> np.ndarray | None:
+        """The centroid of a person's own chunk vectors (None without a profile or writing)."""
+        from .attribution import doc_vector
+
+        if not profile_id:
+            return None
+        chunks = self.vectors.get(user_collection(profile_id), embeddings=True)
+        return doc_vector(np.vstack([c.embedding for c in chunks])) if chunks else None  # type: ignore[misc]
+
+    def start_explanation(self, profile_id: str | None, message: str, mode: str,
+                          options: RetrievalOptions | None = None, *, persona_id: str | None = None,
+                          trace: dict[str, Any] | None = None, model: str = "", use_summary: bool = False) -> str:
+        """Store a new counterfactual batch for a message (its prompt built now) or for a chat answer (``trace``:
+        the prompt exactly as it was sent). Run it with ``run_explanation``."""
+        from .probes import counterfactual
+
+        if trace:
+            parts = counterfactual.parts_from_dicts(trace["prompt"]["parts"])
+            message, mode, profile_id = trace["query"], trace["mode"], trace.get("profile_id")
+        else:
+            _, build, _ = self.preview(profile_id, message, mode, options, persona_id=persona_id,
+                                       use_summary=use_summary)
+            parts, mode = build.parts, build.mode
+        return counterfactual.create_run(self.db, parts, message=message, mode=mode,
+                                         model=model or self.default_model(), profile_id=profile_id,
+                                         source_trace_id=(trace or {}).get("id"))
+
+    def run_explanation(self, run_id: str, progress: Progress | None = None,
+                        should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
+        from .probes import counterfactual
+
+        row = counterfactual.get_run(self.db, run_id)
+        return counterfactual.run(self.db, run_id, backend=self.backend, embed=self.embedder.embed,
+                                  person_vector=self.person_vector(row["profile_id"]),
+                                  max_tokens=self.settings.max_tokens, count_tokens=self.tokenizer.count,
+                                  progress=progress, should_stop=should_stop)
+
     # -- the model -------------------------------------------------------------------------------------------------
     def preferred_model(self) -> str:
         """The model a workshop preset fixed, else PLAYGROUND_MODEL, else '' (the first the backend lists)."""

@@ -1,0 +1,131 @@
+"""“Explain this answer”: the counterfactual batch (one prompt part removed at a time) run visibly, with progress and
+a Cancel button, and its result: which removal changed the answer most, a table of measures, and each variant's
+answer, word diff and trace. Text from people and models is shown as plain text, never as markdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from playground import Playground, PlaygroundError
+from playground.probes import counterfactual
+
+from . import state
+from .safe_text import md
+from .setup import show_error
+
+
+def diff_text(diff: list[dict[str, str]]) -> str:
+    """A word diff as plain text, wdiff style: [-removed-] {+added+}."""
+    marks = {"equal": "{}", "delete": "[-{}-]", "insert": "{{+{}+}}"}
+    return " ".join(marks[d["op"]].format(d["text"]) for d in diff)
+
+
+def _runs() -> dict[str, dict[str, Any]]:
+    """{section key: {"run": explanation id, "go": run it now}}: each page has its own explanation."""
+    return st.session_state.setdefault(state.EXPLAIN, {})
+
+
+def explain_button(pg: Playground, trace: dict[str, Any], key: str, section: str,
+                   label: str = "Explain this answer") -> None:
+    """The action under an answer: start a batch for the prompt exactly as it was sent, shown in ``section``."""
+    if st.button(label, key=key, help="Answer again with one part of the prompt left out at a time."):
+        try:
+            rid = pg.start_explanation(None, "", trace["mode"], trace=trace, model=trace.get("model") or "")
+        except PlaygroundError as e:
+            show_error(e)
+            return
+        _runs()[section] = {"run": rid, "go": True}
+        st.rerun()
+
+
+def _cancel(pg: Playground, rid: str, section: str) -> None:
+    # The click itself stops the script that was running the batch (Streamlit reruns); the request in the database
+    # also stops a batch run from another tab between two variants.
+    counterfactual.request_cancel(pg.db, rid)
+    pg.db.execute("UPDATE explanations SET status = 'cancelled' WHERE id = ? AND status IN ('running', 'cancelling')",
+                  (rid,))
+    _runs()[section] = {"run": rid, "go": False}
+
+
+def render_explanation(pg: Playground, key: str) -> None:
+    """The explanation section ``key``, if one was asked for in this browser session; runs the batch when due."""
+    current = _runs().get(key)
+    if not current:
+        return
+    rid = current["run"]
+    try:
+        run = counterfactual.get_run(pg.db, rid)
+    except PlaygroundError:
+        _runs().pop(key, None)
+        return
+    st.subheader("What did each part do?")
+    st.caption(counterfactual.EXPLAINED)
+    st.caption(f"Message: “{md(run['message'][:120])}” · {run['mode']} · model {md(run['model'])} · temperature 0 · "
+               f"{run['total']} answers (the full prompt, then one per removed part)")
+    top = st.columns([1, 1, 4])
+    if top[1].button("Close", key=f"{key}_close"):
+        _runs().pop(key, None)
+        st.rerun()
+    if current.get("go") and run["status"] in ("running", "cancelled", "error"):
+        cancel = top[0].empty()  # shown only while the batch runs
+        cancel.button("Cancel", key=f"{key}_cancel", on_click=_cancel, args=(pg, rid, key), type="primary")
+        bar = st.progress(len(run["variants"]) / run["total"], text="Starting…")
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.progress(min(done / total, 1.0), text=f"{done} of {total} answered · now: {stage}")
+
+        current["go"] = False
+        try:
+            run = pg.run_explanation(rid, progress=progress)
+        except PlaygroundError as e:
+            show_error(e)
+            run = counterfactual.get_run(pg.db, rid)
+        bar.empty()
+        cancel.empty()
+    if run["status"] in ("cancelled", "cancelling", "running", "error") and len(run["variants"]) < run["total"]:
+        st.warning(f"Stopped after {len(run['variants'])} of {run['total']} answers.")
+        if top[0].button("Resume", key=f"{key}_resume"):
+            _runs()[key] = {"run": rid, "go": True}
+            st.rerun()
+    _result(run, key)
+
+
+def _fmt(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
+def _result(run: dict[str, Any], key: str) -> None:
+    variants = run["variants"]
+    if not variants:
+        return
+    most = run["most_changed"]
+    so_far = " so far" if len(variants) < run["total"] else ""
+    if most and most["changed"]:
+        st.info(f"Removing {md(most['label'])} changed the answer most{so_far} (similarity to the full-prompt answer "
+                f"{_fmt(most['similarity'])}, word overlap {_fmt(most['overlap'])}).", icon="🔎")
+    elif most:
+        st.info("No removal changed the answer: for this question the model ignored every personal part.", icon="🔎")
+    elif len(variants) == 1 and run["status"] == "complete":
+        st.info("This prompt has no personal part to remove (global mode, or an empty profile).", icon="🔎")
+    st.dataframe([{"removed": v.label, "tokens removed": v.removed_tokens,
+                   "similarity to full answer": _fmt(v.similarity), "word overlap": _fmt(v.overlap),
+                   "similarity to the person's writing": _fmt(v.person_similarity),
+                   "words added": v.counts.get("added"), "words removed": v.counts.get("removed"),
+                   "status": v.status} for v in variants],
+                 hide_index=True, width="stretch", key=f"{key}_table")
+    st.caption("Similarity: cosine of all-MiniLM-L6-v2 embeddings (1 = same meaning). Word overlap: shared words ÷ "
+               "all words. Similarity to the person's writing: cosine to the mean of their writing's chunks.")
+    base = variants[0]
+    for v in variants:
+        with st.expander(f"{'Full prompt' if v.key == counterfactual.ORIGINAL else 'Without ' + md(v.label)}"
+                         f" · {v.status}"):
+            st.text(v.answer or "(no answer)")
+            if v.error:
+                st.caption(f"⚠️ {md(v.error)}")
+            if v is not base:
+                st.caption("Word diff against the full-prompt answer: [-only in the full answer-] {+only here+}")
+                st.text(diff_text(v.diff))
+            st.caption("Its trace: the messages sent and how")
+            st.json({"trace": v.trace, "messages": v.messages}, expanded=False)

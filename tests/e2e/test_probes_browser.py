@@ -1,0 +1,98 @@
+"""Issue 14 in a real browser with the llama.cpp engine: 'Explain this answer' is cancelled mid-batch with its Cancel
+button (and really stops), then resumed; the bias probe page; the personalized judge on the Study admin page.
+Screenshots go to test-output/e2e/."""
+
+import time
+
+import pytest
+
+from playground import Playground, Settings
+from playground import study as studies
+from playground.probes import counterfactual
+from tests.e2e.conftest import settle, shot, streamlit_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.engine]
+
+WRITING = ("I sail on the estuary every weekend; the tide tables rule my life. In winter I repair the boat and "
+           "read about navigation, and in spring I teach my nephew to tie a bowline.")
+
+
+def nav(page, name: str) -> None:
+    page.get_by_test_id("stSidebar").get_by_role("link", name=name, exact=True).click()
+
+
+def test_llama_cpp_engine_explain_cancel_resume_bias_and_judge_in_chromium(page, llm_env):
+    # Long answers make each variant take a few seconds, so Cancel can be clicked while the batch runs.
+    env = {**llm_env, "PLAYGROUND_MAX_TOKENS": "300", "PLAYGROUND_ADMIN_PASSPHRASE": "sesame"}
+    pg = Playground(Settings.from_env(env))
+    ada = pg.create_profile("Ada", occupation="hydrologist", location="Leith")
+    pg.add_sample(ada["id"], text=WRITING, title="sea")
+    pg.add_sample(ada["id"], text="Bread on Sundays: a slow sourdough, baked hot, eaten with the tide.", title="bread")
+    with streamlit_server(env) as url:
+        page.goto(url)
+        settle(page)
+        nav(page, "Chat")
+        page.get_by_test_id("stChatInputTextArea").wait_for()
+        settle(page)
+        page.get_by_test_id("stChatInputTextArea").fill("When should I sail?")
+        page.get_by_test_id("stChatInputTextArea").press("Enter")
+        page.get_by_text("Latest turn").wait_for(timeout=180_000)
+        settle(page)
+        page.get_by_role("button", name="Explain this answer").first.click()
+        page.get_by_text("What did each part do?").wait_for()
+        page.get_by_text("1 of", exact=False).first.wait_for(timeout=120_000)  # the baseline is in
+        page.get_by_role("button", name="Cancel").click()
+        page.get_by_text("Stopped after", exact=False).wait_for(timeout=60_000)
+        settle(page)
+        run = pg.db.one("SELECT id, status FROM explanations")
+        stopped_at = len(counterfactual.get_run(pg.db, run["id"])["variants"])
+        total = counterfactual.get_run(pg.db, run["id"])["total"]
+        assert run["status"] == "cancelled" and 1 <= stopped_at < total
+        time.sleep(6)  # longer than one variant takes: nothing is still generating in the background
+        assert len(counterfactual.get_run(pg.db, run["id"])["variants"]) <= stopped_at + 1
+        shot(page, "explain-cancelled")
+        page.get_by_role("button", name="Resume").click()
+        deadline = time.monotonic() + 300
+        while counterfactual.get_run(pg.db, run["id"])["status"] != "complete":
+            assert time.monotonic() < deadline, "the resumed batch did not finish"
+            time.sleep(1)
+        settle(page)
+        page.wait_for_function("() => !document.body.innerText.includes('Stopped after')", timeout=60_000)
+        assert page.get_by_role("button", name="Cancel").count() == 0, "Cancel goes once the batch is done"
+        page.set_viewport_size({"width": 1440, "height": 2400})
+        page.get_by_text("Without profile · Ada", exact=False).first.click()  # open one variant
+        settle(page)
+        shot(page, "explain-complete", full_page=True)
+
+        page.set_viewport_size({"width": 1440, "height": 1000})
+        nav(page, "Bias probe")
+        page.get_by_role("heading", name="Bias probe").first.wait_for()
+        settle(page)
+        page.get_by_label("Questions, one per line", exact=False).fill("What should I read?\nHow do I relax?")
+        page.get_by_role("button", name="Ask both").click()
+        page.get_by_text("age range: “18-24” vs “65+”").wait_for(timeout=300_000)
+        page.get_by_text("What this can show", exact=False).wait_for()
+        settle(page)
+        assert page.get_by_role("button", name="Cancel").count() == 0, "Cancel goes once the probe is done"
+        page.set_viewport_size({"width": 1440, "height": 2000})
+        shot(page, "bias-probe", full_page=True)
+
+        s = studies.create_study(pg, "Pilot", "Agree?", [{"mode": "user"}, {"mode": "global"}],
+                                 ["Plan my weekend.", "What should I cook?"])
+        p = studies.join(pg, s["code"], "P1")
+        studies.consent(pg, p["id"])
+        pg.add_sample(studies.get_participant(pg, p["id"])["profile_id"], text=WRITING, title="sea")
+        for task, choice in enumerate("AB"):
+            studies.generate_answers(pg, p["id"], task)
+            studies.judge(pg, p["id"], task, choice, {slot: {q["id"]: 4 for q in s["questions"]} for slot in "AB"})
+        nav(page, "Study admin")
+        page.get_by_label("Admin passphrase").fill("sesame")
+        page.get_by_role("button", name="Unlock").click()
+        page.get_by_text("Personalized judge").wait_for()
+        settle(page)
+        page.get_by_role("button", name="Run the judge").click()
+        page.get_by_text("Cohen's kappa").wait_for(timeout=300_000)
+        settle(page)
+        assert len(pg.db.query("SELECT * FROM judge_verdicts")) == 2
+        page.get_by_text("Personalized judge").scroll_into_view_if_needed()
+        shot(page, "study-admin-judge", full_page=True)
