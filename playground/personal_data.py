@@ -45,9 +45,21 @@ class Place:
 
 _SESSIONS = "session_id IN (SELECT id FROM sessions WHERE profile_id = :profile)"
 _PARTICIPANTS = "participant_id IN (SELECT id FROM participants WHERE profile_id = :profile)"
+# An explanation is theirs, or quotes them when its prompt parts name them as a snippet's owner (profile ids are unique).
+_EXPLAINED = "profile_id = :profile OR instr(parts, :profile) > 0"
+# Tables that never hold a person's text, and why (a test fails when a table is in neither list).
+NOT_PERSONAL = {
+    "_migrations": "which schema steps ran",
+    "sqlite_sequence": "SQLite's own counters",
+    "app_settings": "the workshop preset",
+    "personas": "shipped personas and personas written as group descriptions, owned by no profile",
+    "studies": "a study's set-up, written by the researcher",
+}
 
 PLACES: tuple[Place, ...] = (
     # The person's own rows, children before parents (deletion runs in this order, in one transaction).
+    Place("sqlite", "judge_verdicts", "the personalized judge's verdicts on their study judgements", "delete",
+          _PARTICIPANTS),
     Place("sqlite", "study_events", "study events: join, consent, uploads, answers, judgements with reasons", "delete",
           _PARTICIPANTS),
     Place("sqlite", "judgements", "study judgements: choice, ratings, free-text reason", "delete", _PARTICIPANTS),
@@ -60,6 +72,13 @@ PLACES: tuple[Place, ...] = (
     Place("sqlite", "sessions", "their conversations' titles", "delete", "profile_id = :profile"),
     Place("sqlite", "profile_summaries", "the model-written summary of their writing", "delete",
           "profile_id = :profile"),
+    Place("sqlite", "profile_style_cards", "the style card measured from their writing", "delete",
+          "profile_id = :profile"),
+    Place("sqlite", "explanation_variants", "counterfactual answers and the prompts they were sent with, theirs and "
+          "anyone's that quoted their shared chunks", "delete", f"explanation_id IN (SELECT id FROM explanations "
+          f"WHERE {_EXPLAINED})"),
+    Place("sqlite", "explanations", "explained answers: the message and the prompt's parts, theirs and anyone's that "
+          "quoted their shared chunks", "delete", _EXPLAINED),
     Place("sqlite", "chunks", "the chunks of their writing samples", "delete",
           "owner_kind = 'profile' AND owner_id = :profile"),
     Place("sqlite", "samples", "their writing samples: full text and title", "delete",

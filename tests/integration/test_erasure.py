@@ -232,3 +232,15 @@ def _chroma_segments(chroma: Path) -> list[dict]:
 
     with sqlite3.connect(chroma / "chroma.sqlite3") as conn:
         return [{"id": r[0]} for r in conn.execute("SELECT id FROM segments")]
+
+
+def test_every_table_is_either_a_place_of_personal_data_or_declared_free_of_it(tmp_path):
+    """A new table (a feature's cache, a probe's results) cannot be forgotten by deletion, export and the checker."""
+    from playground.db import Database
+    from playground.personal_data import NOT_PERSONAL, PLACES
+
+    db = Database(tmp_path / "schema.sqlite3")
+    tables = {r["name"] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    declared = {p.name.split(".")[0] for p in PLACES if p.store == "sqlite"}
+    assert tables - declared - set(NOT_PERSONAL) == set(), "declare these in playground/personal_data.py"
+    assert not declared & set(NOT_PERSONAL)
