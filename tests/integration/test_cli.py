@@ -1,28 +1,8 @@
 """The JSON CLI, run as a subprocess exactly as a study script would: JSON on stdout, one readable line on errors."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
-
-from tests.conftest import ROOT, closed_port
-
-
-@pytest.fixture
-def cli(tmp_path):
-    env = {**os.environ, "PLAYGROUND_DATA_DIR": str(tmp_path / "data"), "PLAYGROUND_LLM_BACKEND": "ollama",
-           "PLAYGROUND_OLLAMA_HOST": f"http://127.0.0.1:{closed_port()}"}
-
-    def run(*args: str, ok: bool = True):
-        p = subprocess.run([sys.executable, "-m", "playground", *args], capture_output=True, text=True, env=env,
-                           cwd=ROOT, timeout=180)
-        if ok:
-            assert p.returncode == 0, p.stderr
-        return p
-
-    return run
 
 
 def test_users_samples_retrieve_prompt_and_delete(cli, tmp_path, federalist):

@@ -3,10 +3,7 @@ included) nor Chroma nor a prompt — checked by grepping the raw bytes of every
 still changes nothing; the defaults follow studies and private workshops; the CLI scans and redacts."""
 
 import json
-import os
 import random
-import subprocess
-import sys
 import uuid
 
 import pytest
@@ -15,7 +12,6 @@ from playground import IngestError, InvalidInput
 from playground import study as st
 from playground.privacy_scan import scan
 from playground.workshop import set_preset
-from tests.conftest import ROOT, closed_port
 
 BOATS = ("I sail on the estuary every weekend and keep a notebook of the tides. The boat is old but honest, and "
          "the harbour master knows it by the sound of its engine. ")
@@ -110,21 +106,6 @@ def test_the_profile_name_is_redacted_but_a_study_alias_is_left_alone(pg):
     s = pg.add_sample(ada["id"], text=f"{BOATS} Ada Quillfeather, skipper. Yours, Quillfeather", redact=True)
     stored = pg.sample_text(s["id"])
     assert "Quillfeather" not in stored and stored.count("[NAME]") == 2
-
-
-@pytest.fixture
-def cli(tmp_path):
-    env = {**os.environ, "PLAYGROUND_DATA_DIR": str(tmp_path / "data"), "PLAYGROUND_LLM_BACKEND": "ollama",
-           "PLAYGROUND_OLLAMA_HOST": f"http://127.0.0.1:{closed_port()}"}
-
-    def run(*args: str, ok: bool = True):
-        p = subprocess.run([sys.executable, "-m", "playground", *args], capture_output=True, text=True, env=env,
-                           cwd=ROOT, timeout=180)
-        if ok:
-            assert p.returncode == 0, p.stderr
-        return p
-
-    return run
 
 
 def test_cli_scan_lists_findings_per_file_and_samples_add_redact_stores_the_redacted_text(cli, tmp_path):

@@ -4,9 +4,6 @@ judgements as (prompt, chosen, rejected) pairs whose counts match the judgements
 
 import io
 import json
-import os
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -14,7 +11,6 @@ import pytest
 from playground import InvalidInput, NotFound, Playground, Settings
 from playground import study as st
 from playground.training_export import preference_pairs, to_jsonl, user_training_set
-from tests.conftest import ROOT, closed_port
 
 ESSAYS = {
     "Harbours": "The harbour wakes before the town does. Gulls argue over the nets while the first boats slip "
@@ -124,21 +120,6 @@ def test_a_real_study_exports_one_pair_per_preferring_judgement(llm_env, embedde
         view = st.task_view(pg, who["id"], meta["task"] - 1)
         assert pair["chosen"] == view["answers"][meta["chosen_slot"]]["text"]
         assert pair["prompt"] == view["prompt"] and meta["chosen_condition"] != meta["rejected_condition"]
-
-
-@pytest.fixture
-def cli(tmp_path):
-    env = {**os.environ, "PLAYGROUND_DATA_DIR": str(tmp_path / "data"), "PLAYGROUND_LLM_BACKEND": "ollama",
-           "PLAYGROUND_OLLAMA_HOST": f"http://127.0.0.1:{closed_port()}"}
-
-    def run(*args: str, ok: bool = True):
-        p = subprocess.run([sys.executable, "-m", "playground", *args], capture_output=True, text=True, env=env,
-                           cwd=ROOT, timeout=180)
-        if ok:
-            assert p.returncode == 0, p.stderr
-        return p
-
-    return run
 
 
 def test_cli_exports_training_sets_and_preference_pairs(cli, tmp_path):
