@@ -85,7 +85,7 @@ def test_other_peoples_markdown_and_html_make_no_browser_request(page, no_llm_en
         with streamlit_server(no_llm_env) as url:
             page.set_viewport_size({"width": 1440, "height": 2000})
             page.goto(f"{url}/Chat?profile={ids['bob']}")
-            page.get_by_role("heading", name="Inspector").wait_for()
+            page.get_by_test_id("stChatInputTextArea").wait_for()
             settle(page)
             page.get_by_test_id("stRadio").first.get_by_text("persona", exact=True).click()
             page.get_by_text("Latest turn").first.wait_for()
