@@ -129,7 +129,6 @@ def main() -> None:
             results.append((status, time.perf_counter() - t0, n))
             most_waiting[0] = max(most_waiting[0], backend.waiting())
 
-    saved_tokens = pg.settings
     threads = [threading.Thread(target=person, args=(n,)) for n in range(args.sessions)]
     t0 = time.perf_counter()
     for t in threads:
@@ -141,7 +140,7 @@ def main() -> None:
     lat = [r[1] for r in results]
     print(f"{args.sessions} sessions at once: {len(ok)} complete, {len(results) - len(ok)} not "
           f"({sorted({r[0] for r in results if r[0] != 'complete'})}); latency p50 {p(lat, .5):.1f} s, "
-          f"p95 {p(lat, .95):.1f} s, all done in {wall:.1f} s; answers of up to {saved_tokens.max_tokens} tokens")
+          f"p95 {p(lat, .95):.1f} s, all done in {wall:.1f} s; answers of up to {pg.settings.max_tokens} tokens")
     report("Generation with the embedded model (SmolLM2-135M-Instruct, llama-cpp-python)", [
         ("decode speed through the app (tokens/s) vs raw llama-cpp-python", app_tps, raw_tps, 0.95),
         ("time to first token through the app (ms) vs raw + turn overhead", 1000 * app_ttft,
