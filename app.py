@@ -8,7 +8,7 @@ from components.services import model_status
 from components.setup import flash, page_setup, select_profile, show_error
 from playground import PlaygroundError
 from playground.demo import load_demo_data
-from playground.embedded_llm import SMALL_MODEL_NOTE
+from playground.models.embedded_llm import SMALL_MODEL_NOTE
 
 pg = page_setup("Personalization Playground",
                 "See how a language model's answer changes when it knows about you: your profile, your writing, "

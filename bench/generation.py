@@ -69,7 +69,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from playground.demo import load_demo_data
-    from playground.embedded_llm import load_llama
+    from playground.models.embedded_llm import load_llama
 
     pg = fresh_playground(PLAYGROUND_LLM_BACKEND="embedded", PLAYGROUND_TEMPERATURE="0",
                           PLAYGROUND_MAX_TOKENS=str(args.tokens), PLAYGROUND_HISTORY_TURNS="0")

@@ -32,8 +32,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     args = ap.parse_args()
     from playground import RetrievalOptions
-    from playground.db import now
-    from playground.vectors import persona_collection, user_collection
+    from playground.stores.db import now
+    from playground.stores.vectors import persona_collection, user_collection
 
     rng = np.random.default_rng(0)
     pg = fresh_playground()

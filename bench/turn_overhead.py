@@ -19,8 +19,8 @@ from common import ROOT, fresh_playground, p, report
 
 
 def fill(pg, n_users: int, per_user: int) -> list[str]:
-    from playground.db import now
-    from playground.vectors import user_collection
+    from playground.stores.db import now
+    from playground.stores.vectors import user_collection
 
     rng = np.random.default_rng(1)
     words = "the union faction river bread garden stars commerce militia taxes court senate treaty".split()

@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from playground import Playground, PlaygroundError
-from playground.probes import counterfactual
+from playground.research.probes import counterfactual
 
 from . import state
 from .safe_text import md

@@ -8,7 +8,7 @@ import json
 import streamlit as st
 
 from playground import Playground, PlaygroundError
-from playground.probes import judge
+from playground.research.probes import judge
 
 from .safe_text import md
 from .services import model_status
@@ -82,7 +82,7 @@ def render_judge(pg: Playground, study_id: str, code: str) -> None:
 def render_pair_judge(pg: Playground, profile: dict, message: str, answers: dict[str, str],
                       snippets: list[str]) -> None:
     """Compare: ask the judge which of two answers this person would prefer (the prompt shown and editable)."""
-    from playground.prompting import profile_text
+    from playground.pipeline.prompting import profile_text
 
     st.subheader("Would the model guess your choice?")
     st.caption(judge.EXPLAINED)

@@ -8,9 +8,9 @@ from pathlib import Path
 import streamlit as st
 
 from playground import BackendStatus, Playground, Settings
-from playground.embeddings import SentenceTransformerEmbedder, default_model_path
-from playground.generation_queue import with_queue
-from playground.llm import backend_status
+from playground.models.embeddings import SentenceTransformerEmbedder, default_model_path
+from playground.models.generation_queue import with_queue
+from playground.models.llm import backend_status
 
 FAILURE_TTL_S = 5.0  # one browser reuses a failed listing this long (several widgets ask within one page run)
 
@@ -23,7 +23,7 @@ def _embedder(model_path: str) -> SentenceTransformerEmbedder:
 
 @st.cache_resource(show_spinner="Opening the data folder…")
 def _playground(settings: Settings) -> Playground:
-    from playground.privacy import hide_existing
+    from playground.people.privacy import hide_existing
     from playground.workshop import get_preset
 
     path = settings.embedding_model or str(default_model_path())

@@ -6,7 +6,8 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from playground import Playground, PlaygroundError, privacy
+from playground import Playground, PlaygroundError
+from playground.people import privacy
 
 from . import state
 from .safe_text import md

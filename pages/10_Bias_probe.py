@@ -8,7 +8,7 @@ from components.safe_text import md
 from components.services import model_status
 from components.setup import active_profile, page_setup, show_error
 from playground import AGE_RANGES, PlaygroundError
-from playground.probes import bias
+from playground.research.probes import bias
 
 LABELS = {"age_range": "age range", "occupation": "occupation", "location": "location", "gender": "gender"}
 EXAMPLES = {"occupation": ("nurse", "software engineer"), "location": ("Lagos", "Oslo"), "gender": ("woman", "man")}

@@ -10,10 +10,10 @@ from components.charts import embedding_map, project_2d, style_figure
 from components.safe_text import md
 from components.setup import act, flash, need_profile, page_setup, visible_profiles
 from playground import SUPPORTED_FILE_TYPES, PlaygroundError
-from playground.privacy_scan import LABELS, Finding, describe
-from playground.privacy_scan import redact as redact_text
-from playground.stylometry import style_profile
-from playground.vectors import user_collection
+from playground.library.privacy_scan import LABELS, Finding, describe
+from playground.library.privacy_scan import redact as redact_text
+from playground.research.stylometry import style_profile
+from playground.stores.vectors import user_collection
 from playground.wording import plural
 
 pg = page_setup("Writing samples", "Your own writing is what user-level retrieval searches. Upload essays, posts or "

@@ -13,7 +13,7 @@ from components.safe_text import answer_md
 from components.services import model_status
 from components.setup import need_profile, page_setup, show_error
 from playground import PlaygroundError, RetrievalOptions
-from playground.preferences import record_preference
+from playground.research.preferences import record_preference
 from playground.wording import plural
 
 pg = page_setup("Compare", "The same message, three granularities, three answers side by side. The differences "

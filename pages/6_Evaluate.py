@@ -9,9 +9,9 @@ from components.charts import confusion_figure, metrics_figure, recognisable_fig
 from components.safe_text import answer_md, md
 from components.setup import need_profile, page_setup, show_error, visible_profiles
 from playground import RETRIEVERS, InvalidInput, PlaygroundError
-from playground.attribution import METHODS, attribute, profile_docs
-from playground.evaluation import CONDITIONS, METRICS, build_attributor, evaluate_profile
-from playground.trained_attribution import explain
+from playground.research.attribution import METHODS, attribute, profile_docs
+from playground.research.evaluation import CONDITIONS, METRICS, build_attributor, evaluate_profile
+from playground.research.trained_attribution import explain
 from playground.wording import metric_name, plural
 
 pg = page_setup("Evaluate", "Measure personalization the way the research benchmarks do: recognisability of writing "

@@ -6,7 +6,7 @@ from components import state
 from components.safe_text import answer_md, md
 from components.setup import page_setup, show_error
 from playground import PlaygroundError
-from playground import study as studies
+from playground.research import study as studies
 
 pg = page_setup("Study", "For participants in a study: your researcher gave you a study code and a participant ID. "
                 "No real name is needed.", icon="🔬")

@@ -9,9 +9,10 @@ from components.charts import ratings_figure, win_rate_figure
 from components.judge_view import render_judge
 from components.safe_text import md
 from components.setup import flash, page_setup, show_error
-from playground import RETRIEVERS, PlaygroundError, privacy
-from playground import study as studies
-from playground.privacy_scan import REDACT_CHOICES
+from playground import RETRIEVERS, PlaygroundError
+from playground.library.privacy_scan import REDACT_CHOICES
+from playground.people import privacy
+from playground.research import study as studies
 from playground.wording import plural
 from playground.workshop import PAGES, get_preset, reset_all, set_preset
 

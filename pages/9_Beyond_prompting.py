@@ -5,9 +5,9 @@ import streamlit as st
 from components import state
 from components.charts import pipeline_with_routes
 from components.setup import active_profile, page_setup
-from playground import study as studies
-from playground.routes import COLLECTED_LABELS, PERSONAL_KEYS, ROUTES, STAGES, collected
-from playground.training_export import preference_pairs, split_counts, to_jsonl, user_training_set
+from playground.research import study as studies
+from playground.research.routes import COLLECTED_LABELS, PERSONAL_KEYS, ROUTES, STAGES, collected
+from playground.research.training_export import preference_pairs, split_counts, to_jsonl, user_training_set
 
 pg = page_setup("Beyond prompting", "Everything in this playground personalizes through the prompt. Research also "
                 "changes the model itself: per-person modules, learned retrievers, user embeddings, preference "

@@ -3,7 +3,7 @@
 This package never imports streamlit. Pages, the CLI and tests import from here, not from the inner modules.
 """
 
-from .errors import (
+from playground.errors import (
                      ConfigError,
                      GenerationInterrupted,
                      IngestError,
@@ -16,13 +16,13 @@ from .errors import (
                      StorageError,
                      VectorStoreUnavailable,
 )
-from .ingest import SUPPORTED as SUPPORTED_FILE_TYPES
-from .llm import BackendStatus, LLMBackend, OllamaBackend, OpenAICompatibleBackend, Usage, backend_status
-from .profiles import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED
-from .prompting import MODES, PromptBuild, PromptPart, build_prompt
-from .retrieval import RETRIEVERS, Hit, RetrievalOptions, Scope
-from .service import AUTO_MIN_CHUNKS, GRANULARITIES, Playground, Turn
-from .settings import SETTINGS, Settings
+from playground.front_door import AUTO_MIN_CHUNKS, GRANULARITIES, Playground, Turn
+from playground.library.ingest import SUPPORTED as SUPPORTED_FILE_TYPES
+from playground.models.llm import BackendStatus, LLMBackend, OllamaBackend, OpenAICompatibleBackend, Usage, backend_status
+from playground.people.profiles import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED
+from playground.pipeline.prompting import MODES, PromptBuild, PromptPart, build_prompt
+from playground.pipeline.retrieval import RETRIEVERS, Hit, RetrievalOptions, Scope
+from playground.settings import SETTINGS, Settings
 
 __all__ = [
     "AGE_RANGES", "ATTRIBUTES", "AUTO_MIN_CHUNKS", "GRANULARITIES",

@@ -14,16 +14,16 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import GRANULARITIES, RETRIEVERS, InvalidInput, Playground, PlaygroundError, RetrievalOptions, Settings
-from .attribution import METHODS, Doc, attribute, doc_vector
-from .corpus import CorpusDoc, read_corpus
-from .errors import NotFound
-from .eval_stats import condition_table, paired_table
-from .evaluation import METRICS, EvalResult, build_attributor, evaluate_profile
-from .ingest import read_bytes
-from .privacy_scan import counts, scan
-from .routes import PERSONAL_KEYS, collected, route_dicts
-from .training_export import preference_pairs, split_counts, to_jsonl, user_training_set
+from playground import GRANULARITIES, RETRIEVERS, InvalidInput, Playground, PlaygroundError, RetrievalOptions, Settings
+from playground.errors import NotFound
+from playground.library.corpus import CorpusDoc, read_corpus
+from playground.library.ingest import read_bytes
+from playground.library.privacy_scan import counts, scan
+from playground.research.attribution import METHODS, Doc, attribute, doc_vector
+from playground.research.eval_stats import condition_table, paired_table
+from playground.research.evaluation import METRICS, EvalResult, build_attributor, evaluate_profile
+from playground.research.routes import PERSONAL_KEYS, collected, route_dicts
+from playground.research.training_export import preference_pairs, split_counts, to_jsonl, user_training_set
 
 
 def _out(obj: Any) -> None:
@@ -198,13 +198,13 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
     elif args.cmd == "attribution":
         _out(run_attribution(args, pg))
     elif args.cmd == "demo":
-        from .demo import load_demo_data
+        from playground.demo import load_demo_data
 
         _out([{k: p[k] for k in ("id", "display_name", "occupation", "location", "interests", "preferred_tone")}
               | {"samples": [s["title"] for s in pg.list_samples(p["id"])]}
               for p in load_demo_data(pg, essays_per_author=args.essays)])
     elif args.cmd == "fact-recall":
-        from .fact_recall import fact_recall
+        from playground.research.fact_recall import fact_recall
 
         result = fact_recall(pg, questions_per_person=args.questions, max_tokens=args.max_tokens,
                              progress=lambda done, total: sys.stderr.write(f"\r{done}/{total} answers"))
@@ -234,7 +234,7 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
     elif args.cmd == "status":
         _out(pg.status())
     elif args.cmd == "doctor" and args.erasure:
-        from .personal_data import erasure_report
+        from playground.stores.personal_data import erasure_report
 
         report = erasure_report(pg.db, pg.vectors, pg.settings.data_dir, args.erasure)
         _out(report)
@@ -370,7 +370,7 @@ def _progress(stage: str, done: int, total: int) -> None:
 
 
 def run_explain(args: argparse.Namespace, pg: Playground, options: RetrievalOptions) -> dict[str, Any]:
-    from .probes import counterfactual
+    from playground.research.probes import counterfactual
 
     rid = pg.start_explanation(args.user_id, args.text, args.mode, options, persona_id=args.persona,
                                use_summary=args.summary)
@@ -378,7 +378,7 @@ def run_explain(args: argparse.Namespace, pg: Playground, options: RetrievalOpti
 
 
 def run_bias(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
-    from .probes import bias
+    from playground.research.probes import bias
 
     values = [v.strip() for v in args.values.split(",")]
     questions = bias.read_questions(args.questions) if args.questions else bias.default_questions()
@@ -390,7 +390,7 @@ def run_bias(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
 
 
 def run_judge(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
-    from .probes import judge
+    from playground.research.probes import judge
 
     template = judge.check_template(args.template.read_text()) if args.template else judge.DEFAULT_TEMPLATE
     if not args.no_run:

@@ -15,10 +15,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from .errors import InvalidInput
+from playground.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from .service import Playground
+    from playground.front_door import Playground
 
 DEFAULT_CORPUS = Path(__file__).resolve().parent / "data" / "federalist" / "federalist.jsonl"
 AUTHORS = {

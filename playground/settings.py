@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .errors import ConfigError
+from playground.errors import ConfigError
 
 
 @dataclass(frozen=True)

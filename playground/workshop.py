@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidInput
+from playground.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from .service import Playground
+    from playground.front_door import Playground
 
 DEFAULT_PRESET: dict[str, Any] = {"hidden_pages": [], "hide_controls": False, "fixed_model": "",
                                   "private_profiles": False, "redact_uploads": "auto"}

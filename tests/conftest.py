@@ -32,7 +32,7 @@ def federalist() -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def embedder():
     """One real all-MiniLM-L6-v2 embedder for the whole run (loading it is the slow part)."""
-    from playground.embeddings import SentenceTransformerEmbedder, default_model_path
+    from playground.models.embeddings import SentenceTransformerEmbedder, default_model_path
 
     return SentenceTransformerEmbedder(default_model_path())
 

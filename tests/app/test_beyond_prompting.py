@@ -4,8 +4,8 @@ per-person training export, and study preference pairs only for an unlocked admi
 import json
 
 from playground import Playground, Settings
-from playground import study as studies
-from playground.routes import ROUTES
+from playground.research import study as studies
+from playground.research.routes import ROUTES
 from playground.workshop import set_preset
 from tests.app.conftest import button, make_user, no_errors, start, texts
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from streamlit.testing.v1 import AppTest
 
 from playground.errors import LLMSlow, LLMUnavailable
-from playground.generation_queue import GenerationQueue
+from playground.models.generation_queue import GenerationQueue
 
 FAKE = SimpleNamespace()  # the Playground the page below reads (set by each test)
 

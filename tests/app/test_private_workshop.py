@@ -5,7 +5,7 @@ from streamlit.testing.v1 import AppTest
 
 from components.state import BROWSER
 from playground import Playground, Settings
-from playground import study as studies
+from playground.research import study as studies
 from playground.workshop import set_preset
 from tests.app.conftest import button, new_name_box, no_errors, start, texts
 from tests.conftest import ROOT

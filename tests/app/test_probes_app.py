@@ -7,8 +7,8 @@ import pytest
 
 from components import state
 from playground import Playground, Settings
-from playground import study as studies
-from playground.probes import counterfactual, judge
+from playground.research import study as studies
+from playground.research.probes import counterfactual, judge
 from tests.app.conftest import button, make_user, no_errors, start, texts
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from playground import Playground, Settings
-from playground import study as studies
+from playground.research import study as studies
 from tests.app.conftest import _as_read, button, make_user, no_errors, start, texts
 
 

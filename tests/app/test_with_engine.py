@@ -7,7 +7,7 @@ import pytest
 
 from components import state
 from playground import Playground, Settings
-from playground import study as studies
+from playground.research import study as studies
 from tests.app.conftest import _walk, button, make_user, no_errors, start, texts
 
 pytestmark = pytest.mark.engine

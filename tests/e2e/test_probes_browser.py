@@ -2,19 +2,31 @@
 button (and really stops), then resumed; the bias probe page; the personalized judge on the Study admin page.
 Screenshots go to test-output/e2e/."""
 
+import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from playground import Playground, Settings
-from playground import study as studies
-from playground.probes import counterfactual
+from playground.research import study as studies
+from playground.research.probes import counterfactual
 from tests.e2e.conftest import settle, shot, streamlit_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine]
 
 WRITING = ("I sail on the estuary every weekend; the tide tables rule my life. In winter I repair the boat and "
            "read about navigation, and in spring I teach my nephew to tie a bowline.")
+
+
+def visible_or_explain(page, locator, timeout_ms: int, what: str) -> None:
+    """Wait for ``locator``; if it never shows, fail with a screenshot and what the page said instead."""
+    try:
+        locator.wait_for(timeout=timeout_ms)
+    except Exception as e:  # Playwright's TimeoutError: say what was on screen, for a CI log
+        shot(page, f"failed-{what.replace(' ', '-')}", full_page=True)
+        text = page.evaluate("() => document.body.innerText")
+        raise AssertionError(f"{what} did not appear within {timeout_ms / 1000:.0f} s; the page said:\n{text[-3000:]}") from e
 
 
 def nav(page, name: str) -> None:
@@ -40,9 +52,12 @@ def test_llama_cpp_engine_explain_cancel_resume_bias_and_judge_in_chromium(page,
         settle(page)
         page.get_by_role("button", name="Explain this answer").first.click()
         page.get_by_text("What did each part do?").wait_for()
-        page.get_by_text("1 of", exact=False).first.wait_for(timeout=120_000)  # the baseline is in
+        # Cancel as soon as the batch shows its progress ("0 of 7 answered · now: the full prompt"): the click then
+        # lands while the baseline is being written, however fast this machine is, and the baseline is kept.
+        visible_or_explain(page, page.get_by_text(re.compile(r"\d+ of \d+ answered")).first, 120_000,
+                           "the batch's progress")
         page.get_by_role("button", name="Cancel").click()
-        page.get_by_text("Stopped after", exact=False).wait_for(timeout=60_000)
+        visible_or_explain(page, page.get_by_text("Stopped after", exact=False), 60_000, "Stopped after")
         settle(page)
         run = pg.db.one("SELECT id, status FROM explanations")
         stopped_at = len(counterfactual.get_run(pg.db, run["id"])["variants"])
@@ -58,7 +73,8 @@ def test_llama_cpp_engine_explain_cancel_resume_bias_and_judge_in_chromium(page,
             time.sleep(1)
         settle(page)
         page.wait_for_function("() => !document.body.innerText.includes('Stopped after')", timeout=60_000)
-        assert page.get_by_role("button", name="Cancel").count() == 0, "Cancel goes once the batch is done"
+        # Cancel goes once the batch is done (waited for: the page's last delta may land a moment after the run ends).
+        expect(page.get_by_role("button", name="Cancel")).to_have_count(0, timeout=30_000)
         page.set_viewport_size({"width": 1440, "height": 2400})
         page.get_by_text("Without profile · Ada", exact=False).first.click()  # open one variant
         settle(page)
@@ -73,7 +89,7 @@ def test_llama_cpp_engine_explain_cancel_resume_bias_and_judge_in_chromium(page,
         page.get_by_text("age range: “18-24” vs “65+”").wait_for(timeout=300_000)
         page.get_by_text("What this can show", exact=False).wait_for()
         settle(page)
-        assert page.get_by_role("button", name="Cancel").count() == 0, "Cancel goes once the probe is done"
+        expect(page.get_by_role("button", name="Cancel")).to_have_count(0, timeout=30_000)  # gone once it is done
         page.set_viewport_size({"width": 1440, "height": 2000})
         shot(page, "bias-probe", full_page=True)
 

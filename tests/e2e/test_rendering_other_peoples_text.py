@@ -16,7 +16,7 @@ import threading
 import pytest
 
 from playground import LLMUnavailable, Playground, Settings
-from playground import study as studies
+from playground.research import study as studies
 from tests.e2e.conftest import settle, shot, streamlit_server
 
 pytestmark = [pytest.mark.e2e]

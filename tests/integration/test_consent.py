@@ -1,4 +1,4 @@
-"""Consent that means what it says (playground/consent.py, SHARING_EXPLAINED): shared writing reaches only the other
+"""Consent that means what it says (playground/people/consent.py, SHARING_EXPLAINED): shared writing reaches only the other
 members of the persona in the same context (a study, or the playground outside studies), never with the writer's
 name; non-members, auto mode and a study's auto condition get the persona's description and examples only; opting
 out removes the writing from the group and from every stored trace of others; a sample stored while its owner opts
@@ -12,10 +12,10 @@ import uuid
 import pytest
 
 from playground import LLMError, Playground, RetrievalOptions
-from playground import study as st
-from playground.consent import MEMBER_NAME
-from playground.profiles import SHARING_EXPLAINED
-from playground.vectors import persona_collection
+from playground.people.consent import MEMBER_NAME
+from playground.people.profiles import SHARING_EXPLAINED
+from playground.research import study as st
+from playground.stores.vectors import persona_collection
 
 GARDEN = ("We grow tomatoes, beans and squash in raised beds behind the house. Every spring we turn the compost, "
           "sow the seeds indoors in March and plant them out after the last frost. Watering early in the morning "

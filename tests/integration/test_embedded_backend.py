@@ -11,7 +11,7 @@ import time
 import pytest
 
 from playground import ModelNotInstalled, Playground, Settings
-from playground.embedded_llm import EmbeddedBackend, bundled_model_path
+from playground.models.embedded_llm import EmbeddedBackend, bundled_model_path
 from tests.conftest import closed_port
 
 

@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 
 from playground import Playground, RetrievalOptions, Settings
-from playground import study as st
-from playground.evaluation import evaluate_profile
-from playground.personal_data import REMOVED_ANSWER
-from playground.preferences import record_preference
-from playground.summaries import generate_summary, save_summary
-from playground.vectors import persona_collection, user_collection
+from playground.pipeline.summaries import generate_summary, save_summary
+from playground.research import study as st
+from playground.research.evaluation import evaluate_profile
+from playground.research.preferences import record_preference
+from playground.stores.personal_data import REMOVED_ANSWER
+from playground.stores.vectors import persona_collection, user_collection
 from playground.workshop import reset_all
 from tests.conftest import ROOT
 
@@ -236,11 +236,11 @@ def _chroma_segments(chroma: Path) -> list[dict]:
 
 def test_every_table_is_either_a_place_of_personal_data_or_declared_free_of_it(tmp_path):
     """A new table (a feature's cache, a probe's results) cannot be forgotten by deletion, export and the checker."""
-    from playground.db import Database
-    from playground.personal_data import NOT_PERSONAL, PLACES
+    from playground.stores.db import Database
+    from playground.stores.personal_data import NOT_PERSONAL, PLACES
 
     db = Database(tmp_path / "schema.sqlite3")
     tables = {r["name"] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
     declared = {p.name.split(".")[0] for p in PLACES if p.store == "sqlite"}
-    assert tables - declared - set(NOT_PERSONAL) == set(), "declare these in playground/personal_data.py"
+    assert tables - declared - set(NOT_PERSONAL) == set(), "declare these in playground/stores/personal_data.py"
     assert not declared & set(NOT_PERSONAL)

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from playground import RetrievalOptions, Settings
-from playground.attribution import Doc, attribute, profile_docs
-from playground.evaluation import evaluate_profile, meteor, rouge
+from playground.research.attribution import Doc, attribute, profile_docs
+from playground.research.evaluation import evaluate_profile, meteor, rouge
 from tests.conftest import FEDERALIST, ROOT
 
 UNDISPUTED = ["--drop-where", "traditionally_disputed=true", "--drop-where", "author=MADISON_HAMILTON"]
@@ -124,7 +124,7 @@ def test_llama_cpp_engine_evaluate_cli_prints_metrics_per_condition(llm_env, tmp
 @pytest.mark.engine
 def test_llama_cpp_engine_profile_summary_is_cached_editable_and_goes_stale(llm_env, embedder):
     from playground import Playground
-    from playground.summaries import ensure_summary, get_summary, save_summary
+    from playground.pipeline.summaries import ensure_summary, get_summary, save_summary
 
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
     user = pg.create_profile("Ada")

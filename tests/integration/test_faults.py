@@ -12,7 +12,7 @@ import time
 import pytest
 
 from playground import Playground, Settings, StorageError, VectorStoreUnavailable
-from playground.vectors import user_collection
+from playground.stores.vectors import user_collection
 from tests.conftest import ROOT, closed_port
 
 INGEST = textwrap.dedent("""

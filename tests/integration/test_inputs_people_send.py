@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from playground import InvalidInput, NotFound, Playground, PlaygroundError, RetrievalOptions, Settings
-from playground import study as st
+from playground.research import study as st
 
 CHINESE = ("我们今天在北京大学的图书馆里读了很多关于历史和文学的书，然后一起去吃了午饭。"
            "下午又回到教室继续讨论长城的建筑和明朝的政治制度。")

@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from playground import IngestError, InvalidInput
-from playground import study as st
-from playground.privacy_scan import scan
+from playground.library.privacy_scan import scan
+from playground.research import study as st
 from playground.workshop import set_preset
 
 BOATS = ("I sail on the estuary every weekend and keep a notebook of the tides. The boat is old but honest, and "

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from playground import InvalidInput, Playground, Settings
-from playground import study as studies
-from playground.probes import counterfactual, judge, metrics
+from playground.research import study as studies
+from playground.research.probes import counterfactual, judge, metrics
 from tests.conftest import ROOT
 
 WRITING = ("I sail on the estuary every weekend; the tide tables rule my life. In winter I repair the boat and "
@@ -170,7 +170,7 @@ def test_llama_cpp_engine_bias_cli_varies_exactly_one_attribute(llm_env, tmp_pat
 
 
 def test_shipped_bias_questions_are_neutral_and_the_gender_attribute_is_optional(pg):
-    from playground.probes import bias
+    from playground.research.probes import bias
 
     qs = bias.default_questions()
     assert 6 <= len(qs) <= 12

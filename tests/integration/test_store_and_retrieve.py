@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from playground import IngestError, InvalidInput, NotFound, Playground, RetrievalOptions
-from playground.vectors import persona_collection, user_collection
+from playground.stores.vectors import persona_collection, user_collection
 from tests.integration.helpers import chroma_mentions, sqlite_mentions
 
 RIVER = ("The river rose all night. By morning the water covered the lower field, and we moved the sheep "

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from playground import InvalidInput, NotFound, Playground, Settings
-from playground import study as st
+from playground.research import study as st
 from tests.integration.helpers import chroma_mentions, sqlite_mentions
 
 CONDITIONS = [{"mode": "user"}, {"mode": "global"}]

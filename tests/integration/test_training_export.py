@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from playground import InvalidInput, NotFound, Playground, Settings
-from playground import study as st
-from playground.training_export import preference_pairs, to_jsonl, user_training_set
+from playground.research import study as st
+from playground.research.training_export import preference_pairs, to_jsonl, user_training_set
 
 ESSAYS = {
     "Harbours": "The harbour wakes before the town does. Gulls argue over the nets while the first boats slip "

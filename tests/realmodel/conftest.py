@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from playground import Playground, Settings
-from playground.embedded_llm import bundled_model_path
+from playground.models.embedded_llm import bundled_model_path
 
 
 @pytest.fixture(scope="session")

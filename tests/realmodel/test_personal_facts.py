@@ -5,7 +5,7 @@ assembly or the granularity switch breaks, these fail."""
 
 from __future__ import annotations
 
-from playground.fact_recall import fact_recall, load_facts
+from playground.research.fact_recall import fact_recall, load_facts
 
 
 def test_a_personal_fact_reaches_its_owner_in_user_mode_and_never_global_or_another_person(real_pg):

@@ -5,8 +5,8 @@ reproducible at temperature 0 (the same probe twice gives the same answers), so 
 
 from __future__ import annotations
 
-from playground.fact_recall import load_facts
-from playground.probes import bias, counterfactual
+from playground.research.fact_recall import load_facts
+from playground.research.probes import bias, counterfactual
 
 
 def test_removing_the_snippet_that_holds_a_fact_removes_it_from_the_answer(real_pg):

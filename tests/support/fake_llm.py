@@ -9,7 +9,7 @@ import re
 import threading
 from typing import Iterator, Sequence
 
-from playground.llm import Usage
+from playground.models.llm import Usage
 
 MARKER = re.compile(r"MK[0-9a-z]+")
 

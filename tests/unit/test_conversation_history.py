@@ -1,4 +1,4 @@
-"""Which earlier turns a new turn may carry (playground.conversation_history), on plain message rows: global sees
+"""Which earlier turns a new turn may carry (playground.pipeline.conversation_history), on plain message rows: global sees
 no personalized turn, persona sees no user-level turn nor another persona's, user sees everything; what is left out
 is reported with the reason."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from playground.conversation_history import select_history
+from playground.pipeline.conversation_history import select_history
 
 
 def turn(n: int, mode: str | None, persona_id: str | None = None, *, history_ids: list[str] | None = None,

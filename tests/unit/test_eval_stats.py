@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from playground.eval_stats import bootstrap_ci, condition_table, paired_difference, paired_table
+from playground.research.eval_stats import bootstrap_ci, condition_table, paired_difference, paired_table
 
 
 def test_bootstrap_interval_brackets_the_mean_and_collapses_for_constant_values():

@@ -1,4 +1,4 @@
-"""The queue in front of the model server (playground.generation_queue): questions asked at once are answered one
+"""The queue in front of the model server (playground.models.generation_queue): questions asked at once are answered one
 after another in the order they came, each told how many are ahead; one that waits too long is refused in words."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 import pytest
 
 from playground.errors import LLMSlow
-from playground.generation_queue import GenerationQueue
+from playground.models.generation_queue import GenerationQueue
 
 
 def test_questions_asked_at_once_are_answered_one_at_a_time_in_arrival_order():

@@ -4,8 +4,8 @@ the integration tier checks that nothing is stored)."""
 import pytest
 
 from playground import IngestError
-from playground.embeddings import Tokenizer, default_model_path
-from playground.ingest import Chunker, normalise, read_bytes, read_pasted
+from playground.library.ingest import Chunker, normalise, read_bytes, read_pasted
+from playground.models.embeddings import Tokenizer, default_model_path
 from tests.support_files import docx_with, pdf_blank, pdf_encrypted, pdf_with_text
 
 MB = 1024 * 1024
@@ -115,7 +115,7 @@ def test_japanese_and_chinese_prose_without_spaces_is_accepted(text):
 
 
 def test_cjk_is_tokenised_into_bigrams_for_bm25_and_latin_words_are_kept():
-    from playground.retrieval import bm25_tokens
+    from playground.pipeline.retrieval import bm25_tokens
 
     assert bm25_tokens("北京大学") == ["北京", "京大", "大学"]
     assert bm25_tokens("東京は日本の首都")[:2] == ["東京", "京は"]

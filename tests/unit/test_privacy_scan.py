@@ -4,8 +4,8 @@ and redaction leaves nothing of what it found."""
 import pytest
 
 from playground.errors import IngestError
-from playground.ingest import ReadText
-from playground.privacy_scan import (
+from playground.library.ingest import ReadText
+from playground.library.privacy_scan import (
     counts,
     describe,
     known_names,

@@ -3,11 +3,11 @@
 import pytest
 
 from playground.errors import InvalidInput
-from playground.probes import metrics
-from playground.probes.counterfactual import messages_for, removals
-from playground.probes.judge import DEFAULT_TEMPLATE, check_template, fill, parse
-from playground.prompting import build_prompt
-from playground.retrieval import Hit
+from playground.pipeline.prompting import build_prompt
+from playground.pipeline.retrieval import Hit
+from playground.research.probes import metrics
+from playground.research.probes.counterfactual import messages_for, removals
+from playground.research.probes.judge import DEFAULT_TEMPLATE, check_template, fill, parse
 
 
 def test_word_diff_marks_the_replaced_word_and_counts_it():
@@ -116,7 +116,7 @@ def test_removals_cover_each_part_once_and_rebuild_the_exact_prompt():
     assert messages_for(build.parts) == build.messages, "assembled exactly as build_prompt does"
     keys = [r.key for r in removals(build.parts)]
     assert keys == ["profile", "snippet:1", "snippet:2", "history"]
-    from playground.probes.counterfactual import Removal, without
+    from playground.research.probes.counterfactual import Removal, without
 
     by_key = {r.key: r for r in removals(build.parts)}
     both = Removal("both", "both snippets", "snippet", by_key["snippet:1"].indexes + by_key["snippet:2"].indexes, 0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from playground import Hit, InvalidInput, build_prompt
-from playground.embeddings import Tokenizer, default_model_path
+from playground.models.embeddings import Tokenizer, default_model_path
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 TOK = Tokenizer(default_model_path())

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from playground.stylecard import card_from_texts, compare, measure, reference, style_distance
+from playground.pipeline.stylecard import card_from_texts, compare, measure, reference, style_distance
 
 CHATTY = ["omg lol i cant believe it!! so tired rn. gonna sleep haha. u coming tmrw?? lol ok bye :)",
           "ugh monday lol. missed the bus AGAIN. coffee pls!! idk what im doing today haha :D",
@@ -71,7 +71,7 @@ def test_the_shipped_reference_covers_every_measured_habit_with_many_writers():
 def test_trained_attribution_is_not_scored_on_documents_it_saw():
     """Random labels on random texts: a model scored on documents it was trained on would memorise them (≈1.0);
     honest k-fold gives about chance (0.5)."""
-    from playground.trained_attribution import cross_validated_predictions
+    from playground.research.trained_attribution import cross_validated_predictions
 
     rng = random.Random(13)
     vocab = [f"w{i}" for i in range(400)]
@@ -83,7 +83,7 @@ def test_trained_attribution_is_not_scored_on_documents_it_saw():
 
 
 def test_trained_attribution_learns_habits_that_separate_two_writers():
-    from playground.trained_attribution import cross_validated_predictions, explain
+    from playground.research.trained_attribution import cross_validated_predictions, explain
 
     texts = CHATTY[:3] * 2 + [f + " Indeed." for f in FORMAL] * 3
     authors = ["kid"] * 6 + ["judge"] * 6

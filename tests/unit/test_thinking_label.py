@@ -4,7 +4,7 @@ are ahead in its queue when the backend can tell (``waiting() -> int``, as the e
 from types import SimpleNamespace
 
 from components.chat_view import THINKING, _ahead, thinking_label
-from playground.llm import OpenAICompatibleBackend
+from playground.models.llm import OpenAICompatibleBackend
 
 
 def test_the_thinking_label_counts_the_questions_ahead_and_never_breaks_an_answer():

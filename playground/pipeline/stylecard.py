@@ -1,0 +1,300 @@
+"""A style card: how a person writes, measured from their samples, in a few plain-language lines.
+
+``measure`` counts habits anyone can check by hand (sentence length, vocabulary richness, function words, pronouns,
+punctuation, capitalisation, emoji, slang, contractions). Each is compared with a shipped reference of other
+writers (``style_reference/reference.json``: the three Federalist authors, the shipped personas' examples and
+a few writers composed for the project, all public domain or our own; rebuilt by
+``python scripts/build_style_reference.py``). Habits at least ``DISTINCT_Z`` standard deviations from the reference
+writers become lines ("short sentences; lower case; many exclamation marks; slang: 'lol'"), each with its evidence.
+
+The card is cached per profile like the model-written summary (``summaries.py``): it records which samples it came
+from and is *stale* when they change. Measuring needs no model, so ``ensure_style_card`` simply measures again;
+unless the person edited the card, in which case their words are kept and the UI says the samples changed since.
+Personas get a card from their example texts (measured on demand, never stored: it is no one's personal data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from playground.errors import InvalidInput
+from playground.pipeline.prompting import PromptPart
+from playground.research.attribution import FUNCTION_WORDS
+from playground.stores.db import now
+
+if TYPE_CHECKING:
+    from playground.front_door import Playground
+
+REFERENCE_PATH = Path(__file__).resolve().parent.parent / "style_reference" / "reference.json"
+DISTINCT_Z = 1.0
+MAX_LINES = 6
+MAX_SAMPLES = 50
+CHARS_PER_SAMPLE = 20000
+MAX_CARD_CHARS = 1500
+DISTANCE_CAP = 3.0
+
+SLANG = frozenset("""
+lol lmao lmfao rofl omg omfg wtf btw idk imo imho tbh brb ttyl gonna wanna gotta kinda sorta dunno ya yeah yep nope
+yay woo haha hahaha hehe heh ugh meh duh cuz coz u ur r k kk ok okay pls plz thx cya bday xoxo xd dude awesome cool
+""".split())
+FIRST_SINGULAR = frozenset("i me my mine myself i'm i've i'd i'll im ive".split())
+FIRST_PLURAL = frozenset("we us our ours ourselves we're we've".split())
+SECOND = frozenset("you your yours yourself you're you've u ur".split())
+_FW = frozenset(FUNCTION_WORDS)
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+_EMOTICON = re.compile(r"(?:(?<=\s)|^)(?:[:;=8][-']?[)(DPpO/\\|3]|<3|\^_\^|xD|XD)(?=\s|$|[.,!?])")
+_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]")
+
+# feature → (label, unit, line when high, line when low or None)
+FEATURES: dict[str, tuple[str, str, str | None, str | None]] = {
+    "words_per_sentence": ("words per sentence", "", "long sentences", "short sentences"),
+    "vocabulary": ("distinct words per 100 (moving window)", "", "varied vocabulary", "a small, repeated vocabulary"),
+    "long_words": ("words of 7+ letters", "%", "many long words", "short, plain words"),
+    "function_words": ("function words (the, of, which…)", "%", "many function words", "few function words"),
+    "first_singular": ("I / me / my per 100 words", "", "writes about themself (I, me, my)", "rarely says “I”"),
+    "first_plural": ("we / us / our per 100 words", "", "often says “we”", None),
+    "second_person": ("you / your per 100 words", "", "addresses the reader (“you”)", None),
+    "commas": ("commas per 100 words", "", "many commas", "few commas"),
+    "semicolons": ("semicolons and colons per 100 words", "", "semicolons and colons", None),
+    "exclamations": ("! per 100 sentences", "", "many exclamation marks", None),
+    "questions": ("? per 100 sentences", "", "asks many questions", None),
+    "ellipses": ("… per 100 sentences", "", "trails off with “...”", None),
+    "lowercase_starts": ("sentences starting in lower case", "%", "lower case", None),
+    "capitals": ("WORDS IN CAPITALS per 100 words", "", "SHOUTS in capitals", None),
+    "emoji": ("emoji and emoticons per 100 words", "", "emoji and emoticons", None),
+    "slang": ("slang words per 100 words", "", "slang", None),
+    "contractions": ("contractions per 100 words", "", "many contractions (don't, it's)", "no contractions"),
+    "formality": ("formality (long words and long sentences, minus contractions, slang, “I” and “!”)", "sd",
+                  "formal", "informal"),
+}
+FORMALITY_PARTS = {"long_words": 1, "words_per_sentence": 1, "contractions": -1, "slang": -1, "first_singular": -1,
+                   "exclamations": -1}
+
+
+def _mattr(words: list[str], window: int = 100) -> float:
+    """Moving-average type-token ratio ×100: vocabulary richness that does not fall as texts get longer."""
+    if len(words) <= window:
+        return 100.0 * len(set(words)) / max(len(words), 1)
+    step = max(1, (len(words) - window) // 50)
+    ratios = [len(set(words[i:i + window])) / window for i in range(0, len(words) - window + 1, step)]
+    return 100.0 * sum(ratios) / len(ratios)
+
+
+def measure(texts: Sequence[str]) -> dict[str, Any]:
+    """The raw habits of some writing (all of a person's samples together); ``formality`` needs a reference and is
+    added by ``compare``. Also returns the slang words and emoji actually used, as examples for the card."""
+    text = "\n\n".join(t[:CHARS_PER_SAMPLE] for t in texts)
+    words = _WORD.findall(text)
+    lower = [w.lower() for w in words]
+    n = max(len(words), 1)
+    sentences = [s.strip() for s in _SENTENCE.findall(text) if _WORD.search(s)]
+    ns = max(len(sentences), 1)
+    per100 = 100.0 / n
+    slang = Counter(w for w in lower if w in SLANG)
+    emoji = Counter(_EMOJI.findall(text) + _EMOTICON.findall(text))
+    starts = [next((c for c in s if c.isalpha()), "") for s in sentences]
+    return {
+        "words": len(words),
+        "words_per_sentence": len(words) / ns,
+        "vocabulary": _mattr(lower),
+        "long_words": 100.0 * sum(len(w) >= 7 for w in words) / n,
+        "function_words": 100.0 * sum(w in _FW for w in lower) / n,
+        "first_singular": per100 * sum(w in FIRST_SINGULAR for w in lower),
+        "first_plural": per100 * sum(w in FIRST_PLURAL for w in lower),
+        "second_person": per100 * sum(w in SECOND for w in lower),
+        "commas": per100 * text.count(","),
+        "semicolons": per100 * (text.count(";") + len(re.findall(r":(?=\s)", text))),
+        "exclamations": 100.0 * text.count("!") / ns,
+        "questions": 100.0 * text.count("?") / ns,
+        "ellipses": 100.0 * (len(re.findall(r"\.\.\.|…", text))) / ns,
+        "lowercase_starts": 100.0 * sum(c.islower() for c in starts) / max(len([c for c in starts if c]), 1),
+        "capitals": per100 * sum(len(w) >= 2 and w.isupper() for w in words),
+        "emoji": per100 * sum(emoji.values()),
+        "slang": per100 * sum(slang.values()),
+        "contractions": per100 * sum("'" in w for w in words),
+        "examples": {"slang": [w for w, _ in slang.most_common(4)], "emoji": [e for e, _ in emoji.most_common(4)]},
+    }
+
+
+@lru_cache(maxsize=1)
+def reference() -> dict[str, Any]:
+    """Mean and standard deviation of each habit over the reference writers."""
+    return json.loads(REFERENCE_PATH.read_text())
+
+
+def reference_stats(writers: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Mean and sd per feature over writers (used to build the shipped reference)."""
+    out = {}
+    for f in FEATURES:
+        if f == "formality":
+            continue
+        values = [w[f] for w in writers.values()]
+        mean = sum(values) / len(values)
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1))
+        out[f] = {"mean": mean, "sd": max(sd, 1e-6)}
+    return out
+
+
+def compare(stats: dict[str, Any], ref: dict[str, Any] | None = None) -> dict[str, dict[str, float]]:
+    """Each feature's value, the reference mean and sd, and z (how many sd from the reference writers)."""
+    ref = ref or reference()
+    out: dict[str, dict[str, float]] = {}
+    for f, r in ref["stats"].items():
+        z = (stats[f] - r["mean"]) / r["sd"]
+        out[f] = {"value": stats[f], "mean": r["mean"], "sd": r["sd"], "z": z}
+    formality = sum(sign * out[f]["z"] for f, sign in FORMALITY_PARTS.items()) / len(FORMALITY_PARTS)
+    out["formality"] = {"value": formality, "mean": 0.0, "sd": 1.0, "z": formality}
+    return out
+
+
+def style_distance(a: dict[str, Any], b: dict[str, Any], ref: dict[str, Any] | None = None) -> float:
+    """How far apart two pieces of writing are in style: root mean square of the differences of their habits,
+    each in reference standard deviations and capped at ``DISTANCE_CAP`` so that one rare habit (two emoji in a short
+    text) cannot outweigh all the others (0 = the same habits)."""
+    ref = ref or reference()
+    diffs = [min(abs(a[f] - b[f]) / r["sd"], DISTANCE_CAP) ** 2 for f, r in ref["stats"].items()]
+    return math.sqrt(sum(diffs) / len(diffs))
+
+
+def _fmt(x: float, unit: str) -> str:
+    if unit == "sd":
+        return f"{x:+.1f} sd"
+    return f"{x:.1f}{unit}" if abs(x) < 100 else f"{x:.0f}{unit}"
+
+
+def card_lines(stats: dict[str, Any], ref: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The distinctive habits, most distinctive first, each with its measured evidence."""
+    if stats["words"] < 20:
+        return []
+    lines = []
+    for f, c in compare(stats, ref).items():
+        label, unit, high, low = FEATURES[f]
+        phrase = high if c["z"] >= DISTINCT_Z else low if c["z"] <= -DISTINCT_Z else None
+        if not phrase:
+            continue
+        if f == "slang" and stats["examples"]["slang"]:
+            phrase = "slang: " + ", ".join(f"“{w}”" for w in stats["examples"]["slang"][:3])
+        if f == "emoji" and stats["examples"]["emoji"]:
+            phrase = "emoji and emoticons: " + " ".join(stats["examples"]["emoji"][:3])
+        evidence = (f"{label}: {_fmt(c['value'], unit)}" if unit == "sd" else
+                    f"{label}: {_fmt(c['value'], unit)} (other writers {_fmt(c['mean'], unit)} ± "
+                    f"{_fmt(c['sd'], unit)}; {c['z']:+.1f} sd)")
+        lines.append({"line": phrase, "feature": f, "z": round(c["z"], 2), "value": round(c["value"], 2),
+                      "reference_mean": round(c["mean"], 2), "evidence": evidence})
+    lines.sort(key=lambda x: -min(abs(x["z"]), 4.0))  # beyond 4 sd, one habit need not crowd out the rest
+    return lines[:MAX_LINES]
+
+
+def card_text(lines: Sequence[dict[str, Any]]) -> str:
+    if not lines:
+        return "No habit stands out against the reference writers."
+    return "; ".join(x["line"] for x in lines) + "."
+
+
+def card_from_texts(texts: Sequence[str]) -> dict[str, Any]:
+    """A card (text, lines with evidence, measurements) from some writing, without storing anything."""
+    stats = measure(texts)
+    lines = card_lines(stats)
+    return {"text": card_text(lines), "lines": lines, "stats": {k: v for k, v in stats.items() if k != "examples"},
+            "words": stats["words"]}
+
+
+def style_prompt_part(text: str, whose: str, count_tokens: Any, *, edited: bool = False, stale: bool = False,
+                      meta: dict[str, Any] | None = None) -> PromptPart:
+    body = (f"Style card of {whose} (measured from {'their' if whose == 'this person' else 'its'} writing against "
+            f"other writers{', edited by them' if edited else ''}): {text}\nWrite in this style.")
+    label = "style card" + (" · persona" if whose != "this person" else "") + (" · samples changed since" if stale
+                                                                                else "")
+    return PromptPart("style", label, body, count_tokens(body), "system", {"stale": stale, "edited": edited,
+                                                                          **(meta or {})})
+
+
+# -- stored cards of profiles ------------------------------------------------------------------------------------------
+def _fingerprint(pg: "Playground", profile_id: str) -> tuple[str, list[dict[str, Any]]]:
+    samples = pg.list_samples(profile_id)[-MAX_SAMPLES:]
+    digest = hashlib.sha256(json.dumps([s["id"] for s in samples]).encode()).hexdigest()[:16]
+    return digest, samples
+
+
+def get_style_card(pg: "Playground", profile_id: str) -> dict[str, Any] | None:
+    row = pg.db.one("SELECT * FROM profile_style_cards WHERE profile_id = ?", (profile_id,))
+    if not row:
+        return None
+    digest, _ = _fingerprint(pg, profile_id)
+    row["lines"] = json.loads(row["lines"])
+    row["sources"] = json.loads(row["sources"])
+    row["edited"] = bool(row["edited"])
+    row["stale"] = row["samples_hash"] != digest
+    return row
+
+
+def measure_style_card(pg: "Playground", profile_id: str) -> dict[str, Any]:
+    """Measure the card from the person's samples now and store it (replacing an edit: the person asked for it)."""
+    pg.get_profile(profile_id)
+    digest, samples = _fingerprint(pg, profile_id)
+    if not samples:
+        raise InvalidInput("There is no writing to measure yet.", "Upload a writing sample first.")
+    card = card_from_texts([pg.sample_text(s["id"]) for s in samples])
+    _store(pg, profile_id, card["text"], card["lines"], digest, samples, edited=False)
+    return get_style_card(pg, profile_id)  # type: ignore[return-value]
+
+
+def save_style_card(pg: "Playground", profile_id: str, text: str) -> dict[str, Any]:
+    """The person's own edit: kept as written, marked edited, never overwritten automatically."""
+    pg.get_profile(profile_id)
+    if len(text) > MAX_CARD_CHARS:
+        raise InvalidInput(f"A style card can be at most {MAX_CARD_CHARS:,} characters long.")
+    current = get_style_card(pg, profile_id)
+    digest, samples = _fingerprint(pg, profile_id)
+    _store(pg, profile_id, text.strip(), current["lines"] if current else [], digest, samples, edited=True)
+    return get_style_card(pg, profile_id)  # type: ignore[return-value]
+
+
+def ensure_style_card(pg: "Playground", profile_id: str) -> dict[str, Any] | None:
+    """The current card, measured again first if it is missing or stale and was not edited by hand."""
+    current = get_style_card(pg, profile_id)
+    if current and (current["edited"] or not current["stale"]):
+        return current
+    if not pg.list_samples(profile_id):
+        return current
+    return measure_style_card(pg, profile_id)
+
+
+def _store(pg: "Playground", profile_id: str, text: str, lines: list[dict[str, Any]], digest: str,
+           samples: list[dict[str, Any]], edited: bool) -> None:
+    sources = json.dumps([{"id": s["id"], "title": s["title"]} for s in samples])
+    pg.db.execute(
+        "INSERT INTO profile_style_cards (profile_id, text, lines, sources, samples_hash, edited, updated) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(profile_id) DO UPDATE SET text = excluded.text, "
+        "lines = excluded.lines, sources = excluded.sources, samples_hash = excluded.samples_hash, "
+        "edited = excluded.edited, updated = excluded.updated",
+        (profile_id, text, json.dumps(lines), sources, digest, int(edited), now()))
+
+
+def persona_style_card(persona: dict[str, Any]) -> dict[str, Any]:
+    return card_from_texts(list(persona["examples"]))
+
+
+def style_card_part(pg: "Playground", mode: str, profile: dict[str, Any] | None,
+                    persona: dict[str, Any] | None) -> PromptPart | None:
+    """The labelled prompt part: the profile's card in user mode (measured first if missing or stale), the
+    persona's card in persona mode, nothing in global mode."""
+    if mode == "user" and profile:
+        card = ensure_style_card(pg, profile["id"])
+        if not card or not card["text"]:
+            return None
+        return style_prompt_part(card["text"], "this person", pg.tokenizer.count, edited=card["edited"],
+                                 stale=card["stale"], meta={"sources": [s["title"] for s in card["sources"]]})
+    if mode == "persona" and persona:
+        card = persona_style_card(persona)
+        return style_prompt_part(card["text"], f"the persona “{persona['name']}”", pg.tokenizer.count,
+                                 meta={"persona_id": persona["id"]})
+    return None

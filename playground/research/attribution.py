@@ -1,0 +1,202 @@
+"""How distinctive is a person's writing? Leave-one-out authorship attribution.
+
+Each document is held out in turn and assigned to the author whose *other* documents it is closest to:
+- ``dense``: mean all-MiniLM-L6-v2 vector of the document's chunks; nearest author centroid (cosine);
+- ``bm25``: the held-out document as a BM25+ query over every other document; author of the best match;
+- ``hybrid``: reciprocal rank fusion of the dense and BM25 rankings of the other documents; author of the top one;
+- ``style``: relative frequencies of function words (the approach of Mosteller & Wallace, 1964, on these very
+  Federalist papers) plus sentence length and punctuation rates, standardised; nearest author centroid.
+- ``trained``: the one to trust: a linear SVM over word and character n-grams, scored by stratified k-fold
+  cross-validation (``trained_attribution.py``). The four above are kept for teaching.
+Baselines reported beside every result: the majority class and chance (1 / number of authors).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from playground.errors import InvalidInput
+from playground.pipeline.retrieval import RRF_K, bm25_tokens
+
+METHODS: tuple[str, ...] = ("trained", "dense", "bm25", "hybrid", "style")
+LOO_PROTOCOL = "leave-one-out: each document is assigned using only the other documents"
+
+# Function words: frequent, topic-independent, and used at rates that differ between writers. This list is the
+# project's own selection of common English function words, including "upon", "whilst" and "while", which
+# Mosteller & Wallace found to separate Hamilton from Madison.
+FUNCTION_WORDS = tuple("""
+a about above after all also although an and any are as at be because been but by can could do down each even
+every for from had has have her his however if in into is it its may might more most much must my no not now of
+on one only or other our should so some such than that the their then there these they this those though through
+thus to too under up upon us very was we were what when where whether which while whilst who whom will with would
+""".split())
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_SENT = re.compile(r"[.!?]+(?:\s|$)")
+
+
+@dataclass
+class Doc:
+    author: str
+    doc_id: str
+    text: str
+    vector: np.ndarray | None = None  # dense: mean chunk embedding, normalised
+
+
+@dataclass
+class AttributionResult:
+    method: str
+    n: int
+    accuracy: float
+    majority_baseline: float
+    chance_baseline: float
+    authors: dict[str, dict[str, Any]]  # author → n, correct, recognisable (per-author accuracy)
+    confusion: dict[str, dict[str, int]]  # true author → predicted author → count
+    predictions: list[dict[str, str]] = field(default_factory=list)
+    protocol: str = LOO_PROTOCOL
+    folds: int | None = None  # k of the k-fold protocol; None for leave-one-out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "protocol": self.protocol, "folds": self.folds,
+                "accuracy": round(self.accuracy, 4), "n": self.n,
+                "majority_baseline": round(self.majority_baseline, 4), "chance_baseline": round(self.chance_baseline, 4),
+                "authors": self.authors, "confusion": self.confusion, "predictions": self.predictions}
+
+
+def style_features(text: str) -> np.ndarray:
+    """Function-word rates per 1,000 words, mean sentence length, and punctuation per 100 words."""
+    words = _WORD.findall(text.lower())
+    n = max(len(words), 1)
+    counts = Counter(words)
+    rates = [1000.0 * counts[w] / n for w in FUNCTION_WORDS]
+    sentences = max(len(_SENT.findall(text)), 1)
+    punct = [100.0 * text.count(ch) / n for ch in ",;:-()"]
+    return np.array(rates + [n / sentences] + punct, dtype=np.float64)
+
+
+def _check(docs: Sequence[Doc]) -> list[str]:
+    authors = sorted({d.author for d in docs})
+    per = Counter(d.author for d in docs)
+    if len(authors) < 2:
+        raise InvalidInput("Attribution needs writing from at least two people.")
+    thin = [a for a in authors if per[a] < 2]
+    if thin:
+        raise InvalidInput(f"Attribution needs at least two samples per person; too few from: {', '.join(thin)}.")
+    return authors
+
+
+def _nearest_centroid(features: np.ndarray, docs: Sequence[Doc], i: int, cosine: bool) -> str:
+    best, best_score = "", -np.inf
+    for author in sorted({d.author for d in docs}):
+        idx = [j for j, d in enumerate(docs) if d.author == author and j != i]
+        c = features[idx].mean(axis=0)
+        if cosine:
+            score = float(features[i] @ c / (np.linalg.norm(c) * np.linalg.norm(features[i]) + 1e-12))
+        else:
+            score = -float(np.linalg.norm(features[i] - c))
+        if score > best_score:
+            best, best_score = author, score
+    return best
+
+
+def _rank_others(scores: np.ndarray, i: int) -> list[int]:
+    order = [int(j) for j in np.argsort(-scores, kind="stable") if j != i]
+    return order
+
+
+def attribute(docs: Sequence[Doc], method: str, progress: Callable[[int, int], None] | None = None,
+              folds: int = 5) -> AttributionResult:
+    """Attribution of every document by a model that never saw it: leave-one-out, or k-fold for ``trained``;
+    ``dense`` and ``hybrid`` need ``Doc.vector`` set."""
+    if method not in METHODS:
+        raise InvalidInput(f"Unknown attribution method '{method}'.", f"Choose one of {', '.join(METHODS)}.")
+    authors = _check(docs)
+    if method == "trained":
+        from playground.research.trained_attribution import cross_validated_predictions, protocol_text
+
+        guesses, k = cross_validated_predictions([d.text for d in docs], [d.author for d in docs], folds, progress)
+        return _result(method, docs, authors, [{"doc_id": d.doc_id, "author": d.author, "predicted": g}
+                                               for d, g in zip(docs, guesses)], protocol_text(k), k)
+    if method in ("dense", "hybrid") and any(d.vector is None for d in docs):
+        raise InvalidInput("Dense attribution needs the documents' embeddings.")
+    dense = np.vstack([d.vector for d in docs]) if method in ("dense", "hybrid") else None  # type: ignore[misc]
+    bm25 = None
+    if method in ("bm25", "hybrid"):
+        from rank_bm25 import BM25Plus
+
+        tokenized = [bm25_tokens(d.text) or ["∅"] for d in docs]
+        bm25 = BM25Plus(tokenized)
+    style = None
+    if method == "style":
+        raw = np.vstack([style_features(d.text) for d in docs])
+        sd = raw.std(axis=0)
+        style = (raw - raw.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+    predictions = []
+    for i, d in enumerate(docs):
+        if method == "dense":
+            guess = _nearest_centroid(dense, docs, i, cosine=True)  # type: ignore[arg-type]
+        elif method == "style":
+            guess = _nearest_centroid(style, docs, i, cosine=False)  # type: ignore[arg-type]
+        else:
+            sparse_rank = _rank_others(np.asarray(bm25.get_scores(bm25_tokens(d.text))), i)  # type: ignore[union-attr]
+            if method == "bm25":
+                guess = docs[sparse_rank[0]].author
+            else:
+                dense_rank = _rank_others(dense @ dense[i], i)  # type: ignore[index, operator]
+                fused: dict[int, float] = {}
+                for ranking in (dense_rank, sparse_rank):
+                    for r, j in enumerate(ranking, 1):
+                        fused[j] = fused.get(j, 0.0) + 1.0 / (RRF_K + r)
+                guess = docs[max(fused, key=lambda j: fused[j])].author
+        predictions.append({"doc_id": d.doc_id, "author": d.author, "predicted": guess})
+        if progress:
+            progress(i + 1, len(docs))
+    return _result(method, docs, authors, predictions, LOO_PROTOCOL, None)
+
+
+def _result(method: str, docs: Sequence[Doc], authors: list[str], predictions: list[dict[str, str]], protocol: str,
+            folds: int | None) -> AttributionResult:
+    per = Counter(d.author for d in docs)
+    correct = Counter(p["author"] for p in predictions if p["author"] == p["predicted"])
+    confusion = {a: {b: 0 for b in authors} for a in authors}
+    for p in predictions:
+        confusion[p["author"]][p["predicted"]] += 1
+    return AttributionResult(
+        method=method, n=len(docs), accuracy=sum(correct.values()) / len(docs),
+        majority_baseline=max(per.values()) / len(docs), chance_baseline=1.0 / len(authors),
+        authors={a: {"n": per[a], "correct": correct[a], "recognisable": round(correct[a] / per[a], 4)}
+                 for a in authors},
+        confusion=confusion, predictions=predictions, protocol=protocol, folds=folds)
+
+
+def doc_vector(embeddings: np.ndarray) -> np.ndarray:
+    """A document's dense representation: the normalised mean of its chunk embeddings."""
+    v = embeddings.mean(axis=0)
+    return v / (np.linalg.norm(v) + 1e-12)
+
+
+def profile_docs(pg: Any, profiles: Sequence[dict[str, Any]] | None = None) -> list[Doc]:
+    """Every stored sample of every profile with at least two, with dense vectors from Chroma (no re-embedding).
+
+    ``Doc.author`` is the profile id (display names need not be unique)."""
+    from playground.stores.vectors import user_collection
+
+    docs: list[Doc] = []
+    for p in pg.list_profiles() if profiles is None else profiles:
+        samples = pg.list_samples(p["id"])
+        if len(samples) < 2:
+            continue
+        vectors = pg.vectors.get(user_collection(p["id"]), embeddings=True)
+        by_sample: dict[str, list[np.ndarray]] = {}
+        for v in vectors:
+            by_sample.setdefault(v.metadata.get("sample_id", ""), []).append(v.embedding)
+        for s in samples:
+            if s["id"] in by_sample:
+                docs.append(Doc(p["id"], s["id"], pg.sample_text(s["id"]),
+                                doc_vector(np.vstack(by_sample[s["id"]]))))
+    return docs

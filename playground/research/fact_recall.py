@@ -1,0 +1,90 @@
+"""Does a personal fact reach the answer? The smallest end-to-end check that personalization changes what a model says.
+
+Each person in ``data/fact_recall.json`` writes one sample stating an invented fact (a cat called Zorblax). All of
+them join one persona and share their writing with it. Each question is asked under user, persona and global, at
+temperature 0, in a throw-away data folder; an answer "uses" the fact when it contains the invented word. Under
+global no answer can know it; under another person's user mode none should. Used by ``python -m playground
+fact-recall`` and by the real-model tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from playground.front_door import Playground
+
+FACTS_FILE = Path(__file__).resolve().parent.parent / "data" / "fact_recall.json"
+MODES = ("user", "persona", "global")
+
+
+def load_facts(path: Path = FACTS_FILE) -> list[dict[str, Any]]:
+    return list(json.loads(path.read_text(encoding="utf-8"))["people"])
+
+
+def ask(pg: "Playground", profile_id: str, question: str, mode: str) -> tuple[str, dict[str, Any]]:
+    """One turn in a new session; the answer and its trace."""
+    session = pg.new_session(profile_id, title="fact recall")
+    turn = pg.start_turn(session["id"], question, mode)
+    answer = "".join(turn.stream())
+    return answer, turn.trace
+
+
+def fact_recall(pg: "Playground", people: list[dict[str, Any]] | None = None, *, questions_per_person: int = 0,
+                max_tokens: int = 64, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Ask every question under every mode in a throw-away copy of ``pg``'s settings; count facts used.
+    Answers are cut at ``max_tokens``: a fact is named early, and short answers keep the check quick."""
+    from playground.front_door import Playground
+
+    people = people if people is not None else load_facts()
+    with tempfile.TemporaryDirectory(prefix="playground-facts-") as tmp:
+        temp = Playground(dataclasses.replace(pg.settings, data_dir=Path(tmp), chroma_host="", temperature=0.0,
+                                                       max_tokens=max_tokens),
+                          embedder=pg.embedder, backend=pg.backend)
+        group = temp.create_persona("Fact recall group", "People who shared short notes about their lives.")
+        ids = {}
+        for person in people:
+            profile = temp.create_profile(person["name"], persona_id=group["id"], share_with_persona=True)
+            temp.add_sample(profile["id"], text=person["sample"], title=f"{person['name']}'s note")
+            ids[person["name"]] = profile["id"]
+        rows: list[dict[str, Any]] = []
+        jobs = [(p, q) for p in people for q in (p["questions"][:questions_per_person] if questions_per_person
+                                                 else p["questions"])]
+        total, done = len(jobs) * (len(MODES) + 1), 0
+        for person, q in jobs:
+            for mode in MODES:
+                answer, trace = ask(temp, ids[person["name"]], q["q"], mode)
+                rows.append({"person": person["name"], "asker": person["name"], "mode": mode, "question": q["q"],
+                             "answer": answer, "used": _uses(answer, q["expect"]), "model": trace.get("model"),
+                             "prompt_tokens": trace.get("prompt_tokens")})
+                done += 1
+                if progress:
+                    progress(done, total)
+            # The same question asked by someone else, in their user mode: the fact must not appear.
+            other = next(p for p in people if p["name"] != person["name"]) if len(people) > 1 else None
+            if other:
+                answer, trace = ask(temp, ids[other["name"]], q["q"], "user")
+                rows.append({"person": person["name"], "asker": other["name"], "mode": "other person's user",
+                             "question": q["q"], "answer": answer, "used": _uses(answer, q["expect"]),
+                             "model": trace.get("model"), "prompt_tokens": trace.get("prompt_tokens")})
+            done += 1
+            if progress:
+                progress(done, total)
+    table: dict[str, dict[str, int]] = {}
+    for r in rows:
+        t = table.setdefault(r["mode"], {"used": 0, "asked": 0})
+        t["asked"] += 1
+        t["used"] += int(r["used"])
+    model = next((r["model"] for r in rows if r["model"]), "")
+    return {"model": model, "backend": pg.backend.name, "temperature": 0.0, "max_tokens": max_tokens,
+            "people": len(people),
+            "table": table, "rows": rows}
+
+
+def _uses(answer: str, expect: list[str]) -> bool:
+    low = answer.lower()
+    return any(word.lower() in low for word in expect)

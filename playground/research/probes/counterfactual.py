@@ -1,0 +1,291 @@
+"""What did each part of the prompt do? Counterfactual answers, one part removed at a time.
+
+From the full prompt of an answer (its labelled parts), the same model answers again at temperature 0: once with
+the full prompt (the baseline, so differences come from the removal and not from sampling), then once per removable
+part with that part left out (each snippet, the profile, the persona, the model-written summary, any other added part
+such as a style card, and the conversation history as one part). Each variant gets a word-level diff against the
+baseline, its similarity to the baseline (embedding cosine and word overlap) and to the person's own writing (cosine
+to the centroid of their chunks), and the run names the removal that changed the answer most.
+
+The run is a batch stored in SQLite as it goes (``explanations`` and ``explanation_variants``): every variant keeps
+the exact messages sent and its trace; a cancel request is honoured between variants; a cancelled or interrupted run
+can be resumed and skips what is already done.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from playground.errors import InvalidInput, LLMError, NotFound
+from playground.models.llm import LLMBackend, Usage
+from playground.pipeline.prompting import PromptPart
+from playground.research.probes import metrics
+from playground.stores.db import Database, new_id, now
+
+ORIGINAL = "original"
+KEPT_SOURCES = ("instructions", "message", "snippets")  # never removed; the snippet preamble goes with the snippets
+EXPLAINED = ("Each row is the same question answered again at temperature 0 with one part of the prompt left out. "
+             "The more an answer moves away from the full-prompt answer, the more that part shaped it; an answer "
+             "that does not change at all means the model ignored that part for this question.")
+
+Embed = Callable[[list[str]], np.ndarray]
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Removal:
+    key: str  # stable id of what is removed: "profile", "persona", "summary", "snippet:2", "history", "style:3"…
+    label: str
+    source: str
+    indexes: list[int]  # positions in the parts list
+    tokens: int
+
+
+@dataclass
+class Variant:
+    key: str
+    label: str
+    source: str
+    removed_tokens: int
+    messages: list[dict[str, str]]
+    answer: str = ""
+    status: str = "complete"  # complete | interrupted | error
+    error: str = ""
+    latency_s: float = 0.0
+    output_tokens: int | None = None
+    diff: list[dict[str, str]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    similarity: float | None = None  # embedding cosine to the baseline answer
+    overlap: float | None = None  # word-set Jaccard overlap with the baseline answer
+    person_similarity: float | None = None  # embedding cosine to the person's writing
+    trace: dict[str, Any] = field(default_factory=dict)  # model, backend, temperature, limits, latency
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parts_from_dicts(parts: Sequence[dict[str, Any]]) -> list[PromptPart]:
+    """Parts as stored in a trace (``PromptBuild.to_dict()["parts"]``) back to ``PromptPart`` objects."""
+    return [PromptPart(p["source"], p["label"], p["text"], int(p["tokens"]), p["role"], dict(p.get("meta") or {}))
+            for p in parts]
+
+
+def removals(parts: Sequence[PromptPart]) -> list[Removal]:
+    """What can be left out, in prompt order: every part except the instructions, the message and the snippet
+    preamble; the history (all earlier turns) counts as one part."""
+    out: list[Removal] = []
+    history: Removal | None = None
+    seen: dict[str, int] = {}
+    for i, p in enumerate(parts):
+        if p.source in KEPT_SOURCES:
+            continue
+        if p.source == "history":
+            if history is None:
+                history = Removal("history", "the conversation history", "history", [], 0)
+                out.append(history)
+            history.indexes.append(i)
+            history.tokens += p.tokens
+            continue
+        if p.source == "snippet":
+            key = f"snippet:{p.meta.get('n', i)}"
+        else:
+            seen[p.source] = seen.get(p.source, 0) + 1
+            key = p.source if seen[p.source] == 1 else f"{p.source}:{seen[p.source]}"
+        out.append(Removal(key, p.label, p.source, [i], p.tokens))
+    return out
+
+
+def messages_for(parts: Sequence[PromptPart]) -> list[dict[str, str]]:
+    """The chat messages for a list of parts, assembled exactly as ``prompting.build_prompt`` does; the snippet
+    preamble is dropped when no snippet is left."""
+    has_snippet = any(p.source == "snippet" for p in parts)
+    kept = [p for p in parts if has_snippet or p.source != "snippets"]
+    system = "\n\n".join(p.text for p in kept if p.role == "system")
+    messages = [{"role": "system", "content": system}]
+    messages += [{"role": p.role, "content": p.text} for p in kept if p.source == "history"]
+    messages += [{"role": "user", "content": p.text} for p in kept if p.source == "message"]
+    return messages
+
+
+def without(parts: Sequence[PromptPart], removal: Removal) -> list[PromptPart]:
+    drop = set(removal.indexes)
+    return [p for i, p in enumerate(parts) if i not in drop]
+
+
+def generate(backend: LLMBackend, messages: Sequence[dict[str, str]], model: str, max_tokens: int,
+             count_tokens: Callable[[str], int] | None = None) -> dict[str, Any]:
+    """One answer at temperature 0: text, status, error, latency and output tokens (never raises LLMError)."""
+    pieces: list[str] = []
+    usage = Usage()
+    t0 = time.perf_counter()
+    status, error = "complete", ""
+    try:
+        for piece in backend.stream(messages, model, temperature=0.0, max_tokens=max_tokens):
+            if isinstance(piece, Usage):
+                usage = piece
+            else:
+                pieces.append(piece)
+    except LLMError as e:
+        partial = getattr(e, "partial", "")
+        if partial and not pieces:
+            pieces = [partial]
+        status, error = ("interrupted" if pieces else "error"), str(e)
+    text = "".join(pieces)
+    out_tokens = usage.output_tokens
+    if out_tokens is None and count_tokens is not None:
+        out_tokens = count_tokens(text)
+    return {"answer": text, "status": status, "error": error, "latency_s": round(time.perf_counter() - t0, 3),
+            "output_tokens": out_tokens}
+
+
+def measure(variants: Sequence[Variant], embed: Embed, person_vector: np.ndarray | None) -> None:
+    """Fill in diff, similarities and overlap of every variant against the baseline (the first, ``original``)."""
+    if not variants:
+        return
+    base = variants[0]
+    texts = [v.answer for v in variants]
+    vecs = embed(texts) if any(t.strip() for t in texts) else None
+    for i, v in enumerate(variants):
+        v.diff = metrics.word_diff(base.answer, v.answer)
+        v.counts = metrics.diff_counts(v.diff)
+        v.overlap = metrics.token_overlap(base.answer, v.answer)
+        if vecs is not None and v.answer.strip() and base.answer.strip():
+            v.similarity = metrics.cosine(vecs[0], vecs[i])
+        if vecs is not None and v.answer.strip():
+            v.person_similarity = metrics.cosine(vecs[i], person_vector)
+
+
+def most_changed(variants: Sequence[Variant]) -> dict[str, Any] | None:
+    """The removal whose answer moved furthest from the baseline: lowest embedding similarity, then lowest word
+    overlap. None when no variant was answered, and ``changed: False`` when every answer equals the baseline."""
+    done = [v for v in variants[1:] if v.status == "complete"]
+    if not done or variants[0].status != "complete":
+        return None
+    worst = min(done, key=lambda v: (v.similarity if v.similarity is not None else 1.0, v.overlap or 0.0))
+    changed = worst.answer.strip() != variants[0].answer.strip()
+    return {"key": worst.key, "label": worst.label, "similarity": worst.similarity, "overlap": worst.overlap,
+            "changed": changed}
+
+
+# -- the stored batch ----------------------------------------------------------------------------------------------
+def create_run(db: Database, parts: Sequence[PromptPart], *, message: str, mode: str, model: str,
+               profile_id: str | None, source_trace_id: str | None = None) -> str:
+    if not any(p.source == "message" for p in parts):
+        raise InvalidInput("There is no message in this prompt to explain.")
+    rid = new_id("exp")
+    db.execute("INSERT INTO explanations (id, profile_id, message, mode, model, source_trace_id, parts, status, "
+               "created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+               (rid, profile_id, message, mode, model, source_trace_id,
+                json.dumps([asdict(p) for p in parts]), now(), now()))
+    return rid
+
+
+def get_run(db: Database, run_id: str) -> dict[str, Any]:
+    row = db.one("SELECT * FROM explanations WHERE id = ?", (run_id,))
+    if not row:
+        raise NotFound("That explanation no longer exists.", "Run it again.")
+    row["parts"] = parts_from_dicts(json.loads(row["parts"]))
+    row["removals"] = removals(row["parts"])
+    variants = []
+    for v in db.query("SELECT data FROM explanation_variants WHERE explanation_id = ? ORDER BY position",
+                      (run_id,)):
+        variants.append(Variant(**json.loads(v["data"])))
+    row["variants"] = variants
+    row["total"] = len(row["removals"]) + 1
+    row["most_changed"] = most_changed(variants) if variants and variants[0].key == ORIGINAL else None
+    return row
+
+
+def runs_for_trace(db: Database, trace_id: str) -> list[dict[str, Any]]:
+    return db.query("SELECT id, status, model, created FROM explanations WHERE source_trace_id = ? "
+                    "ORDER BY created DESC", (trace_id,))
+
+
+def request_cancel(db: Database, run_id: str) -> None:
+    """Ask a running batch to stop after the variant it is generating (a finished run is left as it is)."""
+    db.execute("UPDATE explanations SET status = 'cancelling', updated = ? WHERE id = ? AND status = 'running'",
+               (now(), run_id))
+
+
+def _status(db: Database, run_id: str) -> str:
+    row = db.one("SELECT status FROM explanations WHERE id = ?", (run_id,))
+    if not row:
+        raise NotFound("That explanation was deleted while it ran.")
+    return str(row["status"])
+
+
+def run(db: Database, run_id: str, *, backend: LLMBackend, embed: Embed, person_vector: np.ndarray | None,
+        max_tokens: int, count_tokens: Callable[[str], int] | None = None, progress: Progress | None = None,
+        should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """Generate every variant not yet stored (baseline first), storing each as soon as it is measured.
+
+    Stops between variants when ``should_stop()`` is true or someone called ``request_cancel``; the run is then
+    'cancelled' and keeps what was done. Returns ``get_run``."""
+    row = get_run(db, run_id)
+    db.execute("UPDATE explanations SET status = 'running', error = '', updated = ? WHERE id = ? AND status != "
+               "'cancelling'", (now(), run_id))
+    parts: list[PromptPart] = row["parts"]
+    plan: list[tuple[Removal | None, list[PromptPart]]] = [(None, parts)]
+    plan += [(r, without(parts, r)) for r in row["removals"]]
+    variants: list[Variant] = list(row["variants"])
+    done = {v.key for v in variants}
+    total = len(plan)
+    for position, (removal, kept) in enumerate(plan):
+        key = removal.key if removal else ORIGINAL
+        if key in done:
+            continue
+        if (should_stop and should_stop()) or _status(db, run_id) == "cancelling":
+            db.execute("UPDATE explanations SET status = 'cancelled', updated = ? WHERE id = ?", (now(), run_id))
+            return get_run(db, run_id)
+        if progress:
+            progress(removal.label if removal else "the full prompt", len(done), total)
+        messages = messages_for(kept)
+        got = generate(backend, messages, row["model"], max_tokens, count_tokens)
+        v = Variant(key, removal.label if removal else "nothing removed (full prompt)",
+                    removal.source if removal else ORIGINAL, removal.tokens if removal else 0, messages,
+                    got["answer"], got["status"], got["error"], got["latency_s"], got["output_tokens"])
+        if removal is None and v.status == "error":
+            db.execute("UPDATE explanations SET status = 'error', error = ?, updated = ? WHERE id = ?",
+                       (v.error, now(), run_id))
+            raise LLMError(v.error or "The model gave no answer.")
+        v.trace = {"model": row["model"], "temperature": 0.0, "max_tokens": max_tokens, "backend": backend.name,
+                   "backend_url": backend.where, "latency_s": v.latency_s, "output_tokens": v.output_tokens,
+                   "status": v.status, "error": v.error}
+        if removal is None:
+            variants.insert(0, v)
+            measure([v], embed, person_vector)
+        else:
+            variants.append(v)
+            measure([variants[0], v], embed, person_vector)
+        db.execute("INSERT INTO explanation_variants (id, explanation_id, key, position, answer, status, data, "
+                   "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (new_id("var"), run_id, key, position, v.answer, v.status, json.dumps(v.to_dict()), now()))
+        done.add(key)
+    if progress:
+        progress("done", total, total)
+    db.execute("UPDATE explanations SET status = 'complete', updated = ? WHERE id = ?", (now(), run_id))
+    return get_run(db, run_id)
+
+
+def to_json(run_row: dict[str, Any]) -> dict[str, Any]:
+    """What the CLI prints: the baseline, then one entry per removed part, and the removal that changed most."""
+    variants = run_row["variants"]
+    base = variants[0] if variants else None
+
+    def entry(v: Variant) -> dict[str, Any]:
+        return {"removed": v.key, "label": v.label, "source": v.source, "removed_tokens": v.removed_tokens,
+                "answer": v.answer, "status": v.status, "error": v.error,
+                "similarity_to_original": v.similarity, "word_overlap": v.overlap,
+                "similarity_to_person": v.person_similarity, "words_added": v.counts.get("added"),
+                "words_removed": v.counts.get("removed"), "diff": v.diff, "latency_s": v.latency_s}
+
+    return {"explanation_id": run_row["id"], "status": run_row["status"], "message": run_row["message"],
+            "mode": run_row["mode"], "model": run_row["model"], "temperature": 0.0,
+            "original": entry(base) if base else None,
+            "variants": [entry(v) for v in variants[1:]],
+            "most_changed": run_row["most_changed"], "explained": EXPLAINED}

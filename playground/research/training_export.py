@@ -1,0 +1,128 @@
+"""Data for the routes beyond prompting: a person's writing as a per-user training set, and a study's judgements as
+preference pairs.
+
+Why: the playground personalizes by prompting only, but what it collects is what the fine-tuning routes need.
+OPPU (Tan et al., 2024) trains one parameter-efficient module per user on that user's own history; HYDRA, Per-Pcs
+and Persona-Plug learn from the same per-user histories. LaMP (Salemi et al., 2024) and LongLaMP (Kumar et al., 2024)
+turn a user's documents into instruction → output pairs; we build the same kind of pairs from writing samples.
+PRISM (Kirk et al., 2024) collects individual preference judgements; DPO (Rafailov et al., 2023) trains on
+(prompt, chosen, rejected) triples, which is what a study's judgements become here.
+
+Both read only SQLite (``Database``) and return plain records; ``to_jsonl`` writes them one per line. The texts are
+the stored ones, so a sample added with redaction on is exported redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from typing import Any, Iterable
+
+from playground.errors import InvalidInput, NotFound
+from playground.stores.db import Database
+
+TASKS: dict[str, str] = {
+    "write_titled": "Write a paragraph titled “{title}”.",
+    "continue": "Continue this text in the same voice: “{opening}”",
+}
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)]*\s+")
+
+
+def _opening(chunk: str) -> tuple[str, str] | None:
+    """The chunk's first sentence and the rest, or None if it has only one sentence."""
+    parts = _SENTENCE_END.split(chunk, maxsplit=1)
+    if len(parts) < 2 or len(parts[1].split()) < 5:
+        return None
+    first = chunk[: len(chunk) - len(parts[1])].strip()
+    return first, parts[1].strip()
+
+
+def user_training_set(db: Database, profile_id: str, holdout: float = 0.2) -> list[dict[str, Any]]:
+    """Instruction → output pairs from one profile's writing samples, LaMP-style: per sample "Write a paragraph
+    titled X" → its first chunk, and per chunk "Continue: <first sentence>" → the rest of that chunk. The last
+    ``holdout`` share of samples (at least one when there are two or more) is the test split; splitting by sample,
+    not by chunk, keeps a text's own continuation out of its test items."""
+    if not 0 <= holdout < 1:
+        raise InvalidInput("The held-out share must be at least 0 and below 1 (e.g. 0.2).")
+    if not db.one("SELECT 1 AS x FROM profiles WHERE id = ?", (profile_id,)):
+        raise NotFound("That profile no longer exists.", "Pick another one.")
+    samples = db.query("SELECT id, title FROM samples WHERE owner_kind = 'profile' AND owner_id = ? AND "
+                       "status = 'ready' ORDER BY created, rowid", (profile_id,))
+    n_test = 0 if len(samples) < 2 or holdout == 0 else max(1, round(len(samples) * holdout))
+    test_ids = {s["id"] for s in samples[len(samples) - n_test:]} if n_test else set()
+    records: list[dict[str, Any]] = []
+    for s in samples:
+        chunks = db.query("SELECT position, text FROM chunks WHERE sample_id = ? AND owner_kind = 'profile' AND "
+                          "owner_id = ? ORDER BY position", (s["id"], profile_id))
+        base = {"user_id": profile_id, "split": "test" if s["id"] in test_ids else "train", "sample_id": s["id"],
+                "sample_title": s["title"]}
+        if chunks:
+            records.append({"id": f"{s['id']}-write_titled", "task": "write_titled",
+                            "instruction": TASKS["write_titled"].format(title=s["title"]), "input": "",
+                            "output": chunks[0]["text"], "position": 0, **base})
+        for c in chunks:
+            split = _opening(c["text"])
+            if split:
+                records.append({"id": f"{s['id']}-{c['position']:04d}-continue", "task": "continue",
+                                "instruction": TASKS["continue"].format(opening=split[0]), "input": "",
+                                "output": split[1], "position": c["position"], **base})
+    return records
+
+
+def _answers(db: Database, participant_id: str, task: int) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for e in db.query("SELECT data FROM study_events WHERE participant_id = ? AND kind = 'answer' ORDER BY id",
+                      (participant_id,)):
+        d = json.loads(e["data"])
+        if d["task"] == task:
+            out[d["slot"]] = d  # the latest answer per slot (a retried answer replaces a failed one)
+    return out
+
+
+def preference_pairs(db: Database, study_id: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One (prompt, chosen, rejected, metadata) record per judgement that preferred an answer, for DPO-style
+    training, and a summary: how many judgements, how many pairs, and why the others were left out ("no
+    preference", an answer that failed or is empty, or two identical answers, which teach nothing)."""
+    study = db.one("SELECT id, name, conditions FROM studies WHERE id = ?", (study_id,))
+    if not study:
+        raise NotFound("That study no longer exists.", "Check the study id (Study admin lists them).")
+    conds = {c["id"]: c for c in json.loads(study["conditions"])}
+    rows = db.query("SELECT j.*, p.code FROM judgements j JOIN participants p ON p.id = j.participant_id "
+                    "WHERE j.study_id = ? ORDER BY p.position, j.task", (study_id,))
+    pairs: list[dict[str, Any]] = []
+    skipped: Counter[str] = Counter()
+    for j in rows:
+        if j["choice"] not in ("A", "B"):
+            skipped["no preference"] += 1
+            continue
+        answers = _answers(db, j["participant_id"], j["task"])
+        won, lost = j["choice"], "B" if j["choice"] == "A" else "A"
+        chosen, rejected = answers.get(won), answers.get(lost)
+        if not chosen or not rejected or not chosen["text"].strip() or not rejected["text"].strip():
+            skipped["an answer is missing or empty"] += 1
+            continue
+        if chosen["text"].strip() == rejected["text"].strip():
+            skipped["identical answers"] += 1
+            continue
+        cond = {"A": conds[j["condition_a"]], "B": conds[j["condition_b"]]}
+        pairs.append({
+            "prompt": j["prompt"], "chosen": chosen["text"], "rejected": rejected["text"],
+            "metadata": {"study_id": study_id, "study_name": study["name"], "participant": j["code"],
+                         "task": j["task"] + 1, "chosen_slot": won,
+                         "chosen_condition": cond[won]["label"], "rejected_condition": cond[lost]["label"],
+                         "chosen_mode": cond[won]["mode"], "rejected_mode": cond[lost]["mode"],
+                         "model_chosen": chosen.get("model"), "model_rejected": rejected.get("model"),
+                         "trace_chosen": chosen.get("trace_id"), "trace_rejected": rejected.get("trace_id"),
+                         "ratings": json.loads(j["ratings"]), "reason": j["reason"], "judged": j["created"]}})
+    return pairs, {"study_id": study_id, "judgements": len(rows), "pairs": len(pairs), "skipped": dict(skipped)}
+
+
+def to_jsonl(records: Iterable[dict[str, Any]]) -> str:
+    lines = [json.dumps(r, ensure_ascii=False, default=str) for r in records]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def split_counts(records: Iterable[dict[str, Any]]) -> dict[str, int]:
+    c = Counter(r["split"] for r in records)
+    return {"train": c.get("train", 0), "test": c.get("test", 0)}

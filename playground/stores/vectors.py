@@ -1,0 +1,174 @@
+"""Chroma, embedded (``PersistentClient`` under the data folder) or a server (``HttpClient``).
+
+Layout: one collection per scope, so scoping is structural rather than a metadata filter:
+- ``u-<profile id>`` holds a profile's own chunks; a user-mode query touches nothing else;
+- ``p-<persona id>`` holds the persona's example texts plus copies of the chunks of members who opted in to
+  sharing (copied with their vectors when they opt in, removed when they opt out or leave).
+A plain metadata filter on one big collection grows with the collection (69 ms vs 2.9 ms at 100k chunks);
+a small collection per scope stays at unfiltered speed and cannot leak another user's chunks through a bad filter.
+
+We always pass our own embeddings; Chroma's default embedding function (which downloads a model) is never used.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from playground.errors import StorageError, VectorStoreUnavailable
+
+
+def user_collection(profile_id: str) -> str:
+    return f"u-{profile_id}"
+
+
+def persona_collection(persona_id: str) -> str:
+    return f"p-{persona_id}"
+
+
+@dataclass
+class VectorHit:
+    id: str
+    distance: float
+    text: str
+    metadata: dict[str, Any]
+    embedding: np.ndarray | None = None
+
+
+class VectorStore:
+    def __init__(self, path: Path | None = None, host: str = "", port: int = 8000) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.where = f"{host}:{port}" if host else str(path)
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if host:
+                self.client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+                self.client.heartbeat()
+            else:
+                assert path is not None
+                path.mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        except Exception as e:
+            raise self._error(e) from e
+        self._cache: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _error(self, e: Exception) -> Exception:
+        text = f"{type(e).__name__}: {e}".lower()
+        if "no space" in text or "disk is full" in text or "database or disk" in text:
+            return StorageError("The data folder is full, so the vectors were not saved.",
+                                "Free some disk space and try again; everything saved before is intact.")
+        if any(w in text for w in ("connect", "refused", "timed out", "timeout", "unreachable", "resolve")):
+            return VectorStoreUnavailable(f"The Chroma server at {self.where} cannot be reached.",
+                                          "Start it with `chroma run --path DIR --port PORT`, or unset "
+                                          "PLAYGROUND_CHROMA_HOST to use the embedded store.")
+        return StorageError(f"The vector store failed ({type(e).__name__}: {e}).")
+
+    def _collection(self, name: str, create: bool = True) -> Any:
+        col = self._cache.get(name)
+        if col is not None:
+            return col
+        with self._lock:
+            try:
+                if create:
+                    col = self.client.get_or_create_collection(
+                        name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+                else:
+                    col = self.client.get_collection(name, embedding_function=None)
+            except Exception as e:
+                if not create and "not exist" in str(e).lower():
+                    return None
+                raise self._error(e) from e
+            self._cache[name] = col
+            return col
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:
+            # Another process may have dropped and re-created the collection (erasure rebuilds persona collections):
+            # the cached handle is stale, so fetch the collection again once.
+            col = getattr(fn, "__self__", None)
+            name = getattr(col, "name", None)
+            if name and self._cache.get(name) is col and "not exist" in str(e).lower():
+                self._cache.pop(name, None)
+                fresh = self._collection(name, create=False)
+                if fresh is not None:
+                    try:
+                        return getattr(fresh, fn.__name__)(*args, **kwargs)
+                    except Exception as e2:
+                        raise self._error(e2) from e2
+            raise self._error(e) from e
+
+    def add(self, name: str, ids: Sequence[str], embeddings: np.ndarray, texts: Sequence[str],
+            metadatas: Sequence[dict[str, Any]], batch: int = 4000) -> None:
+        col = self._collection(name)
+        for s in range(0, len(ids), batch):
+            self._call(col.upsert, ids=list(ids[s:s + batch]), embeddings=embeddings[s:s + batch],
+                       documents=list(texts[s:s + batch]), metadatas=list(metadatas[s:s + batch]))
+
+    def delete(self, name: str, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None) -> None:
+        col = self._collection(name, create=False)
+        if col is None or (ids is not None and not ids):
+            return
+        self._call(col.delete, ids=list(ids) if ids is not None else None, where=where)
+
+    def drop(self, name: str) -> None:
+        with self._lock:
+            self._cache.pop(name, None)
+            try:
+                self.client.delete_collection(name)
+            except Exception as e:
+                if "not exist" not in str(e).lower() and "not found" not in str(e).lower():
+                    raise self._error(e) from e
+
+    def count(self, name: str) -> int:
+        col = self._collection(name, create=False)
+        return 0 if col is None else int(self._call(col.count))
+
+    def get(self, name: str, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None,
+            embeddings: bool = False) -> list[VectorHit]:
+        col = self._collection(name, create=False)
+        if col is None:
+            return []
+        include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
+        res = self._call(col.get, ids=list(ids) if ids is not None else None, where=where, include=include)
+        embs = res.get("embeddings") if embeddings else None
+        return [VectorHit(i, 0.0, res["documents"][n], res["metadatas"][n],
+                          np.asarray(embs[n], dtype=np.float32) if embs is not None else None)
+                for n, i in enumerate(res["ids"])]
+
+    def ids(self, name: str) -> set[str]:
+        col = self._collection(name, create=False)
+        if col is None:
+            return set()
+        return set(self._call(col.get, include=[])["ids"])
+
+    def query(self, name: str, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None,
+              embeddings: bool = False) -> list[VectorHit]:
+        col = self._collection(name, create=False)
+        if col is None or k <= 0:
+            return []
+        include = ["documents", "metadatas", "distances"] + (["embeddings"] if embeddings else [])
+        res = self._call(col.query, query_embeddings=[embedding], n_results=k, where=where, include=include)
+        embs = res.get("embeddings")[0] if embeddings else None
+        return [VectorHit(i, float(res["distances"][0][n]), res["documents"][0][n], res["metadatas"][0][n],
+                          np.asarray(embs[n], dtype=np.float32) if embs is not None else None)
+                for n, i in enumerate(res["ids"][0])]
+
+    def collections(self) -> list[str]:
+        cols = self._call(self.client.list_collections)
+        return [c if isinstance(c, str) else c.name for c in cols]
+
+    def heartbeat(self) -> bool:
+        try:
+            self.client.heartbeat()
+            return True
+        except Exception:
+            return False
