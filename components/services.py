@@ -9,8 +9,8 @@ import streamlit as st
 
 from playground import BackendStatus, Playground, Settings
 from playground.models.embeddings import SentenceTransformerEmbedder, default_model_path
-from playground.models.generation_queue import with_queue
 from playground.models.llm import backend_status
+from playground.models.selection import with_queue
 
 FAILURE_TTL_S = 5.0  # one browser reuses a failed listing this long (several widgets ask within one page run)
 

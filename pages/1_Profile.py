@@ -6,8 +6,8 @@ from components import writes
 from components.safe_text import md
 from components.setup import act, active_profile, flash, owner_token, page_setup, select_profile, show_error
 from playground import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED, PlaygroundError
-from playground.pipeline.stylecard import ensure_style_card, measure_style_card, save_style_card
 from playground.pipeline.summaries import generate_summary, get_summary, save_summary
+from playground.research.stylecard import ensure_style_card, measure_style_card, save_style_card
 
 pg = page_setup("Profile", "Static attributes about you go into the prompt in user mode. Nothing here is required "
                 "except a display name.", icon="👤")

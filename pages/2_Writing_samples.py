@@ -13,7 +13,6 @@ from playground import SUPPORTED_FILE_TYPES, PlaygroundError
 from playground.library.privacy_scan import LABELS, Finding, describe
 from playground.library.privacy_scan import redact as redact_text
 from playground.research.stylometry import style_profile
-from playground.stores.vectors import user_collection
 from playground.wording import plural
 
 pg = page_setup("Writing samples", "Your own writing is what user-level retrieval searches. Upload essays, posts or "
@@ -190,7 +189,7 @@ st.caption("⚠️ A flat picture of a 384-dimensional space: squeezing it into 
 query = st.text_input("Mark a query on the map", key=f"samples_map_query_{pid}")
 points, vectors = [], []
 for p in people:
-    for v in pg.vectors.get(user_collection(p["id"]), embeddings=True)[:300]:
+    for v in pg.chunk_vectors(p["id"], limit=300):
         mine = p["id"] == pid
         points.append({"owner": p["display_name"] + (" (you)" if mine else ""),
                        "label": (v.text[:90] + "…") if mine else f"a chunk of {p['display_name']}'s writing"})

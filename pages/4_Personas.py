@@ -6,7 +6,7 @@ from components import writes
 from components.safe_text import md
 from components.setup import flash, page_setup, show_error, visible_profiles
 from playground import PlaygroundError
-from playground.pipeline.stylecard import persona_style_card
+from playground.research.stylecard import persona_style_card
 from playground.wording import plural
 
 pg = page_setup("Personas", "A persona is persona-level personalization: the system prompt describes a group, and "

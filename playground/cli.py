@@ -9,7 +9,6 @@ import argparse
 import dataclasses
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -325,9 +324,7 @@ def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
         raise InvalidInput(f"Evaluation needs at least {args.holdout + 1} documents per author.",
                            "Raise --per-author or lower --holdout.")
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
-    with tempfile.TemporaryDirectory(prefix="playground-eval-") as tmp:
-        temp = Playground(dataclasses.replace(pg.settings, data_dir=Path(tmp), chroma_host=""),
-                          embedder=pg.embedder, backend=pg.backend)
+    with pg.scratch("playground-eval-") as temp:
         group = temp.create_persona("Corpus authors", f"People who wrote the documents in {args.corpus.name}.")
         results = []
         for author, ds in grouped.items():

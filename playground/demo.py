@@ -13,24 +13,23 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from playground.errors import InvalidInput
+from playground.people.demo_authors import AUTHORS
 
 if TYPE_CHECKING:
-    from playground.front_door import Playground
+    from playground.library.samples import WritingLibrary
+    from playground.people.directory import People
+
+
+class DemoParts(Protocol):
+    """Loading demo data needs people and the writing library."""
+
+    people: "People"
+    library: "WritingLibrary"
 
 DEFAULT_CORPUS = Path(__file__).resolve().parent / "data" / "federalist" / "federalist.jsonl"
-AUTHORS = {
-    "HAMILTON": {"display_name": "Alexander Hamilton", "occupation": "lawyer, essayist", "location": "New York",
-                 "interests": "finance, a strong executive, the army and navy, the courts",
-                 "preferred_tone": "forceful, formal"},
-    "MADISON": {"display_name": "James Madison", "occupation": "planter, legislator", "location": "Virginia",
-                "interests": "factions, representation, the separation of powers",
-                "preferred_tone": "measured, analytical"},
-    "JAY": {"display_name": "John Jay", "occupation": "diplomat, lawyer", "location": "New York",
-            "interests": "foreign affairs, treaties, national unity", "preferred_tone": "calm, diplomatic"},
-}
 # Papers loaded per author, in order (``essays_per_author`` takes the first ones; more come from the rest of the corpus).
 DEMO_PAPERS = {
     "HAMILTON": (11, 70, 78),  # commerce and a navy; energy in the executive; the judiciary
@@ -54,7 +53,7 @@ def essay_body(text: str) -> str:
     return "\n\n".join(paragraphs)
 
 
-def load_demo_data(pg: "Playground", corpus: Path | None = None, essays_per_author: int = 3,
+def load_demo_data(parts: DemoParts, corpus: Path | None = None, essays_per_author: int = 3,
                    progress: Callable[[str, int, int], None] | None = None) -> list[dict]:
     """Create (or complete) the three demo profiles; return them."""
     path = corpus or DEFAULT_CORPUS
@@ -63,21 +62,21 @@ def load_demo_data(pg: "Playground", corpus: Path | None = None, essays_per_auth
                            "It ships with the playground in playground/data/federalist; restore it from the repository.")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     profiles = []
-    existing = {p["display_name"]: p for p in pg.list_profiles() if not p["owner_token"]}
+    existing = {p["display_name"]: p for p in parts.people.list_profiles() if not p["owner_token"]}
     total = essays_per_author * len(AUTHORS)
     done = 0
     for author, attrs in AUTHORS.items():
-        profile = existing.get(attrs["display_name"]) or pg.create_profile(**attrs)
-        have = {s["title"] for s in pg.list_samples(profile["id"])}
+        profile = existing.get(attrs["display_name"]) or parts.people.create_profile(**attrs)
+        have = {s["title"] for s in parts.library.list_samples(profile["id"])}
         own = [r for r in rows if r["author"] == author and not r["traditionally_disputed"]]
         chosen = [r for n in DEMO_PAPERS[author] for r in own if r["paper"] == n]
         essays = (chosen + [r for r in own if r not in chosen])[:essays_per_author]
         for r in essays:
             title = f"Federalist No. {r['paper']}: {r['title']}"[:200]
             if title not in have:
-                pg.add_sample(profile["id"], text=essay_body(r["text"]), title=title)
+                parts.library.add_sample(profile["id"], text=essay_body(r["text"]), title=title)
             done += 1
             if progress:
                 progress(attrs["display_name"], done, total)
-        profiles.append(pg.get_profile(profile["id"]))
+        profiles.append(parts.people.get_profile(profile["id"]))
     return profiles

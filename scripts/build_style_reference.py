@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from playground.people.personas import load_persona_files  # noqa: E402
-from playground.pipeline.stylecard import REFERENCE_PATH, measure, reference_stats  # noqa: E402
+from playground.research.stylecard import REFERENCE_PATH, measure, reference_stats  # noqa: E402
 
 FEDERALIST = ROOT / "playground" / "data" / "federalist" / "federalist.jsonl"
 WRITERS = REFERENCE_PATH.parent / "writers.jsonl"

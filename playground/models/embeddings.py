@@ -112,3 +112,9 @@ class SentenceTransformerEmbedder:
         if not out:
             return np.zeros((0, 384), dtype=np.float32)
         return np.vstack(out)
+
+
+def doc_vector(embeddings: np.ndarray) -> np.ndarray:
+    """A document's dense representation: the normalised mean of its chunk embeddings."""
+    v = embeddings.mean(axis=0)
+    return v / (np.linalg.norm(v) + 1e-12)

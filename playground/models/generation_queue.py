@@ -10,14 +10,12 @@ longer than ``timeout`` seconds is refused with a clear error instead of being d
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import itertools
 import threading
 import time
 from typing import Callable, Iterator
 
 from playground.errors import LLMSlow
-from playground.models.llm import BackendStatus
 
 OnWait = Callable[[int], None]  # called while a question waits, with how many are ahead (being answered or waiting)
 
@@ -70,14 +68,3 @@ class GenerationQueue:
             with self._cond:
                 self._active -= 1
                 self._cond.notify_all()
-
-
-def with_queue(status: BackendStatus, queue: GenerationQueue) -> BackendStatus:
-    """``status`` marked "busy" (with a note for people) while this app is writing answers: a listing that was slow
-    then is explained by our own answers, not a problem."""
-    active, waiting = queue.snapshot()
-    if not active or status.state not in ("ready", "slow"):
-        return status
-    n = active + waiting
-    note = f"The model is answering {n} question{'s' if n > 1 else ''} right now; new questions wait their turn."
-    return dataclasses.replace(status, state="busy", problem="", note=note)

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol, Sequence
 
 from playground.errors import GenerationInterrupted, LLMError, LLMSlow, LLMUnavailable, ModelNotInstalled
-from playground.settings import Settings
 
 SUGGESTED_MODEL = "llama3.2"
 
@@ -245,20 +244,6 @@ class AutoBackend:
         if backend is self.embedded:
             model = self.embedded.model_name
         return backend.stream(messages, model, temperature=temperature, max_tokens=max_tokens)
-
-
-def make_backend(settings: Settings) -> LLMBackend:
-    from playground.models.embedded_llm import EmbeddedBackend
-
-    if settings.llm_backend == "openai":
-        return OpenAICompatibleBackend(settings.openai_base_url, settings.openai_api_key, settings.llm_timeout)
-    if settings.llm_backend == "ollama":
-        return OllamaBackend(settings.ollama_host, settings.llm_timeout)
-    embedded = EmbeddedBackend(settings.embedded_model, settings.embedded_context, settings.embedded_threads,
-                               queue_timeout=settings.queue_wait)
-    if settings.llm_backend == "embedded":
-        return embedded
-    return AutoBackend(OllamaBackend(settings.ollama_host, settings.llm_timeout), embedded)
 
 
 def backend_status(backend: LLMBackend, preferred: str = "") -> BackendStatus:

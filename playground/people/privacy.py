@@ -18,7 +18,7 @@ import re
 import secrets
 from typing import Any
 
-from playground.demo import AUTHORS
+from playground.people.demo_authors import AUTHORS
 from playground.stores.db import Database
 
 HIDDEN = "hidden:admin"  # owner of profiles hidden when privacy was switched on: no browser can have this code

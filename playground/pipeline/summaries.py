@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from playground.errors import InvalidInput
 from playground.models.llm import Usage
@@ -17,7 +17,21 @@ from playground.pipeline.prompting import PromptPart
 from playground.stores.db import now
 
 if TYPE_CHECKING:
-    from playground.front_door import Playground
+    from playground.library.samples import WritingLibrary
+    from playground.models.embeddings import Tokenizer
+    from playground.models.selection import ModelChoice
+    from playground.people.directory import People
+    from playground.stores.db import Database
+
+
+class SummaryParts(Protocol):
+    """What a summary needs: where it is cached, the person's samples, a token counter and the model."""
+
+    db: "Database"
+    people: "People"
+    library: "WritingLibrary"
+    tokenizer: "Tokenizer"
+    models: "ModelChoice"
 
 EXCERPT_TOKENS = 300  # per sample, so the summary prompt stays small
 MAX_SAMPLES = 8
@@ -29,69 +43,70 @@ SUMMARY_INSTRUCTIONS = (
 )
 
 
-def _fingerprint(pg: "Playground", profile_id: str) -> tuple[str, list[dict[str, Any]]]:
-    samples = pg.list_samples(profile_id)[-MAX_SAMPLES:]
+def _fingerprint(parts: SummaryParts, profile_id: str) -> tuple[str, list[dict[str, Any]]]:
+    samples = parts.library.list_samples(profile_id)[-MAX_SAMPLES:]
     digest = hashlib.sha256(json.dumps([s["id"] for s in samples]).encode()).hexdigest()[:16]
     return digest, samples
 
 
-def get_summary(pg: "Playground", profile_id: str) -> dict[str, Any] | None:
-    row = pg.db.one("SELECT * FROM profile_summaries WHERE profile_id = ?", (profile_id,))
+def get_summary(parts: SummaryParts, profile_id: str) -> dict[str, Any] | None:
+    row = parts.db.one("SELECT * FROM profile_summaries WHERE profile_id = ?", (profile_id,))
     if not row:
         return None
-    digest, _ = _fingerprint(pg, profile_id)
+    digest, _ = _fingerprint(parts, profile_id)
     row["sources"] = json.loads(row["sources"])
     row["edited"] = bool(row["edited"])
     row["stale"] = row["samples_hash"] != digest
     return row
 
 
-def summary_prompt(pg: "Playground", profile_id: str) -> list[dict[str, str]]:
-    _, samples = _fingerprint(pg, profile_id)
+def summary_prompt(parts: SummaryParts, profile_id: str) -> list[dict[str, str]]:
+    _, samples = _fingerprint(parts, profile_id)
     if not samples:
         raise InvalidInput("There is no writing to summarise yet.", "Upload a writing sample first.")
+    text = parts.library.sample_text
     excerpts = "\n\n".join(
-        f"<excerpt source=\"{s['title']}\">\n{pg.tokenizer.truncate(pg.sample_text(s['id']), EXCERPT_TOKENS)}\n</excerpt>"
+        f"<excerpt source=\"{s['title']}\">\n{parts.tokenizer.truncate(text(s['id']), EXCERPT_TOKENS)}\n</excerpt>"
         for s in samples)
     return [{"role": "system", "content": SUMMARY_INSTRUCTIONS}, {"role": "user", "content": excerpts}]
 
 
-def generate_summary(pg: "Playground", profile_id: str, model: str = "") -> dict[str, Any]:
+def generate_summary(parts: SummaryParts, profile_id: str, model: str = "") -> dict[str, Any]:
     """Ask the model for a summary of the person's writing and cache it (raises ``LLMError`` without a model)."""
-    pg.get_profile(profile_id)
-    messages = summary_prompt(pg, profile_id)
-    digest, samples = _fingerprint(pg, profile_id)
-    model = model or pg.default_model()
-    text = "".join(p for p in pg.backend.stream(messages, model, temperature=0.2, max_tokens=250)
+    parts.people.get_profile(profile_id)
+    messages = summary_prompt(parts, profile_id)
+    digest, samples = _fingerprint(parts, profile_id)
+    model = model or parts.models.default_model()
+    text = "".join(p for p in parts.models.backend.stream(messages, model, temperature=0.2, max_tokens=250)
                    if not isinstance(p, Usage)).strip()
-    _store(pg, profile_id, text, digest, samples, model, edited=False)
-    return get_summary(pg, profile_id)  # type: ignore[return-value]
+    _store(parts, profile_id, text, digest, samples, model, edited=False)
+    return get_summary(parts, profile_id)  # type: ignore[return-value]
 
 
-def save_summary(pg: "Playground", profile_id: str, text: str) -> dict[str, Any]:
+def save_summary(parts: SummaryParts, profile_id: str, text: str) -> dict[str, Any]:
     """The person's own edit: kept as written, marked edited, never overwritten automatically."""
-    pg.get_profile(profile_id)
+    parts.people.get_profile(profile_id)
     if len(text) > 3000:
         raise InvalidInput("A summary can be at most 3,000 characters long.")
-    digest, samples = _fingerprint(pg, profile_id)
-    _store(pg, profile_id, text.strip(), digest, samples, "edited by the user", edited=True)
-    return get_summary(pg, profile_id)  # type: ignore[return-value]
+    digest, samples = _fingerprint(parts, profile_id)
+    _store(parts, profile_id, text.strip(), digest, samples, "edited by the user", edited=True)
+    return get_summary(parts, profile_id)  # type: ignore[return-value]
 
 
-def ensure_summary(pg: "Playground", profile_id: str) -> dict[str, Any] | None:
+def ensure_summary(parts: SummaryParts, profile_id: str) -> dict[str, Any] | None:
     """The current summary, regenerated first if it is missing or stale and was not edited by hand."""
-    current = get_summary(pg, profile_id)
+    current = get_summary(parts, profile_id)
     if current and (current["edited"] or not current["stale"]):
         return current
-    if not pg.list_samples(profile_id):
+    if not parts.library.list_samples(profile_id):
         return current
-    return generate_summary(pg, profile_id)
+    return generate_summary(parts, profile_id)
 
 
-def _store(pg: "Playground", profile_id: str, text: str, digest: str, samples: list[dict[str, Any]], model: str,
+def _store(parts: SummaryParts, profile_id: str, text: str, digest: str, samples: list[dict[str, Any]], model: str,
            edited: bool) -> None:
     sources = json.dumps([{"id": s["id"], "title": s["title"]} for s in samples])
-    pg.db.execute(
+    parts.db.execute(
         "INSERT INTO profile_summaries (profile_id, text, sources, samples_hash, model, edited, updated) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(profile_id) DO UPDATE SET text = excluded.text, "
         "sources = excluded.sources, samples_hash = excluded.samples_hash, model = excluded.model, "
@@ -99,12 +114,12 @@ def _store(pg: "Playground", profile_id: str, text: str, digest: str, samples: l
         (profile_id, text, sources, digest, model, int(edited), now()))
 
 
-def summary_part(pg: "Playground", profile_id: str) -> PromptPart | None:
-    s = get_summary(pg, profile_id)
+def summary_part(parts: SummaryParts, profile_id: str) -> PromptPart | None:
+    s = get_summary(parts, profile_id)
     if not s or not s["text"]:
         return None
     text = "Summary of this person's writing (written by a model from their samples" + \
         (", edited by them" if s["edited"] else "") + "):\n" + s["text"]
     label = "profile summary" + (" · samples changed since" if s["stale"] else "")
-    return PromptPart("summary", label, text, pg.tokenizer.count(text), "system",
+    return PromptPart("summary", label, text, parts.tokenizer.count(text), "system",
                       {"sources": [x["title"] for x in s["sources"]], "stale": s["stale"], "edited": s["edited"]})

@@ -16,27 +16,33 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 import numpy as np
 
 from playground.errors import InvalidInput
+from playground.models.embeddings import doc_vector
 from playground.pipeline.retrieval import RRF_K, bm25_tokens
+from playground.research.stylometry import FUNCTION_WORDS
 
 METHODS: tuple[str, ...] = ("trained", "dense", "bm25", "hybrid", "style")
 LOO_PROTOCOL = "leave-one-out: each document is assigned using only the other documents"
 
-# Function words: frequent, topic-independent, and used at rates that differ between writers. This list is the
-# project's own selection of common English function words, including "upon", "whilst" and "while", which
-# Mosteller & Wallace found to separate Hamilton from Madison.
-FUNCTION_WORDS = tuple("""
-a about above after all also although an and any are as at be because been but by can could do down each even
-every for from had has have her his however if in into is it its may might more most much must my no not now of
-on one only or other our should so some such than that the their then there these they this those though through
-thus to too under up upon us very was we were what when where whether which while whilst who whom will with would
-""".split())
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _SENT = re.compile(r"[.!?]+(?:\s|$)")
+
+if TYPE_CHECKING:
+    from playground.library.samples import WritingLibrary
+    from playground.people.directory import People
+    from playground.stores.vectors import VectorStore
+
+
+class AttributionParts(Protocol):
+    """What attribution reads: people, their samples, and the vectors already stored for them."""
+
+    vectors: "VectorStore"
+    people: "People"
+    library: "WritingLibrary"
 
 
 @dataclass
@@ -174,29 +180,23 @@ def _result(method: str, docs: Sequence[Doc], authors: list[str], predictions: l
         confusion=confusion, predictions=predictions, protocol=protocol, folds=folds)
 
 
-def doc_vector(embeddings: np.ndarray) -> np.ndarray:
-    """A document's dense representation: the normalised mean of its chunk embeddings."""
-    v = embeddings.mean(axis=0)
-    return v / (np.linalg.norm(v) + 1e-12)
-
-
-def profile_docs(pg: Any, profiles: Sequence[dict[str, Any]] | None = None) -> list[Doc]:
+def profile_docs(parts: AttributionParts, profiles: Sequence[dict[str, Any]] | None = None) -> list[Doc]:
     """Every stored sample of every profile with at least two, with dense vectors from Chroma (no re-embedding).
 
     ``Doc.author`` is the profile id (display names need not be unique)."""
     from playground.stores.vectors import user_collection
 
     docs: list[Doc] = []
-    for p in pg.list_profiles() if profiles is None else profiles:
-        samples = pg.list_samples(p["id"])
+    for p in parts.people.list_profiles() if profiles is None else profiles:
+        samples = parts.library.list_samples(p["id"])
         if len(samples) < 2:
             continue
-        vectors = pg.vectors.get(user_collection(p["id"]), embeddings=True)
+        vectors = parts.vectors.get(user_collection(p["id"]), embeddings=True)
         by_sample: dict[str, list[np.ndarray]] = {}
         for v in vectors:
             by_sample.setdefault(v.metadata.get("sample_id", ""), []).append(v.embedding)
         for s in samples:
             if s["id"] in by_sample:
-                docs.append(Doc(p["id"], s["id"], pg.sample_text(s["id"]),
+                docs.append(Doc(p["id"], s["id"], parts.library.sample_text(s["id"]),
                                 doc_vector(np.vstack(by_sample[s["id"]]))))
     return docs

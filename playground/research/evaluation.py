@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -31,11 +31,30 @@ from playground.errors import InvalidInput
 from playground.models.llm import Usage
 from playground.pipeline.prompting import build_prompt
 from playground.pipeline.retrieval import RetrievalOptions
-from playground.pipeline.stylecard import card_from_texts, measure, style_distance, style_prompt_part
 from playground.research.attribution import doc_vector
+from playground.research.stylecard import card_from_texts, measure, style_distance, style_prompt_part
 
 if TYPE_CHECKING:
-    from playground.front_door import Playground
+    from playground.library.samples import WritingLibrary
+    from playground.models.embeddings import Embedder, Tokenizer
+    from playground.models.selection import ModelChoice
+    from playground.people.directory import People
+    from playground.pipeline.retrieval import Retriever
+    from playground.pipeline.scoping import Scoping
+    from playground.settings import Settings
+
+
+class EvaluationParts(Protocol):
+    """What an evaluation uses: retrieval over people's writing, the tokenizer and embedder, and the model."""
+
+    settings: "Settings"
+    tokenizer: "Tokenizer"
+    embedder: "Embedder"
+    retriever: "Retriever"
+    people: "People"
+    library: "WritingLibrary"
+    scoping: "Scoping"
+    models: "ModelChoice"
 
 CONDITIONS: tuple[str, ...] = ("user", "user+style", "persona", "global", "none")
 METRICS: tuple[str, ...] = ("rouge1", "rougeL", "meteor", "sim_reference", "sim_profile", "attributed",
@@ -125,34 +144,34 @@ class EvalResult:
                 "rows": [asdict(r) for r in self.rows]}
 
 
-def build_attributor(pg: "Playground", profiles: Sequence[dict[str, Any]], exclude_samples: Sequence[str]) -> Any:
+def build_attributor(parts: EvaluationParts, profiles: Sequence[dict[str, Any]], exclude_samples: Sequence[str]) -> Any:
     """The trained attribution method fitted on these profiles' writing minus the held-out samples; None when
     fewer than two of them have any writing left."""
     from playground.research.trained_attribution import Attributor
 
     texts, authors = [], []
     for p in profiles:
-        for s in pg.list_samples(p["id"]):
+        for s in parts.library.list_samples(p["id"]):
             if s["id"] not in exclude_samples:
-                texts.append(pg.sample_text(s["id"]))
+                texts.append(parts.library.sample_text(s["id"]))
                 authors.append(p["id"])
     if len(set(authors)) < 2:
         return None
     return Attributor(texts, authors)
 
 
-def evaluate_profile(pg: "Playground", profile_id: str, *, holdout: Sequence[str] | int = 2,
+def evaluate_profile(parts: EvaluationParts, profile_id: str, *, holdout: Sequence[str] | int = 2,
                      conditions: Sequence[str] = CONDITIONS, retriever: str = "dense", k: int = 4,
                      max_tokens: int | None = None, progress: Callable[[int, int], None] | None = None,
                      attributor: Any = None) -> EvalResult:
     """Generate under each condition for each held-out sample and score against it. ``attributor``: a trained
     attribution model (``build_attributor``) that never saw the held-out samples; without one, ``attributed`` is
     None."""
-    profile = pg.get_profile(profile_id)
+    profile = parts.people.get_profile(profile_id)
     bad = [c for c in conditions if c not in CONDITIONS]
     if bad:
         raise InvalidInput(f"Unknown condition(s): {', '.join(bad)}.", f"Use {', '.join(CONDITIONS)}.")
-    samples = pg.list_samples(profile_id)
+    samples = parts.library.list_samples(profile_id)
     if isinstance(holdout, int):
         if len(samples) < holdout + 1:
             raise InvalidInput(f"Evaluation holds out {holdout} sample(s) and needs at least one more to learn from; "
@@ -162,34 +181,34 @@ def evaluate_profile(pg: "Playground", profile_id: str, *, holdout: Sequence[str
         held = list(holdout)
     if "persona" in conditions and not profile["persona_id"]:
         raise InvalidInput("The persona condition needs the profile to belong to a persona.")
-    model = pg.default_model()
+    model = parts.models.default_model()
     result = EvalResult(profile_id, held, list(conditions), retriever, model)
     kept = [s["id"] for s in samples if s["id"] not in held]
-    kept_texts = [pg.sample_text(s) for s in kept]
-    profile_vec = _centroid(pg, kept_texts)
+    kept_texts = [parts.library.sample_text(s) for s in kept]
+    profile_vec = _centroid(parts, kept_texts)
     person_style = measure(kept_texts)
     card = card_from_texts(kept_texts)  # from the kept samples only: the held-out text never shapes the card
     options = RetrievalOptions(retriever, k=k, exclude_samples=tuple(held))
     total, done = len(held) * len(conditions), 0
     for sid in held:
-        sample = pg.get_sample(sid)
-        reference = pg.sample_text(sid)
+        sample = parts.library.get_sample(sid)
+        reference = parts.library.sample_text(sid)
         task, _how = make_task(sample["title"], reference)
-        ref_vec = pg.embed_query(reference[:4000])
+        ref_vec = parts.embedder.embed([reference[:4000]], batch_size=1)[0]
         for cond in conditions:
             mode = "user" if cond in ("none", "user+style") else cond
-            hits = [] if cond in ("none", "global") else pg.retriever.retrieve(
-                task, pg.scope_for(profile, mode), options)
-            persona = pg.get_persona(profile["persona_id"]) if mode == "persona" else None
-            extra = [style_prompt_part(card["text"], "this person", pg.tokenizer.count)] if cond == "user+style" else []
-            build = build_prompt(task, mode, count_tokens=pg.tokenizer.count, budget=pg.settings.prompt_budget,
+            hits = [] if cond in ("none", "global") else parts.retriever.retrieve(
+                task, parts.scoping.scope_for(profile, mode), options)
+            persona = parts.people.get_persona(profile["persona_id"]) if mode == "persona" else None
+            extra = [style_prompt_part(card["text"], "this person", parts.tokenizer.count)] if cond == "user+style" else []
+            build = build_prompt(task, mode, count_tokens=parts.tokenizer.count, budget=parts.settings.prompt_budget,
                                  profile=profile, persona=persona, hits=hits, extra_parts=extra)
             row = EvalRow(sid, sample["title"], cond, task, "", reference, build.messages, [h.chunk_id for h in hits],
                           sorted({h.sample_id for h in hits}))
             t0 = time.perf_counter()
             try:
-                pieces = pg.backend.stream(build.messages, model, temperature=0.0,
-                                           max_tokens=max_tokens or pg.settings.max_tokens)
+                pieces = parts.models.backend.stream(build.messages, model, temperature=0.0,
+                                           max_tokens=max_tokens or parts.settings.max_tokens)
                 row.output = "".join(p for p in pieces if not isinstance(p, Usage))
             except Exception as e:  # keep going: one failed generation is one row with an error
                 row.error = str(e)
@@ -197,7 +216,7 @@ def evaluate_profile(pg: "Playground", profile_id: str, *, holdout: Sequence[str
             if row.output:
                 row.rouge1, row.rougeL = rouge(row.output, reference).values()
                 row.meteor = meteor(row.output, reference)
-                out_vec = pg.embed_query(row.output[:4000])
+                out_vec = parts.embedder.embed([row.output[:4000]], batch_size=1)[0]
                 row.sim_reference = float(out_vec @ ref_vec)
                 row.sim_profile = float(out_vec @ profile_vec) if profile_vec is not None else 0.0
                 row.style_distance = round(style_distance(measure([row.output]), person_style), 4)
@@ -210,5 +229,5 @@ def evaluate_profile(pg: "Playground", profile_id: str, *, holdout: Sequence[str
     return result
 
 
-def _centroid(pg: "Playground", texts: Sequence[str]) -> np.ndarray | None:
-    return doc_vector(pg.embedder.embed([t[:4000] for t in texts])) if texts else None
+def _centroid(parts: EvaluationParts, texts: Sequence[str]) -> np.ndarray | None:
+    return doc_vector(parts.embedder.embed([t[:4000] for t in texts])) if texts else None

@@ -9,14 +9,32 @@ fact-recall`` and by the real-model tests.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Protocol
 
 if TYPE_CHECKING:
-    from playground.front_door import Playground
+    from playground.library.samples import WritingLibrary
+    from playground.models.selection import ModelChoice
+    from playground.people.directory import People
+    from playground.pipeline.conversations import Conversations
+
+
+class ScratchParts(Protocol):
+    """A throw-away playground to ask in: people, their writing and conversations."""
+
+    people: "People"
+    library: "WritingLibrary"
+    conversations: "Conversations"
+
+
+class FactRecallParts(Protocol):
+    """What a fact-recall run uses: the model, and a throw-away playground sharing it."""
+
+    models: "ModelChoice"
+
+    def scratch(self, prefix: str = ..., **overrides: Any) -> ContextManager[ScratchParts]: ...
+
 
 FACTS_FILE = Path(__file__).resolve().parent.parent / "data" / "fact_recall.json"
 MODES = ("user", "persona", "global")
@@ -26,30 +44,25 @@ def load_facts(path: Path = FACTS_FILE) -> list[dict[str, Any]]:
     return list(json.loads(path.read_text(encoding="utf-8"))["people"])
 
 
-def ask(pg: "Playground", profile_id: str, question: str, mode: str) -> tuple[str, dict[str, Any]]:
+def ask(parts: FactRecallParts, profile_id: str, question: str, mode: str) -> tuple[str, dict[str, Any]]:
     """One turn in a new session; the answer and its trace."""
-    session = pg.new_session(profile_id, title="fact recall")
-    turn = pg.start_turn(session["id"], question, mode)
+    session = parts.conversations.new_session(profile_id, title="fact recall")
+    turn = parts.conversations.start_turn(session["id"], question, mode)
     answer = "".join(turn.stream())
     return answer, turn.trace
 
 
-def fact_recall(pg: "Playground", people: list[dict[str, Any]] | None = None, *, questions_per_person: int = 0,
+def fact_recall(parts: FactRecallParts, people: list[dict[str, Any]] | None = None, *, questions_per_person: int = 0,
                 max_tokens: int = 64, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Ask every question under every mode in a throw-away copy of ``pg``'s settings; count facts used.
+    """Ask every question under every mode in a throw-away playground (``parts.scratch``); count facts used.
     Answers are cut at ``max_tokens``: a fact is named early, and short answers keep the check quick."""
-    from playground.front_door import Playground
-
     people = people if people is not None else load_facts()
-    with tempfile.TemporaryDirectory(prefix="playground-facts-") as tmp:
-        temp = Playground(dataclasses.replace(pg.settings, data_dir=Path(tmp), chroma_host="", temperature=0.0,
-                                                       max_tokens=max_tokens),
-                          embedder=pg.embedder, backend=pg.backend)
-        group = temp.create_persona("Fact recall group", "People who shared short notes about their lives.")
+    with parts.scratch("playground-facts-", temperature=0.0, max_tokens=max_tokens) as temp:
+        group = temp.people.create_persona("Fact recall group", "People who shared short notes about their lives.")
         ids = {}
         for person in people:
-            profile = temp.create_profile(person["name"], persona_id=group["id"], share_with_persona=True)
-            temp.add_sample(profile["id"], text=person["sample"], title=f"{person['name']}'s note")
+            profile = temp.people.create_profile(person["name"], persona_id=group, share_with_persona=True)
+            temp.library.add_sample(profile["id"], text=person["sample"], title=f"{person['name']}'s note")
             ids[person["name"]] = profile["id"]
         rows: list[dict[str, Any]] = []
         jobs = [(p, q) for p in people for q in (p["questions"][:questions_per_person] if questions_per_person
@@ -80,7 +93,7 @@ def fact_recall(pg: "Playground", people: list[dict[str, Any]] | None = None, *,
         t["asked"] += 1
         t["used"] += int(r["used"])
     model = next((r["model"] for r in rows if r["model"]), "")
-    return {"model": model, "backend": pg.backend.name, "temperature": 0.0, "max_tokens": max_tokens,
+    return {"model": model, "backend": parts.models.backend.name, "temperature": 0.0, "max_tokens": max_tokens,
             "people": len(people),
             "table": table, "rows": rows}
 

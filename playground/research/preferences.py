@@ -4,28 +4,34 @@ preferred, with the traces that produced them (the data the study mode builds on
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 from playground.errors import InvalidInput
 from playground.stores.db import new_id, now
 
 if TYPE_CHECKING:
-    from playground.front_door import Playground
+    from playground.stores.db import Database
 
 
-def record_preference(pg: "Playground", profile_id: str | None, message: str, shown: Sequence[str], choice: str,
+class PreferenceStore(Protocol):
+    """Preferences need only the database."""
+
+    db: "Database"
+
+
+def record_preference(parts: PreferenceStore, profile_id: str | None, message: str, shown: Sequence[str], choice: str,
                       trace_ids: dict[str, str], reason: str = "") -> str:
     """``shown``: the granularities compared; ``choice``: one of them, or "none"."""
     if choice not in (*shown, "none"):
         raise InvalidInput("Pick one of the answers, or “no preference”.")
     pid = new_id("pref")
-    pg.db.execute("INSERT INTO preferences (id, profile_id, message, shown, choice, traces, reason, created) "
+    parts.db.execute("INSERT INTO preferences (id, profile_id, message, shown, choice, traces, reason, created) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (pid, profile_id, message, json.dumps(list(shown)), choice,
                                                       json.dumps(trace_ids), reason.strip()[:2000], now()))
     return pid
 
 
-def preference_counts(pg: "Playground", profile_id: str | None = None) -> dict[str, int]:
+def preference_counts(parts: PreferenceStore, profile_id: str | None = None) -> dict[str, int]:
     sql = "SELECT choice, count(*) AS n FROM preferences" + (" WHERE profile_id = ?" if profile_id else "") + \
         " GROUP BY choice"
-    return {r["choice"]: r["n"] for r in pg.db.query(sql, (profile_id,) if profile_id else ())}
+    return {r["choice"]: r["n"] for r in parts.db.query(sql, (profile_id,) if profile_id else ())}

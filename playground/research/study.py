@@ -18,14 +18,28 @@ import json
 import math
 import random
 import secrets
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from playground.errors import InvalidInput, LLMError, NotFound, PlaygroundError
 from playground.pipeline.retrieval import RETRIEVERS, RetrievalOptions
 from playground.stores.db import new_id, now
 
 if TYPE_CHECKING:
-    from playground.front_door import Playground
+    from playground.library.samples import WritingLibrary
+    from playground.people.directory import People
+    from playground.pipeline.conversations import Conversations
+    from playground.settings import Settings
+    from playground.stores.db import Database
+
+
+class StudyParts(Protocol):
+    """What a study uses: the database, the settings, people, their writing and conversations."""
+
+    db: "Database"
+    settings: "Settings"
+    people: "People"
+    library: "WritingLibrary"
+    conversations: "Conversations"
 
 DEFAULT_QUESTIONS: tuple[dict[str, str], ...] = (
     {"id": "tone", "criterion": "tone and style", "text": "The tone and style of this answer suit me."},
@@ -50,7 +64,7 @@ def _study_row(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def create_study(pg: "Playground", name: str, consent_text: str, conditions: Sequence[dict[str, str]],
+def create_study(parts: StudyParts, name: str, consent_text: str, conditions: Sequence[dict[str, str]],
                  prompts: Sequence[str], *, assignment: str = "within", blind: bool = True,
                  questions: Sequence[dict[str, str]] = DEFAULT_QUESTIONS, persona_id: str = "") -> dict[str, Any]:
     """``persona_id``: the persona that persona conditions answer with (a condition may name its own instead).
@@ -75,7 +89,7 @@ def create_study(pg: "Playground", name: str, consent_text: str, conditions: Seq
             if not chosen:
                 raise InvalidInput(f"Condition {n} compares persona mode, which needs a persona: choose the persona "
                                    "the study uses (participants belong to none).")
-            cond["persona_id"] = pg.get_persona(chosen)["id"]
+            cond["persona_id"] = parts.people.get_persona(chosen)["id"]
         conds.append(cond)
     if len({(c["mode"], c["retriever"], c.get("persona_id")) for c in conds}) < 2:
         raise InvalidInput("A study compares at least two different conditions.")
@@ -84,29 +98,29 @@ def create_study(pg: "Playground", name: str, consent_text: str, conditions: Seq
         raise InvalidInput("A study needs at least one task prompt.")
     sid = new_id("std")
     code = _code()
-    pg.db.execute("INSERT INTO studies (id, code, name, consent_text, conditions, assignment, blind, questions, "
+    parts.db.execute("INSERT INTO studies (id, code, name, consent_text, conditions, assignment, blind, questions, "
                   "prompts, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                   (sid, code, name.strip(), consent_text.strip(), json.dumps(conds), assignment, int(blind),
                    json.dumps(list(questions)), json.dumps(prompts), now()))
-    return get_study(pg, sid)
+    return get_study(parts, sid)
 
 
-def get_study(pg: "Playground", study_id: str) -> dict[str, Any]:
-    row = pg.db.one("SELECT * FROM studies WHERE id = ?", (study_id,))
+def get_study(parts: StudyParts, study_id: str) -> dict[str, Any]:
+    row = parts.db.one("SELECT * FROM studies WHERE id = ?", (study_id,))
     if not row:
         raise NotFound("That study no longer exists.")
     return _study_row(row)
 
 
-def study_by_code(pg: "Playground", code: str) -> dict[str, Any]:
-    row = pg.db.one("SELECT * FROM studies WHERE code = ?", (code.strip().upper(),))
+def study_by_code(parts: StudyParts, code: str) -> dict[str, Any]:
+    row = parts.db.one("SELECT * FROM studies WHERE code = ?", (code.strip().upper(),))
     if not row:
         raise NotFound(f"There is no study with the code “{code.strip()}”.", "Check the code with the researcher.")
     return _study_row(row)
 
 
-def list_studies(pg: "Playground") -> list[dict[str, Any]]:
-    rows = pg.db.query("SELECT s.*, (SELECT count(*) FROM participants p WHERE p.study_id = s.id) AS n_participants "
+def list_studies(parts: StudyParts) -> list[dict[str, Any]]:
+    rows = parts.db.query("SELECT s.*, (SELECT count(*) FROM participants p WHERE p.study_id = s.id) AS n_participants "
                        "FROM studies s ORDER BY created DESC")
     return [_study_row(r) for r in rows]
 
@@ -132,54 +146,54 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _new_resume_token(pg: "Playground", participant_id: str) -> str:
+def _new_resume_token(parts: StudyParts, participant_id: str) -> str:
     token = secrets.token_urlsafe(18)
-    pg.db.execute("UPDATE participants SET resume_hash = ? WHERE id = ?", (_token_hash(token), participant_id))
+    parts.db.execute("UPDATE participants SET resume_hash = ? WHERE id = ?", (_token_hash(token), participant_id))
     return token
 
 
-def join(pg: "Playground", study_code: str, participant_code: str, resume_token: str = "") -> dict[str, Any]:
+def join(parts: StudyParts, study_code: str, participant_code: str, resume_token: str = "") -> dict[str, Any]:
     """Join (or resume) a study. The participant ID is whatever the researcher handed out; no real name needed.
     The result carries ``resume_token``, the secret a resume link holds. Someone else's participant ID is not enough
     to open a session that has started (consented): that needs the token from its resume link."""
-    study = study_by_code(pg, study_code)
+    study = study_by_code(parts, study_code)
     code = participant_code.strip()
     if not code or len(code) > 40:
         raise InvalidInput("Type the participant ID you were given (at most 40 characters).")
-    existing = pg.db.one("SELECT * FROM participants WHERE study_id = ? AND code = ?", (study["id"], code))
+    existing = parts.db.one("SELECT * FROM participants WHERE study_id = ? AND code = ?", (study["id"], code))
     if existing:
         known = bool(resume_token) and secrets.compare_digest(existing["resume_hash"], _token_hash(resume_token))
         if existing["consented"] and not known:
             raise InvalidInput(f"Participant ID “{code}” has already started this study, so it cannot be opened "
                                "again by its ID alone.",
                                "To continue, open the link from your earlier visit, or ask the researcher.")
-        token = resume_token if known else _new_resume_token(pg, existing["id"])
+        token = resume_token if known else _new_resume_token(parts, existing["id"])
         return {**_participant(existing), "resume_token": token}
     if not study["open"]:
         raise InvalidInput("This study is closed to new participants.")
     pid = new_id("par")
-    profile = pg.create_profile(f"Participant {code}", owner_token=f"study:{pid}", notes=f"study {study['code']}")
-    position = pg.db.one("SELECT count(*) AS n FROM participants WHERE study_id = ?", (study["id"],))["n"]
+    profile = parts.people.create_profile(f"Participant {code}", owner_token=f"study:{pid}", notes=f"study {study['code']}")
+    position = parts.db.one("SELECT count(*) AS n FROM participants WHERE study_id = ?", (study["id"],))["n"]
     pairs = _pairs(study, position, pid)
-    pg.db.execute("INSERT INTO participants (id, study_id, code, profile_id, position, pairs, created) "
+    parts.db.execute("INSERT INTO participants (id, study_id, code, profile_id, position, pairs, created) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?)", (pid, study["id"], code, profile["id"], position,
                                                     json.dumps(pairs), now()))
-    log_event(pg, pid, "join", {"participant": code, "position": position})
-    return {**get_participant(pg, pid), "resume_token": _new_resume_token(pg, pid)}
+    log_event(parts, pid, "join", {"participant": code, "position": position})
+    return {**get_participant(parts, pid), "resume_token": _new_resume_token(parts, pid)}
 
 
-def resume(pg: "Playground", token: str) -> dict[str, Any]:
+def resume(parts: StudyParts, token: str) -> dict[str, Any]:
     """The participant whose resume link holds ``token`` (a reload, or coming back later)."""
-    row = pg.db.one("SELECT * FROM participants WHERE resume_hash = ?", (_token_hash(token),)) if token else None
+    row = parts.db.one("SELECT * FROM participants WHERE resume_hash = ?", (_token_hash(token),)) if token else None
     if not row:
         raise NotFound("This study link is no longer valid.", "Join again with your study code and participant ID.")
     return _participant(row)
 
 
-def end_resume(pg: "Playground", participant_id: str) -> None:
+def end_resume(parts: StudyParts, participant_id: str) -> None:
     """The participant finished: the resume link stops working, so the next person at a shared machine cannot
     reopen the session from the browser's history."""
-    pg.db.execute("UPDATE participants SET resume_hash = '' WHERE id = ?", (participant_id,))
+    parts.db.execute("UPDATE participants SET resume_hash = '' WHERE id = ?", (participant_id,))
 
 
 def _participant(row: dict[str, Any]) -> dict[str, Any]:
@@ -187,33 +201,33 @@ def _participant(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def get_participant(pg: "Playground", participant_id: str) -> dict[str, Any]:
-    row = pg.db.one("SELECT * FROM participants WHERE id = ?", (participant_id,))
+def get_participant(parts: StudyParts, participant_id: str) -> dict[str, Any]:
+    row = parts.db.one("SELECT * FROM participants WHERE id = ?", (participant_id,))
     if not row:
         raise NotFound("That participant no longer exists.")
     return _participant(row)
 
 
-def log_event(pg: "Playground", participant_id: str, kind: str, data: dict[str, Any]) -> None:
-    row = pg.db.one("SELECT study_id FROM participants WHERE id = ?", (participant_id,))
+def log_event(parts: StudyParts, participant_id: str, kind: str, data: dict[str, Any]) -> None:
+    row = parts.db.one("SELECT study_id FROM participants WHERE id = ?", (participant_id,))
     if not row:
         raise NotFound("That participant no longer exists.")
-    pg.db.execute("INSERT INTO study_events (study_id, participant_id, kind, data, created) VALUES (?, ?, ?, ?, ?)",
+    parts.db.execute("INSERT INTO study_events (study_id, participant_id, kind, data, created) VALUES (?, ?, ?, ?, ?)",
                   (row["study_id"], participant_id, kind, json.dumps(data, default=str), now()))
 
 
-def consent(pg: "Playground", participant_id: str) -> None:
-    pg.db.execute("UPDATE participants SET consented = ? WHERE id = ? AND consented IS NULL", (now(), participant_id))
-    log_event(pg, participant_id, "consent", {"accepted": True})
+def consent(parts: StudyParts, participant_id: str) -> None:
+    parts.db.execute("UPDATE participants SET consented = ? WHERE id = ? AND consented IS NULL", (now(), participant_id))
+    log_event(parts, participant_id, "consent", {"accepted": True})
 
 
 def _condition(study: dict[str, Any], cid: str) -> dict[str, Any]:
     return next(c for c in study["conditions"] if c["id"] == cid)
 
 
-def _answers(pg: "Playground", participant_id: str, task: int) -> dict[str, dict[str, Any]]:
+def _answers(parts: StudyParts, participant_id: str, task: int) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    for e in pg.db.query("SELECT data FROM study_events WHERE participant_id = ? AND kind = 'answer' ORDER BY id",
+    for e in parts.db.query("SELECT data FROM study_events WHERE participant_id = ? AND kind = 'answer' ORDER BY id",
                          (participant_id,)):
         d = json.loads(e["data"])
         if d["task"] == task:
@@ -221,17 +235,17 @@ def _answers(pg: "Playground", participant_id: str, task: int) -> dict[str, dict
     return out
 
 
-def task_view(pg: "Playground", participant_id: str, task: int) -> dict[str, Any]:
+def task_view(parts: StudyParts, participant_id: str, task: int) -> dict[str, Any]:
     """What the participant's page may show for a task: the prompt, answers A and B (text only) and whether it
     is judged. Condition names appear only when the study is labelled, never in blind mode."""
-    p = get_participant(pg, participant_id)
-    study = get_study(pg, p["study_id"])
+    p = get_participant(parts, participant_id)
+    study = get_study(parts, p["study_id"])
     if not 0 <= task < len(study["prompts"]):
         raise NotFound("There is no such task in this study.")
-    answers = _answers(pg, participant_id, task)
+    answers = _answers(parts, participant_id, task)
     view: dict[str, Any] = {"task": task, "of": len(study["prompts"]), "prompt": study["prompts"][task],
                             "answers": {slot: {"text": a["text"], "status": a["status"]} for slot, a in answers.items()},
-                            "judged": bool(pg.db.one("SELECT 1 AS x FROM judgements WHERE participant_id = ? AND "
+                            "judged": bool(parts.db.one("SELECT 1 AS x FROM judgements WHERE participant_id = ? AND "
                                                      "task = ?", (participant_id, task))),
                             "questions": study["questions"], "blind": study["blind"]}
     if not study["blind"]:
@@ -240,29 +254,29 @@ def task_view(pg: "Playground", participant_id: str, task: int) -> dict[str, Any
     return view
 
 
-def generate_answers(pg: "Playground", participant_id: str, task: int) -> dict[str, Any]:
+def generate_answers(parts: StudyParts, participant_id: str, task: int) -> dict[str, Any]:
     """Answer the task's prompt under both conditions (each in a fresh conversation, so tasks do not bleed into
     each other), log both with their traces, and return the task view. A model failure is recorded and re-raised."""
-    p = get_participant(pg, participant_id)
-    study = get_study(pg, p["study_id"])
+    p = get_participant(parts, participant_id)
+    study = get_study(parts, p["study_id"])
     if not p["consented"]:
         raise InvalidInput("Please read and accept the consent text first.")
-    done = _answers(pg, participant_id, task)
+    done = _answers(parts, participant_id, task)
     prompt = study["prompts"][task]
     for slot, cid in zip("AB", p["pairs"][task]):
         if slot in done and done[slot]["status"] == "complete":
             continue
         cond = _condition(study, cid)
-        session = pg.new_session(p["profile_id"], title=f"study {study['code']} task {task + 1}{slot}")
+        session = parts.conversations.new_session(p["profile_id"], title=f"study {study['code']} task {task + 1}{slot}")
         try:
-            turn = pg.start_turn(session["id"], prompt, cond["mode"],
-                                 RetrievalOptions(cond["retriever"], k=pg.settings.default_k),
+            turn = parts.conversations.start_turn(session["id"], prompt, cond["mode"],
+                                 RetrievalOptions(cond["retriever"], k=parts.settings.default_k),
                                  persona_id=cond.get("persona_id"))
         except PlaygroundError as e:
             if not study["blind"]:
                 raise
             # The reason may name the condition ("Persona mode needs…"): a blind participant must not learn it.
-            log_event(pg, participant_id, "error", {"task": task, "slot": slot, "condition": cid, "error": str(e)})
+            log_event(parts, participant_id, "error", {"task": task, "slot": slot, "condition": cid, "error": str(e)})
             raise InvalidInput(f"Answer {slot} could not be prepared because of a problem in the study's set-up.",
                                "Please tell the researcher; the reason is in the study's event export.") from e
         error: LLMError | None = None
@@ -271,24 +285,24 @@ def generate_answers(pg: "Playground", participant_id: str, task: int) -> dict[s
                 pass
         except LLMError as e:
             error = e
-        log_event(pg, participant_id, "answer", {
+        log_event(parts, participant_id, "answer", {
             "task": task, "slot": slot, "condition": cid, "trace_id": turn.trace["id"], "text": turn.answer,
             "status": turn.status, "model": turn.trace.get("model"), "latency_s": turn.trace.get("latency_s"),
             "snippets": [{"chunk_id": h.chunk_id, "score": h.score} for h in turn.hits],
             "prompt_parts": [{"source": x.source, "tokens": x.tokens} for x in turn.prompt.parts]})
         if error:
             raise error
-    return task_view(pg, participant_id, task)
+    return task_view(parts, participant_id, task)
 
 
-def judge(pg: "Playground", participant_id: str, task: int, choice: str, ratings: dict[str, dict[str, int]],
+def judge(parts: StudyParts, participant_id: str, task: int, choice: str, ratings: dict[str, dict[str, int]],
           reason: str = "") -> None:
     """Record the preferred answer (A, B or none), Likert ratings per answer and question, and a free-text reason."""
-    p = get_participant(pg, participant_id)
-    study = get_study(pg, p["study_id"])
+    p = get_participant(parts, participant_id)
+    study = get_study(parts, p["study_id"])
     if choice not in CHOICES:
         raise InvalidInput("Pick A, B or “no preference”.")
-    answers = _answers(pg, participant_id, task)
+    answers = _answers(parts, participant_id, task)
     if set(answers) != {"A", "B"}:
         raise InvalidInput("Both answers must be shown before you can compare them.")
     qids = {q["id"] for q in study["questions"]}
@@ -298,20 +312,20 @@ def judge(pg: "Playground", participant_id: str, task: int, choice: str, ratings
             raise InvalidInput(f"Please rate answer {slot} on every question (1 to 5).")
     pair = p["pairs"][task]
     jid = new_id("jdg")
-    pg.db.execute(
+    parts.db.execute(
         "INSERT INTO judgements (id, study_id, participant_id, task, prompt, condition_a, condition_b, trace_a, "
         "trace_b, choice, ratings, reason, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(participant_id, task) DO UPDATE SET choice = excluded.choice, ratings = excluded.ratings, "
         "reason = excluded.reason, created = excluded.created",
         (jid, study["id"], participant_id, task, study["prompts"][task], pair[0], pair[1], answers["A"]["trace_id"],
          answers["B"]["trace_id"], choice, json.dumps(ratings), reason.strip()[:4000], now()))
-    log_event(pg, participant_id, "judgement", {"task": task, "choice": choice, "ratings": ratings,
+    log_event(parts, participant_id, "judgement", {"task": task, "choice": choice, "ratings": ratings,
                                                "reason": reason.strip()[:4000]})
 
 
-def progress(pg: "Playground", study_id: str) -> list[dict[str, Any]]:
-    study = get_study(pg, study_id)
-    rows = pg.db.query(
+def progress(parts: StudyParts, study_id: str) -> list[dict[str, Any]]:
+    study = get_study(parts, study_id)
+    rows = parts.db.query(
         "SELECT p.id, p.code, p.consented, p.created, (SELECT count(*) FROM judgements j WHERE j.participant_id = p.id) "
         "AS done FROM participants p WHERE p.study_id = ? ORDER BY p.position", (study_id,))
     for r in rows:
@@ -330,15 +344,15 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def judgement_rows(pg: "Playground", study_id: str, participant_id: str | None = None) -> list[dict[str, Any]]:
+def judgement_rows(parts: StudyParts, study_id: str, participant_id: str | None = None) -> list[dict[str, Any]]:
     """One analysis-ready row per judgement (columns in docs/study-data.md)."""
-    study = get_study(pg, study_id)
+    study = get_study(parts, study_id)
     conds = {c["id"]: c for c in study["conditions"]}
     sql = ("SELECT j.*, p.code FROM judgements j JOIN participants p ON p.id = j.participant_id WHERE j.study_id = ?"
            + (" AND j.participant_id = ?" if participant_id else "") + " ORDER BY p.position, j.task")
     rows = []
-    for j in pg.db.query(sql, (study_id, participant_id) if participant_id else (study_id,)):
-        answers = _answers(pg, j["participant_id"], j["task"])
+    for j in parts.db.query(sql, (study_id, participant_id) if participant_id else (study_id,)):
+        answers = _answers(parts, j["participant_id"], j["task"])
         ratings = json.loads(j["ratings"])
         row = {"study_id": study_id, "study_name": study["name"], "participant": j["code"], "task": j["task"] + 1,
                "prompt": j["prompt"], "condition_a": conds[j["condition_a"]]["label"],
@@ -362,37 +376,37 @@ def csv_columns(study: dict[str, Any]) -> list[str]:
     return CSV_BASE + [f"rating_{s}_{q['id']}" for s in ("a", "b") for q in study["questions"]]
 
 
-def export_csv(pg: "Playground", study_id: str, participant_id: str | None = None) -> str:
-    study = get_study(pg, study_id)
+def export_csv(parts: StudyParts, study_id: str, participant_id: str | None = None) -> str:
+    study = get_study(parts, study_id)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=csv_columns(study))
     writer.writeheader()
-    writer.writerows(judgement_rows(pg, study_id, participant_id))
+    writer.writerows(judgement_rows(parts, study_id, participant_id))
     return buf.getvalue()
 
 
-def export_jsonl(pg: "Playground", study_id: str, participant_id: str | None = None) -> str:
+def export_jsonl(parts: StudyParts, study_id: str, participant_id: str | None = None) -> str:
     """Every event of the study (or one participant), one JSON object per line, answers with their full traces."""
     sql = ("SELECT e.id, e.kind, e.data, e.created, p.code AS participant FROM study_events e JOIN participants p "
            "ON p.id = e.participant_id WHERE e.study_id = ?" + (" AND e.participant_id = ?" if participant_id else "")
            + " ORDER BY e.id")
     lines = []
-    for e in pg.db.query(sql, (study_id, participant_id) if participant_id else (study_id,)):
+    for e in parts.db.query(sql, (study_id, participant_id) if participant_id else (study_id,)):
         data = json.loads(e["data"])
         if e["kind"] == "answer":
-            t = pg.db.one("SELECT data FROM traces WHERE id = ?", (data["trace_id"],))
+            t = parts.db.one("SELECT data FROM traces WHERE id = ?", (data["trace_id"],))
             data["trace"] = json.loads(t["data"]) if t else None
         lines.append(json.dumps({"study_id": study_id, "event": e["id"], "participant": e["participant"],
                                  "kind": e["kind"], "created": e["created"], "data": data}, default=str))
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def summary(pg: "Playground", study_id: str) -> dict[str, Any]:
+def summary(parts: StudyParts, study_id: str) -> dict[str, Any]:
     """Preference counts and win rates per condition with 95% Wilson intervals (ties excluded from the rate), and
     the rating distributions per condition and question."""
-    study = get_study(pg, study_id)
-    rows = judgement_rows(pg, study_id)
-    out: dict[str, Any] = {"judgements": len(rows), "participants": len(progress(pg, study_id)), "conditions": {}}
+    study = get_study(parts, study_id)
+    rows = judgement_rows(parts, study_id)
+    out: dict[str, Any] = {"judgements": len(rows), "participants": len(progress(parts, study_id)), "conditions": {}}
     for c in study["conditions"]:
         label = c["label"]
         shown = [r for r in rows if label in (r["condition_a"], r["condition_b"])]
@@ -412,31 +426,31 @@ def summary(pg: "Playground", study_id: str) -> dict[str, Any]:
     return out
 
 
-def delete_participant(pg: "Playground", participant_id: str) -> None:
+def delete_participant(parts: StudyParts, participant_id: str) -> None:
     """Remove one participant's data everywhere: events, judgements, their profile with its samples, vectors,
     sessions, messages and traces, quotes of their shared writing in other participants' answers; then purge the
     bytes the stores keep (personal_data.py, erasure.py)."""
-    p = get_participant(pg, participant_id)
+    p = get_participant(parts, participant_id)
     if p["profile_id"]:
         try:
-            pg.delete_profile(p["profile_id"], purge=False)
+            parts.people.delete_profile(p["profile_id"], purge=False)
         except NotFound:
             pass
-    with pg.db.transaction() as db:
+    with parts.db.transaction() as db:
         db.execute("DELETE FROM study_events WHERE participant_id = ?", (participant_id,))
         db.execute("DELETE FROM judgements WHERE participant_id = ?", (participant_id,))
         db.execute("DELETE FROM participants WHERE id = ?", (participant_id,))
-    pg.purge_deleted()
+    parts.people.purge_deleted()
 
 
-def export_participant(pg: "Playground", participant_id: str) -> dict[str, Any]:
+def export_participant(parts: StudyParts, participant_id: str) -> dict[str, Any]:
     """Everything stored about one participant (a data-subject access request)."""
-    p = get_participant(pg, participant_id)
-    profile = pg.get_profile(p["profile_id"]) if p["profile_id"] else None
-    sessions = pg.sessions(p["profile_id"]) if p["profile_id"] else []
+    p = get_participant(parts, participant_id)
+    profile = parts.people.get_profile(p["profile_id"]) if p["profile_id"] else None
+    sessions = parts.conversations.sessions(p["profile_id"]) if p["profile_id"] else []
     return {"participant": p, "profile": profile,
-            "samples": [{**s, "text": pg.sample_text(s["id"])} for s in pg.list_samples(p["profile_id"])]
-            if profile else [],
-            "messages": [m for s in sessions for m in pg.session_messages(s["id"])],
-            "events": [json.loads(x) for x in export_jsonl(pg, p["study_id"], participant_id).splitlines()],
-            "judgements": judgement_rows(pg, p["study_id"], participant_id)}
+            "samples": [{**s, "text": parts.library.sample_text(s["id"])}
+                        for s in parts.library.list_samples(p["profile_id"])] if profile else [],
+            "messages": [m for s in sessions for m in parts.conversations.session_messages(s["id"])],
+            "events": [json.loads(x) for x in export_jsonl(parts, p["study_id"], participant_id).splitlines()],
+            "judgements": judgement_rows(parts, p["study_id"], participant_id)}

@@ -186,7 +186,7 @@ PUNCTUATION = (",", ";", ":", "!", "?", "...", "—", "-", "(", "\"", "'")
 
 def _habit_rates(texts: Sequence[str]) -> tuple[dict[str, float], dict[str, float]]:
     """Function words per 1,000 words and punctuation marks per 100 words over some texts together."""
-    from playground.research.attribution import FUNCTION_WORDS
+    from playground.research.stylometry import FUNCTION_WORDS
 
     text = "\n".join(texts)
     words = re.findall(r"[a-z]+(?:'[a-z]+)?", text.lower())

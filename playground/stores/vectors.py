@@ -30,6 +30,14 @@ def persona_collection(persona_id: str) -> str:
     return f"p-{persona_id}"
 
 
+def mark_changed(db: Any, *collections: str) -> None:
+    """Bump each collection's revision in SQLite (``scope_revs``), inside the caller's transaction: the BM25 index
+    of a scope is rebuilt when its revision moves."""
+    for c in collections:
+        db.execute("INSERT INTO scope_revs (scope, rev) VALUES (?, 1) "
+                   "ON CONFLICT(scope) DO UPDATE SET rev = rev + 1", (c,))
+
+
 @dataclass
 class VectorHit:
     id: str

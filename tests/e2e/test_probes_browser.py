@@ -26,7 +26,8 @@ def visible_or_explain(page, locator, timeout_ms: int, what: str) -> None:
     except Exception as e:  # Playwright's TimeoutError: say what was on screen, for a CI log
         shot(page, f"failed-{what.replace(' ', '-')}", full_page=True)
         text = page.evaluate("() => document.body.innerText")
-        raise AssertionError(f"{what} did not appear within {timeout_ms / 1000:.0f} s; the page said:\n{text[-3000:]}") from e
+        raise AssertionError(f"{what} did not appear within {timeout_ms / 1000:.0f} s; the page said:\n"
+                             f"{text[-3000:]}") from e
 
 
 def nav(page, name: str) -> None:

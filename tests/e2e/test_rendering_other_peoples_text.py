@@ -68,7 +68,7 @@ def seed(env: dict[str, str], embedder, base: str) -> dict[str, str]:
     turn.preview_only(LLMUnavailable("No model."))
     answered = pg.start_turn(session["id"], "And lighthouses?", "persona")
     answered.answer, answered.status = "**Bold** is fine. " + payloads(base, "ans"), "complete"
-    pg._save_answer(answered)  # an answer as a model could have written it (e.g. copying a shared snippet)
+    pg.conversations.save_answer(answered)  # an answer as a model could have written it (e.g. copying a shared snippet)
     study = studies.create_study(pg, short(base, "sn"), "Please agree. " + payloads(base, "sc"),
                                  [{"mode": "user"}, {"mode": "global"}], [payloads(base, "sp")])
     participant = studies.join(pg, study["code"], "P01")

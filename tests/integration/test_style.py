@@ -11,10 +11,10 @@ import sys
 import pytest
 
 from playground import Settings
-from playground.pipeline.stylecard import ensure_style_card, get_style_card, measure_style_card, save_style_card
 from playground.research.attribution import Doc, attribute, profile_docs
 from playground.research.eval_stats import paired_table
 from playground.research.evaluation import build_attributor, evaluate_profile
+from playground.research.stylecard import ensure_style_card, get_style_card, measure_style_card, save_style_card
 from tests.conftest import FEDERALIST, ROOT
 
 UNDISPUTED = ["--drop-where", "traditionally_disputed=true", "--drop-where", "author=MADISON_HAMILTON"]

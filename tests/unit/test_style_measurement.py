@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from playground.pipeline.stylecard import card_from_texts, compare, measure, reference, style_distance
+from playground.research.stylecard import card_from_texts, compare, measure, reference, style_distance
 
 CHATTY = ["omg lol i cant believe it!! so tired rn. gonna sleep haha. u coming tmrw?? lol ok bye :)",
           "ugh monday lol. missed the bus AGAIN. coffee pls!! idk what im doing today haha :D",

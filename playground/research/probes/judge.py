@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 from playground.errors import InvalidInput, LLMError
 from playground.models.llm import LLMBackend
@@ -23,7 +23,19 @@ from playground.research.probes.counterfactual import generate
 from playground.stores.db import new_id, now
 
 if TYPE_CHECKING:
-    from playground.front_door import Playground
+    from playground.models.selection import ModelChoice
+    from playground.people.directory import People
+    from playground.pipeline.conversations import Conversations
+    from playground.stores.db import Database
+
+
+class JudgeParts(Protocol):
+    """What the judge uses: the study's records, people, retrieval over their writing, and the model."""
+
+    db: "Database"
+    people: "People"
+    conversations: "Conversations"
+    models: "ModelChoice"
 
 PLACEHOLDERS = ("{profile}", "{snippets}", "{question}", "{answer_a}", "{answer_b}")
 REQUIRED = ("{question}", "{answer_a}", "{answer_b}")
@@ -123,16 +135,16 @@ def judge_pair(backend: LLMBackend, model: str, template: str, *, profile: str, 
 
 
 # -- studies ---------------------------------------------------------------------------------------------------------
-def _judgements(pg: "Playground", study_id: str) -> list[dict[str, Any]]:
+def _judgements(parts: JudgeParts, study_id: str) -> list[dict[str, Any]]:
     from playground.research import study as studies
 
-    studies.get_study(pg, study_id)
-    return pg.db.query("SELECT j.participant_id, j.task, j.prompt, j.choice, p.code, p.profile_id FROM judgements j "
+    studies.get_study(parts, study_id)
+    return parts.db.query("SELECT j.participant_id, j.task, j.prompt, j.choice, p.code, p.profile_id FROM judgements j "
                        "JOIN participants p ON p.id = j.participant_id WHERE j.study_id = ? "
                        "ORDER BY p.position, j.task", (study_id,))
 
 
-def judge_study(pg: "Playground", study_id: str, template: str = DEFAULT_TEMPLATE, *, model: str = "",
+def judge_study(parts: JudgeParts, study_id: str, template: str = DEFAULT_TEMPLATE, *, model: str = "",
                 progress: Callable[[str, int, int], None] | None = None,
                 should_stop: Callable[[], bool] | None = None) -> int:
     """Judge every judged task of a study that has no verdict yet for this template and model; return how many were
@@ -140,10 +152,10 @@ def judge_study(pg: "Playground", study_id: str, template: str = DEFAULT_TEMPLAT
     from playground.research import study as studies
 
     check_template(template)
-    model = model or pg.default_model()
+    model = model or parts.models.default_model()
     th = template_hash(template)
-    rows = _judgements(pg, study_id)
-    done = {(r["participant_id"], r["task"]) for r in pg.db.query(
+    rows = _judgements(parts, study_id)
+    done = {(r["participant_id"], r["task"]) for r in parts.db.query(
         "SELECT participant_id, task FROM judge_verdicts WHERE study_id = ? AND template_hash = ? AND model = ?",
         (study_id, th, model))}
     todo = [r for r in rows if (r["participant_id"], r["task"]) not in done]
@@ -153,15 +165,15 @@ def judge_study(pg: "Playground", study_id: str, template: str = DEFAULT_TEMPLAT
             break
         if progress:
             progress(f"participant {r['code']}, task {r['task'] + 1}", i, len(todo))
-        answers = studies._answers(pg, r["participant_id"], r["task"])
-        profile = pg.get_profile(r["profile_id"]) if r["profile_id"] else None
-        snippets = [h.text for h in pg.retrieve(profile["id"], r["prompt"], "user")] if profile else []
-        got = judge_pair(pg.backend, model, template, profile=profile_text(profile) if profile else "",
+        answers = studies._answers(parts, r["participant_id"], r["task"])
+        profile = parts.people.get_profile(r["profile_id"]) if r["profile_id"] else None
+        snippets = [h.text for h in parts.conversations.retrieve(profile["id"], r["prompt"], "user")] if profile else []
+        got = judge_pair(parts.models.backend, model, template, profile=profile_text(profile) if profile else "",
                          snippets=snippets, question=r["prompt"], answer_a=answers.get("A", {}).get("text", ""),
                          answer_b=answers.get("B", {}).get("text", ""))
         if got["verdict"] == "error" and n == 0 and i == 0:
             raise LLMError(got["error"] or "The model gave no answer.")
-        pg.db.execute(
+        parts.db.execute(
             "INSERT INTO judge_verdicts (id, study_id, participant_id, task, template_hash, model, verdict, "
             "confidence, raw, data, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(participant_id, "
             "task, template_hash, model) DO UPDATE SET verdict = excluded.verdict, confidence = excluded.confidence, "
@@ -185,15 +197,15 @@ def agree(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
     return {"n": n, "agree": k, "rate": k / n if n else None, "ci95": [lo, hi] if n else None}
 
 
-def agreement_report(pg: "Playground", study_id: str, template: str = DEFAULT_TEMPLATE,
+def agreement_report(parts: JudgeParts, study_id: str, template: str = DEFAULT_TEMPLATE,
                      model: str = "") -> dict[str, Any]:
     """The judge against the participants' real choices for one template (and model: default, the latest verdicts
     of any model). Ties ('no preference') and unparsed or failed verdicts are counted, not compared."""
     th = template_hash(template)
-    rows = _judgements(pg, study_id)
+    rows = _judgements(parts, study_id)
     sql = "SELECT * FROM judge_verdicts WHERE study_id = ? AND template_hash = ?" + (" AND model = ?" if model else "")
     verdicts: dict[tuple[str, int], dict[str, Any]] = {}
-    for v in pg.db.query(sql + " ORDER BY created", (study_id, th, model) if model else (study_id, th)):
+    for v in parts.db.query(sql + " ORDER BY created", (study_id, th, model) if model else (study_id, th)):
         verdicts[(v["participant_id"], v["task"])] = v
     items = []
     for r in rows:

@@ -22,15 +22,27 @@ import re
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from playground.errors import InvalidInput
 from playground.pipeline.prompting import PromptPart
-from playground.research.attribution import FUNCTION_WORDS
+from playground.research.stylometry import FUNCTION_WORDS
 from playground.stores.db import now
 
 if TYPE_CHECKING:
-    from playground.front_door import Playground
+    from playground.library.samples import WritingLibrary
+    from playground.models.embeddings import Tokenizer
+    from playground.people.directory import People
+    from playground.stores.db import Database
+
+
+class StyleParts(Protocol):
+    """What a style card needs: where it is cached, the person's samples, and a token counter."""
+
+    db: "Database"
+    people: "People"
+    library: "WritingLibrary"
+    tokenizer: "Tokenizer"
 
 REFERENCE_PATH = Path(__file__).resolve().parent.parent / "style_reference" / "reference.json"
 DISTINCT_Z = 1.0
@@ -218,17 +230,17 @@ def style_prompt_part(text: str, whose: str, count_tokens: Any, *, edited: bool 
 
 
 # -- stored cards of profiles ------------------------------------------------------------------------------------------
-def _fingerprint(pg: "Playground", profile_id: str) -> tuple[str, list[dict[str, Any]]]:
-    samples = pg.list_samples(profile_id)[-MAX_SAMPLES:]
+def _fingerprint(parts: StyleParts, profile_id: str) -> tuple[str, list[dict[str, Any]]]:
+    samples = parts.library.list_samples(profile_id)[-MAX_SAMPLES:]
     digest = hashlib.sha256(json.dumps([s["id"] for s in samples]).encode()).hexdigest()[:16]
     return digest, samples
 
 
-def get_style_card(pg: "Playground", profile_id: str) -> dict[str, Any] | None:
-    row = pg.db.one("SELECT * FROM profile_style_cards WHERE profile_id = ?", (profile_id,))
+def get_style_card(parts: StyleParts, profile_id: str) -> dict[str, Any] | None:
+    row = parts.db.one("SELECT * FROM profile_style_cards WHERE profile_id = ?", (profile_id,))
     if not row:
         return None
-    digest, _ = _fingerprint(pg, profile_id)
+    digest, _ = _fingerprint(parts, profile_id)
     row["lines"] = json.loads(row["lines"])
     row["sources"] = json.loads(row["sources"])
     row["edited"] = bool(row["edited"])
@@ -236,42 +248,42 @@ def get_style_card(pg: "Playground", profile_id: str) -> dict[str, Any] | None:
     return row
 
 
-def measure_style_card(pg: "Playground", profile_id: str) -> dict[str, Any]:
+def measure_style_card(parts: StyleParts, profile_id: str) -> dict[str, Any]:
     """Measure the card from the person's samples now and store it (replacing an edit: the person asked for it)."""
-    pg.get_profile(profile_id)
-    digest, samples = _fingerprint(pg, profile_id)
+    parts.people.get_profile(profile_id)
+    digest, samples = _fingerprint(parts, profile_id)
     if not samples:
         raise InvalidInput("There is no writing to measure yet.", "Upload a writing sample first.")
-    card = card_from_texts([pg.sample_text(s["id"]) for s in samples])
-    _store(pg, profile_id, card["text"], card["lines"], digest, samples, edited=False)
-    return get_style_card(pg, profile_id)  # type: ignore[return-value]
+    card = card_from_texts([parts.library.sample_text(s["id"]) for s in samples])
+    _store(parts, profile_id, card["text"], card["lines"], digest, samples, edited=False)
+    return get_style_card(parts, profile_id)  # type: ignore[return-value]
 
 
-def save_style_card(pg: "Playground", profile_id: str, text: str) -> dict[str, Any]:
+def save_style_card(parts: StyleParts, profile_id: str, text: str) -> dict[str, Any]:
     """The person's own edit: kept as written, marked edited, never overwritten automatically."""
-    pg.get_profile(profile_id)
+    parts.people.get_profile(profile_id)
     if len(text) > MAX_CARD_CHARS:
         raise InvalidInput(f"A style card can be at most {MAX_CARD_CHARS:,} characters long.")
-    current = get_style_card(pg, profile_id)
-    digest, samples = _fingerprint(pg, profile_id)
-    _store(pg, profile_id, text.strip(), current["lines"] if current else [], digest, samples, edited=True)
-    return get_style_card(pg, profile_id)  # type: ignore[return-value]
+    current = get_style_card(parts, profile_id)
+    digest, samples = _fingerprint(parts, profile_id)
+    _store(parts, profile_id, text.strip(), current["lines"] if current else [], digest, samples, edited=True)
+    return get_style_card(parts, profile_id)  # type: ignore[return-value]
 
 
-def ensure_style_card(pg: "Playground", profile_id: str) -> dict[str, Any] | None:
+def ensure_style_card(parts: StyleParts, profile_id: str) -> dict[str, Any] | None:
     """The current card, measured again first if it is missing or stale and was not edited by hand."""
-    current = get_style_card(pg, profile_id)
+    current = get_style_card(parts, profile_id)
     if current and (current["edited"] or not current["stale"]):
         return current
-    if not pg.list_samples(profile_id):
+    if not parts.library.list_samples(profile_id):
         return current
-    return measure_style_card(pg, profile_id)
+    return measure_style_card(parts, profile_id)
 
 
-def _store(pg: "Playground", profile_id: str, text: str, lines: list[dict[str, Any]], digest: str,
+def _store(parts: StyleParts, profile_id: str, text: str, lines: list[dict[str, Any]], digest: str,
            samples: list[dict[str, Any]], edited: bool) -> None:
     sources = json.dumps([{"id": s["id"], "title": s["title"]} for s in samples])
-    pg.db.execute(
+    parts.db.execute(
         "INSERT INTO profile_style_cards (profile_id, text, lines, sources, samples_hash, edited, updated) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(profile_id) DO UPDATE SET text = excluded.text, "
         "lines = excluded.lines, sources = excluded.sources, samples_hash = excluded.samples_hash, "
@@ -283,18 +295,18 @@ def persona_style_card(persona: dict[str, Any]) -> dict[str, Any]:
     return card_from_texts(list(persona["examples"]))
 
 
-def style_card_part(pg: "Playground", mode: str, profile: dict[str, Any] | None,
+def style_card_part(parts: StyleParts, mode: str, profile: dict[str, Any] | None,
                     persona: dict[str, Any] | None) -> PromptPart | None:
     """The labelled prompt part: the profile's card in user mode (measured first if missing or stale), the
     persona's card in persona mode, nothing in global mode."""
     if mode == "user" and profile:
-        card = ensure_style_card(pg, profile["id"])
+        card = ensure_style_card(parts, profile["id"])
         if not card or not card["text"]:
             return None
-        return style_prompt_part(card["text"], "this person", pg.tokenizer.count, edited=card["edited"],
+        return style_prompt_part(card["text"], "this person", parts.tokenizer.count, edited=card["edited"],
                                  stale=card["stale"], meta={"sources": [s["title"] for s in card["sources"]]})
     if mode == "persona" and persona:
         card = persona_style_card(persona)
-        return style_prompt_part(card["text"], f"the persona “{persona['name']}”", pg.tokenizer.count,
+        return style_prompt_part(card["text"], f"the persona “{persona['name']}”", parts.tokenizer.count,
                                  meta={"persona_id": persona["id"]})
     return None

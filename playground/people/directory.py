@@ -1,0 +1,208 @@
+"""The directory of people and personas: profiles, personas, who belongs to which persona and whether they share
+their writing with it (moving their vectors into or out of the persona's collection), and a person's deletion and
+export through the one map in ``stores.personal_data``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from playground.errors import InvalidInput, NotFound
+from playground.people.personas import PersonaFile, check_persona_fields, load_persona_files, slug
+from playground.people.profiles import clean_attributes
+from playground.settings import Settings
+from playground.stores.db import Database, new_id, now
+from playground.stores.erasure import purge
+from playground.stores.personal_data import erase_profile, export_profile, scrub_from_others
+from playground.stores.vectors import VectorStore, mark_changed, persona_collection, user_collection
+
+
+class People:
+    """Profiles and personas in SQLite, and the vector copies that persona sharing implies."""
+
+    def __init__(self, db: Database, vectors: VectorStore, settings: Settings) -> None:
+        self.db, self.vectors, self.settings = db, vectors, settings
+        self.persona_files: dict[str, PersonaFile] = {}
+
+    # -- profiles --------------------------------------------------------------------------------------------------
+    def create_profile(self, display_name: str, owner_token: str = "", **attrs: Any) -> dict[str, Any]:
+        """``owner_token``: '' for a public profile, a browser's token in a private workshop, or 'study:…'."""
+        values = clean_attributes({"display_name": display_name, **attrs})
+        if values.get("persona_id"):
+            self.get_persona(values["persona_id"])
+        pid = new_id("prof")
+        values.update(id=pid, created=now(), updated=now(), owner_token=owner_token)
+        cols = ", ".join(values)
+        with self.db.transaction() as db:
+            db.execute(f"INSERT INTO profiles ({cols}) VALUES ({', '.join('?' * len(values))})", tuple(values.values()))
+        return self.get_profile(pid)
+
+    def get_profile(self, profile_id: str) -> dict[str, Any]:
+        row = self.db.one("SELECT * FROM profiles WHERE id = ?", (profile_id,))
+        if not row:
+            raise NotFound("That profile no longer exists.", "Pick or create another one.")
+        row["share_with_persona"] = bool(row["share_with_persona"])
+        return row
+
+    def list_profiles(self, visible_to: str | None = None, include_study: bool = False) -> list[dict[str, Any]]:
+        """All profiles, or (``visible_to`` a browser token) the public ones and that browser's own.
+        Study participants' profiles are left out unless ``include_study``."""
+        where, params = [], []
+        if visible_to is not None:
+            where.append("p.owner_token IN ('', ?)")
+            params.append(visible_to)
+        if not include_study:
+            where.append("p.owner_token NOT LIKE 'study:%'")
+        rows = self.db.query(
+            "SELECT p.*, (SELECT count(*) FROM samples s WHERE s.owner_kind = 'profile' AND s.owner_id = p.id "
+            "AND s.status = 'ready') AS n_samples, (SELECT count(*) FROM chunks c WHERE c.owner_kind = 'profile' "
+            "AND c.owner_id = p.id) AS n_chunks FROM profiles p" + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY p.created", tuple(params))
+        for r in rows:
+            r["share_with_persona"] = bool(r["share_with_persona"])
+        return rows
+
+    def update_profile(self, profile_id: str, **changes: Any) -> dict[str, Any]:
+        old = self.get_profile(profile_id)
+        values = clean_attributes(changes, partial=True)
+        if values.get("persona_id"):
+            self.get_persona(values["persona_id"])
+        if not values:
+            return old
+        values["updated"] = now()
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self.db.transaction() as db:
+            db.execute(f"UPDATE profiles SET {sets} WHERE id = ?", (*values.values(), profile_id))
+        new = self.get_profile(profile_id)
+        self._sync_sharing(old, new)
+        return new
+
+    @staticmethod
+    def shares_into(profile: dict[str, Any]) -> str | None:
+        """The persona whose collection also holds this person's chunks, or None."""
+        return profile["persona_id"] if profile.get("share_with_persona") and profile.get("persona_id") else None
+
+    def _sync_sharing(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """Copy a member's vectors into the persona collection when they opt in; remove them when they opt out."""
+        before, after = self.shares_into(old), self.shares_into(new)
+        if before == after:
+            return
+        if before:
+            self.vectors.delete(persona_collection(before), where={"owner_id": old["id"]})
+            scrub_from_others(self.db, old["id"])  # withdrawn: out of every other person's stored traces too
+        if after:
+            chunks = self.vectors.get(user_collection(new["id"]), embeddings=True)
+            if chunks:
+                self.vectors.add(persona_collection(after), [c.id for c in chunks],
+                                 np.vstack([c.embedding for c in chunks]),  # type: ignore[misc]
+                                 [c.text for c in chunks], [c.metadata for c in chunks])
+        with self.db.transaction() as db:
+            mark_changed(db, *[persona_collection(p) for p in (before, after) if p])
+
+    def delete_profile(self, profile_id: str, *, purge: bool = True) -> dict[str, Any]:
+        """Erase a person everywhere personal_data.PLACES lists; ``purge`` then clears the bytes the stores keep
+        (pass False when deleting many, and call ``purge_deleted()`` once at the end)."""
+        report = erase_profile(self.db, self.vectors, self.get_profile(profile_id))
+        if purge:
+            report["purge"] = self.purge_deleted()
+        return report
+
+    def purge_deleted(self) -> dict[str, Any]:
+        """Checkpoint SQLite's WAL and purge embedded Chroma's files of deleted records (stores.erasure)."""
+        return purge(self.db, self.vectors, None if self.settings.chroma_host else self.settings.chroma_path)
+
+    def export_profile(self, profile_id: str) -> dict[str, Any]:
+        """Everything stored about one person, from the same declaration deletion uses."""
+        self.get_profile(profile_id)
+        return export_profile(self.db, self.vectors, profile_id)
+
+    # -- personas --------------------------------------------------------------------------------------------------
+    def sync_personas(self) -> None:
+        """Upsert the shipped persona files into SQLite (no embedding; that happens on first use)."""
+        files = load_persona_files()
+        with self.db.transaction() as db:
+            for p in files:
+                source = json.dumps(p.source)
+                db.execute(
+                    "INSERT INTO personas (id, name, grp, description, style_guidance, source, builtin, content_hash, "
+                    "created, updated) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                    "name = excluded.name, grp = excluded.grp, description = excluded.description, "
+                    "style_guidance = excluded.style_guidance, source = excluded.source, "
+                    "content_hash = excluded.content_hash, updated = excluded.updated "
+                    "WHERE personas.content_hash != excluded.content_hash",
+                    (p.id, p.name, p.group, p.description, p.style_guidance, source, p.content_hash, now(), now()))
+        self.persona_files = {p.id: p for p in files}
+
+    def list_personas(self) -> list[dict[str, Any]]:
+        rows = self.db.query(
+            "SELECT p.*, (SELECT count(*) FROM profiles m WHERE m.persona_id = p.id) AS n_members, "
+            "(SELECT count(*) FROM profiles m WHERE m.persona_id = p.id AND m.share_with_persona = 1) AS n_sharing "
+            "FROM personas p ORDER BY p.builtin DESC, p.name")
+        for r in rows:
+            r["source"] = json.loads(r["source"] or "{}") if r["source"].startswith("{") else {"note": r["source"]}
+            r["builtin"] = bool(r["builtin"])
+            r["examples"] = self.persona_examples(r["id"])
+        return rows
+
+    def get_persona(self, persona_id: str) -> dict[str, Any]:
+        row = self.db.one("SELECT * FROM personas WHERE id = ?", (persona_id,))
+        if not row:
+            raise NotFound(f"There is no persona '{persona_id}'.", "Pick one from the Personas page.")
+        row["builtin"] = bool(row["builtin"])
+        row["source"] = json.loads(row["source"]) if row["source"].startswith("{") else {"note": row["source"]}
+        row["examples"] = self.persona_examples(persona_id)
+        return row
+
+    def persona_examples(self, persona_id: str) -> list[str]:
+        file = self.persona_files.get(persona_id)
+        if file:
+            return list(file.examples)
+        return [r["text"] for r in self.db.query(
+            "SELECT text FROM samples WHERE owner_kind = 'persona' AND owner_id = ? AND status = 'ready' "
+            "ORDER BY created", (persona_id,))]
+
+    def persona_members(self, persona_id: str) -> list[dict[str, Any]]:
+        return [p for p in self.list_profiles() if p["persona_id"] == persona_id]
+
+    def create_persona(self, name: str, description: str, style_guidance: str = "", group: str = "") -> str:
+        """Store a new persona (its example texts go through the writing library); return its id."""
+        check_persona_fields(name, description)
+        pid = f"user-{slug(name)}-{new_id('x')[-6:]}"
+        with self.db.transaction() as db:
+            db.execute("INSERT INTO personas (id, name, grp, description, style_guidance, source, builtin, created, "
+                       "updated) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                       (pid, name.strip(), group.strip(), description.strip(), style_guidance.strip(),
+                        json.dumps({"dataset": "created in the playground"}), now(), now()))
+        return pid
+
+    def editable_persona(self, persona_id: str) -> dict[str, Any]:
+        """The persona, if people may change it (shipped personas are read-only)."""
+        persona = self.get_persona(persona_id)
+        if persona["builtin"]:
+            raise InvalidInput("Shipped personas cannot be edited.", "Create your own persona instead.")
+        return persona
+
+    def update_persona(self, persona_id: str, *, name: str, description: str, style_guidance: str = "",
+                       group: str = "") -> dict[str, Any]:
+        self.editable_persona(persona_id)
+        check_persona_fields(name, description)
+        self.db.execute("UPDATE personas SET name = ?, grp = ?, description = ?, style_guidance = ?, updated = ? "
+                        "WHERE id = ?", (name.strip(), group.strip(), description.strip(), style_guidance.strip(),
+                                         now(), persona_id))
+        return self.get_persona(persona_id)
+
+    def delete_persona(self, persona_id: str) -> None:
+        persona = self.get_persona(persona_id)
+        if persona["builtin"]:
+            raise InvalidInput("Shipped personas cannot be deleted.")
+        with self.db.transaction() as db:
+            db.execute("UPDATE samples SET status = 'deleting' WHERE owner_kind = 'persona' AND owner_id = ?",
+                       (persona_id,))
+        self.vectors.drop(persona_collection(persona_id))
+        with self.db.transaction() as db:
+            db.execute("DELETE FROM samples WHERE owner_kind = 'persona' AND owner_id = ?", (persona_id,))
+            db.execute("UPDATE profiles SET persona_id = NULL WHERE persona_id = ?", (persona_id,))
+            db.execute("DELETE FROM personas WHERE id = ?", (persona_id,))
+            db.execute("DELETE FROM scope_revs WHERE scope = ?", (persona_collection(persona_id),))

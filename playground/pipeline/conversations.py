@@ -1,0 +1,232 @@
+"""Conversations and turns: a message is scoped, retrieval and prompt assembly run (``preview``), the message is
+saved, and ``Turn.stream`` asks the model, saving the answer (or what arrived of it) with its full trace."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+from playground.errors import EmptyAnswer, GenerationInterrupted, LLMError, NotFound, PlaygroundError
+from playground.library.samples import WritingLibrary
+from playground.models.embeddings import Tokenizer
+from playground.models.generation_queue import OnWait
+from playground.models.llm import Usage
+from playground.models.selection import ModelChoice
+from playground.people.directory import People
+from playground.pipeline.conversation_history import HistoryChoice, select_history, session_rows
+from playground.pipeline.prompting import PromptBuild, PromptPart, build_prompt
+from playground.pipeline.retrieval import Hit, RetrievalOptions, Retriever
+from playground.pipeline.scoping import Scoping
+from playground.pipeline.summaries import summary_part
+from playground.settings import Settings
+from playground.stores.db import Database, new_id, now
+from playground.stores.personal_data import scrub_if_withdrawn
+
+# (mode, profile, persona) -> the style card's prompt part, or None; given by whoever composes the pipeline
+StylePart = Callable[[str, "dict[str, Any] | None", "dict[str, Any] | None"], "PromptPart | None"]
+
+
+@dataclass
+class Turn:
+    """One chat turn: retrieval and prompt are done when it is created; ``stream()`` asks the model."""
+
+    conversations: "Conversations"
+    session_id: str
+    user_message_id: str
+    hits: list[Hit]
+    prompt: PromptBuild
+    trace: dict[str, Any]
+    model: str = ""
+    answer: str = ""
+    status: str = "pending"  # complete | interrupted | error
+    error: PlaygroundError | None = None
+    assistant_message_id: str = ""
+    on_wait: OnWait | None = None  # called with how many questions are ahead while this one waits for the model
+    _started: float = field(default_factory=time.perf_counter)
+
+    def stream(self) -> Iterator[str]:
+        """Yield the answer piece by piece; the answer (or what arrived of it) and the trace are saved either way."""
+        conv, models = self.conversations, self.conversations.models
+        params = {"temperature": conv.settings.temperature, "max_tokens": conv.settings.max_tokens}
+        self.trace.update(backend=models.backend.name, backend_url=models.backend.where, params=params)
+        pieces: list[str] = []
+        usage = Usage()
+        t0 = time.perf_counter()
+        ttft = None
+        try:
+            if not self.model:
+                self.model = models.default_model()
+            self.trace["model"] = self.model
+            with models.generation_queue.slot(conv.settings.queue_wait, self.on_wait):  # concurrent questions wait
+                for piece in models.backend.stream(self.prompt.messages, self.model, **params):
+                    if isinstance(piece, Usage):
+                        usage = piece
+                        continue
+                    if ttft is None:
+                        ttft = time.perf_counter() - t0
+                    pieces.append(piece)
+                    yield piece
+            if not "".join(pieces).strip():  # never recorded as a complete answer
+                raise EmptyAnswer("The model returned an empty answer.",
+                                  "It may have been cut off by another request or run out of room for the prompt; "
+                                  "ask again.")
+            self.status = "complete"
+        except LLMError as e:
+            self.error = e
+            if isinstance(e, GenerationInterrupted):
+                pieces = [e.partial] if e.partial else pieces
+            self.status = "interrupted" if "".join(pieces).strip() else "error"
+            raise
+        finally:
+            self.answer = "".join(pieces)
+            out_tokens = usage.output_tokens
+            self.trace.update(
+                latency_s=round(time.perf_counter() - t0, 3),
+                ttft_s=None if ttft is None else round(ttft, 3),
+                output_tokens=out_tokens if out_tokens is not None else conv.tokenizer.count(self.answer),
+                output_tokens_estimated=out_tokens is None,
+                input_tokens_model=usage.input_tokens,
+                status=self.status if self.status != "pending" else "interrupted",
+                error=str(self.error) if self.error else "",
+            )
+            self.assistant_message_id = conv.save_answer(self)
+
+    def preview_only(self, error: PlaygroundError) -> None:
+        """Record the turn without an answer (no model available); the prompt stays inspectable."""
+        self.error, self.status = error, "error"
+        self.trace.update(status="error", error=str(error), model=self.model,
+                          backend=self.conversations.models.backend.name)
+        self.assistant_message_id = self.conversations.save_answer(self)
+
+
+class Conversations:
+    """Sessions, the history a turn may carry, the prompt a message gets, and turns with their traces."""
+
+    def __init__(self, db: Database, settings: Settings, tokenizer: Tokenizer, people: People,
+                 library: WritingLibrary, scoping: Scoping, retriever: Retriever, models: ModelChoice,
+                 style_part: StylePart | None = None) -> None:
+        self.db, self.settings, self.tokenizer = db, settings, tokenizer
+        self.people, self.library, self.scoping, self.retriever, self.models = people, library, scoping, retriever, models
+        self.style_part = style_part
+
+    # -- retrieval and prompts -------------------------------------------------------------------------------------
+    def retrieve(self, profile_id: str | None, query: str, mode: str, options: RetrievalOptions | None = None,
+                 persona_id: str | None = None) -> list[Hit]:
+        profile = self.people.get_profile(profile_id) if profile_id else None
+        options = options or RetrievalOptions(k=self.settings.default_k)
+        return self.retriever.retrieve(query, self.scoping.scope_for(profile, mode, persona_id), options)
+
+    def history(self, session_id: str | None, before: str | None = None, mode: str = "user",
+                persona_id: str | None = None) -> list[dict[str, str]]:
+        """The earlier messages a ``mode`` turn carries (user mode: all of them), oldest first."""
+        return self.history_choice(session_id, mode, persona_id, before=before).messages
+
+    def history_choice(self, session_id: str | None, mode: str, persona_id: str | None = None,
+                       before: str | None = None) -> HistoryChoice:
+        """History that respects granularity, with the earlier turns left out and why (conversation_history)."""
+        if not session_id:
+            return HistoryChoice()
+        rows = session_rows(self.db, session_id)
+        if before:
+            idx = next((i for i, r in enumerate(rows) if r["id"] == before), len(rows))
+            rows = rows[:idx]
+        return select_history(rows, mode, persona_id, self.settings.history_turns)
+
+    def preview(self, profile_id: str | None, message: str, mode: str, options: RetrievalOptions | None = None,
+                *, persona_id: str | None = None, session_id: str | None = None, use_summary: bool = False,
+                use_style_card: bool = False, extra_parts: Sequence[PromptPart] = ()
+                ) -> tuple[list[Hit], PromptBuild, dict[str, float]]:
+        """Retrieve and assemble the prompt for a message, without asking a model."""
+        options = options or RetrievalOptions(k=self.settings.default_k)
+        profile = self.people.get_profile(profile_id) if profile_id else None
+        t0 = time.perf_counter()
+        mode, persona_id, resolution = self.scoping.resolve(profile, mode, persona_id)
+        if use_summary and mode == "user" and profile:
+            part = summary_part(self, profile["id"])
+            extra_parts = [*extra_parts, part] if part else extra_parts
+        scope = self.scoping.scope_for(profile, mode, persona_id)
+        hits = self.retriever.retrieve(message, scope, options)
+        t1 = time.perf_counter()
+        persona = self.people.get_persona(scope.owner_id) if scope.kind == "persona" else None
+        if use_style_card and self.style_part:
+            card = self.style_part(mode, profile, persona)
+            extra_parts = [*extra_parts, card] if card else extra_parts
+        history = self.history_choice(session_id, mode, scope.owner_id if scope.kind == "persona" else None)
+        build = build_prompt(message, mode, count_tokens=self.tokenizer.count, budget=self.settings.prompt_budget,
+                             profile=profile, persona=persona, hits=hits, history=history.messages,
+                             extra_parts=extra_parts)
+        build.resolution = resolution
+        build.history_ids, build.history_excluded = history.message_ids, history.excluded
+        build.history_excluded_total = history.excluded_total
+        t2 = time.perf_counter()
+        return hits, build, {"retrieval_ms": round((t1 - t0) * 1000, 2), "prompt_ms": round((t2 - t1) * 1000, 2)}
+
+    # -- sessions and turns ----------------------------------------------------------------------------------------
+    def new_session(self, profile_id: str | None, title: str = "") -> dict[str, Any]:
+        if profile_id:
+            self.people.get_profile(profile_id)
+        sid = new_id("ses")
+        self.db.execute("INSERT INTO sessions (id, profile_id, title, created) VALUES (?, ?, ?, ?)",
+                        (sid, profile_id, title, now()))
+        return {"id": sid, "profile_id": profile_id, "title": title}
+
+    def sessions(self, profile_id: str) -> list[dict[str, Any]]:
+        return self.db.query("SELECT s.*, (SELECT count(*) FROM messages m WHERE m.session_id = s.id) AS n_messages "
+                             "FROM sessions s WHERE profile_id = ? ORDER BY created DESC", (profile_id,))
+
+    def session_messages(self, session_id: str) -> list[dict[str, Any]]:
+        rows = self.db.query(
+            "SELECT m.*, t.data AS trace FROM messages m LEFT JOIN traces t ON t.message_id = m.id "
+            "WHERE m.session_id = ? ORDER BY m.created, m.rowid", (session_id,))
+        for r in rows:
+            r["trace"] = json.loads(r["trace"]) if r["trace"] else None
+        return rows
+
+    def start_turn(self, session_id: str, message: str, mode: str, options: RetrievalOptions | None = None, *,
+                   persona_id: str | None = None, model: str = "", use_summary: bool = False,
+                   use_style_card: bool = False, extra_parts: Sequence[PromptPart] = ()) -> Turn:
+        """Save the message, retrieve and build the prompt; then call ``stream()`` on the result."""
+        session = self.db.one("SELECT * FROM sessions WHERE id = ?", (session_id,))
+        if not session:
+            raise NotFound("That conversation no longer exists.", "Start a new one.")
+        options = options or RetrievalOptions(k=self.settings.default_k)
+        hits, build, timings = self.preview(session["profile_id"], message, mode, options, persona_id=persona_id,
+                                            session_id=session_id, use_summary=use_summary,
+                                            use_style_card=use_style_card, extra_parts=extra_parts)
+        mid = new_id("msg")
+        self.db.execute("INSERT INTO messages (id, session_id, role, content, status, created) "
+                        "VALUES (?, ?, 'user', ?, 'complete', ?)", (mid, session_id, message.strip(), now()))
+        trace = {
+            "id": new_id("trc"), "created": now(), "mode": build.mode, "requested_mode": mode,
+            "auto": build.resolution, "query": message.strip(),
+            "profile_id": session["profile_id"],
+            "persona_id": next((p.meta["persona_id"] for p in build.parts if p.source == "persona"), None),
+            "retrieval": {"retriever": options.retriever, "k": options.k, "threshold": options.threshold,
+                          "mmr": options.mmr, "excluded_samples": list(options.exclude_samples)},
+            "hits": [h.to_dict() for h in hits], "prompt": build.to_dict(), "timings": timings,
+            "prompt_tokens": build.tokens, "model": model,
+            "session_id": session_id, "user_message_id": mid, "history_ids": build.history_ids,
+            "history_excluded": build.history_excluded,
+        }
+        return Turn(self, session_id, mid, hits, build, trace, model=model)
+
+    def save_answer(self, turn: Turn) -> str:
+        """Store the answer message and its trace; scrub shared snippets of anyone who withdrew meanwhile."""
+        aid = new_id("msg")
+        t0 = time.perf_counter()
+        turn.trace.setdefault("timings", {})
+        with self.db.transaction() as db:
+            db.execute("INSERT INTO messages (id, session_id, role, content, status, error, created) "
+                       "VALUES (?, ?, 'assistant', ?, ?, ?, ?)",
+                       (aid, turn.session_id, turn.answer, turn.status if turn.status != "pending" else "interrupted",
+                        str(turn.error or ""), now()))
+            turn.trace["timings"]["log_ms"] = round((time.perf_counter() - t0) * 1000, 2)
+            db.execute("INSERT INTO traces (id, message_id, session_id, profile_id, mode, data, created) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (turn.trace["id"], aid, turn.session_id, turn.trace.get("profile_id"), turn.trace["mode"],
+                        json.dumps(turn.trace), now()))
+        scrub_if_withdrawn(self.db, {h.owner_id for h in turn.hits if h.owner_kind == "profile"
+                                     and h.owner_id != turn.trace.get("profile_id")})
+        return aid

@@ -1,0 +1,144 @@
+"""The design in docs/architecture.md, kept true by reading the imports (statically, so lazy imports inside
+functions count too): the groups depend only downwards, no module imports itself back through others, no engine
+module reaches for the front door, the engine never touches streamlit, and pages never touch the stores."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from playground.front_door import PART_TYPES, ROUTES, Playground
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "playground"
+BASE = {"errors", "settings", "wording"}
+GROUPS = ("stores", "people", "models", "library", "pipeline", "research")
+# What each group (or top-level module) may import from the package; every group may import itself and BASE.
+ALLOWED = {
+    "stores": set(),
+    "people": {"stores"},
+    "models": {"stores", "workshop"},
+    "library": {"stores", "people", "models", "workshop"},
+    "pipeline": {"stores", "people", "models", "library"},
+    "research": {"stores", "people", "models", "library", "pipeline"},
+    "workshop": set(),
+    "demo": {"people", "library"},
+    "errors": set(), "settings": set(), "wording": set(),
+}
+ENTRY_POINTS = {"playground", "playground.cli", "playground.__main__"}  # may use the front door
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def imports(path: Path, *, runtime_only: bool = True) -> set[str]:
+    """Every module the file imports (at any depth), skipping ``if TYPE_CHECKING:`` blocks when ``runtime_only``."""
+    found: set[str] = set()
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+
+    class Visitor(ast.NodeVisitor):
+        def visit_If(self, node: ast.If) -> None:
+            if runtime_only and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+                for n in node.orelse:
+                    self.visit(n)
+                return
+            self.generic_visit(node)
+
+        def visit_Import(self, node: ast.Import) -> None:
+            found.update(a.name for a in node.names)
+
+        def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, *([base] if base else [])])
+            for a in node.names:
+                candidate = f"{base}.{a.name}"
+                found.add(candidate if candidate in MODULES else base)
+
+    Visitor().visit(ast.parse(path.read_text(encoding="utf-8")))
+    return found
+
+
+def room(module: str) -> str:
+    """The group a module belongs to ("library"), or its own name for a top-level module ("workshop")."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "playground"
+
+
+def test_each_group_depends_only_on_the_groups_below_it():
+    wrong = []
+    for name, path in MODULES.items():
+        here = room(name)
+        if name in ENTRY_POINTS or here == "front_door":
+            continue
+        for dep in imports(path):
+            if dep.startswith("playground.") and room(dep) not in {here} | BASE | ALLOWED[here]:
+                wrong.append(f"{name} imports {dep}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_import_loops_even_through_lazy_imports():
+    graph = {m: {d for d in imports(p) if d in MODULES} for m, p in MODULES.items()}
+    loops, state = [], {}
+
+    def visit(m: str, stack: list[str]) -> None:
+        state[m] = "open"
+        stack.append(m)
+        for d in sorted(graph[m]):
+            if state.get(d) == "open":
+                loops.append(" -> ".join(stack[stack.index(d):] + [d]))
+            elif d not in state:
+                visit(d, stack)
+        stack.pop()
+        state[m] = "done"
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [])
+    # The package root re-exports the front door, which imports everything: that is the one allowed way in.
+    loops = [loop for loop in loops if not loop.startswith("playground ->")]
+    assert not loops, "\n".join(loops)
+
+
+def test_no_engine_module_imports_the_front_door_or_the_package_root():
+    wrong = [f"{name} imports {dep}" for name, path in MODULES.items() if name not in ENTRY_POINTS
+             for dep in imports(path, runtime_only=False)
+             if dep in ("playground", "playground.front_door")]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_engine_never_imports_streamlit_not_even_lazily():
+    wrong = [name for name, path in MODULES.items()
+             if any(d == "streamlit" or d.startswith("streamlit.") for d in imports(path, runtime_only=False))]
+    assert not wrong
+
+
+def test_pages_and_components_never_reach_into_the_stores():
+    files = [*ROOT.joinpath("pages").glob("*.py"), *ROOT.joinpath("components").glob("*.py")]
+    wrong = []
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        wrong += [f"{f.name} imports {d}" for d in imports(f) if d.startswith("playground.stores")]
+        wrong += [f"{f.name}: {m.group(0)}" for m in re.finditer(r"\bpg\.vectors\.\w+", text)]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_module_says_why_it_exists():
+    missing = [name for name, path in MODULES.items()
+               if not (ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or "").strip()]
+    assert not missing
+
+
+def test_every_front_door_operation_is_a_method_of_the_part_it_names():
+    for part, names in ROUTES.items():
+        for name in names:
+            assert callable(getattr(PART_TYPES[part], name, None)), f"{part} has no {name}"
+            assert getattr(Playground, name).__wrapped__ is getattr(PART_TYPES[part], name)
+    assert len({n for names in ROUTES.values() for n in names}) == sum(len(n) for n in ROUTES.values())
