@@ -88,7 +88,7 @@ def main() -> None:
         turn = pg.start_turn(session["id"], question, "user")
         overheads.append(time.perf_counter() - t0)
         turn.answer, turn.status = "", "complete"
-        pg._save_answer(turn)
+        pg.conversations.save_answer(turn)
     messages = pg.start_turn(pg.new_session(hamilton["id"])["id"], question, "user").prompt.messages
     print(f"prompt: {sum(len(m['content']) for m in messages)} characters in {len(messages)} messages")
     raw_run(llm, messages, args.tokens)  # warm

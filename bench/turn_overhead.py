@@ -54,7 +54,7 @@ def overhead(pg, session_id: str, retriever: str, n: int) -> list[float]:
         turn = pg.start_turn(session_id, f"What should we do about taxes and the militia, question {i}?", "user",
                              RetrievalOptions(retriever, k=4))
         turn.answer, turn.status = "", "complete"
-        pg._save_answer(turn)  # the logging a real turn does after generation
+        pg.conversations.save_answer(turn)  # the logging a real turn does after generation
         out.append(time.perf_counter() - t0)
     return out
 

@@ -53,10 +53,17 @@ def test_llama_cpp_engine_explain_cancel_resume_bias_and_judge_in_chromium(page,
         settle(page)
         page.get_by_role("button", name="Explain this answer").first.click()
         page.get_by_text("What did each part do?").wait_for()
-        # Cancel as soon as the batch shows its progress ("0 of 7 answered · now: the full prompt"): the click then
-        # lands while the baseline is being written, however fast this machine is, and the baseline is kept.
         visible_or_explain(page, page.get_by_text(re.compile(r"\d+ of \d+ answered")).first, 120_000,
                            "the batch's progress")
+        # Cancel once the baseline is stored (read from the database, not from a progress text that may change
+        # faster than the page is looked at): the other answers still take seconds each, so the click lands mid-batch.
+        rid = pg.db.one("SELECT id FROM explanations")["id"]
+        deadline = time.monotonic() + 180
+        while not counterfactual.get_run(pg.db, rid)["variants"]:
+            if time.monotonic() > deadline:
+                visible_or_explain(page, page.get_by_text("no such text, to fail with the page's text"), 1, "baseline")
+            time.sleep(0.25)
+        visible_or_explain(page, page.get_by_role("button", name="Cancel"), 30_000, "Cancel while the batch runs")
         page.get_by_role("button", name="Cancel").click()
         visible_or_explain(page, page.get_by_text("Stopped after", exact=False), 60_000, "Stopped after")
         settle(page)
