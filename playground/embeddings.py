@@ -108,8 +108,11 @@ class SentenceTransformerEmbedder:
         model = self.model
         out: list[np.ndarray] = []
         total = len(texts)
+        # Batch longest first, as ``encode`` does with a whole list (same ordering), so each batch is padded to
+        # similar lengths; in document order every batch with one long chunk pays for its short ones too.
+        order = np.argsort([-len(t) for t in texts])
         for start in range(0, total, batch_size):
-            batch = list(texts[start:start + batch_size])
+            batch = [texts[i] for i in order[start:start + batch_size]]
             with self._lock:  # one encode at a time: 2 cores, and torch threads would fight anyway
                 vecs = model.encode(batch, batch_size=batch_size, normalize_embeddings=True,
                                     convert_to_numpy=True, show_progress_bar=False)
@@ -118,4 +121,6 @@ class SentenceTransformerEmbedder:
                 progress(min(start + batch_size, total), total)
         if not out:
             return np.zeros((0, 384), dtype=np.float32)
-        return np.vstack(out)
+        vectors = np.empty((total, out[0].shape[1]), dtype=np.float32)
+        vectors[order] = np.vstack(out)  # back in the order of ``texts``
+        return vectors
