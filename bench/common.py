@@ -48,20 +48,43 @@ def fresh_playground(**overrides: Any):
     return Playground(settings)
 
 
+def _verdict(what: str, measured: float, baseline: float, ratio: float, target: float | None,
+             spread: str = "") -> bool | None:
+    """Print one row; return whether it met its target (None: no target)."""
+    if target is None:
+        print(f"  {what}: {measured:.4g} vs baseline {baseline:.4g} → ratio {ratio:.2f}{spread} (no target)")
+        return None
+    passed = ratio <= target if target >= 1 else ratio >= target
+    sign = "≤" if target >= 1 else "≥"
+    print(f"  {what}: {measured:.4g} vs baseline {baseline:.4g} → ratio {ratio:.2f}{spread} (target {sign} {target}) "
+          f"{'PASS' if passed else 'MISS'}")
+    return passed
+
+
 def report(name: str, rows: list[tuple[str, float, float, float | None]]) -> None:
     """rows: (what, measured, baseline, target ratio or None for information) — ratio = measured / baseline."""
     print(f"\n{name} — {machine()}")
     ok = True
     for what, measured, baseline, target in rows:
         ratio = measured / baseline if baseline else float("inf")
-        if target is None:
-            print(f"  {what}: {measured:.4g} vs baseline {baseline:.4g} → ratio {ratio:.2f} (no target)")
-            continue
-        passed = ratio <= target if target >= 1 else ratio >= target
-        ok &= passed
-        sign = "≤" if target >= 1 else "≥"
-        print(f"  {what}: {measured:.4g} vs baseline {baseline:.4g} → ratio {ratio:.2f} (target {sign} {target}) "
-              f"{'PASS' if passed else 'MISS'}")
+        ok &= _verdict(what, measured, baseline, ratio, target) is not False
+    print("  all targets met" if ok else "  some targets missed")
+
+
+def report_repeated(name: str, rows: list[tuple[str, list[tuple[float, float]], float | None]]) -> None:
+    """Like ``report`` for repeated measurements. rows: (what, [(measured, baseline) per repetition, each pair
+    measured back to back], target ratio or None). Prints every repetition, then one ``report``-style line with the
+    medians of measured and baseline and the **median of the per-repetition ratios** (judged against the target),
+    followed by the min–max of those ratios."""
+    print(f"\n{name} — {machine()}")
+    ok = True
+    for what, pairs, target in rows:
+        ratios = [m / b if b else float("inf") for m, b in pairs]
+        for n, ((m, b), r) in enumerate(zip(pairs, ratios), 1):
+            print(f"    repetition {n}: {m:.4g} vs {b:.4g} → {r:.2f}")
+        spread = f" [min–max {min(ratios):.2f}–{max(ratios):.2f} over {len(ratios)}]"
+        ok &= _verdict(f"{what} (median)", statistics.median(m for m, _ in pairs),
+                       statistics.median(b for _, b in pairs), statistics.median(ratios), target, spread) is not False
     print("  all targets met" if ok else "  some targets missed")
 
 

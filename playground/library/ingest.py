@@ -11,6 +11,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import PurePath
 from typing import Callable
 
@@ -175,7 +176,7 @@ def check_text(raw: str, name: str) -> str:
     text = normalise(raw)
     if not text:
         raise IngestError(f"{name} has no text in it (only white space).", "Choose a file with some writing in it.")
-    if sum(ch.isalpha() for ch in text) < 3:
+    if sum(1 for _ in islice((ch for ch in text if ch.isalpha()), 3)) < 3:  # stop at the third letter
         raise IngestError(f"{name} has almost no letters in it, so there is no writing to learn from.")
     longest = max((len(w) for w in _UNSPACED.sub(" ", text).split()), default=0)
     if longest > _LONG_RUN:
@@ -200,10 +201,22 @@ class Chunker:
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
         self.count_tokens = count_tokens
-        self._splitter = RecursiveCharacterTextSplitter(
-            chunk_size=chunk_tokens, chunk_overlap=overlap, length_function=count_tokens,
-            separators=["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""], keep_separator="end",
-        )
+        self.chunk_tokens, self.overlap = chunk_tokens, overlap
+        self._splitter_class = RecursiveCharacterTextSplitter
 
     def split(self, text: str) -> list[str]:
-        return [c.strip() for c in self._splitter.split_text(text) if c.strip()]
+        # The splitter measures each piece two or three times (to split, to merge, to overlap): count each once.
+        # A splitter per call keeps the counts (and the text in them) to this call, and calls in threads apart.
+        counts: dict[str, int] = {}
+
+        def count(piece: str) -> int:
+            n = counts.get(piece)
+            if n is None:
+                n = counts[piece] = self.count_tokens(piece)
+            return n
+
+        splitter = self._splitter_class(
+            chunk_size=self.chunk_tokens, chunk_overlap=self.overlap, length_function=count,
+            separators=["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""], keep_separator="end",
+        )
+        return [c.strip() for c in splitter.split_text(text) if c.strip()]

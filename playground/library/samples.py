@@ -114,6 +114,7 @@ class WritingLibrary:
             if shares:
                 collections.append(persona_collection(shares))
         progress("storing", 0, len(chunks))
+        tokens = self.tokenizer.count_many(chunks)  # one call for all chunks, outside the write lock
         with self.db.transaction() as db:  # 1. the record, marked pending
             if owner_kind == "profile":  # atomic with the insert: BEGIN IMMEDIATE holds the write lock
                 self._refuse_duplicate(db, owner_id, read.content_hash)
@@ -123,8 +124,7 @@ class WritingLibrary:
                         len(chunks), read.content_hash, read.text, created))
             db.executemany("INSERT INTO chunks (id, sample_id, owner_kind, owner_id, position, text, tokens) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           [(ids[i], sid, owner_kind, owner_id, i, c, self.tokenizer.count(c))
-                            for i, c in enumerate(chunks)])
+                           [(ids[i], sid, owner_kind, owner_id, i, c, tokens[i]) for i, c in enumerate(chunks)])
         try:  # 2. the vectors
             for name in collections:
                 self.vectors.add(name, ids, vectors, chunks, metas)

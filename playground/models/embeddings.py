@@ -53,6 +53,13 @@ class Tokenizer:
             return 0
         return len(self._tok.encode(text, add_special_tokens=False).ids)
 
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        """``count`` of each text, in one call: the tokenizer loops over them natively."""
+        if not texts:
+            return []
+        encs = self._tok.encode_batch(list(texts), add_special_tokens=False)
+        return [len(e.ids) if t else 0 for t, e in zip(texts, encs)]
+
     def truncate(self, text: str, max_tokens: int) -> str:
         """The longest prefix of ``text`` within ``max_tokens`` tokens, cut at a token boundary."""
         enc = self._tok.encode(text, add_special_tokens=False)
@@ -101,8 +108,11 @@ class SentenceTransformerEmbedder:
         model = self.model
         out: list[np.ndarray] = []
         total = len(texts)
+        # Batch longest first, as ``encode`` does with a whole list (same ordering), so each batch is padded to
+        # similar lengths; in document order every batch with one long chunk pays for its short ones too.
+        order = np.argsort([-len(t) for t in texts])
         for start in range(0, total, batch_size):
-            batch = list(texts[start:start + batch_size])
+            batch = [texts[i] for i in order[start:start + batch_size]]
             with self._lock:  # one encode at a time: 2 cores, and torch threads would fight anyway
                 vecs = model.encode(batch, batch_size=batch_size, normalize_embeddings=True,
                                     convert_to_numpy=True, show_progress_bar=False)
@@ -111,7 +121,9 @@ class SentenceTransformerEmbedder:
                 progress(min(start + batch_size, total), total)
         if not out:
             return np.zeros((0, 384), dtype=np.float32)
-        return np.vstack(out)
+        vectors = np.empty((total, out[0].shape[1]), dtype=np.float32)
+        vectors[order] = np.vstack(out)  # back in the order of ``texts``
+        return vectors
 
 
 def doc_vector(embeddings: np.ndarray) -> np.ndarray:

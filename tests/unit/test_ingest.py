@@ -80,6 +80,35 @@ def test_chunks_are_measured_in_embedding_tokens_and_overlap():
     assert chunks[0].split()[-1] in chunks[1], "neighbouring chunks share an overlap"
 
 
+def test_counting_many_texts_at_once_gives_each_text_its_own_count():
+    tok = Tokenizer(default_model_path())
+    texts = [PROSE, "", "Personalization, naïvely: 42 tokens?", " ".join(["rivers"] * 300)]
+    assert tok.count_many(texts) == [tok.count(t) for t in texts]
+    assert tok.count_many([]) == []
+
+
+def test_embedding_batches_longest_first_and_returns_vectors_in_the_order_given():
+    import numpy as np
+
+    from playground.models.embeddings import SentenceTransformerEmbedder
+
+    batches: list[list[str]] = []
+
+    class Model:  # stands in for SentenceTransformer: one row per text, its length
+        def encode(self, texts, **_):  # type: ignore[no-untyped-def]
+            batches.append(list(texts))
+            return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+    emb = SentenceTransformerEmbedder(default_model_path())
+    emb.__dict__["model"] = Model()
+    texts = ["a" * n for n in (3, 9, 1, 7, 5)]
+    seen: list[tuple[int, int]] = []
+    vectors = emb.embed(texts, batch_size=2, progress=lambda d, t: seen.append((d, t)))
+    assert [int(v[0]) for v in vectors] == [3, 9, 1, 7, 5]
+    assert [[len(t) for t in b] for b in batches] == [[9, 7], [5, 3], [1]]
+    assert seen == [(2, 5), (4, 5), (5, 5)]
+
+
 def test_tokenizer_truncates_at_a_token_boundary():
     tok = Tokenizer(default_model_path())
     text = "Personalization makes answers fit the person who asks."
