@@ -246,11 +246,16 @@ class AutoBackend:
         return backend.stream(messages, model, temperature=temperature, max_tokens=max_tokens)
 
 
+def applicable_preference(backend: LLMBackend, preferred: str) -> str:
+    """The preferred model if it applies to ``backend``: the embedded backend has its one model, so a preferred
+    server model (PLAYGROUND_MODEL, a workshop preset) does not apply to it."""
+    return "" if backend.name == "embedded" else preferred
+
+
 def backend_status(backend: LLMBackend, preferred: str = "") -> BackendStatus:
     """Reachable? Which models? Which one will chats use? — with the one command that fixes what is missing."""
     status = BackendStatus(backend.name, backend.where, False)
-    if backend.name == "embedded":  # it has one model; a preferred server model does not apply to it
-        preferred = ""
+    preferred = applicable_preference(backend, preferred)
     try:
         status.models = backend.list_models()
         status.reachable = True

@@ -15,6 +15,7 @@ from playground.models.llm import (
     LLMBackend,
     OllamaBackend,
     OpenAICompatibleBackend,
+    applicable_preference,
     backend_status,
 )
 from playground.settings import Settings
@@ -64,8 +65,8 @@ class ModelChoice:
 
     def default_model(self) -> str:
         """The model a question goes to: the preferred one, else the first the backend lists."""
-        preferred = self.preferred_model()
-        if preferred and self.backend.name != "embedded":  # the embedded backend has its one model
+        preferred = applicable_preference(self.backend, self.preferred_model())
+        if preferred:
             return preferred
         models = self.backend.list_models()
         if not models:
