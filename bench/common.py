@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -44,6 +46,7 @@ def fresh_playground(**overrides: Any):
     from playground import Playground, Settings
 
     tmp = tempfile.mkdtemp(prefix="bench-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # a benchmark leaves no data folder behind
     settings = Settings.from_env({"PLAYGROUND_DATA_DIR": tmp, **overrides})
     return Playground(settings)
 
