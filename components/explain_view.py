@@ -43,9 +43,7 @@ def explain_button(pg: Playground, trace: dict[str, Any], key: str, section: str
 def _cancel(pg: Playground, rid: str, section: str) -> None:
     # The click itself stops the script that was running the batch (Streamlit reruns); the request in the database
     # also stops a batch run from another tab between two variants.
-    counterfactual.request_cancel(pg.db, rid)
-    pg.db.execute("UPDATE explanations SET status = 'cancelled' WHERE id = ? AND status IN ('running', 'cancelling')",
-                  (rid,))
+    counterfactual.cancel_now(pg.db, rid)
     _runs()[section] = {"run": rid, "go": False}
 
 

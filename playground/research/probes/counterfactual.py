@@ -212,6 +212,14 @@ def request_cancel(db: Database, run_id: str) -> None:
                (now(), run_id))
 
 
+def cancel_now(db: Database, run_id: str) -> None:
+    """The person pressed Cancel: the run is 'cancelled' at once, and a batch still running (in another tab, or the
+    script the click interrupted) stops after the variant it is generating, keeping what was done."""
+    request_cancel(db, run_id)
+    db.execute("UPDATE explanations SET status = 'cancelled', updated = ? WHERE id = ? AND status IN ('running', "
+               "'cancelling')", (now(), run_id))
+
+
 def _status(db: Database, run_id: str) -> str:
     row = db.one("SELECT status FROM explanations WHERE id = ?", (run_id,))
     if not row:
@@ -239,7 +247,7 @@ def run(db: Database, run_id: str, *, backend: LLMBackend, embed: Embed, person_
         key = removal.key if removal else ORIGINAL
         if key in done:
             continue
-        if (should_stop and should_stop()) or _status(db, run_id) == "cancelling":
+        if (should_stop and should_stop()) or _status(db, run_id) in ("cancelling", "cancelled"):
             db.execute("UPDATE explanations SET status = 'cancelled', updated = ? WHERE id = ?", (now(), run_id))
             return get_run(db, run_id)
         if progress:
