@@ -213,7 +213,7 @@ def scrub_from_others(db: Database, owner_id: str, samples: tuple[str, ...] = ()
 # -- erasure -------------------------------------------------------------------------------------------------------
 def erase_profile(db: Database, vectors: VectorStore, profile: dict[str, Any]) -> dict[str, Any]:
     """Erase one person everywhere the declaration lists (rows and vectors; ``erasure.purge`` then clears the bytes).
-    Samples are marked 'deleting' first, so a crash part-way is finished by ``Playground.repair()``."""
+    Samples are marked 'deleting' first, so a crash part-way is finished by ``library.repair`` at start-up."""
     pid = profile["id"]
     with db.transaction() as conn:
         conn.execute("UPDATE samples SET status = 'deleting' WHERE owner_kind = 'profile' AND owner_id = ?", (pid,))
