@@ -2,8 +2,9 @@
 see his essays in the inspector, switch to global and see them leave the prompt. Screenshots of every page."""
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.e2e.conftest import settle, shot, streamlit_server
+from tests.e2e.conftest import SHOTS, settle, shot, streamlit_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine]
 
@@ -57,3 +58,10 @@ def test_llama_cpp_engine_demo_walkthrough_in_chromium(page, llm_env):
             page.get_by_role("heading", name=name).first.wait_for()
             settle(page)
             shot(page, f"5-{name.lower().replace(' ', '-')}")
+            if name == "Writing samples":  # the embedding map: each demo author's chunks as dots (no personas)
+                maps = (page.get_by_test_id("stPlotlyChart").filter(has_text="Alexander Hamilton (you)")
+                        .filter(has_text="James Madison").filter(has_text="John Jay").filter(has_not_text="persona:"))
+                expect(maps).to_have_count(1)
+                maps.first.scroll_into_view_if_needed()
+                expect(maps.first.locator(".scatterlayer .point")).not_to_have_count(0)  # dots drawn, not an empty frame
+                maps.first.screenshot(path=str(SHOTS / "5-writing-samples-map.png"))
