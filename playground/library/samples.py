@@ -4,6 +4,8 @@ deletions are marked 'deleting' first; ``library.repair`` finishes or undoes wha
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from typing import Any, Callable, Sequence
 
@@ -194,6 +196,12 @@ class WritingLibrary:
         return self.db.query("SELECT id, title, source_name, kind, chars, n_chunks, created FROM samples WHERE "
                              "owner_kind = 'profile' AND owner_id = ? AND status = 'ready' ORDER BY created",
                              (profile_id,))
+
+    def recent_samples(self, profile_id: str, most: int) -> tuple[str, list[dict[str, Any]]]:
+        """A person's ``most`` latest samples and a digest of which they are: what a cached summary or style card
+        was made from, so it can tell when the samples changed since."""
+        samples = self.list_samples(profile_id)[-most:]
+        return hashlib.sha256(json.dumps([s["id"] for s in samples]).encode()).hexdigest()[:16], samples
 
     def chunk_vectors(self, profile_id: str, limit: int | None = None) -> list[VectorHit]:
         """A person's own chunks with their embeddings (for the embedding map), at most ``limit``."""

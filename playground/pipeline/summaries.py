@@ -7,7 +7,6 @@ the UI says the samples changed since). It enters the prompt as its own labelled
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -43,17 +42,11 @@ SUMMARY_INSTRUCTIONS = (
 )
 
 
-def _fingerprint(parts: SummaryParts, profile_id: str) -> tuple[str, list[dict[str, Any]]]:
-    samples = parts.library.list_samples(profile_id)[-MAX_SAMPLES:]
-    digest = hashlib.sha256(json.dumps([s["id"] for s in samples]).encode()).hexdigest()[:16]
-    return digest, samples
-
-
 def get_summary(parts: SummaryParts, profile_id: str) -> dict[str, Any] | None:
     row = parts.db.one("SELECT * FROM profile_summaries WHERE profile_id = ?", (profile_id,))
     if not row:
         return None
-    digest, _ = _fingerprint(parts, profile_id)
+    digest, _ = parts.library.recent_samples(profile_id, MAX_SAMPLES)
     row["sources"] = json.loads(row["sources"])
     row["edited"] = bool(row["edited"])
     row["stale"] = row["samples_hash"] != digest
@@ -61,7 +54,7 @@ def get_summary(parts: SummaryParts, profile_id: str) -> dict[str, Any] | None:
 
 
 def summary_prompt(parts: SummaryParts, profile_id: str) -> list[dict[str, str]]:
-    _, samples = _fingerprint(parts, profile_id)
+    _, samples = parts.library.recent_samples(profile_id, MAX_SAMPLES)
     if not samples:
         raise InvalidInput("There is no writing to summarise yet.", "Upload a writing sample first.")
     text = parts.library.sample_text
@@ -75,7 +68,7 @@ def generate_summary(parts: SummaryParts, profile_id: str, model: str = "") -> d
     """Ask the model for a summary of the person's writing and cache it (raises ``LLMError`` without a model)."""
     parts.people.get_profile(profile_id)
     messages = summary_prompt(parts, profile_id)
-    digest, samples = _fingerprint(parts, profile_id)
+    digest, samples = parts.library.recent_samples(profile_id, MAX_SAMPLES)
     model = model or parts.models.default_model()
     text = "".join(p for p in parts.models.backend.stream(messages, model, temperature=0.2, max_tokens=250)
                    if not isinstance(p, Usage)).strip()
@@ -88,7 +81,7 @@ def save_summary(parts: SummaryParts, profile_id: str, text: str) -> dict[str, A
     parts.people.get_profile(profile_id)
     if len(text) > 3000:
         raise InvalidInput("A summary can be at most 3,000 characters long.")
-    digest, samples = _fingerprint(parts, profile_id)
+    digest, samples = parts.library.recent_samples(profile_id, MAX_SAMPLES)
     _store(parts, profile_id, text.strip(), digest, samples, "edited by the user", edited=True)
     return get_summary(parts, profile_id)  # type: ignore[return-value]
 

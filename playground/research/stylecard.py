@@ -15,7 +15,6 @@ Personas get a card from their example texts (measured on demand, never stored: 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -230,17 +229,11 @@ def style_prompt_part(text: str, whose: str, count_tokens: Any, *, edited: bool 
 
 
 # -- stored cards of profiles ------------------------------------------------------------------------------------------
-def _fingerprint(parts: StyleParts, profile_id: str) -> tuple[str, list[dict[str, Any]]]:
-    samples = parts.library.list_samples(profile_id)[-MAX_SAMPLES:]
-    digest = hashlib.sha256(json.dumps([s["id"] for s in samples]).encode()).hexdigest()[:16]
-    return digest, samples
-
-
 def get_style_card(parts: StyleParts, profile_id: str) -> dict[str, Any] | None:
     row = parts.db.one("SELECT * FROM profile_style_cards WHERE profile_id = ?", (profile_id,))
     if not row:
         return None
-    digest, _ = _fingerprint(parts, profile_id)
+    digest, _ = parts.library.recent_samples(profile_id, MAX_SAMPLES)
     row["lines"] = json.loads(row["lines"])
     row["sources"] = json.loads(row["sources"])
     row["edited"] = bool(row["edited"])
@@ -251,7 +244,7 @@ def get_style_card(parts: StyleParts, profile_id: str) -> dict[str, Any] | None:
 def measure_style_card(parts: StyleParts, profile_id: str) -> dict[str, Any]:
     """Measure the card from the person's samples now and store it (replacing an edit: the person asked for it)."""
     parts.people.get_profile(profile_id)
-    digest, samples = _fingerprint(parts, profile_id)
+    digest, samples = parts.library.recent_samples(profile_id, MAX_SAMPLES)
     if not samples:
         raise InvalidInput("There is no writing to measure yet.", "Upload a writing sample first.")
     card = card_from_texts([parts.library.sample_text(s["id"]) for s in samples])
@@ -265,7 +258,7 @@ def save_style_card(parts: StyleParts, profile_id: str, text: str) -> dict[str, 
     if len(text) > MAX_CARD_CHARS:
         raise InvalidInput(f"A style card can be at most {MAX_CARD_CHARS:,} characters long.")
     current = get_style_card(parts, profile_id)
-    digest, samples = _fingerprint(parts, profile_id)
+    digest, samples = parts.library.recent_samples(profile_id, MAX_SAMPLES)
     _store(parts, profile_id, text.strip(), current["lines"] if current else [], digest, samples, edited=True)
     return get_style_card(parts, profile_id)  # type: ignore[return-value]
 
