@@ -215,7 +215,6 @@ def request_cancel(db: Database, run_id: str) -> None:
 def cancel_now(db: Database, run_id: str) -> None:
     """The person pressed Cancel: the run is 'cancelled' at once, and a batch still running (in another tab, or the
     script the click interrupted) stops after the variant it is generating, keeping what was done."""
-    request_cancel(db, run_id)
     db.execute("UPDATE explanations SET status = 'cancelled', updated = ? WHERE id = ? AND status IN ('running', "
                "'cancelling')", (now(), run_id))
 
