@@ -93,3 +93,14 @@ def settle(page) -> None:
     page.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
                            ".every(c => c.querySelector('.main-svg'))", timeout=60_000)
     assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").first.inner_text()
+
+
+def ask_in_chat(page, question: str, timeout_ms: float | None = None) -> None:
+    """Type a question into the chat, send it, and wait until its turn (answer and trace) is on the page."""
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.wait_for()
+    settle(page)
+    box.fill(question)
+    box.press("Enter")
+    page.get_by_text("Latest turn").first.wait_for(timeout=timeout_ms)
+    settle(page)

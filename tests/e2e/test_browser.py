@@ -4,7 +4,7 @@ see his essays in the inspector, switch to global and see them leave the prompt.
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import SHOTS, settle, shot, streamlit_server
+from tests.e2e.conftest import SHOTS, ask_in_chat, settle, shot, streamlit_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine]
 
@@ -24,12 +24,7 @@ def test_llama_cpp_engine_demo_walkthrough_in_chromium(page, llm_env):
         settle(page)
 
         nav(page, "Chat")
-        page.get_by_test_id("stChatInputTextArea").wait_for()
-        settle(page)
-        page.get_by_test_id("stChatInputTextArea").fill("Why does the union need a navy?")
-        page.get_by_test_id("stChatInputTextArea").press("Enter")
-        page.get_by_text("Latest turn").wait_for(timeout=120_000)
-        settle(page)
+        ask_in_chat(page, "Why does the union need a navy?", timeout_ms=120_000)
         assert page.get_by_test_id("stChatMessage").count() >= 2
         page.get_by_text("from Alexander Hamilton · Federalist No.", exact=False).first.wait_for()  # snippets in full
         page.get_by_text("The exact prompt, part by part").last.click()  # the long parts are collapsible

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from playground import Playground, Settings
-from tests.e2e.conftest import settle, shot, streamlit_server
+from tests.e2e.conftest import ask_in_chat, settle, shot, streamlit_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine]
 
@@ -21,12 +21,7 @@ def test_llama_cpp_engine_global_preview_is_what_ask_again_sends_in_chromium(pag
     pg.add_sample(ada["id"], text=f"{MARK}: I sail on the estuary every weekend; the tide tables rule my life.")
     with streamlit_server(llm_env) as url:
         page.goto(f"{url}/Chat")
-        page.get_by_test_id("stChatInputTextArea").wait_for()
-        settle(page)
-        page.get_by_test_id("stChatInputTextArea").fill("When should I sail?")
-        page.get_by_test_id("stChatInputTextArea").press("Enter")
-        page.get_by_text("Latest turn").wait_for(timeout=120_000)
-        settle(page)
+        ask_in_chat(page, "When should I sail?", timeout_ms=120_000)
         page.get_by_test_id("stRadio").first.get_by_text("global", exact=True).click()
         page.get_by_text("Preview under the current setting (global)").wait_for()
         settle(page)

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from playground import Playground, Settings
 from playground.research import study as studies
 from playground.research.probes import counterfactual
-from tests.e2e.conftest import settle, shot, streamlit_server
+from tests.e2e.conftest import ask_in_chat, settle, shot, streamlit_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine]
 
@@ -45,12 +45,7 @@ def test_llama_cpp_engine_explain_cancel_resume_bias_and_judge_in_chromium(page,
         page.goto(url)
         settle(page)
         nav(page, "Chat")
-        page.get_by_test_id("stChatInputTextArea").wait_for()
-        settle(page)
-        page.get_by_test_id("stChatInputTextArea").fill("When should I sail?")
-        page.get_by_test_id("stChatInputTextArea").press("Enter")
-        page.get_by_text("Latest turn").wait_for(timeout=180_000)
-        settle(page)
+        ask_in_chat(page, "When should I sail?", timeout_ms=180_000)
         page.get_by_role("button", name="Explain this answer").first.click()
         page.get_by_text("What did each part do?").wait_for()
         visible_or_explain(page, page.get_by_text(re.compile(r"\d+ of \d+ answered")).first, 120_000,

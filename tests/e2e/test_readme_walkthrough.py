@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import closed_port
-from tests.e2e.conftest import settle, shot, streamlit_server
+from tests.e2e.conftest import ask_in_chat, settle, shot, streamlit_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.realmodel]
 
@@ -32,13 +32,7 @@ def test_walkthrough_with_the_embedded_model_answering(browser, tmp_path):
             page.get_by_text("Demo data ready").wait_for(timeout=600_000)
             settle(page)
             page.get_by_test_id("stSidebar").get_by_role("link", name="Chat", exact=True).click()
-            page.get_by_test_id("stChatInputTextArea").wait_for()
-            settle(page)
-            box = page.get_by_test_id("stChatInputTextArea")
-            box.fill("Why does the union need a navy?")
-            box.press("Enter")
-            page.get_by_text("Latest turn").first.wait_for()
-            settle(page)
+            ask_in_chat(page, "Why does the union need a navy?")  # the page's 300 s default timeout
             answer = page.get_by_test_id("stChatMessage").nth(1).inner_text()
             assert len(answer.split()) >= 5, answer
             assert page.get_by_text("Federalist No. 11", exact=False).count() >= 1, "snippets from the navy essay"
