@@ -1,6 +1,8 @@
 """Numbered schema steps for the SQLite database, applied once each and recorded in ``_migrations``.
 
-Add a step by appending a function decorated with ``@migration``; never edit one that has shipped.
+Add a step by appending a function decorated with ``@migration``; never edit one that has shipped. Steps run in
+the order of this file and are recorded by name, so a number is only a name: numbers are handed out to pieces of
+work in advance, and a number with no step (m002, m007, …) was handed out and not needed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,21 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = []
 def migration(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
     MIGRATIONS.append((fn.__name__, fn))
     return fn
+
+
+def apply(db: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied now."""
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)")
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        with db:
+            fn(db)
+            db.execute("INSERT INTO _migrations (name, applied) VALUES (?, datetime('now'))", (name,))
+        applied.append(name)
+    return applied
 
 
 @migration
@@ -110,21 +127,6 @@ def m001_core(db: sqlite3.Connection) -> None:
         CREATE TABLE scope_revs (scope TEXT PRIMARY KEY, rev INTEGER NOT NULL DEFAULT 0);
         """
     )
-
-
-def apply(db: sqlite3.Connection) -> list[str]:
-    """Apply every migration not yet recorded; return the names applied now."""
-    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)")
-    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
-    applied = []
-    for name, fn in MIGRATIONS:
-        if name in done:
-            continue
-        with db:
-            fn(db)
-            db.execute("INSERT INTO _migrations (name, applied) VALUES (?, datetime('now'))", (name,))
-        applied.append(name)
-    return applied
 
 
 @migration
