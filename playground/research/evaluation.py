@@ -3,7 +3,7 @@ person actually wrote?
 
 For a profile, some writing samples are held out. Each becomes a task (write a piece with its title, or continuing
 its first sentence); the model answers under each condition, and the answer is scored against the held-out text:
-- ROUGE-1 and ROUGE-L F1 (Google's ``rouge-score`` package, Porter stemming), as in LaMP;
+- ROUGE-1 and ROUGE-L F1 (``research/rouge.py``: rouge-score's tokens and Porter stemming), as in LaMP;
 - METEOR with nltk's implementation, exact and stem matches only: WordNet synonyms would need a download, which
   these machines cannot make, so scores are slightly lower than full METEOR (said wherever they are shown);
 - cosine similarity of all-MiniLM-L6-v2 embeddings to the held-out text and to the centroid of the person's other
@@ -32,6 +32,7 @@ from playground.models.llm import Usage
 from playground.pipeline.prompting import build_prompt
 from playground.pipeline.retrieval import RetrievalOptions
 from playground.research.attribution import doc_vector
+from playground.research.rouge import rouge
 from playground.research.stylecard import card_from_texts, measure, style_distance, style_prompt_part
 
 if TYPE_CHECKING:
@@ -69,13 +70,6 @@ class _NoSynonyms:
 
 
 _WORDS = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-
-
-def rouge(prediction: str, reference: str) -> dict[str, float]:
-    from rouge_score import rouge_scorer
-
-    scores = rouge_scorer.RougeScorer(["rouge1", "rougeL"], use_stemmer=True).score(reference, prediction)
-    return {"rouge1": scores["rouge1"].fmeasure, "rougeL": scores["rougeL"].fmeasure}
 
 
 def meteor(prediction: str, reference: str) -> float:
