@@ -130,7 +130,7 @@ class Playground:
     def run_explanation(self, run_id: str, progress: Progress | None = None,
                         should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
         row = counterfactual.get_run(self.db, run_id)
-        return counterfactual.run(self.db, run_id, backend=self.backend, embed=self.embedder.embed,
+        return counterfactual.run(self.db, run_id, backend=self.models, embed=self.embedder.embed,
                                   person_vector=self.library.person_vector(row["profile_id"]),
                                   max_tokens=self.settings.max_tokens, count_tokens=self.tokenizer.count,
                                   progress=progress, should_stop=should_stop)

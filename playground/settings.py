@@ -58,6 +58,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("embedded_context", 4096, "Context window of the embedded model, in its tokens.", int),
     Setting("embedded_threads", 0, "CPU threads for the embedded model. 0: half the cores, at least one (a thread "
             "per core stalls when anything else runs).", int),
+    Setting("embedded_parallel", 2, "Answers the embedded model writes at once (llama.cpp parallel slots with "
+            "continuous batching; each has PLAYGROUND_EMBEDDED_CONTEXT tokens of memory); further questions wait in "
+            "line. PLAYGROUND_LLM_PARALLEL applies to the server backends.", int),
     Setting("ollama_host", "",
             "Ollama server URL. Empty: `OLLAMA_HOST` if set, else http://127.0.0.1:11434."),
     Setting("openai_base_url", "http://127.0.0.1:8000/v1", "Base URL of the OpenAI-compatible server (ends in /v1)."),
@@ -101,6 +104,7 @@ class Settings:
     embedded_model: str = ""
     embedded_context: int = 4096
     embedded_threads: int = 0
+    embedded_parallel: int = 2
     ollama_host: str = ""
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_api_key: str = "not-needed"
@@ -155,8 +159,8 @@ class Settings:
             raise ConfigError("PLAYGROUND_CHUNK_TOKENS must be at least 16 and larger than PLAYGROUND_CHUNK_OVERLAP.")
         if self.redact_uploads not in ("auto", "on", "off"):
             raise ConfigError(f"PLAYGROUND_REDACT_UPLOADS must be 'auto', 'on' or 'off', not {self.redact_uploads!r}.")
-        if self.llm_parallel < 1:
-            raise ConfigError("PLAYGROUND_LLM_PARALLEL must be at least 1.")
+        if self.llm_parallel < 1 or self.embedded_parallel < 1:
+            raise ConfigError("PLAYGROUND_LLM_PARALLEL and PLAYGROUND_EMBEDDED_PARALLEL must be at least 1.")
         if self.default_k < 1 or self.prompt_budget < 200:
             raise ConfigError("PLAYGROUND_DEFAULT_K must be at least 1 and PLAYGROUND_PROMPT_BUDGET at least 200.")
         if self.max_text_chars < 1000 or self.max_pdf_pages < 1 or self.ingest_timeout <= 0:
