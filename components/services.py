@@ -10,7 +10,6 @@ import streamlit as st
 from playground import BackendStatus, Playground, Settings
 from playground.models.embeddings import SentenceTransformerEmbedder, default_model_path
 from playground.models.llm import backend_status
-from playground.models.selection import with_queue
 
 FAILURE_TTL_S = 5.0  # one browser reuses a failed listing this long (several widgets ask within one page run)
 
@@ -70,4 +69,4 @@ def model_status(pg: Playground) -> BackendStatus:
         except _NotReady as e:
             status = e.status
             st.session_state["_model_status_failure"] = (key, time.monotonic(), status)
-    return with_queue(status, pg.generation_queue)
+    return pg.models.with_queue(status)

@@ -16,7 +16,7 @@ import numpy as np
 
 from playground.library.samples import WritingLibrary
 from playground.models.embeddings import Embedder, SentenceTransformerEmbedder, Tokenizer, default_model_path
-from playground.models.generation_queue import GenerationQueue
+
 from playground.models.llm import LLMBackend
 from playground.models.selection import ModelChoice
 from playground.people.directory import People

@@ -19,7 +19,7 @@ from typing import Any, Iterator, Sequence
 
 from playground.errors import LLMError
 from playground.models.embedded_llm import EmbeddedBackend
-from playground.models.generation_queue import GenerationQueue
+from playground.models.generation_queue import GenerationQueue, OnWait
 from playground.models.llm import (
     AutoBackend,
     BackendStatus,
@@ -30,7 +30,6 @@ from playground.models.llm import (
     applicable_preference,
     backend_status,
 )
-from playground.models.generation_queue import OnWait
 from playground.settings import Settings
 from playground.stores.db import Database
 
@@ -110,6 +109,10 @@ class ModelChoice:
 
     def list_models(self) -> list[str]:
         return list(self.backend.list_models())
+
+    def with_queue(self, status: BackendStatus) -> BackendStatus:
+        """``status`` marked busy while this engine's pool is writing answers (see ``with_queue``)."""
+        return with_queue(status, self.generation_queue)
 
     def ahead(self) -> int:
         """Questions being answered or waiting now, none of them the caller's (ask before queueing)."""
