@@ -16,7 +16,6 @@ import numpy as np
 
 from playground.library.samples import WritingLibrary
 from playground.models.embeddings import Embedder, SentenceTransformerEmbedder, Tokenizer, default_model_path
-
 from playground.models.llm import LLMBackend
 from playground.models.selection import ModelChoice
 from playground.people.directory import People
@@ -83,7 +82,7 @@ class Playground:
         self.models.backend = backend
 
     @property
-    def generation_queue(self) -> GenerationQueue:
+    def generation_queue(self) -> Any:
         return self.models.generation_queue
 
     def embed_query(self, text: str) -> np.ndarray:
