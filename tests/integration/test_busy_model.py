@@ -10,7 +10,7 @@ import time
 import pytest
 
 from playground import Playground, RetrievalOptions, Settings
-from playground.errors import EmptyAnswer, GenerationInterrupted, LLMError, LLMSlow, LLMUnavailable
+from playground.errors import EmptyAnswer, LLMError, LLMSlow, LLMUnavailable
 from playground.models.llm import backend_status
 from tests.support.fake_llm import EchoBackend
 
