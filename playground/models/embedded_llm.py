@@ -78,6 +78,7 @@ def load_server(path: Path, n_ctx: int, n_threads: int, slots: int) -> Any:
             p.cpuparams.n_threads = n_threads
             p.cpuparams_batch.n_threads = n_threads
             p.warmup = False
+            p.verbosity = -1  # llama.cpp logs every slot's progress to stderr otherwise; failures come back as errors
             try:
                 _servers[key] = xllamacpp.Server(p)
             except Exception as e:  # llama.cpp reports a bad file as RuntimeError("Failed to init server ...")

@@ -6,7 +6,6 @@ its slot, the `auto` backend falling back from a closed Ollama port, and a missi
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
