@@ -115,7 +115,8 @@ def test_llama_cpp_engine_parallel_1_means_one_request_at_a_time_across_chat_and
 @pytest.mark.engine
 def test_llama_cpp_engine_two_apps_on_one_single_slot_server_both_get_whole_answers(llm_env, embedder):
     # Two app processes (two pools) share one llama.cpp server with one slot: llama.cpp's own server queues the
-    # second request (llama-cpp-python's cut the first one off, which require_finish reports; see tests/unit/test_stream_finish.py).
+    # second request (llama-cpp-python's cut the first one off: require_finish reports that, see
+    # tests/unit/test_stream_finish.py).
     env = {**llm_env, "PLAYGROUND_MAX_TOKENS": "400"}
     first_pg = Playground(Settings.from_env(env), embedder=embedder)
     second_pg = Playground(Settings.from_env(env), embedder=embedder)
