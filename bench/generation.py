@@ -1,10 +1,10 @@
-"""Generation with the embedded model (SmolLM2-135M-Instruct via llama-cpp-python), through the app vs raw.
+"""Generation with the embedded model (SmolLM2-135M-Instruct via xllamacpp), through the app vs raw.
 
-In one run, alternating, on the same process-wide ``Llama`` instance and the same messages (the prompt a real user
-turn builds from the demo data), with llama.cpp's prompt cache cleared before every request so neither side reuses
-the other's prompt:
-1. decode speed, tokens/s: through ``Turn.stream`` (LangChain chat model, queue, trace) vs
-   ``Llama.create_chat_completion(stream=True)``. Target ≥ 0.95×.
+In one run, alternating, on the same process-wide ``xllamacpp.Server`` and the same messages and sampling (the prompt
+a real user turn builds from the demo data), with llama.cpp's prompt cache off for every request (``cache_prompt``
+false) so neither side reuses the other's prompt:
+1. decode speed, tokens/s: through ``Turn.stream`` (the door's slot pool, LangChain chat model, trace) vs
+   ``stream_server`` on the server directly. Target ≥ 0.95×.
 2. time to first token: through the app, timed from the message arriving (retrieval, prompt, saving included), vs
    raw + the turn overhead (the same turn with no generation). Target ≤ 1×.
 3. 30 sessions asking at once (threads, as Streamlit serves sessions): every one answered, no errors; p50/p95.
@@ -32,14 +32,16 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def raw_run(llm, messages, tokens: int) -> tuple[float, float, int]:
+def raw_run(server, messages, tokens: int, sampling: dict) -> tuple[float, float, int]:
     """(ttft s, decode tokens/s, tokens) for one raw streaming request."""
-    llm.reset()
+    from playground.models.embedded_llm import stream_server
+
     t0 = time.perf_counter()
     first = last = None
     n = 0
-    for chunk in llm.create_chat_completion(messages=messages, temperature=0.0, max_tokens=tokens, stream=True):
-        if chunk["choices"][0]["delta"].get("content"):
+    request = {"messages": messages, "temperature": 0.0, "max_tokens": tokens, **sampling}
+    for chunk in stream_server(server, request):
+        if any((c.get("delta") or {}).get("content") for c in chunk.get("choices") or []):
             last = time.perf_counter()
             first = first or last
             n += 1
@@ -47,8 +49,7 @@ def raw_run(llm, messages, tokens: int) -> tuple[float, float, int]:
     return first - t0, (n - 1) / (last - first) if n > 1 and last > first else 0.0, n
 
 
-def app_run(pg, llm, session_id: str, question: str) -> tuple[float, float, int]:
-    llm.reset()
+def app_run(pg, session_id: str, question: str) -> tuple[float, float, int]:
     t0 = time.perf_counter()
     turn = pg.start_turn(session_id, question, "user")
     first = last = None
@@ -69,7 +70,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from playground.demo import load_demo_data
-    from playground.models.embedded_llm import load_llama
+    from playground.models.embedded_llm import EMBEDDED_SAMPLING, load_server
 
     pg = fresh_playground(PLAYGROUND_LLM_BACKEND="embedded", PLAYGROUND_TEMPERATURE="0",
                           PLAYGROUND_MAX_TOKENS=str(args.tokens), PLAYGROUND_HISTORY_TURNS="0")
@@ -77,7 +78,8 @@ def main() -> None:
     pg.warm_up()
     mem_before = rss_mb()
     backend = pg.backend
-    llm = load_llama(backend.path, backend.n_ctx, backend.n_threads)
+    backend.sampling = {**EMBEDDED_SAMPLING, "cache_prompt": False}  # both sides: same sampling, no prompt reuse
+    server = load_server(backend.path, backend.n_ctx, backend.n_threads, backend.slots)
     mem_after = rss_mb()
     question = "Why does the union need a navy?"
     session = pg.new_session(hamilton["id"])
@@ -91,15 +93,15 @@ def main() -> None:
         pg.conversations.save_answer(turn)
     messages = pg.start_turn(pg.new_session(hamilton["id"])["id"], question, "user").prompt.messages
     print(f"prompt: {sum(len(m['content']) for m in messages)} characters in {len(messages)} messages")
-    raw_run(llm, messages, args.tokens)  # warm
+    raw_run(server, messages, args.tokens, backend.sampling)  # warm
     raws, apps = [], []
     for i in range(args.repeat):  # alternate, so drift on a shared machine hits both sides alike
         order = [0, 1] if i % 2 == 0 else [1, 0]
         for side in order:
             if side == 0:
-                raws.append(raw_run(llm, messages, args.tokens))
+                raws.append(raw_run(server, messages, args.tokens, backend.sampling))
             else:
-                apps.append(app_run(pg, llm, pg.new_session(hamilton["id"])["id"], question))
+                apps.append(app_run(pg, pg.new_session(hamilton["id"])["id"], question))
     raw_tps = statistics.median(r[1] for r in raws)
     app_tps = statistics.median(a[1] for a in apps)
     raw_ttft = statistics.median(r[0] for r in raws)
@@ -109,7 +111,7 @@ def main() -> None:
           f"app: ttft {1000 * app_ttft:.0f} ms, {app_tps:.1f} tok/s, {apps[0][2]} tokens; "
           f"turn overhead p50 {1000 * over:.1f} ms")
 
-    # Many people at once: one model, a fair queue.
+    # Many people at once: one model, its slots, a fair queue.
     results: list[tuple[str, float, int]] = []
     lock = threading.Lock()
     most_waiting = [0]
@@ -127,7 +129,7 @@ def main() -> None:
             status = f"error: {e}"
         with lock:
             results.append((status, time.perf_counter() - t0, n))
-            most_waiting[0] = max(most_waiting[0], backend.waiting())
+            most_waiting[0] = max(most_waiting[0], sum(pg.generation_queue.snapshot()))
 
     threads = [threading.Thread(target=person, args=(n,)) for n in range(args.sessions)]
     t0 = time.perf_counter()
@@ -141,8 +143,8 @@ def main() -> None:
     print(f"{args.sessions} sessions at once: {len(ok)} complete, {len(results) - len(ok)} not "
           f"({sorted({r[0] for r in results if r[0] != 'complete'})}); latency p50 {p(lat, .5):.1f} s, "
           f"p95 {p(lat, .95):.1f} s, all done in {wall:.1f} s; answers of up to {pg.settings.max_tokens} tokens")
-    report("Generation with the embedded model (SmolLM2-135M-Instruct, llama-cpp-python)", [
-        ("decode speed through the app (tokens/s) vs raw llama-cpp-python", app_tps, raw_tps, 0.95),
+    report(f"Generation with the embedded model (SmolLM2-135M-Instruct, xllamacpp, {backend.slots} slots)", [
+        ("decode speed through the app (tokens/s) vs raw xllamacpp", app_tps, raw_tps, 0.95),
         ("time to first token through the app (ms) vs raw + turn overhead", 1000 * app_ttft,
          1000 * (raw_ttft + over), 1.0),
         (f"sessions answered of {args.sessions} asking at once", len(ok), args.sessions, 1.0 - 1e-9),

@@ -29,13 +29,11 @@ RERUN_REASON = "Interrupted by another click or a page switch before the answer 
 _END = object()
 
 
-def _ahead(pg: Playground) -> int:
-    """Questions ahead of this one in the model's queue, if the backend can tell (0 otherwise)."""
-    waiting = getattr(pg.backend, "waiting", None)
-    if not callable(waiting):
-        return 0
+def _ahead(pg: Playground, turn: Turn | None = None) -> int:
+    """Questions ahead of this one at the model (never counting this one): before it queues, everyone there; once
+    queued, what the model's one slot pool told the turn."""
     try:
-        return max(0, int(waiting()))
+        return max(0, int(turn.ahead if turn is not None else pg.models.ahead()))
     except Exception:  # a status hint must never break an answer
         return 0
 
@@ -61,7 +59,7 @@ def _pump(turn: Turn, out: "queue.Queue[Any]", cancel: threading.Event) -> None:
         out.put(_END)
 
 
-def _pieces(pg: Playground, out: "queue.Queue[Any]", slot: Any, thinking: Any) -> Iterator[str]:
+def _pieces(pg: Playground, out: "queue.Queue[Any]", slot: Any, thinking: Any, turn: Turn) -> Iterator[str]:
     """The page side: say the model is thinking until the first piece, then hand the pieces to st.write_stream."""
     first = True
     while True:
@@ -69,7 +67,7 @@ def _pieces(pg: Playground, out: "queue.Queue[Any]", slot: Any, thinking: Any) -
             item = out.get(timeout=0.5)
         except queue.Empty:
             if first:  # a screen update: also where Streamlit notices a reload and stops this run
-                thinking.update(label=thinking_label(_ahead(pg)))
+                thinking.update(label=thinking_label(_ahead(pg, turn)))
             continue
         if first:
             slot.empty()  # the first word (or the end): the thinking box goes
@@ -91,12 +89,13 @@ def stream_or_record(pg: Playground, turn: Turn) -> bool:
     out: "queue.Queue[Any]" = queue.Queue()
     cancel = threading.Event()
     slot = st.empty()
-    thinking = slot.status(thinking_label(_ahead(pg)), state="running")
+    turn.ahead = _ahead(pg)  # until the pool reports this turn's own place
+    thinking = slot.status(thinking_label(turn.ahead), state="running")
     worker = threading.Thread(target=_pump, args=(turn, out, cancel), name="answer", daemon=True)
     worker.start()
     try:
         box, text = st.empty(), ""
-        for piece in _pieces(pg, out, slot, thinking):  # not st.write_stream: it renders raw markdown, images too
+        for piece in _pieces(pg, out, slot, thinking, turn):  # not st.write_stream: it renders raw markdown, images too
             text += piece
             box.markdown(answer_md(text))
     except LLMError as e:

@@ -104,7 +104,7 @@ def render_pair_judge(pg: Playground, profile: dict, message: str, answers: dict
             return
         try:
             with st.spinner("The judge is reading both answers…"):
-                got = judge.judge_pair(pg.backend, status.model, judge.check_template(template),
+                got = judge.judge_pair(pg.models, status.model, judge.check_template(template),
                                        profile=profile_text(profile), snippets=snippets, question=message,
                                        answer_a=answers[a], answer_b=answers[b])
         except PlaygroundError as e:

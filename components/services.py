@@ -10,7 +10,6 @@ import streamlit as st
 from playground import BackendStatus, Playground, Settings
 from playground.models.embeddings import SentenceTransformerEmbedder, default_model_path
 from playground.models.llm import backend_status
-from playground.models.selection import with_queue
 
 FAILURE_TTL_S = 5.0  # one browser reuses a failed listing this long (several widgets ask within one page run)
 
@@ -50,7 +49,7 @@ class _NotReady(Exception):
 def llm_status(pg_key: str, _pg: Playground | None = None) -> BackendStatus:
     """The model listing, shared by every browser for 15 s, but only when it succeeded."""
     assert _pg is not None
-    status = backend_status(_pg.backend, _pg.preferred_model())
+    status = backend_status(_pg.models, _pg.preferred_model())
     if status.state != "ready":
         raise _NotReady(status)
     return status
@@ -59,7 +58,7 @@ def llm_status(pg_key: str, _pg: Playground | None = None) -> BackendStatus:
 def model_status(pg: Playground) -> BackendStatus:
     """Ready, busy, slow, down or no model? A good listing is shared for 15 s, so pages stay fast; a failure is
     kept only by this browser for a few seconds and never served to anyone else. "Busy" is read fresh each time."""
-    key = f"{pg.settings.llm_backend}|{pg.backend.where}|{pg.preferred_model()}"
+    key = f"{pg.settings.llm_backend}|{pg.models.where}|{pg.preferred_model()}"
     mine = st.session_state.get("_model_status_failure")
     if mine and mine[0] == key and time.monotonic() - mine[1] < FAILURE_TTL_S:
         status = mine[2]
@@ -70,4 +69,4 @@ def model_status(pg: Playground) -> BackendStatus:
         except _NotReady as e:
             status = e.status
             st.session_state["_model_status_failure"] = (key, time.monotonic(), status)
-    return with_queue(status, pg.generation_queue)
+    return pg.models.with_queue(status)

@@ -47,7 +47,7 @@ if go:
             bar.progress(min(done / total, 1.0), text=f"{done} of {total} questions · now: {stage[:80]}")
 
         try:
-            result = bias.run_probe(attribute, [first, second], questions.splitlines(), backend=pg.backend,
+            result = bias.run_probe(attribute, [first, second], questions.splitlines(), backend=pg.models,
                                     model=status.model, embed=pg.embedder.embed, count_tokens=pg.tokenizer.count,
                                     budget=pg.settings.prompt_budget, max_tokens=pg.settings.max_tokens,
                                     base=profile if use_base and profile else None, progress=progress)

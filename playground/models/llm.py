@@ -24,6 +24,11 @@ SUGGESTED_MODEL = "llama3.2"
 class Usage:
     input_tokens: int | None = None
     output_tokens: int | None = None
+    finish_reason: str = ""  # "stop", or "length" when the answer was cut at the token limit; "" when not told
+
+    @property
+    def cut_at_limit(self) -> bool:
+        return self.finish_reason == "length"
 
 
 @dataclass
@@ -69,13 +74,17 @@ def _stream_chat(chat: Any, messages: Sequence[dict[str, str]], classify: Any,
     partial: list[str] = []
     usage = Usage()
     finished = False
+    finish = ""
     try:
         for chunk in chat.stream(_lc_messages(messages)):
             text = chunk.content if isinstance(chunk.content, str) else ""
             meta = getattr(chunk, "usage_metadata", None)
             if meta:
                 usage = Usage(meta.get("input_tokens"), meta.get("output_tokens"))
-            finished = finished or bool((getattr(chunk, "response_metadata", None) or {}).get("finish_reason"))
+            rmeta = getattr(chunk, "response_metadata", None) or {}
+            reason = rmeta.get("finish_reason") or rmeta.get("done_reason") or ""  # OpenAI / Ollama
+            finish = str(reason) or finish
+            finished = finished or bool(reason)
             if text:
                 partial.append(text)
                 yield text
@@ -99,6 +108,7 @@ def _stream_chat(chat: Any, messages: Sequence[dict[str, str]], classify: Any,
             interrupted.partial = "".join(partial)
             raise interrupted from e
         raise err from e
+    usage.finish_reason = finish
     yield usage
 
 
@@ -108,6 +118,7 @@ class OllamaBackend:
     def __init__(self, host: str, timeout: float = 120.0) -> None:
         self.where = host
         self.timeout = timeout
+        self.pool_key = f"ollama:{host}"
         self._chats: dict[tuple[str, float, int], Any] = {}
 
     def _unavailable(self) -> LLMUnavailable:
@@ -155,6 +166,7 @@ class OpenAICompatibleBackend:
         self.where = base_url.rstrip("/")
         self.api_key = api_key or "not-needed"
         self.timeout = timeout
+        self.pool_key = f"openai:{self.where}"
         self._chats: dict[tuple[str, float, int], Any] = {}
 
     def _classify(self, e: Exception, model: str = "") -> LLMError:
@@ -235,8 +247,13 @@ class AutoBackend:
     def list_models(self) -> list[str]:
         return list(self.active().list_models())
 
-    def waiting(self) -> int:
-        return int(self.embedded.waiting()) if self.active() is self.embedded else 0
+    @property
+    def pool_key(self) -> str:
+        return str(self.active().pool_key)
+
+    @property
+    def slots(self) -> int | None:
+        return getattr(self.active(), "slots", None)
 
     def stream(self, messages: Sequence[dict[str, str]], model: str, *, temperature: float,
                max_tokens: int) -> Iterator[str | Usage]:

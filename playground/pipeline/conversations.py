@@ -28,6 +28,11 @@ from playground.stores.personal_data import scrub_if_withdrawn
 StylePart = Callable[[str, "dict[str, Any] | None", "dict[str, Any] | None"], "PromptPart | None"]
 
 
+def cut_marker(max_tokens: int) -> str:
+    """Appended to an answer that stopped at the token limit, so nobody takes it for the model's whole answer."""
+    return f" … (cut at the {max_tokens}-token limit)"
+
+
 @dataclass
 class Turn:
     """One chat turn: retrieval and prompt are done when it is created; ``stream()`` asks the model."""
@@ -44,13 +49,20 @@ class Turn:
     error: PlaygroundError | None = None
     assistant_message_id: str = ""
     on_wait: OnWait | None = None  # called with how many questions are ahead while this one waits for the model
+    ahead: int = 0  # questions ahead of this one at the model now (never counting this one); 0 once answered
+    cut_at_limit: bool = False  # the answer reached the token limit (its text ends with ``cut_marker``)
     _started: float = field(default_factory=time.perf_counter)
+
+    def _waiting(self, ahead: int) -> None:
+        self.ahead = ahead
+        if self.on_wait:
+            self.on_wait(ahead)
 
     def stream(self) -> Iterator[str]:
         """Yield the answer piece by piece; the answer (or what arrived of it) and the trace are saved either way."""
         conv, models = self.conversations, self.conversations.models
         params = {"temperature": conv.settings.temperature, "max_tokens": conv.settings.max_tokens}
-        self.trace.update(backend=models.backend.name, backend_url=models.backend.where, params=params)
+        self.trace.update(backend=models.name, backend_url=models.where, params=params)
         pieces: list[str] = []
         usage = Usage()
         t0 = time.perf_counter()
@@ -59,15 +71,19 @@ class Turn:
             if not self.model:
                 self.model = models.default_model()
             self.trace["model"] = self.model
-            with models.generation_queue.slot(conv.settings.queue_wait, self.on_wait):  # concurrent questions wait
-                for piece in models.backend.stream(self.prompt.messages, self.model, **params):
-                    if isinstance(piece, Usage):
-                        usage = piece
-                        continue
-                    if ttft is None:
-                        ttft = time.perf_counter() - t0
-                    pieces.append(piece)
-                    yield piece
+            for piece in models.stream(self.prompt.messages, self.model, on_wait=self._waiting, **params):
+                if isinstance(piece, Usage):
+                    usage = piece
+                    continue
+                if ttft is None:
+                    ttft = time.perf_counter() - t0
+                pieces.append(piece)
+                yield piece
+            if usage.cut_at_limit:  # the answer stopped at PLAYGROUND_MAX_TOKENS, not where the model ended it
+                self.cut_at_limit = True
+                marker = cut_marker(params["max_tokens"])
+                pieces.append(marker)
+                yield marker
             if not "".join(pieces).strip():  # never recorded as a complete answer
                 raise EmptyAnswer("The model returned an empty answer.",
                                   "It may have been cut off by another request or run out of room for the prompt; "
@@ -83,6 +99,7 @@ class Turn:
             self.answer = "".join(pieces)
             out_tokens = usage.output_tokens
             self.trace.update(
+                finish_reason=usage.finish_reason, cut_at_limit=self.cut_at_limit,
                 latency_s=round(time.perf_counter() - t0, 3),
                 ttft_s=None if ttft is None else round(ttft, 3),
                 output_tokens=out_tokens if out_tokens is not None else conv.tokenizer.count(self.answer),
@@ -97,7 +114,7 @@ class Turn:
         """Record the turn without an answer (no model available); the prompt stays inspectable."""
         self.error, self.status = error, "error"
         self.trace.update(status="error", error=str(error), model=self.model,
-                          backend=self.conversations.models.backend.name)
+                          backend=self.conversations.models.name)
         self.assistant_message_id = self.conversations.save_answer(self)
 
 

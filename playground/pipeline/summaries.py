@@ -70,7 +70,7 @@ def generate_summary(parts: SummaryParts, profile_id: str, model: str = "") -> d
     messages = summary_prompt(parts, profile_id)
     digest, samples = parts.library.recent_samples(profile_id, MAX_SAMPLES)
     model = model or parts.models.default_model()
-    text = "".join(p for p in parts.models.backend.stream(messages, model, temperature=0.2, max_tokens=250)
+    text = "".join(p for p in parts.models.stream(messages, model, temperature=0.2, max_tokens=250)
                    if not isinstance(p, Usage)).strip()
     _store(parts, profile_id, text, digest, samples, model, edited=False)
     return get_summary(parts, profile_id)  # type: ignore[return-value]

@@ -201,7 +201,7 @@ def evaluate_profile(parts: EvaluationParts, profile_id: str, *, holdout: Sequen
                           sorted({h.sample_id for h in hits}))
             t0 = time.perf_counter()
             try:
-                pieces = parts.models.backend.stream(build.messages, model, temperature=0.0,
+                pieces = parts.models.stream(build.messages, model, temperature=0.0,
                                            max_tokens=max_tokens or parts.settings.max_tokens)
                 row.output = "".join(p for p in pieces if not isinstance(p, Usage))
             except Exception as e:  # keep going: one failed generation is one row with an error

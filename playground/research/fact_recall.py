@@ -93,7 +93,7 @@ def fact_recall(parts: FactRecallParts, people: list[dict[str, Any]] | None = No
         t["asked"] += 1
         t["used"] += int(r["used"])
     model = next((r["model"] for r in rows if r["model"]), "")
-    return {"model": model, "backend": parts.models.backend.name, "temperature": 0.0, "max_tokens": max_tokens,
+    return {"model": model, "backend": parts.models.name, "temperature": 0.0, "max_tokens": max_tokens,
             "people": len(people),
             "table": table, "rows": rows}
 

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 from streamlit.testing.v1 import AppTest
 
 from playground.errors import LLMSlow, LLMUnavailable
-from playground.models.generation_queue import GenerationQueue
+from playground.models.selection import ModelChoice
+from playground.settings import Settings
 
 FAKE = SimpleNamespace()  # the Playground the page below reads (set by each test)
 
@@ -56,10 +57,9 @@ def shown(at: AppTest) -> str:
 
 def install() -> SwitchBackend:
     backend = SwitchBackend()
-    FAKE.backend = backend
-    FAKE.settings = SimpleNamespace(llm_backend="openai")
+    FAKE.settings = Settings(llm_backend="openai")
+    FAKE.models = ModelChoice(FAKE.settings, None, backend)  # type: ignore[arg-type]  # the real door, its pool
     FAKE.preferred_model = lambda: ""
-    FAKE.generation_queue = GenerationQueue(1)
     return backend
 
 
@@ -87,7 +87,7 @@ def test_a_slow_listing_says_slow_not_down_and_questions_are_still_sent():
 def test_busy_is_read_fresh_while_this_app_writes_an_answer():
     install()
     assert "state=ready" in shown(browser())
-    with FAKE.generation_queue.slot(timeout=5):
+    with FAKE.models.generation_queue.slot(timeout=5):
         at = browser()
         assert "state=busy can_answer=True" in shown(at) and "answering 1 question" in shown(at)
     assert "state=ready" in shown(browser())
@@ -96,6 +96,6 @@ def test_busy_is_read_fresh_while_this_app_writes_an_answer():
 def test_a_listing_slowed_down_by_our_own_answer_says_busy_not_down():
     backend = install()
     backend.mode = "slow"
-    with FAKE.generation_queue.slot(timeout=5):
+    with FAKE.models.generation_queue.slot(timeout=5):
         at = browser()
         assert "state=busy can_answer=True" in shown(at) and "answering 1 question" in shown(at)

@@ -1,17 +1,17 @@
-"""The embedded backend's mechanics, driven by the generated tiny GGUF model through llama-cpp-python in this
-process (the same code path as SmolLM2; the real model's answers are checked in tests/realmodel): streaming with a
-trace, one generation at a time in arrival order, a cancelled answer freeing the model, the `auto` backend falling
-back from a closed Ollama port, and a missing model file explained."""
+"""The embedded backend's mechanics, driven by the generated tiny GGUF model through xllamacpp in this process (the
+same code path as SmolLM2; the real model's answers are checked in tests/realmodel): streaming with a trace, as many
+generations at once as the engine has slots and the rest waiting in the door's one pool, a cancelled answer freeing
+its slot, the `auto` backend falling back from a closed Ollama port, and a missing model file explained."""
 
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from playground import ModelNotInstalled, Playground, Settings
-from playground.models.embedded_llm import EmbeddedBackend, bundled_model_path
+from playground.models.embedded_llm import bundled_model_path
+from playground.models.selection import ModelChoice
 from tests.conftest import closed_port
 
 
@@ -32,47 +32,59 @@ def test_embedded_backend_streams_a_turn_and_records_model_tokens_and_timing(tin
     assert len(pieces) > 1 and turn.answer == "".join(pieces) and turn.answer.strip()
     t = turn.trace
     assert t["backend"] == "embedded" and t["model"] == "tiny" and t["status"] == "complete"
-    assert t["output_tokens"] == len(pieces) and not t["output_tokens_estimated"]
+    assert t["output_tokens"] == 16 == len(pieces) - 1 and not t["output_tokens_estimated"]
+    assert t["finish_reason"] == "length" and t["cut_at_limit"], "the tiny model never stops: cut at 16 tokens"
+    assert pieces[-1] == " … (cut at the 16-token limit)" and turn.answer.endswith(pieces[-1])
+    saved = pg.session_messages(turn.session_id)[-1]
+    assert saved["content"] == turn.answer and saved["trace"]["cut_at_limit"]
     assert t["input_tokens_model"] and t["input_tokens_model"] > 20, "the prompt's length in the model's tokens"
     assert t["ttft_s"] is not None and t["latency_s"] >= t["ttft_s"]
 
 
-def test_two_people_asking_at_once_are_served_one_after_the_other_and_both_get_whole_answers(tiny_model):
-    backend = EmbeddedBackend(str(tiny_model))
+def door(tmp_path, tiny_model, slots: int, embedder) -> ModelChoice:
+    settings = Settings.from_env({"PLAYGROUND_DATA_DIR": str(tmp_path / "data"), "PLAYGROUND_LLM_BACKEND": "embedded",
+                                  "PLAYGROUND_EMBEDDED_MODEL": str(tiny_model),
+                                  "PLAYGROUND_EMBEDDED_PARALLEL": str(slots)})
+    return Playground(settings, embedder=embedder).models
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_three_people_asking_at_once_get_whole_answers_and_at_most_the_slot_count_run(tmp_path, tiny_model, slots, embedder):
+    models = door(tmp_path, tiny_model, slots, embedder)
+    assert models.generation_queue.slots == slots, "the pool's size follows the engine's slots"
     msgs = [{"role": "user", "content": "Hello there, how are you?"}]
     results: dict[int, list] = {}
-    seen_waiting: list[int] = []
-    started = threading.Barrier(3)
+    seen: list[tuple[int, int]] = []
+    started = threading.Barrier(4)
 
     def ask(n: int) -> None:
         started.wait()
-        results[n] = list(backend.stream(msgs, "tiny", temperature=0.0, max_tokens=48))
+        results[n] = list(models.stream(msgs, temperature=0.0, max_tokens=48))
 
-    threads = [threading.Thread(target=ask, args=(n,)) for n in range(2)]
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(3)]
     for t in threads:
         t.start()
     started.wait()
-    deadline = time.monotonic() + 30
-    while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
-        seen_waiting.append(backend.waiting())
-        time.sleep(0.005)
-    for t in threads:
-        t.join(60)
-    texts = ["".join(p for p in results[n] if isinstance(p, str)) for n in range(2)]
-    assert texts[0] and texts[0] == texts[1], "same question at temperature 0: two whole, identical answers"
-    assert max(seen_waiting) == 2, "while one generates, the other is counted as waiting"
-    assert backend.waiting() == 0
+    while any(t.is_alive() for t in threads):
+        seen.append(models.generation_queue.snapshot())
+        threads[0].join(0.005)
+    texts = ["".join(p for p in results[n] if isinstance(p, str)) for n in range(3)]
+    assert texts[0] and texts[0] == texts[1] == texts[2], "same question at temperature 0: whole, identical answers"
+    assert max(a for a, _ in seen) <= slots and max(a + w for a, w in seen) == 3
+    assert all(r[-1].output_tokens == 48 and r[-1].finish_reason == "length" for r in results.values())
+    assert models.generation_queue.snapshot() == (0, 0)
 
 
-def test_an_abandoned_answer_frees_the_model_for_the_next_person(tiny_model):
-    backend = EmbeddedBackend(str(tiny_model))
+def test_an_abandoned_answer_frees_its_slot_for_the_next_person(tmp_path, tiny_model, embedder):
+    models = door(tmp_path, tiny_model, 1, embedder)
     msgs = [{"role": "user", "content": "Tell me a long story."}]
-    stream = backend.stream(msgs, "tiny", temperature=0.0, max_tokens=200)
+    stream = models.stream(msgs, temperature=0.0, max_tokens=2000)
     next(stream)
-    assert backend.waiting() == 1
+    assert models.generation_queue.snapshot() == (1, 0)
     stream.close()  # what happens when a page is reloaded mid-answer
-    assert backend.waiting() == 0
-    assert "".join(p for p in backend.stream(msgs, "tiny", temperature=0.0, max_tokens=8) if isinstance(p, str))
+    assert models.generation_queue.snapshot() == (0, 0)
+    got = models.complete(msgs, temperature=0.0, max_tokens=8)
+    assert got.text and got.usage.output_tokens == 8 and got.cut_at_limit
 
 
 def test_auto_backend_answers_with_the_embedded_model_when_ollama_is_not_running(tiny_model, tmp_path, embedder):

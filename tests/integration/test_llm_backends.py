@@ -40,12 +40,14 @@ def test_llama_cpp_engine_streams_an_answer_and_the_trace_records_it(live):
     assert turn.hits and turn.hits[0].owner_id == user["id"]
     pieces = list(turn.stream())
     assert len(pieces) > 1, "the answer arrives in pieces (streaming)"
-    assert len(pieces) <= 24, "the server honours PLAYGROUND_MAX_TOKENS (24)"
+    assert len(pieces) <= 25, "the server honours PLAYGROUND_MAX_TOKENS (24; plus the cut marker)"
     assert turn.answer == "".join(pieces) and turn.answer.strip()
     t = turn.trace
     assert t["model"] == "tiny" and t["backend"] == "openai" and t["status"] == "complete"
     assert t["ttft_s"] is not None and t["latency_s"] >= t["ttft_s"]
     assert t["output_tokens"] > 0 and t["params"]["max_tokens"] == 24
+    assert t["finish_reason"] == "length" and t["cut_at_limit"] and turn.answer.endswith("(cut at the 24-token limit)")
+    assert not t["output_tokens_estimated"], "llama.cpp's server reports the streamed answer's tokens"
     assert {"retrieval_ms", "prompt_ms", "log_ms"} <= set(t["timings"])
     saved = pg.session_messages(session["id"])
     assert [(m["role"], m["status"]) for m in saved] == [("user", "complete"), ("assistant", "complete")]

@@ -1,16 +1,15 @@
-"""A real inference engine for tests: llama.cpp's OpenAI-compatible server (the `llama-cpp-python[server]` package)
-serving the tiny model from ``tiny_gguf`` on a free loopback port, with no downloaded weights.
+"""A real inference engine for tests: llama.cpp's own OpenAI-compatible server (the prebuilt `xllamacpp` package, run
+in a child process by ``python -m tests.support.engine --serve``) serving the tiny model from ``tiny_gguf`` on a free
+loopback port, with no downloaded weights.
 
     with llama_server(write_tiny_model(tmp / "tiny.gguf")) as base_url:   # "http://127.0.0.1:PORT/v1"
         openai.OpenAI(base_url=base_url, api_key="x").chat.completions.create(model="tiny", ...)
 
-Notes on this server (llama-cpp-python 0.3.x):
-- it ignores ``stream_options={"include_usage": True}``: a streamed answer carries no token counts (a non-streamed
-  one does, in ``usage``);
-- the tiny model never emits end-of-sequence, so always send ``max_tokens``, or it writes until the context is full
-  (about a minute at n_ctx 8192). LangChain's ``ChatOpenAI(max_tokens=...)`` sends ``max_completion_tokens``, which
-  this server ignores: pass ``extra_body={"max_tokens": n}`` too;
-- the model alias given here is the only model name the server accepts.
+Notes on this server (llama.cpp's, through xllamacpp):
+- a streamed answer carries token counts when asked (``stream_options={"include_usage": True}``);
+- the tiny model never emits end-of-sequence, so always send ``max_tokens``;
+- ``slots`` requests run at once (continuous batching); further ones wait in the server's queue, none is cut off;
+- ``/v1/models`` lists the alias given here.
 
 Run ``python -m tests.support.engine`` from the repository root for a self-check that streams a few answers.
 """
@@ -33,14 +32,35 @@ _RUNNING: dict[str, subprocess.Popen] = {}
 
 
 def llama_cpp_available() -> bool:
-    """Whether ``llama_cpp.server`` can be imported here (llama-cpp-python with its server extra)."""
+    """Whether llama.cpp's server can run here (the ``xllamacpp`` package)."""
     try:
-        return (importlib.util.find_spec("llama_cpp") is not None
-                and importlib.util.find_spec("llama_cpp.server") is not None
-                and importlib.util.find_spec("uvicorn") is not None
-                and importlib.util.find_spec("sse_starlette") is not None)
+        return importlib.util.find_spec("xllamacpp") is not None
     except (ImportError, ValueError):
         return False
+
+
+def _serve(model: str, alias: str, port: int, n_ctx: int, n_threads: int, slots: int) -> None:
+    """The child process: llama.cpp's HTTP server on 127.0.0.1:port until killed."""
+    import signal
+    import threading
+
+    import xllamacpp
+
+    p = xllamacpp.CommonParams()
+    p.model.path = model
+    p.model_alias = alias
+    p.n_ctx = n_ctx * slots
+    p.n_parallel = slots
+    p.cpuparams.n_threads = n_threads
+    p.cpuparams_batch.n_threads = n_threads
+    p.hostnames = ["127.0.0.1"]
+    p.port = port
+    p.warmup = False
+    server = xllamacpp.Server(p)
+    print(f"listening at {server.listening_address}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
 
 
 def free_port() -> int:
@@ -86,7 +106,7 @@ def _answers(url: str) -> bool:
 
 @contextlib.contextmanager
 def llama_server(model_path: Path, alias: str = "tiny", timeout: float = 90.0, n_ctx: int = 8192,
-                 n_threads: int = 1) -> Iterator[str]:
+                 n_threads: int = 1, slots: int = 1) -> Iterator[str]:
     """Start the server, wait until ``GET /v1/models`` answers, yield its base URL (ending in /v1), then stop it.
 
     The server's output goes to a temporary log file (quoted in the error if it fails to start, deleted after).
@@ -106,11 +126,10 @@ def llama_server(model_path: Path, alias: str = "tiny", timeout: float = 90.0, n
             url = f"http://127.0.0.1:{port}/v1"
             with open(log_path, "ab") as log:  # the child keeps its own handle
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", alias,
-                     "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx),
-                     "--n_threads", str(n_threads), "--n_threads_batch", str(n_threads), "--verbose", "False"],
+                    [sys.executable, "-m", "tests.support.engine", "--serve", str(model_path), alias, str(port),
+                     str(n_ctx), str(n_threads), str(slots)],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                    cwd=str(Path(__file__).resolve().parents[2]), env={**os.environ, "PYTHONUNBUFFERED": "1"})
             deadline = time.monotonic() + timeout
             while proc.poll() is None and not _answers(url):
                 if time.monotonic() > deadline:
@@ -183,7 +202,7 @@ def _selfcheck() -> int:
             except ImportError:
                 print("langchain_openai is not installed here: LangChain check skipped")
             else:
-                # ChatOpenAI sends max_tokens as `max_completion_tokens`, which llama-cpp-python ignores.
+                # ChatOpenAI sends max_tokens as `max_completion_tokens`; the classic field is sent too.
                 chat = ChatOpenAI(base_url=url, api_key="x", model="tiny", streaming=True, stream_usage=True,
                                   max_tokens=24, extra_body={"max_tokens": 24})
                 chunks = list(chat.stream([("system", "Be brief."), ("human", "Tell me about rivers.")]))
@@ -199,6 +218,9 @@ def _selfcheck() -> int:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    if sys.argv[1:2] == ["--serve"]:
+        m, a, port, ctx, threads, slots = sys.argv[2:8]
+        sys.exit(_serve(m, a, int(port), int(ctx), int(threads), int(slots)))
     if not llama_cpp_available():
-        sys.exit("llama_cpp.server is not importable: pip install 'llama-cpp-python[server]'")
+        sys.exit("xllamacpp is not importable: pip install -r requirements-dev.txt")
     sys.exit(_selfcheck())

@@ -142,3 +142,45 @@ def test_every_front_door_operation_is_a_method_of_the_part_it_names():
             assert callable(getattr(PART_TYPES[part], name, None)), f"{part} has no {name}"
             assert getattr(Playground, name).__wrapped__ is getattr(PART_TYPES[part], name)
     assert len({n for names in ROUTES.values() for n in names}) == sum(len(n) for n in ROUTES.values())
+
+
+BACKEND_CLASSES = {"OllamaBackend", "OpenAICompatibleBackend", "EmbeddedBackend", "AutoBackend", "make_backend",
+                   "load_server", "stream_server", "GenerationQueue"}
+
+
+def model_door_bypasses(path: Path) -> list[str]:
+    """Places in ``path`` that reach a model backend or a queue without the door (``ModelChoice``): an attribute
+    ``.backend`` read on the Playground (``pg``/``_pg``/``playground``) or on its model part (``<x>.models``); any
+    ``.generation_queue``; a backend class (or the engine's own functions) imported. The front door's ``backend``
+    properties ``backend`` and ``generation_queue`` (kept for tests that swap the backend or watch the pool) and the
+    package root's re-exports are the exceptions."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    allowed: set[int] = set()
+    if path.name == "front_door.py":
+        for fn in ast.walk(tree):
+            if isinstance(fn, ast.FunctionDef) and fn.name in ("backend", "generation_queue"):
+                allowed |= {id(n) for n in ast.walk(fn)}
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in allowed:
+            continue
+        if isinstance(node, ast.Attribute) and node.attr == "backend":
+            owner = node.value
+            if ((isinstance(owner, ast.Name) and owner.id in ("pg", "_pg", "playground"))
+                    or (isinstance(owner, ast.Attribute) and owner.attr == "models")):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} reads {ast.unparse(node)}")
+        if isinstance(node, ast.Attribute) and node.attr == "generation_queue":
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} uses {ast.unparse(node)}")
+        if isinstance(node, ast.ImportFrom) and path != PACKAGE / "__init__.py":
+            for alias in node.names:
+                if alias.name in BACKEND_CLASSES:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {alias.name}")
+    return found
+
+
+def test_nothing_outside_playground_models_calls_a_model_backend_without_the_door():
+    files = [p for p in [*PACKAGE.rglob("*.py"), *ROOT.joinpath("pages").glob("*.py"),
+                         *ROOT.joinpath("components").glob("*.py"), ROOT / "app.py"]
+             if PACKAGE / "models" not in p.parents]
+    wrong = [w for f in files for w in model_door_bypasses(f)]
+    assert not wrong, "every model call goes through ModelChoice.stream/complete/list_models:\n" + "\n".join(wrong)

@@ -126,3 +126,14 @@ def test_removals_cover_each_part_once_and_rebuild_the_exact_prompt():
     assert [m["role"] for m in no_history] == ["system", "user"]
     no_profile = messages_for(without(build.parts, by_key["profile"]))
     assert "hydrologist" not in no_profile[0]["content"] and "hydrologist" in build.messages[0]["content"]
+
+
+def test_word_ngram_repeat_fraction_tells_a_loop_from_prose():
+    from playground.research.probes.metrics import word_ngram_repeat_fraction
+
+    loop = "The United States is a sovereign nation. " * 6
+    assert word_ngram_repeat_fraction(loop) > 0.75
+    assert word_ngram_repeat_fraction("A navy protects commerce, and trade pays for the navy's ships.") == 0.0
+    assert word_ngram_repeat_fraction("too short") == 0.0
+    # hand-checked: 9 words, 6 four-grams, the last one repeats the first ("a b c d")
+    assert word_ngram_repeat_fraction("a b c d x a b c d") == 1 / 6

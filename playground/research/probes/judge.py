@@ -168,7 +168,7 @@ def judge_study(parts: JudgeParts, study_id: str, template: str = DEFAULT_TEMPLA
         answers = studies._answers(parts, r["participant_id"], r["task"])
         profile = parts.people.get_profile(r["profile_id"]) if r["profile_id"] else None
         snippets = [h.text for h in parts.conversations.retrieve(profile["id"], r["prompt"], "user")] if profile else []
-        got = judge_pair(parts.models.backend, model, template, profile=profile_text(profile) if profile else "",
+        got = judge_pair(parts.models, model, template, profile=profile_text(profile) if profile else "",
                          snippets=snippets, question=r["prompt"], answer_a=answers.get("A", {}).get("text", ""),
                          answer_b=answers.get("B", {}).get("text", ""))
         if got["verdict"] == "error" and n == 0 and i == 0:

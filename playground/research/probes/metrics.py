@@ -157,3 +157,19 @@ def mean_with_ci(values: Sequence[float], seed: int = 0) -> dict[str, Any]:
         return {"mean": None, "ci95": None, "n": 0}
     ci = bootstrap_ci(vals, lambda s: sum(s) / len(s), seed=seed)
     return {"mean": sum(vals) / len(vals), "ci95": list(ci) if ci else None, "n": len(vals)}
+
+
+def word_ngram_repeat_fraction(text: str, n: int = 4) -> float:
+    """The share of the answer's word n-grams that already occurred earlier in it: 0 for text that never repeats
+    itself, near 1 for a loop ("the union is strong. the union is strong. ..."). Words are lower-cased, punctuation
+    dropped; fewer than n words give 0."""
+    toks = _WORD.findall(text.lower())
+    grams = [tuple(toks[i:i + n]) for i in range(len(toks) - n + 1)]
+    if not grams:
+        return 0.0
+    seen: set[tuple[str, ...]] = set()
+    repeats = 0
+    for g in grams:
+        repeats += g in seen
+        seen.add(g)
+    return repeats / len(grams)
