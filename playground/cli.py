@@ -131,6 +131,8 @@ def parser() -> argparse.ArgumentParser:
     doc.add_argument("--erasure", metavar="PERSON_ID_OR_TEXT",
                      help="report every place and every file in the data folder that still holds this person (a "
                           "profile or participant id) or this text; exits 1 when anything is found")
+    doc.add_argument("--chroma-path", type=Path, metavar="DIR",
+                     help="with a Chroma server: its data folder (`chroma run --path DIR`), to check its files too")
     return ap
 
 
@@ -235,8 +237,11 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
     elif args.cmd == "doctor" and args.erasure:
         from playground.stores.personal_data import erasure_report
 
-        report = erasure_report(pg.db, pg.vectors, pg.settings.data_dir, args.erasure)
+        report = erasure_report(pg.db, pg.vectors, pg.settings.data_dir, args.erasure,
+                                server_path=args.chroma_path if pg.settings.chroma_host else None)
         _out(report)
+        if not report.get("chroma_server", {}).get("files_checked", True):
+            sys.stderr.write(f"note: {report['chroma_server']['note']}.\n")
         if report["found"]:
             sys.stderr.write(f"error: {args.erasure!r} is still held in {len(report['places'])} place(s) and "
                              f"{len(report['files'])} file(s) of {pg.settings.data_dir}.\n")

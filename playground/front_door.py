@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from playground.library.samples import WritingLibrary
+from playground.library.server_move import move_from_shared_default
 from playground.models.embeddings import Embedder, SentenceTransformerEmbedder, Tokenizer, default_model_path
 from playground.models.llm import LLMBackend
 from playground.models.selection import ModelChoice
@@ -26,7 +27,7 @@ from playground.research import stylecard
 from playground.research.probes import counterfactual
 from playground.settings import Settings
 from playground.stores.db import Database
-from playground.stores.vectors import VectorStore
+from playground.stores.vectors import VectorStore, server_database
 
 __all__ = ["AUTO_MIN_CHUNKS", "GRANULARITIES", "Playground", "ROUTES", "Turn"]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -60,7 +61,8 @@ class Playground:
         self.embedder: Embedder = embedder or SentenceTransformerEmbedder(model_path)
         self.vectors = vectors or VectorStore(
             None if self.settings.chroma_host else self.settings.chroma_path,
-            self.settings.chroma_host, self.settings.chroma_port)
+            self.settings.chroma_host, self.settings.chroma_port,
+            server_database(self.db) if self.settings.chroma_host else "")
         self.models = ModelChoice(self.settings, self.db, backend)
         self.retriever = Retriever(self.db, self.vectors, self.embed_query)
         self.people = People(self.db, self.vectors, self.settings)
@@ -69,6 +71,7 @@ class Playground:
         self.conversations = Conversations(self.db, self.settings, self.tokenizer, self.people, self.library,
                                            self.scoping, self.retriever, self.models, style_part=self._style_part)
         self.chunker = self.library.chunker
+        self.moved_from_shared_default = move_from_shared_default(self.db, self.vectors)
         self.people.sync_personas()
         self.repair_report = self.library.repair()
 

@@ -306,3 +306,21 @@ def m014_probes(db: sqlite3.Connection) -> None:
         );
         """
     )
+
+
+@migration
+def m022_chroma_namespace(db: sqlite3.Connection) -> None:
+    # This data folder's own database on a Chroma server (``playground-<name>``), generated once. ``move_pending``:
+    # the folder already held writing, so on a server its collections are still in the shared default database and
+    # are moved into its own at the next start in server mode (``library.server_move``).
+    db.executescript(
+        """
+        CREATE TABLE chroma_namespace (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            name TEXT NOT NULL,
+            move_pending INTEGER NOT NULL
+        );
+        INSERT INTO chroma_namespace (id, name, move_pending)
+            SELECT 1, lower(hex(randomblob(8))), EXISTS (SELECT 1 FROM chunks);
+        """
+    )

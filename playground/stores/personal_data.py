@@ -52,6 +52,7 @@ NOT_PERSONAL = {
     "_migrations": "which schema steps ran",
     "sqlite_sequence": "SQLite's own counters",
     "app_settings": "the workshop preset",
+    "chroma_namespace": "the name of this data folder's database on a Chroma server",
     "personas": "shipped personas and personas written as group descriptions, owned by no profile",
     "studies": "a study's set-up, written by the researcher",
 }
@@ -269,10 +270,12 @@ def places_holding(db: Database, vectors: VectorStore, profile_id: str) -> list[
     return out
 
 
-def erasure_report(db: Database, vectors: VectorStore, data_dir: Path, target: str) -> dict[str, Any]:
+def erasure_report(db: Database, vectors: VectorStore, data_dir: Path, target: str,
+                   server_path: Path | None = None) -> dict[str, Any]:
     """What ``doctor --erasure`` prints. ``target``: a profile id, a participant id (its profile is checked), or any
     text (a marker, a name). Reports the declared places still holding the person, and every file in the data
-    folder whose raw bytes contain the target (or, for a living person, their name)."""
+    folder whose raw bytes contain the target (or, for a living person, their name). With a Chroma server, its
+    files are checked only when ``server_path`` (its data folder, readable from here) is given; the report says so."""
     from playground.stores.erasure import scan_bytes
 
     target = target.strip()
@@ -285,8 +288,18 @@ def erasure_report(db: Database, vectors: VectorStore, data_dir: Path, target: s
     if row and not places:
         places.append({"store": "sqlite", "place": "participants", "rows": 1})
     files = scan_bytes(data_dir, {target, profile_id})
-    return {"target": target, "data_dir": str(data_dir), "places": places, "files": files,
-            "found": bool(places or files)}
+    out: dict[str, Any] = {"target": target, "data_dir": str(data_dir), "places": places, "files": files}
+    if getattr(vectors, "database", ""):  # a Chroma server: its records were checked through its API, its files maybe not
+        if server_path is not None:
+            files.extend({**f, "file": str(server_path / f["file"])} for f in scan_bytes(server_path, {target, profile_id}))
+        out["chroma_server"] = {
+            "where": vectors.where, "files_checked": server_path is not None,
+            "note": (f"the server's files under {server_path} were scanned too" if server_path is not None else
+                     f"the Chroma server at {vectors.where} was checked through its API only: its files (freed "
+                     "pages, write log, index folders) are on that machine and were not scanned; run this with "
+                     "--chroma-path DIR (the server's `chroma run --path`) where that folder is readable")}
+    out["found"] = bool(places or files)
+    return out
 
 
 def scrub_if_withdrawn(db: Database, owner_ids: set[str]) -> bool:

@@ -7,6 +7,13 @@ Layout: one collection per scope, so scoping is structural rather than a metadat
 A plain metadata filter on one big collection grows with the collection (69 ms vs 2.9 ms at 100k chunks);
 a small collection per scope stays at unfiltered speed and cannot leak another user's chunks through a bad filter.
 
+On a server, each data folder keeps its collections in a Chroma database of its own (``playground-<id>``, the id
+generated on first start and kept in SQLite's ``chroma_namespace``): collection names are the same in every data
+folder (``p-navy``), so two playgrounds sharing one server's default database read, repair and rebuild each other's
+collections. A database, rather than a name prefix, because the server enforces it: every request names its
+database, so listing (repair, erasure) sees only this playground's collections even if a name is built wrongly.
+The embedded store is the data folder's own and stays in Chroma's default database, as it always was.
+
 We always pass our own embeddings; Chroma's default embedding function (which downloads a model) is never used.
 """
 
@@ -47,16 +54,36 @@ class VectorHit:
     embedding: np.ndarray | None = None
 
 
+def server_database(db: Any) -> str:
+    """This data folder's database on a Chroma server (``playground-<id>``; the id is written by migration m022)."""
+    row = db.one("SELECT name FROM chroma_namespace WHERE id = 1")
+    return f"playground-{row['name']}"
+
+
 class VectorStore:
-    def __init__(self, path: Path | None = None, host: str = "", port: int = 8000) -> None:
+    def __init__(self, path: Path | None = None, host: str = "", port: int = 8000, database: str = "") -> None:
+        """Embedded under ``path``, or on the server at ``host``:``port`` in ``database`` (created when missing;
+        empty: Chroma's default database, shared by everyone on that server)."""
         import chromadb
+        from chromadb.config import DEFAULT_DATABASE
         from chromadb.config import Settings as ChromaSettings
 
-        self.where = f"{host}:{port}" if host else str(path)
+        self.database = (database or DEFAULT_DATABASE) if host else ""
+        self.where = (f"{host}:{port}" + (f" (database {self.database})" if database else "")) if host else str(path)
+        self._host, self._port = host, port
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        if host:
+            # Exactly what HttpClient sets: one process shares one Chroma "System" per server, and refuses a second
+            # client (the admin one below) whose settings differ in anything.
+            chroma_settings.chroma_api_impl = "chromadb.api.fastapi.FastAPI"
+            chroma_settings.chroma_server_host, chroma_settings.chroma_server_http_port = host, port
+            chroma_settings.chroma_server_ssl_enabled, chroma_settings.chroma_server_headers = False, None
         try:
             if host:
-                self.client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+                if database:
+                    self._ensure_database(database, chroma_settings)
+                self.client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings,
+                                                  database=database or DEFAULT_DATABASE)
                 self.client.heartbeat()
             else:
                 assert path is not None
@@ -66,6 +93,33 @@ class VectorStore:
             raise self._error(e) from e
         self._cache: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    @staticmethod
+    def _ensure_database(name: str, chroma_settings: Any) -> None:
+        """Create this playground's database on the server unless it exists (two processes may race: fine)."""
+        import chromadb
+
+        admin = chromadb.AdminClient(chroma_settings)
+        try:
+            admin.get_database(name)
+            return
+        except Exception as e:
+            if "not found" not in str(e).lower() and "not exist" not in str(e).lower():
+                raise
+        try:
+            admin.create_database(name)
+        except Exception as e:
+            if "exist" not in str(e).lower():  # created by another process meanwhile
+                raise
+
+    def shared_default(self) -> "VectorStore | None":
+        """On a server with a database of our own: the server's default database, where a data folder kept its
+        collections before it had one (for moving them, see ``library.server_move``). None otherwise."""
+        from chromadb.config import DEFAULT_DATABASE
+
+        if not self._host or self.database == DEFAULT_DATABASE:
+            return None
+        return VectorStore(None, self._host, self._port)
 
     def _error(self, e: Exception) -> Exception:
         text = f"{type(e).__name__}: {e}".lower()

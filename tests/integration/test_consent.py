@@ -17,6 +17,9 @@ from playground.people.profiles import SHARING_EXPLAINED
 from playground.research import study as st
 from playground.stores.vectors import persona_collection
 
+# Each test using a Playground runs on the embedded store and on a real Chroma server (tests/integration/conftest.py).
+VECTOR_BACKENDS = ("local", "server")
+
 GARDEN = ("We grow tomatoes, beans and squash in raised beds behind the house. Every spring we turn the compost, "
           "sow the seeds indoors in March and plant them out after the last frost. Watering early in the morning "
           "keeps the leaves dry and the slugs away.")

@@ -13,6 +13,9 @@ from playground.library.privacy_scan import scan
 from playground.research import study as st
 from playground.workshop import set_preset
 
+# Each test using a Playground runs on the embedded store and on a real Chroma server (tests/integration/conftest.py).
+VECTOR_BACKENDS = ("local", "server")
+
 BOATS = ("I sail on the estuary every weekend and keep a notebook of the tides. The boat is old but honest, and "
          "the harbour master knows it by the sound of its engine. ")
 

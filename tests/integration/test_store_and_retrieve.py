@@ -11,6 +11,9 @@ from playground import IngestError, InvalidInput, NotFound, Playground, Retrieva
 from playground.stores.vectors import persona_collection, user_collection
 from tests.integration.helpers import chroma_mentions, sqlite_mentions
 
+# Each test using a Playground runs on the embedded store and on a real Chroma server (tests/integration/conftest.py).
+VECTOR_BACKENDS = ("local", "server")
+
 RIVER = ("The river rose all night. By morning the water covered the lower field, and we moved the sheep "
          "to the hill pasture before breakfast. Flood season always tests our fences.")
 KITCHEN = ("Bread wants patience. I let the dough rise twice, knead it gently, and bake it hot for the crust. "
