@@ -399,6 +399,12 @@ def answer_attention(parts: StudyParts, participant_id: str, answer: str) -> boo
     return answer == check["answer"]
 
 
+def judged_tasks(parts: StudyParts, participant_id: str) -> list[int]:
+    """The tasks (from 0) this participant has judged."""
+    return [r["task"] for r in parts.db.query("SELECT task FROM judgements WHERE participant_id = ? ORDER BY task",
+                                              (participant_id,))]
+
+
 def tasks_needed(study: dict[str, Any]) -> int:
     """How many tasks a participant judges before they may finish."""
     return study["settings"].get("min_tasks") or len(study["prompts"])
@@ -554,7 +560,8 @@ def judge(parts: StudyParts, participant_id: str, task: int, choice: str, rating
 def progress(parts: StudyParts, study_id: str) -> list[dict[str, Any]]:
     study = get_study(parts, study_id)
     rows = parts.db.query(
-        "SELECT p.id, p.code, p.consented, p.created, (SELECT count(*) FROM judgements j WHERE j.participant_id = p.id) "
+        "SELECT p.id, p.code, p.consented, p.created, p.finished, (SELECT count(*) FROM judgements j "
+        "WHERE j.participant_id = p.id) "
         "AS done FROM participants p WHERE p.study_id = ? AND p.preview = 0 ORDER BY p.position", (study_id,))
     for r in rows:
         r["tasks"] = len(study["prompts"])
