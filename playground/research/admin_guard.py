@@ -1,6 +1,8 @@
 """The admin passphrase cannot be guessed without limit: failures are counted in SQLite per scope (``admin``, or a
-study), and after a few of them every attempt, right or wrong, waits out a delay that doubles with each further
-failure (up to :data:`MAX_LOCK_S`). The count lives in the database, so reloading the page, a new browser or a
+study), and after a few of them every attempt, right or wrong, waits out a pause that doubles with each further
+failure (up to :data:`MAX_LOCK_S`); wrong guesses sent during a pause count too. The price: someone hammering the
+page keeps the real admin waiting up to 15 minutes after the hammering stops (a restart does not help; deleting
+the row from ``admin_attempts`` does). The count lives in the database, so reloading the page, a new browser or a
 restarted server does not reset it; a right passphrase outside a lock-out clears it.
 """
 
@@ -47,6 +49,13 @@ def check_passphrase(db: "Database", scope: str, given: str, secret: str,
         failures, locked_until = (row[0], row[1]) if row else (0, 0.0)
         t = clock()
         if t < locked_until:
+            # Refused unchecked; a wrong guess sent during the pause still counts and lengthens it, so a burst of
+            # guesses cannot wait out a short pause and then try the right one.
+            if not (secret and hmac.compare_digest(given.encode(), secret.encode())):
+                failures += 1
+                locked_until = max(locked_until, t + delay_after(failures))
+                conn.execute("UPDATE admin_attempts SET failures = ?, locked_until = ?, last = ? WHERE scope = ?",
+                             (failures, locked_until, t, scope))
             raise_after = locked_until - t
         else:
             raise_after = 0.0
