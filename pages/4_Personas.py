@@ -60,9 +60,13 @@ for p in personas:
                         st.rerun()
             sure = st.checkbox("Yes, delete this persona (members keep their own data)", key=f"personas_del_{p['id']}")
             if st.button("Delete persona", disabled=not sure, key=f"personas_delete_{p['id']}"):
-                pg.delete_persona(p["id"])
-                flash("success", f"Deleted “{md(p['name'])}”.")
-                st.rerun()
+                try:
+                    pg.delete_persona(p["id"])
+                except PlaygroundError as e:  # e.g. a running study froze it
+                    show_error(e)
+                else:
+                    flash("success", f"Deleted “{md(p['name'])}”.")
+                    st.rerun()
 
 st.subheader("Create a persona")
 st.caption("Describe a group in the second person, as the assistant should see it. Stereotypes creep in easily "

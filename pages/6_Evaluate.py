@@ -1,8 +1,5 @@
 """Evaluate: does personalization help, and how recognisable is each person's writing?"""
 
-import csv
-import io
-
 import streamlit as st
 
 from components.charts import confusion_figure, metrics_figure, recognisable_figure
@@ -10,6 +7,7 @@ from components.safe_text import answer_md, md
 from components.setup import need_profile, page_setup, show_error, visible_profiles
 from playground import RETRIEVERS, InvalidInput, PlaygroundError
 from playground.research.attribution import METHODS, attribute, profile_docs
+from playground.research.eval_stats import evaluation_csv
 from playground.research.evaluation import CONDITIONS, METRICS, build_attributor, evaluate_profile
 from playground.research.trained_attribution import explain
 from playground.wording import metric_name, plural
@@ -109,12 +107,8 @@ if res and res["profile_id"] == profile["id"]:
     st.plotly_chart(metrics_figure({c: {metric_name(m): v[m] for m in shown} for c, v in summary.items()},
                                    [metric_name(m) for m in shown]), width="stretch", key="eval_metrics")
     rows = res["rows"]
-    buf = io.StringIO()
-    fields = [f for f in rows[0] if f not in ("messages",)]
-    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    st.download_button("Download all items as CSV", buf.getvalue(), "evaluation.csv", "text/csv", key="eval_csv")
+    # Titles and outputs are people's text: evaluation_csv neutralises cells a spreadsheet would run as formulas.
+    st.download_button("Download all items as CSV", evaluation_csv(rows), "evaluation.csv", "text/csv", key="eval_csv")
     labels = [f"{r['title'][:50]} · {r['condition']}" for r in rows]
     pick = st.selectbox("Look at one item", range(len(rows)), format_func=lambda i: labels[i], key="eval_item")
     r = rows[pick]

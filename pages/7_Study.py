@@ -8,10 +8,16 @@ from components.setup import page_setup, show_error
 from playground import PlaygroundError
 from playground.research import study as studies
 
+LIKERT = (1, 2, 3, 4, 5)
+LIKERT_CAPTIONS = ("disagree", "", "", "", "agree")
+
 pg = page_setup("Study", "For participants in a study: your researcher gave you a study code and a participant ID. "
                 "No real name is needed.", icon="🔬")
 
 # Resume from this browser session, or from the resume link (?resume=<secret>); a participant id alone opens nothing.
+# Online studies open from a link with the study code and the recruiting platform's ids (?study=CODE&PROLIFIC_PID=…,
+# the parameter names the researcher set); the researcher's preview opens with ?study=CODE&preview=<key>.
+q = st.query_params
 pid = st.session_state.get(state.PARTICIPANT)
 participant = None
 if pid:
@@ -19,32 +25,67 @@ if pid:
         participant = studies.get_participant(pg, pid)
     except PlaygroundError:
         st.session_state.pop(state.PARTICIPANT, None)
-elif st.query_params.get("resume"):
+if not participant and q.get("resume"):
     try:
-        participant = studies.resume(pg, st.query_params["resume"])
+        participant = studies.resume(pg, q["resume"])
     except PlaygroundError as e:
         show_error(e)
-        del st.query_params["resume"]
+        del q["resume"]
+if not participant and q.get("study") and q.get("preview"):
+    try:
+        participant = studies.join(pg, q["study"], "", preview_key=q["preview"])
+    except PlaygroundError as e:
+        show_error(e)
     else:
-        st.session_state[state.PARTICIPANT] = participant["id"]
+        del q["preview"]
+        q["resume"] = participant["resume_token"]
+elif not participant and q.get("study"):
+    try:
+        online = studies.study_by_code(pg, q["study"])["settings"]
+    except PlaygroundError as e:
+        show_error(e)
+        online = {}
+    if online.get("participant_param") and q.get(online["participant_param"]):
+        try:
+            participant = studies.join(pg, q["study"], q[online["participant_param"]],
+                                       external={"study": q.get(online.get("study_param") or "", ""),
+                                                 "session": q.get(online.get("session_param") or "", "")})
+        except PlaygroundError as e:
+            show_error(e)
+            st.info("If you started this study before, type your participant ID and resume code below.")
+        else:
+            q["resume"] = participant["resume_token"]  # a reload (only this link) resumes here
+if participant:
+    st.session_state[state.PARTICIPANT] = participant["id"]
+    if participant.get("resume_token"):
+        st.session_state["study_resume_code"] = participant["resume_token"]
 
 if not participant:
     with st.form("study_join"):
-        code = st.text_input("Study code", key="study_code")
+        code = st.text_input("Study code", q.get("study", ""), key="study_code")
         who = st.text_input("Participant ID", key="study_pid")
+        access = st.text_input("Access code (if the researcher gave you one)", key="study_access")
+        again = st.text_input("Resume code (only if you started before)", key="study_resume")
         if st.form_submit_button("Join", type="primary"):
             try:
-                participant = studies.join(pg, code, who)
+                participant = studies.join(pg, code, who, again, access_code=access)
             except PlaygroundError as e:
                 show_error(e)
             else:
                 st.session_state[state.PARTICIPANT] = participant["id"]
-                st.query_params["resume"] = participant["resume_token"]  # a reload (only this link) resumes here
+                st.session_state["study_resume_code"] = participant["resume_token"]
+                q["resume"] = participant["resume_token"]  # a reload (only this link) resumes here
                 st.rerun()
     st.stop()
 
 study = studies.get_study(pg, participant["study_id"])
+if participant["preview"]:
+    st.warning("Preview: this is what participants see. Nothing you do here is counted or exported, and it is deleted "
+               "when you finish or open the preview again.", icon="👁️")
 st.caption(f"Study **{md(study['name'])}** · participant **{md(participant['code'])}**")
+if st.session_state.get("study_resume_code") and not participant["preview"]:
+    st.caption(f"Your resume code: **{md(st.session_state['study_resume_code'])}**. Keep it: it lets you continue "
+               "later, and nobody else can take your place without it.")
 
 if not participant["consented"]:
     st.subheader("Consent")
@@ -57,7 +98,7 @@ if not participant["consented"]:
 
 profile_id = participant["profile_id"]
 samples = pg.list_samples(profile_id) if profile_id else []
-if not samples and not st.session_state.get("study_skip_samples"):
+if not samples and not participant["skipped_writing"]:
     st.subheader("Your writing (optional)")
     st.markdown("Paste something you wrote (an e-mail, a post, a short essay). It is used only to personalize answers "
                 "for you in this study, and you can ask the researcher to delete it at any time.")
@@ -77,18 +118,57 @@ if not samples and not st.session_state.get("study_skip_samples"):
         else:
             st.rerun()
     if c2.button("Skip", key="study_skip"):
-        st.session_state["study_skip_samples"] = True
+        studies.skip_writing(pg, participant["id"])  # remembered on the server: a reload does not ask again
         st.rerun()
     st.stop()
 
-done = {r["task"] - 1 for r in studies.judgement_rows(pg, study["id"], participant["id"])}
-todo = [t for t in range(len(study["prompts"])) if t not in done]
-st.progress(len(done) / len(study["prompts"]), text=f"{len(done)} of {len(study['prompts'])} tasks done")
-if not todo:
-    studies.end_resume(pg, participant["id"])
-    st.query_params.pop("resume", None)
-    st.success("All done: thank you for taking part!")
+check = study["settings"].get("attention_check")
+if check and studies.attention_answer(pg, participant["id"]) is None:
+    st.subheader("A quick check")
+    with st.form("study_attention"):
+        pick = st.radio(check["question"], check["options"], index=None, key="study_attention_pick")
+        if st.form_submit_button("Continue", type="primary"):
+            if pick is None:
+                st.warning("Pick one of the options.")
+            else:
+                studies.answer_attention(pg, participant["id"], pick)
+                st.rerun()
     st.stop()
+
+done = set(studies.judged_tasks(pg, participant["id"]))
+todo = [t for t in range(len(study["prompts"])) if t not in done]
+needed = studies.tasks_needed(study)
+st.progress(len(done) / len(study["prompts"]), text=f"{len(done)} of {len(study['prompts'])} tasks done")
+
+
+def show_completion(result: dict) -> None:
+    st.success("All done: thank you for taking part!")
+    if result.get("completion_code"):
+        st.markdown(f"Your completion code: **{md(result['completion_code'])}**")
+        st.code(result["completion_code"], language=None)
+    if result.get("redirect_url"):
+        st.link_button("Return to the study platform", result["redirect_url"], type="primary")
+
+
+if st.session_state.get("study_finished") == participant["id"]:
+    show_completion(st.session_state["study_completion"])
+    st.stop()
+if not todo or (todo and len(done) >= needed and st.session_state.get("study_finish_now")):
+    try:
+        result = studies.finish(pg, participant["id"])
+    except PlaygroundError as e:
+        show_error(e)
+        st.stop()
+    st.session_state["study_finished"] = participant["id"]
+    st.session_state["study_completion"] = result
+    st.query_params.pop("resume", None)
+    show_completion(result)
+    st.stop()
+if len(done) >= needed:
+    st.info(f"You have done the {needed} tasks this study needs; you may finish now or do more.")
+    if st.button("Finish now", key="study_finish"):
+        st.session_state["study_finish_now"] = True
+        st.rerun()
 
 task = todo[0]
 view = studies.task_view(pg, participant["id"], task)
@@ -116,7 +196,9 @@ with area.container():
             st.markdown(f"#### {label}")
             with st.container(border=True):
                 st.markdown(answer_md(view["answers"][slot]["text"]) or "_(empty)_")
-            ratings[slot] = {q["id"]: st.slider(q["text"], 1, 5, 3, key=f"study_rate_{task}_{slot}_{q['id']}")
+            # No preset value: a rating nobody gave stays empty (stored as null), never a middle value nobody chose.
+            ratings[slot] = {q["id"]: st.radio(q["text"], LIKERT, index=None, horizontal=True,
+                                               captions=LIKERT_CAPTIONS, key=f"study_rate_{task}_{slot}_{q['id']}")
                              for q in view["questions"]}
     with st.form(f"study_judge_{task}"):
         choice = st.radio("Which answer do you prefer?", ("A", "B", "none"), horizontal=True, index=None,

@@ -1,6 +1,6 @@
 """Study admin: set up studies, watch progress, export data, and run a workshop. Protected by a passphrase."""
 
-import hmac
+import json
 
 import streamlit as st
 
@@ -12,6 +12,7 @@ from components.setup import flash, page_setup, show_error
 from playground import RETRIEVERS, PlaygroundError
 from playground.library.privacy_scan import REDACT_CHOICES
 from playground.people import privacy
+from playground.research import admin_guard
 from playground.research import study as studies
 from playground.wording import plural
 from playground.workshop import PAGES, get_preset, reset_all, set_preset
@@ -27,10 +28,18 @@ if not st.session_state.get(state.ADMIN_OK):
     with st.form("admin_login"):
         given = st.text_input("Admin passphrase", type="password", key="admin_pass")
         if st.form_submit_button("Unlock"):
-            if hmac.compare_digest(given.encode(), secret.encode()):
-                st.session_state[state.ADMIN_OK] = True
-                st.rerun()
-            st.error("That passphrase is not right.")
+            # Failures are counted on the server (SQLite): after a few, every attempt waits out a growing pause.
+            try:
+                ok = admin_guard.check_passphrase(pg.db, "admin", given, secret)
+            except PlaygroundError as e:
+                show_error(e)
+            else:
+                if ok:
+                    st.session_state[state.ADMIN_OK] = True
+                    st.rerun()
+                wait = admin_guard.wait_left(pg.db, "admin")
+                st.error("That passphrase is not right." + (f" The next attempt is checked in {wait:.0f} s."
+                                                            if wait else ""))
     st.stop()
 
 tab_studies, tab_new, tab_workshop = st.tabs(["Studies", "New study", "Workshop"])
@@ -56,19 +65,44 @@ with tab_new:
                             key="admin_blind")
         prompts = st.text_area("Task prompts, one per line", key="admin_prompts",
                                value="Plan a relaxing weekend for me.\nExplain inflation to me.")
+        questions = st.text_area("Rating statements (1–5 agreement, optional for participants), one per line; empty: "
+                                 "only the preference is asked", key="admin_questions",
+                                 value="\n".join(q["text"] for q in studies.DEFAULT_QUESTIONS))
+        st.markdown("**Who may join, and running online**")
+        access = st.radio("Access", studies.ACCESS, horizontal=True, key="admin_access",
+                          format_func={"open": "open: anyone with the study code picks an ID",
+                                       "invited": "invited: only the IDs below, each with its own access code"}.get)
+        invites = st.text_area("Participant IDs to register (invited), one per line", key="admin_invites")
+        o1, o2, o3 = st.columns(3)
+        p_param = o1.text_input("URL parameter with the participant ID", key="admin_pparam",
+                                placeholder="PROLIFIC_PID")
+        s_param = o2.text_input("… with the platform's study ID", key="admin_sparam", placeholder="STUDY_ID")
+        x_param = o3.text_input("… with the session ID", key="admin_xparam", placeholder="SESSION_ID")
+        e1, e2, e3 = st.columns(3)
+        completion = e1.text_input("Completion code shown at the end", key="admin_completion")
+        redirect = e2.text_input("Redirect URL at the end (https://…)", key="admin_redirect")
+        min_tasks = e3.number_input("Tasks needed before finishing (0: all)", 0, 100, 0, key="admin_min_tasks")
+        attention = st.checkbox("Attention check before the first task (“choose Purple”)", key="admin_attention")
         if st.form_submit_button("Create study", type="primary"):
-            sig = writes.signature(name, consent, modes, retrievers, assignment, blind, prompts)
+            settings = {"access": access, "participant_param": p_param, "study_param": s_param,
+                        "session_param": x_param, "completion_code": completion, "redirect_url": redirect,
+                        "min_tasks": int(min_tasks), "attention_check": attention}
+            sig = writes.signature(name, consent, modes, retrievers, assignment, blind, prompts, questions, settings,
+                                   invites)
             s, error, repeated = writes.run_once("admin_new_study", sig, lambda: studies.create_study(
                 pg, name, consent, [{"mode": m, "retriever": r} for m in modes for r in retrievers],
                 prompts.splitlines(), assignment=assignment, blind=blind,
-                persona_id=study_persona))
+                persona_id=study_persona, questions=questions.splitlines(), settings=settings))
             if isinstance(error, PlaygroundError):
                 show_error(error)
             elif error is not None:
                 raise error
             elif not repeated:
+                codes = studies.invite(pg, s["id"], invites.splitlines()) if invites.strip() else []
                 flash("success", f"Study “{md(s['name'])}” created. Participants join on the Study page with code "
-                                 f"**{s['code']}**.")
+                                 f"**{s['code']}**." + (" Access codes (shown once, in the Studies tab too until "
+                                                        "you leave this page) are ready." if codes else ""))
+                st.session_state["admin_new_access_codes"] = codes
                 st.rerun()
 
 with tab_studies:
@@ -82,6 +116,28 @@ with tab_studies:
         s = studies.get_study(pg, sid)
         st.caption(f"Conditions: {', '.join(c['label'] for c in s['conditions'])} · {s['assignment']}-subject · "
                    f"{'blind' if s['blind'] else 'labelled'} · {len(s['prompts'])} tasks")
+        if st.session_state.get("admin_new_access_codes"):
+            st.markdown("**Access codes** (only a hash is stored: hand these out now)")
+            st.dataframe(st.session_state["admin_new_access_codes"], hide_index=True, key="admin_codes")
+        online = s["settings"]
+        if online.get("participant_param"):
+            ps = [f"{online[k]}={{{{%{online[k]}%}}}}" for k in ("participant_param", "study_param", "session_param")
+                  if online.get(k)]
+            st.caption("Online link (replace the placeholders as your platform asks): `…/Study?study=" + s["code"] +
+                       "&" + "&".join(ps) + "`")
+        a1, a2 = st.columns(2)
+        if a1.button("Preview as a participant", key="admin_preview"):
+            st.session_state["admin_preview_key"] = (sid, studies.new_preview_key(pg, sid))
+        if st.session_state.get("admin_preview_key", ("",))[0] == sid:
+            a1.caption(f"Open `/Study?study={s['code']}&preview={st.session_state['admin_preview_key'][1]}` "
+                       "(in a private window): what participants see; nothing is counted or exported.")
+        if s["open"]:
+            if a2.button("Close the study", key="admin_close"):
+                studies.close_study(pg, sid)
+                flash("success", "Closed: no new participants, and its persona may be edited again.")
+                st.rerun()
+        else:
+            a2.caption("Closed to new participants.")
         summary = studies.summary(pg, sid)
         c1, c2 = st.columns(2)
         with c1:
@@ -100,10 +156,23 @@ with tab_studies:
                        "win rate": None if v["win_rate"] is None else round(v["win_rate"], 3),
                        "95% CI": f"{v['ci95'][0]:.2f}–{v['ci95'][1]:.2f}"} for c, v in summary["conditions"].items()],
                      hide_index=True, width="stretch", key="admin_summary")
+        bt = summary["bradley_terry"]
+        if bt:
+            st.markdown(f"**Bradley–Terry fit** ({plural(bt['n'], 'decisive choice')}, ties left out)")
+            st.dataframe([{"condition": c, "strength": round(v["strength"], 2), "± SE": round(v["se"], 2),
+                           f"P(beats {bt['reference']}) at equal length": round(v["p_beats_reference"], 2)}
+                          for c, v in bt["conditions"].items()], hide_index=True, width="stretch", key="admin_bt")
+            st.caption(f"Strength is relative to {md(bt['reference'])} (0), at equal answer length. Length effect "
+                       f"β = {bt['length_effect']:.2f} ± {bt['length_se']:.2f} per unit of log word-count ratio: above "
+                       "0, longer answers won more often whatever wrote them. With few choices the standard errors "
+                       "are wide and the fit says little; a small ridge penalty keeps a condition that always won "
+                       "finite, so it understates extreme strengths.")
         progress = studies.progress(pg, sid)
         st.markdown("**Participants**")
         st.dataframe([{"participant": p["code"], "consented": bool(p["consented"]), "tasks done": p["done"],
-                       "of": p["tasks"]} for p in progress], hide_index=True, width="stretch", key="admin_progress")
+                       "of": p["tasks"], "attention check": {None: "—", True: "passed", False: "failed"}[
+                           p["attention_passed"]]} for p in progress], hide_index=True, width="stretch",
+                     key="admin_progress")
         d1, d2 = st.columns(2)
         d1.download_button("Export judgements (CSV)", studies.export_csv(pg, sid), f"{s['code']}-judgements.csv",
                            "text/csv", key="admin_csv")
@@ -114,7 +183,6 @@ with tab_studies:
         if progress:
             codes = {p["id"]: p["code"] for p in progress}
             who = st.selectbox("One participant", list(codes), format_func=codes.get, key="admin_participant")
-            import json
             st.download_button("Export this participant's data (JSON)",
                                json.dumps(studies.export_participant(pg, who), default=str, indent=2),
                                f"participant-{codes[who]}.json", "application/json", key="admin_p_export")

@@ -126,6 +126,8 @@ def parser() -> argparse.ArgumentParser:
     jd.add_argument("--study", required=True)
     jd.add_argument("--template", type=Path, help="a judge prompt template file (default: the shipped one)")
     jd.add_argument("--no-run", action="store_true", help="only report verdicts already stored")
+    _study_args(sub.add_parser("study", help="studies as code: create from a TOML file, status, export, "
+                                             "delete a participant"))
     sub.add_parser("status", help="what is reachable")
     doc = sub.add_parser("doctor", help="repair and check that SQLite and Chroma agree")
     doc.add_argument("--erasure", metavar="PERSON_ID_OR_TEXT",
@@ -232,6 +234,8 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
         _out(run_bias(args, pg))
     elif args.cmd == "judge":
         _out(run_judge(args, pg))
+    elif args.cmd == "study":
+        _out(run_study(args, pg))
     elif args.cmd == "status":
         _out(pg.status())
     elif args.cmd == "doctor" and args.erasure:
@@ -417,3 +421,85 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
+
+
+def _study_args(p: argparse.ArgumentParser) -> None:
+    act = p.add_subparsers(dest="action", required=True)
+    act.add_parser("create", help="create a study from a TOML file (docs/study-data.md)").add_argument(
+        "--config", type=Path, required=True)
+    act.add_parser("status", help="participants and progress (one study, or all)").add_argument("--study")
+    ex = act.add_parser("export", help="judgements.csv, events.jsonl and codebook.json into a folder")
+    ex.add_argument("--study", required=True)
+    ex.add_argument("--out", type=Path, required=True)
+    dp = act.add_parser("delete-participant", help="remove one participant's data everywhere")
+    dp.add_argument("--study", required=True)
+    dp.add_argument("--participant", required=True, help="the participant ID as in the export, or its internal id")
+    act.add_parser("close", help="no new participants; unfreeze its persona").add_argument("--study")
+
+
+def _find_study(pg: Playground, ref: str) -> dict[str, Any]:
+    from playground.research import study as studies
+
+    try:
+        return studies.get_study(pg, ref)
+    except NotFound:
+        return studies.study_by_code(pg, ref)
+
+
+def run_study(args: argparse.Namespace, pg: Playground) -> Any:
+    import tomllib
+
+    from playground.research import participant_ids
+    from playground.research import study as studies
+
+    if args.action == "create":
+        try:
+            cfg = tomllib.loads(args.config.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise InvalidInput(f"{args.config} cannot be read: {e.strerror}.") from None
+        except tomllib.TOMLDecodeError as e:
+            raise InvalidInput(f"{args.config} is not valid TOML: {e}.") from None
+        known = {"name", "consent", "conditions", "prompts", "assignment", "blind", "questions", "persona",
+                 "online", "invites"}
+        if set(cfg) - known:
+            raise InvalidInput(f"Unknown key(s) in {args.config}: {', '.join(sorted(set(cfg) - known))}.")
+        s = studies.create_study(pg, cfg.get("name", ""), cfg.get("consent", ""), cfg.get("conditions", []),
+                                 cfg.get("prompts", []), assignment=cfg.get("assignment", "within"),
+                                 blind=cfg.get("blind", True),
+                                 questions=cfg.get("questions", list(studies.DEFAULT_QUESTIONS)),
+                                 persona_id=cfg.get("persona", ""), settings=cfg.get("online", {}))
+        codes = studies.invite(pg, s["id"], cfg.get("invites", [])) if cfg.get("invites") else []
+        return {"id": s["id"], "code": s["code"], "name": s["name"], "conditions": s["conditions"],
+                "questions": s["questions"], "settings": s["settings"], "access_codes": codes}
+    if args.action == "status":
+        chosen = [_find_study(pg, args.study)] if args.study else studies.list_studies(pg)
+        out = []
+        for s in chosen:
+            prog = studies.progress(pg, s["id"])
+            out.append({"id": s["id"], "code": s["code"], "name": s["name"], "open": s["open"],
+                        "participants": len(prog), "judgements": sum(p["done"] for p in prog),
+                        "finished": sum(1 for p in prog if p["finished"]),
+                        "progress": [{"participant": p["code"], "consented": bool(p["consented"]), "done": p["done"],
+                                      "of": p["tasks"], "attention_passed": p["attention_passed"],
+                                      "finished": bool(p["finished"])} for p in prog]})
+        return out[0] if args.study else out
+    if args.action == "export":
+        s = _find_study(pg, args.study)
+        args.out.mkdir(parents=True, exist_ok=True)
+        files = {"judgements.csv": studies.export_csv(pg, s["id"]), "events.jsonl": studies.export_jsonl(pg, s["id"]),
+                 "codebook.json": json.dumps(studies.codebook(s), indent=2, ensure_ascii=False) + "\n"}
+        for name, text in files.items():
+            (args.out / name).write_text(text, encoding="utf-8")
+        return {"study": s["id"], "folder": str(args.out), "files": sorted(files),
+                "judgements": max(0, len(files["judgements.csv"].splitlines()) - 1)}
+    if args.action == "close":
+        s = _find_study(pg, args.study)
+        studies.close_study(pg, s["id"])
+        return {"study": s["id"], "open": False}
+    s = _find_study(pg, args.study)
+    row = pg.db.one("SELECT id FROM participants WHERE study_id = ? AND (id = ? OR code_key = ?)",
+                    (s["id"], args.participant, participant_ids.key(args.participant)))
+    if not row:
+        raise NotFound(f"Study {s['code']} has no participant “{args.participant}”.")
+    studies.delete_participant(pg, row["id"])
+    return {"study": s["id"], "deleted": row["id"]}

@@ -53,6 +53,7 @@ def reset_all(parts: ResetParts) -> int:
     profiles = people.list_profiles(include_study=True)
     for p in profiles:
         people.delete_profile(p["id"], purge=False)
+    parts.db.execute("DELETE FROM persona_locks")  # resetting everything unfreezes the personas studies froze
     for persona in people.list_personas():
         if not persona["builtin"]:
             people.delete_persona(persona["id"])

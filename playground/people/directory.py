@@ -178,11 +178,21 @@ class People:
         return pid
 
     def editable_persona(self, persona_id: str) -> dict[str, Any]:
-        """The persona, if people may change it (shipped personas are read-only)."""
+        """The persona, if people may change it (shipped personas are read-only, and so is a persona an open study
+        answers with: the study froze it, table persona_locks)."""
         persona = self.get_persona(persona_id)
         if persona["builtin"]:
             raise InvalidInput("Shipped personas cannot be edited.", "Create your own persona instead.")
+        self._check_not_frozen(persona)
         return persona
+
+    def _check_not_frozen(self, persona: dict[str, Any]) -> None:
+        row = self.db.one("SELECT s.name FROM persona_locks l JOIN studies s ON s.id = l.study_id "
+                          "WHERE l.persona_id = ? AND s.open = 1 LIMIT 1", (persona["id"],))
+        if row:
+            raise InvalidInput(f"The persona “{persona['name']}” is used by the running study “{row['name']}”, so it "
+                               "cannot be changed or deleted while the study runs.",
+                               "Ask the researcher to close the study first (Study admin), or create a new persona.")
 
     def update_persona(self, persona_id: str, *, name: str, description: str, style_guidance: str = "",
                        group: str = "") -> dict[str, Any]:
@@ -197,6 +207,7 @@ class People:
         persona = self.get_persona(persona_id)
         if persona["builtin"]:
             raise InvalidInput("Shipped personas cannot be deleted.")
+        self._check_not_frozen(persona)
         with self.db.transaction() as db:
             db.execute("UPDATE samples SET status = 'deleting' WHERE owner_kind = 'persona' AND owner_id = ?",
                        (persona_id,))

@@ -58,3 +58,12 @@ def paired_table(rows: Sequence[Any], a: str, b: str, metrics: Sequence[str]) ->
         got = [(getattr(x, m), getattr(y, m)) for x, y in pairs if getattr(x, m) is not None and getattr(y, m) is not None]
         out[m] = paired_difference([x for x, _ in got], [y for _, y in got])
     return out
+
+
+def evaluation_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """The Evaluate page's items as CSV (every column but the messages sent), safe to open in a spreadsheet."""
+    from playground.research.csv_safe import write_csv
+
+    if not rows:
+        return ""
+    return write_csv(rows, [f for f in rows[0] if f != "messages"])

@@ -10,9 +10,7 @@ Column meanings are documented in docs/study-data.md.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import itertools
 import json
 import math
@@ -22,6 +20,10 @@ from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from playground.errors import InvalidInput, LLMError, NotFound, PlaygroundError
 from playground.pipeline.retrieval import RETRIEVERS, RetrievalOptions
+from playground.research import participant_ids
+from playground.research.bradley_terry import Comparison
+from playground.research.bradley_terry import fit as bt_fit
+from playground.research.csv_safe import write_csv
 from playground.stores.db import new_id, now
 
 if TYPE_CHECKING:
@@ -50,26 +52,92 @@ LIKERT = (1, 2, 3, 4, 5)
 CHOICES = ("A", "B", "none")
 CSV_BASE = ["study_id", "study_name", "participant", "task", "prompt", "condition_a", "condition_b", "mode_a",
             "retriever_a", "mode_b", "retriever_b", "choice", "preferred_condition", "reason", "model_a", "model_b",
-            "latency_a_s", "latency_b_s", "snippets_a", "snippets_b", "created"]
+            "latency_a_s", "latency_b_s", "snippets_a", "snippets_b", "created", "words_a", "words_b",
+            "platform_study_id", "platform_session_id", "attention_passed"]
+ACCESS = ("open", "invited")
+DEFAULT_ATTENTION = {"question": "To show that you are reading carefully, choose “Purple” below.",
+                     "options": ["Red", "Green", "Purple", "Blue"], "answer": "Purple"}
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
-def _code() -> str:
-    return "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(6))
+def _code(n: int = 6) -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(n))
 
 
 def _study_row(row: dict[str, Any]) -> dict[str, Any]:
-    for k in ("conditions", "questions", "prompts"):
+    for k in ("conditions", "questions", "prompts", "settings"):
         row[k] = json.loads(row[k])
     row["blind"], row["open"] = bool(row["blind"]), bool(row["open"])
     return row
 
 
+def check_questions(questions: Sequence[dict[str, str] | str]) -> list[dict[str, str]]:
+    """The researcher's Likert statements: text each (a string or ``{"text": …, "id": …}``), ids unique."""
+    out: list[dict[str, str]] = []
+    for n, q in enumerate(questions, 1):
+        q = {"text": q} if isinstance(q, str) else dict(q)
+        text = str(q.get("text", "")).strip()
+        if not text:
+            continue
+        qid = str(q.get("id") or f"q{n}").strip()
+        if not qid.replace("_", "").isalnum() or not qid.isascii():
+            raise InvalidInput(f"Question id “{qid}” may use only letters, digits and _ (it names export columns).")
+        if qid in {x["id"] for x in out}:
+            raise InvalidInput(f"Two questions have the id “{qid}”: give each its own.")
+        out.append({"id": qid, "criterion": str(q.get("criterion") or text[:40]), "text": text[:500]})
+    return out
+
+
+def check_settings(settings: dict[str, Any], n_prompts: int) -> dict[str, Any]:
+    """How the study is joined and finished (docs/study-data.md, "Running a study online")."""
+    unknown = set(settings) - {"access", "participant_param", "study_param", "session_param", "completion_code",
+                               "redirect_url", "min_tasks", "attention_check"}
+    if unknown:
+        raise InvalidInput(f"Unknown study setting(s): {', '.join(sorted(unknown))}.")
+    out: dict[str, Any] = {"access": settings.get("access") or "open"}
+    if out["access"] not in ACCESS:
+        raise InvalidInput("Access is 'open' (anyone with the study code picks an ID) or 'invited' (only the IDs "
+                           "you register, each with its own access code).")
+    for k in ("participant_param", "study_param", "session_param"):
+        v = str(settings.get(k) or "").strip()
+        if v and (not v.replace("_", "").replace("-", "").isalnum() or not v.isascii() or len(v) > 40):
+            raise InvalidInput(f"URL parameter name “{v}” may use only letters, digits, _ and -.")
+        out[k] = v
+    out["completion_code"] = str(settings.get("completion_code") or "").strip()[:60]
+    url = str(settings.get("redirect_url") or "").strip()
+    if url and not url.startswith("https://"):
+        raise InvalidInput("The redirect URL must start with https://.")
+    out["redirect_url"] = url
+    try:
+        m = int(settings.get("min_tasks") or 0)
+    except (TypeError, ValueError):
+        raise InvalidInput("The minimum number of tasks is a whole number.") from None
+    if not 0 <= m <= n_prompts:
+        raise InvalidInput(f"The minimum number of tasks is between 0 (all of them) and {n_prompts}.")
+    out["min_tasks"] = m
+    att = settings.get("attention_check")
+    if att is True:
+        att = DEFAULT_ATTENTION
+    if att:
+        att = {"question": str(att.get("question", "")).strip(), "options": [str(o) for o in att.get("options", [])],
+               "answer": str(att.get("answer", ""))}
+        if not att["question"] or len(att["options"]) < 2 or att["answer"] not in att["options"]:
+            raise InvalidInput("An attention check needs a question, at least two options and the right answer "
+                               "among them.")
+    out["attention_check"] = att or None
+    return out
+
+
 def create_study(parts: StudyParts, name: str, consent_text: str, conditions: Sequence[dict[str, str]],
                  prompts: Sequence[str], *, assignment: str = "within", blind: bool = True,
-                 questions: Sequence[dict[str, str]] = DEFAULT_QUESTIONS, persona_id: str = "") -> dict[str, Any]:
+                 questions: Sequence[dict[str, str] | str] = DEFAULT_QUESTIONS, persona_id: str = "",
+                 settings: dict[str, Any] | None = None, invites: Sequence[str] = ()) -> dict[str, Any]:
     """``persona_id``: the persona that persona conditions answer with (a condition may name its own instead).
     Participants' profiles belong to no persona, so a persona condition without one is refused here, at set-up,
-    rather than failing in front of every participant."""
+    rather than failing in front of every participant. The persona is frozen while the study is open (its text is
+    kept in the study and nobody may edit or delete it until the study closes). ``questions``: the Likert statements
+    (none: only the preference is asked). ``settings``: access and online running (:func:`check_settings`).
+    ``invites``: participant IDs to register (access 'invited'); their access codes come from :func:`invite`."""
     if not name.strip():
         raise InvalidInput("A study needs a name.")
     if not consent_text.strip():
@@ -89,20 +157,67 @@ def create_study(parts: StudyParts, name: str, consent_text: str, conditions: Se
             if not chosen:
                 raise InvalidInput(f"Condition {n} compares persona mode, which needs a persona: choose the persona "
                                    "the study uses (participants belong to none).")
-            cond["persona_id"] = parts.people.get_persona(chosen)["id"]
+            persona = parts.people.get_persona(chosen)
+            cond["persona_id"] = persona["id"]
+            cond["persona_snapshot"] = {k: persona.get(k) for k in ("name", "description", "style_guidance")}
         conds.append(cond)
     if len({(c["mode"], c["retriever"], c.get("persona_id")) for c in conds}) < 2:
         raise InvalidInput("A study compares at least two different conditions.")
     prompts = [p.strip() for p in prompts if p.strip()]
     if not prompts:
         raise InvalidInput("A study needs at least one task prompt.")
+    qs = check_questions(questions)
+    config = check_settings(dict(settings or {}), len(prompts))
     sid = new_id("std")
     code = _code()
-    parts.db.execute("INSERT INTO studies (id, code, name, consent_text, conditions, assignment, blind, questions, "
-                  "prompts, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                  (sid, code, name.strip(), consent_text.strip(), json.dumps(conds), assignment, int(blind),
-                   json.dumps(list(questions)), json.dumps(prompts), now()))
+    with parts.db.transaction() as db:
+        db.execute("INSERT INTO studies (id, code, name, consent_text, conditions, assignment, blind, questions, "
+                   "prompts, created, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (sid, code, name.strip(), consent_text.strip(), json.dumps(conds), assignment, int(blind),
+                    json.dumps(qs), json.dumps(prompts), now(), json.dumps(config)))
+        for c in conds:
+            if c.get("persona_id"):
+                db.execute("INSERT OR IGNORE INTO persona_locks (persona_id, study_id, snapshot) VALUES (?, ?, ?)",
+                           (c["persona_id"], sid, json.dumps(c["persona_snapshot"])))
+    if invites:
+        invite(parts, sid, invites)
     return get_study(parts, sid)
+
+
+def invite(parts: StudyParts, study_id: str, participant_codes: Sequence[str]) -> list[dict[str, str]]:
+    """Register participant IDs, each with a fresh access code to hand to that person (shown once: only a hash
+    is stored). In an 'invited' study nobody joins without an ID on this list and its access code, so knowing the
+    study code and someone's ID is not enough to take their place. Registering an ID again replaces its code."""
+    study = get_study(parts, study_id)
+    out = []
+    with parts.db.transaction() as db:
+        for raw in participant_codes:
+            if not raw.strip():
+                continue
+            shown, key = participant_ids.clean(raw), participant_ids.key(raw)
+            access = _code(8)
+            db.execute("INSERT INTO study_invites (study_id, code_key, code, access_hash) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT(study_id, code_key) DO UPDATE SET code = excluded.code, "
+                       "access_hash = excluded.access_hash", (study["id"], key, shown, _token_hash(_norm(access))))
+            out.append({"participant": shown, "access_code": access})
+    return out
+
+
+def close_study(parts: StudyParts, study_id: str) -> None:
+    """No new participants; the personas it froze may be edited again."""
+    study = get_study(parts, study_id)
+    with parts.db.transaction() as db:
+        db.execute("UPDATE studies SET open = 0 WHERE id = ?", (study["id"],))
+        db.execute("DELETE FROM persona_locks WHERE study_id = ?", (study["id"],))
+
+
+def new_preview_key(parts: StudyParts, study_id: str) -> str:
+    """A secret for the researcher's preview link (``?study=CODE&preview=KEY``); a new one replaces the old."""
+    study = get_study(parts, study_id)
+    key = secrets.token_urlsafe(12)
+    settings = {**study["settings"], "preview_hash": _token_hash(key)}
+    parts.db.execute("UPDATE studies SET settings = ? WHERE id = ?", (json.dumps(settings), study["id"]))
+    return key
 
 
 def get_study(parts: StudyParts, study_id: str) -> dict[str, Any]:
@@ -120,7 +235,8 @@ def study_by_code(parts: StudyParts, code: str) -> dict[str, Any]:
 
 
 def list_studies(parts: StudyParts) -> list[dict[str, Any]]:
-    rows = parts.db.query("SELECT s.*, (SELECT count(*) FROM participants p WHERE p.study_id = s.id) AS n_participants "
+    rows = parts.db.query("SELECT s.*, (SELECT count(*) FROM participants p WHERE p.study_id = s.id AND p.preview = 0) "
+                          "AS n_participants "
                        "FROM studies s ORDER BY created DESC")
     return [_study_row(r) for r in rows]
 
@@ -146,45 +262,96 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _norm(code: str) -> str:
+    """A code as a person types it back: case, spaces and dashes do not matter."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
 def _new_resume_token(parts: StudyParts, participant_id: str) -> str:
-    token = secrets.token_urlsafe(18)
+    """A resume code short enough to write down (12 characters, about 60 bits), also what the resume link holds."""
+    token = _code(12)
     parts.db.execute("UPDATE participants SET resume_hash = ? WHERE id = ?", (_token_hash(token), participant_id))
     return token
 
 
-def join(parts: StudyParts, study_code: str, participant_code: str, resume_token: str = "") -> dict[str, Any]:
-    """Join (or resume) a study. The participant ID is whatever the researcher handed out; no real name needed.
-    The result carries ``resume_token``, the secret a resume link holds. Someone else's participant ID is not enough
-    to open a session that has started (consented): that needs the token from its resume link."""
+def _resume_matches(row: dict[str, Any], token: str) -> bool:
+    return bool(token) and bool(row["resume_hash"]) and any(
+        secrets.compare_digest(row["resume_hash"], _token_hash(t)) for t in {token, _norm(token)})
+
+
+def join(parts: StudyParts, study_code: str, participant_code: str, resume_token: str = "", *,
+         access_code: str = "", external: dict[str, str] | None = None, preview_key: str = "") -> dict[str, Any]:
+    """Join (or resume) a study. The participant ID is whatever the researcher handed out (or the recruiting
+    platform put in the URL); no real name needed. Look-alike IDs are one participant (participant_ids.py).
+    A claimed ID opens again only with its resume code (``resume_token``, also what the resume link holds), or in
+    an 'invited' study with its access code; it is never enough to know the ID. The result carries a fresh
+    ``resume_token``. ``preview_key``: the researcher's preview, a participant nobody counts or exports."""
     study = study_by_code(parts, study_code)
-    code = participant_code.strip()
-    if not code or len(code) > 40:
-        raise InvalidInput("Type the participant ID you were given (at most 40 characters).")
-    existing = parts.db.one("SELECT * FROM participants WHERE study_id = ? AND code = ?", (study["id"], code))
+    if preview_key:
+        return _join_preview(parts, study, preview_key)
+    shown, key = participant_ids.clean(participant_code), participant_ids.key(participant_code)
+    invited = None
+    if study["settings"].get("access") == "invited":
+        row = parts.db.one("SELECT * FROM study_invites WHERE study_id = ? AND code_key = ?", (study["id"], key))
+        invited = bool(row) and bool(access_code) and secrets.compare_digest(
+            row["access_hash"], _token_hash(_norm(access_code)))
+    existing = parts.db.one("SELECT * FROM participants WHERE study_id = ? AND code_key = ? AND preview = 0",
+                            (study["id"], key))
     if existing:
-        known = bool(resume_token) and secrets.compare_digest(existing["resume_hash"], _token_hash(resume_token))
-        if existing["consented"] and not known:
-            raise InvalidInput(f"Participant ID “{code}” has already started this study, so it cannot be opened "
-                               "again by its ID alone.",
-                               "To continue, open the link from your earlier visit, or ask the researcher.")
-        token = resume_token if known else _new_resume_token(parts, existing["id"])
-        return {**_participant(existing), "resume_token": token}
+        if _resume_matches(existing, resume_token):
+            return {**_participant(existing), "resume_token": resume_token}
+        if invited:
+            return {**_participant(existing), "resume_token": _new_resume_token(parts, existing["id"])}
+        raise InvalidInput(f"Participant ID “{shown}” is already in use in this study, so it opens only with its "
+                           "resume code.", "Type the resume code you were shown when you started, or ask the "
+                           "researcher if you never started this study.")
+    if invited is False:
+        raise InvalidInput("This study is only for invited participants: that participant ID and access code do not "
+                           "match.", "Check both with the message the researcher sent you.")
     if not study["open"]:
         raise InvalidInput("This study is closed to new participants.")
     pid = new_id("par")
-    profile = parts.people.create_profile(f"Participant {code}", owner_token=f"study:{pid}", notes=f"study {study['code']}")
-    position = parts.db.one("SELECT count(*) AS n FROM participants WHERE study_id = ?", (study["id"],))["n"]
-    pairs = _pairs(study, position, pid)
-    parts.db.execute("INSERT INTO participants (id, study_id, code, profile_id, position, pairs, created) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?)", (pid, study["id"], code, profile["id"], position,
-                                                    json.dumps(pairs), now()))
-    log_event(parts, pid, "join", {"participant": code, "position": position})
+    profile = parts.people.create_profile(f"Participant {shown}", owner_token=f"study:{pid}",
+                                          notes=f"study {study['code']}")
+    ext = {k: str(v)[:200] for k, v in (external or {}).items() if v}
+    with parts.db.transaction() as db:
+        position = db.execute("SELECT count(*) FROM participants WHERE study_id = ? AND preview = 0",
+                              (study["id"],)).fetchone()[0]
+        taken = db.execute("SELECT 1 FROM participants WHERE study_id = ? AND code_key = ? AND preview = 0",
+                           (study["id"], key)).fetchone()
+        if not taken:
+            db.execute("INSERT INTO participants (id, study_id, code, profile_id, position, pairs, created, code_key, "
+                       "external) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (pid, study["id"], shown, profile["id"], position, json.dumps(_pairs(study, position, pid)),
+                        now(), key, json.dumps(ext)))
+    if taken:  # someone else claimed the same ID a moment ago (two browsers): theirs it is
+        parts.people.delete_profile(profile["id"], purge=False)
+        raise InvalidInput(f"Participant ID “{shown}” is already in use in this study, so it opens only with its "
+                           "resume code.", "Type the resume code you were shown when you started.")
+    log_event(parts, pid, "join", {"participant": shown, "position": position, **({"external": ext} if ext else {})})
+    return {**get_participant(parts, pid), "resume_token": _new_resume_token(parts, pid)}
+
+
+def _join_preview(parts: StudyParts, study: dict[str, Any], preview_key: str) -> dict[str, Any]:
+    h = study["settings"].get("preview_hash", "")
+    if not h or not secrets.compare_digest(h, _token_hash(preview_key)):
+        raise InvalidInput("This preview link is not valid (a newer one may have replaced it).",
+                           "Open the preview link from the Study admin page again.")
+    for old in parts.db.query("SELECT id FROM participants WHERE study_id = ? AND preview = 1", (study["id"],)):
+        delete_participant(parts, old["id"])
+    pid = new_id("par")
+    profile = parts.people.create_profile("Preview", owner_token=f"study:{pid}", notes=f"preview {study['code']}")
+    parts.db.execute("INSERT INTO participants (id, study_id, code, profile_id, position, pairs, created, code_key, "
+                     "preview) VALUES (?, ?, 'preview', ?, 0, ?, ?, ?, 1)",
+                     (pid, study["id"], profile["id"], json.dumps(_pairs(study, 0, pid)), now(), f"preview:{pid}"))
     return {**get_participant(parts, pid), "resume_token": _new_resume_token(parts, pid)}
 
 
 def resume(parts: StudyParts, token: str) -> dict[str, Any]:
     """The participant whose resume link holds ``token`` (a reload, or coming back later)."""
-    row = parts.db.one("SELECT * FROM participants WHERE resume_hash = ?", (_token_hash(token),)) if token else None
+    row = None
+    for t in ({token, _norm(token)} if token else ()):
+        row = row or parts.db.one("SELECT * FROM participants WHERE resume_hash = ?", (_token_hash(t),))
     if not row:
         raise NotFound("This study link is no longer valid.", "Join again with your study code and participant ID.")
     return _participant(row)
@@ -198,7 +365,70 @@ def end_resume(parts: StudyParts, participant_id: str) -> None:
 
 def _participant(row: dict[str, Any]) -> dict[str, Any]:
     row["pairs"] = json.loads(row["pairs"])
+    row["external"] = json.loads(row.get("external") or "{}")
+    row["preview"] = bool(row.get("preview"))
     return row
+
+
+def skip_writing(parts: StudyParts, participant_id: str) -> None:
+    """The participant chose not to share writing: remembered, so a reload does not ask again."""
+    parts.db.execute("UPDATE participants SET skipped_writing = ? WHERE id = ? AND skipped_writing IS NULL",
+                     (now(), participant_id))
+    log_event(parts, participant_id, "skip_writing", {})
+
+
+def attention_answer(parts: StudyParts, participant_id: str) -> dict[str, Any] | None:
+    """The participant's answer to the attention check (``{"answer", "passed"}``), or None before it."""
+    row = parts.db.one("SELECT data FROM study_events WHERE participant_id = ? AND kind = 'attention' ORDER BY id "
+                       "LIMIT 1", (participant_id,))
+    return json.loads(row["data"]) if row else None
+
+
+def answer_attention(parts: StudyParts, participant_id: str, answer: str) -> bool:
+    """Record the attention-check answer once (a second answer is ignored); True when it was the right one."""
+    p = get_participant(parts, participant_id)
+    check = get_study(parts, p["study_id"])["settings"].get("attention_check")
+    if not check:
+        raise InvalidInput("This study has no attention check.")
+    if answer not in check["options"]:
+        raise InvalidInput("Pick one of the options.")
+    before = attention_answer(parts, participant_id)
+    if before:
+        return bool(before["passed"])
+    log_event(parts, participant_id, "attention", {"answer": answer, "passed": answer == check["answer"]})
+    return answer == check["answer"]
+
+
+def judged_tasks(parts: StudyParts, participant_id: str) -> list[int]:
+    """The tasks (from 0) this participant has judged."""
+    return [r["task"] for r in parts.db.query("SELECT task FROM judgements WHERE participant_id = ? ORDER BY task",
+                                              (participant_id,))]
+
+
+def tasks_needed(study: dict[str, Any]) -> int:
+    """How many tasks a participant judges before they may finish."""
+    return study["settings"].get("min_tasks") or len(study["prompts"])
+
+
+def finish(parts: StudyParts, participant_id: str) -> dict[str, Any]:
+    """End the participant's session: the completion code and redirect URL for the recruiting platform. Refused
+    before the minimum number of tasks. The resume link stops working. A preview leaves nothing behind."""
+    p = get_participant(parts, participant_id)
+    study = get_study(parts, p["study_id"])
+    done = parts.db.one("SELECT count(*) AS n FROM judgements WHERE participant_id = ?", (participant_id,))["n"]
+    if done < tasks_needed(study):
+        raise InvalidInput(f"Please complete at least {tasks_needed(study)} tasks before finishing "
+                           f"({done} done so far).")
+    out = {"completion_code": study["settings"].get("completion_code", ""),
+           "redirect_url": study["settings"].get("redirect_url", ""), "preview": p["preview"]}
+    if p["preview"]:
+        delete_participant(parts, participant_id)
+        return out
+    if not p["finished"]:
+        parts.db.execute("UPDATE participants SET finished = ? WHERE id = ?", (now(), participant_id))
+        log_event(parts, participant_id, "finish", {"tasks": done})
+    end_resume(parts, participant_id)
+    return out
 
 
 def get_participant(parts: StudyParts, participant_id: str) -> dict[str, Any]:
@@ -306,10 +536,14 @@ def judge(parts: StudyParts, participant_id: str, task: int, choice: str, rating
     if set(answers) != {"A", "B"}:
         raise InvalidInput("Both answers must be shown before you can compare them.")
     qids = {q["id"] for q in study["questions"]}
+    # A rating nobody gave is stored as null (exported empty), never as a middle value nobody chose.
+    clean: dict[str, dict[str, int | None]] = {}
     for slot in ("A", "B"):
-        given = ratings.get(slot, {})
-        if set(given) != qids or any(v not in LIKERT for v in given.values()):
-            raise InvalidInput(f"Please rate answer {slot} on every question (1 to 5).")
+        given = ratings.get(slot, {}) or {}
+        if set(given) - qids or any(v is not None and v not in LIKERT for v in given.values()):
+            raise InvalidInput(f"Ratings for answer {slot} are 1 to 5 on this study's questions, or left out.")
+        clean[slot] = {q: given.get(q) for q in sorted(qids)}
+    ratings = clean
     pair = p["pairs"][task]
     jid = new_id("jdg")
     parts.db.execute(
@@ -326,10 +560,13 @@ def judge(parts: StudyParts, participant_id: str, task: int, choice: str, rating
 def progress(parts: StudyParts, study_id: str) -> list[dict[str, Any]]:
     study = get_study(parts, study_id)
     rows = parts.db.query(
-        "SELECT p.id, p.code, p.consented, p.created, (SELECT count(*) FROM judgements j WHERE j.participant_id = p.id) "
-        "AS done FROM participants p WHERE p.study_id = ? ORDER BY p.position", (study_id,))
+        "SELECT p.id, p.code, p.consented, p.created, p.finished, (SELECT count(*) FROM judgements j "
+        "WHERE j.participant_id = p.id) "
+        "AS done FROM participants p WHERE p.study_id = ? AND p.preview = 0 ORDER BY p.position", (study_id,))
     for r in rows:
         r["tasks"] = len(study["prompts"])
+        att = attention_answer(parts, r["id"])
+        r["attention_passed"] = None if att is None else bool(att["passed"])
     return rows
 
 
@@ -348,7 +585,8 @@ def judgement_rows(parts: StudyParts, study_id: str, participant_id: str | None 
     """One analysis-ready row per judgement (columns in docs/study-data.md)."""
     study = get_study(parts, study_id)
     conds = {c["id"]: c for c in study["conditions"]}
-    sql = ("SELECT j.*, p.code FROM judgements j JOIN participants p ON p.id = j.participant_id WHERE j.study_id = ?"
+    sql = ("SELECT j.*, p.code, p.external, p.id AS pid FROM judgements j JOIN participants p ON p.id = j.participant_id "
+           "WHERE j.study_id = ? AND p.preview = 0"
            + (" AND j.participant_id = ?" if participant_id else "") + " ORDER BY p.position, j.task")
     rows = []
     for j in parts.db.query(sql, (study_id, participant_id) if participant_id else (study_id,)):
@@ -364,10 +602,15 @@ def judgement_rows(parts: StudyParts, study_id: str, participant_id: str | None 
                "reason": j["reason"], "model_a": answers["A"].get("model"), "model_b": answers["B"].get("model"),
                "latency_a_s": answers["A"].get("latency_s"), "latency_b_s": answers["B"].get("latency_s"),
                "snippets_a": len(answers["A"].get("snippets", [])), "snippets_b": len(answers["B"].get("snippets", [])),
-               "created": j["created"]}
+               "created": j["created"], "words_a": len((answers["A"].get("text") or "").split()),
+               "words_b": len((answers["B"].get("text") or "").split())}
+        ext = json.loads(j["external"] or "{}")
+        att = attention_answer(parts, j["pid"])
+        row.update({"platform_study_id": ext.get("study", ""), "platform_session_id": ext.get("session", ""),
+                    "attention_passed": "" if att is None else bool(att["passed"])})
         for q in study["questions"]:
-            row[f"rating_a_{q['id']}"] = ratings["A"][q["id"]]
-            row[f"rating_b_{q['id']}"] = ratings["B"][q["id"]]
+            row[f"rating_a_{q['id']}"] = ratings["A"].get(q["id"])
+            row[f"rating_b_{q['id']}"] = ratings["B"].get(q["id"])
         rows.append(row)
     return rows
 
@@ -376,20 +619,52 @@ def csv_columns(study: dict[str, Any]) -> list[str]:
     return CSV_BASE + [f"rating_{s}_{q['id']}" for s in ("a", "b") for q in study["questions"]]
 
 
+CODEBOOK = {
+    "study_id": "the study's id", "study_name": "the study's name", "participant": "the participant ID (as first typed, "
+    "or the platform's participant id from the URL)", "task": "task number, from 1", "prompt": "the task's request",
+    "condition_a": "condition shown as answer A (granularity · retriever)", "condition_b": "condition shown as B",
+    "mode_a": "granularity of A: user, persona, global or auto", "retriever_a": "retriever of A",
+    "mode_b": "granularity of B", "retriever_b": "retriever of B", "choice": "A, B or none (no preference)",
+    "preferred_condition": "label of the preferred condition; empty for no preference",
+    "reason": "the participant's free-text reason (may be empty)", "model_a": "model that wrote A",
+    "model_b": "model that wrote B", "latency_a_s": "seconds to write A", "latency_b_s": "seconds to write B",
+    "snippets_a": "retrieved snippets in A's prompt", "snippets_b": "retrieved snippets in B's prompt",
+    "created": "when the judgement was saved (UTC, ISO 8601)", "words_a": "words in answer A",
+    "words_b": "words in answer B", "platform_study_id": "the recruiting platform's study id from the URL (empty if none)",
+    "platform_session_id": "the platform's session id from the URL (empty if none)",
+    "attention_passed": "True/False: the attention check answered right; empty: no check or not answered",
+}
+
+
+def codebook(study: dict[str, Any]) -> dict[str, Any]:
+    """What every export column means (docs/study-data.md says the same), with this study's questions and set-up.
+    Text cells that a spreadsheet would run as a formula start with an apostrophe in the CSV."""
+    cols = dict(CODEBOOK)
+    for s in ("a", "b"):
+        for q in study["questions"]:
+            cols[f"rating_{s}_{q['id']}"] = (f"answer {s.upper()}: agreement 1–5 with “{q['text']}”; empty when the "
+                                            "participant left it unanswered")
+    return {"study": {k: study[k] for k in ("id", "code", "name", "assignment", "blind", "conditions", "prompts",
+                                           "questions")} | {"settings": {k: v for k, v in study["settings"].items()
+                                                                         if k != "preview_hash"}},
+            "csv_columns": cols,
+            "jsonl": "one event per line: study_id, event (order), participant, kind (join, consent, upload, "
+                     "skip_writing, attention, answer, judgement, error, finish), created, data (answers carry "
+                     "their full trace)",
+            "csv_safety": "text cells starting with = + - @ tab or CR are prefixed with an apostrophe"}
+
+
 def export_csv(parts: StudyParts, study_id: str, participant_id: str | None = None) -> str:
+    """The judgements as CSV, safe to open in a spreadsheet (csv_safe.py); an unanswered rating is an empty cell."""
     study = get_study(parts, study_id)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=csv_columns(study))
-    writer.writeheader()
-    writer.writerows(judgement_rows(parts, study_id, participant_id))
-    return buf.getvalue()
+    return write_csv(judgement_rows(parts, study_id, participant_id), csv_columns(study))
 
 
 def export_jsonl(parts: StudyParts, study_id: str, participant_id: str | None = None) -> str:
     """Every event of the study (or one participant), one JSON object per line, answers with their full traces."""
     sql = ("SELECT e.id, e.kind, e.data, e.created, p.code AS participant FROM study_events e JOIN participants p "
-           "ON p.id = e.participant_id WHERE e.study_id = ?" + (" AND e.participant_id = ?" if participant_id else "")
-           + " ORDER BY e.id")
+           "ON p.id = e.participant_id WHERE e.study_id = ? AND p.preview = 0"
+           + (" AND e.participant_id = ?" if participant_id else "") + " ORDER BY e.id")
     lines = []
     for e in parts.db.query(sql, (study_id, participant_id) if participant_id else (study_id,)):
         data = json.loads(e["data"])
@@ -419,11 +694,26 @@ def summary(parts: StudyParts, study_id: str) -> dict[str, Any]:
             for slot in ("a", "b"):
                 if r[f"condition_{slot}"] == label:
                     for q in study["questions"]:
-                        ratings[q["id"]].append(int(r[f"rating_{slot}_{q['id']}"]))
+                        if r[f"rating_{slot}_{q['id']}"] is not None:
+                            ratings[q["id"]].append(int(r[f"rating_{slot}_{q['id']}"]))
         out["conditions"][label] = {"shown": len(shown), "wins": wins, "losses": losses, "ties": ties,
                                     "win_rate": wins / (wins + losses) if wins + losses else None,
                                     "ci95": [lo, hi], "ratings": ratings}
+    out["bradley_terry"] = bradley_terry(study, rows)
     return out
+
+
+def bradley_terry(study: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Strengths per condition at equal answer length, and the length effect (bradley_terry.py); None before any
+    decisive choice. Ties are left out."""
+    comps = [Comparison(r["condition_a"], r["condition_b"], r["choice"] == "A", r["words_a"], r["words_b"])
+             for r in rows if r["choice"] in ("A", "B")]
+    if not comps:
+        return None
+    f = bt_fit(comps, [c["label"] for c in study["conditions"]])
+    return {"n": f.n, "reference": f.conditions[0], "length_effect": f.length_effect, "length_se": f.length_se,
+            "conditions": {c: {"strength": f.strength[c], "se": f.se[c],
+                               "p_beats_reference": f.p_beats(c, f.conditions[0])} for c in f.conditions}}
 
 
 def delete_participant(parts: StudyParts, participant_id: str) -> None:

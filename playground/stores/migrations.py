@@ -324,3 +324,42 @@ def m022_chroma_namespace(db: sqlite3.Connection) -> None:
             SELECT 1, lower(hex(randomblob(8))), EXISTS (SELECT 1 FROM chunks);
         """
     )
+
+
+@migration
+def m026_study_access(db: sqlite3.Connection) -> None:
+    # How a study is joined and run online (JSON: access, url parameters, completion, minimum tasks, attention
+    # check, preview key hash); per participant the normalised ID that look-alikes map to, the ids the recruiting
+    # platform passed in the URL, whether it is the researcher's preview, and whether they skipped "Your writing".
+    db.executescript(
+        """
+        ALTER TABLE studies ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE participants ADD COLUMN code_key TEXT NOT NULL DEFAULT '';
+        ALTER TABLE participants ADD COLUMN external TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE participants ADD COLUMN preview INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE participants ADD COLUMN skipped_writing TEXT;
+        ALTER TABLE participants ADD COLUMN finished TEXT;
+        UPDATE participants SET code_key = lower(code);
+        CREATE TABLE study_invites (
+            study_id TEXT NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+            code_key TEXT NOT NULL,             -- the normalised participant ID the researcher issued
+            code TEXT NOT NULL,                 -- as the researcher wrote it
+            access_hash TEXT NOT NULL,          -- sha256 of the access code handed to that participant
+            PRIMARY KEY (study_id, code_key)
+        );
+        """
+    )
+
+
+@migration
+def m027_admin_attempts(db: sqlite3.Connection) -> None:
+    # Failed passphrase attempts per scope ('admin', or a study), so guessing slows down across reloads and restarts.
+    db.execute("CREATE TABLE admin_attempts (scope TEXT PRIMARY KEY, failures INTEGER NOT NULL, "
+               "locked_until REAL NOT NULL, last REAL NOT NULL)")
+
+
+@migration
+def m028_persona_locks(db: sqlite3.Connection) -> None:
+    # A persona a study answers with, frozen while the study is open: the text as it was when the study was created.
+    db.execute("CREATE TABLE persona_locks (persona_id TEXT NOT NULL, study_id TEXT NOT NULL REFERENCES studies(id) "
+               "ON DELETE CASCADE, snapshot TEXT NOT NULL, PRIMARY KEY (persona_id, study_id))")

@@ -55,6 +55,9 @@ NOT_PERSONAL = {
     "chroma_namespace": "the name of this data folder's database on a Chroma server",
     "personas": "shipped personas and personas written as group descriptions, owned by no profile",
     "studies": "a study's set-up, written by the researcher",
+    "study_invites": "participant IDs the researcher issued and hashed access codes, before anyone uses them",
+    "admin_attempts": "counts of failed passphrase attempts per scope",
+    "persona_locks": "which persona an open study freezes, with the persona's text (no profile's writing)",
 }
 
 PLACES: tuple[Place, ...] = (

@@ -40,7 +40,7 @@ def test_within_subject_order_is_counterbalanced_and_joining_again_resumes(pg):
     p1, p2 = st.join(pg, s["code"], "P01"), st.join(pg, s["code"], "P02")
     assert p1["pairs"][0] == ["c1", "c2"] and p2["pairs"][0] == ["c2", "c1"]
     assert p1["pairs"][1] == ["c2", "c1"], "the A/B position alternates across tasks too"
-    assert st.join(pg, s["code"], "P01")["id"] == p1["id"]
+    assert st.join(pg, s["code"], "P01", p1["resume_token"])["id"] == p1["id"]  # the ID alone is not enough
     assert pg.get_profile(p1["profile_id"])["display_name"] == "Participant P01"
 
 

@@ -1,0 +1,120 @@
+"""Issue 19, "Studies that run online", on the engine and the CLI: a study created from a TOML file, joined with a
+platform's participant id, held to a minimum number of tasks, with an attention check and a completion code; the
+researcher's preview leaves nothing in the data; status, export (CSV, JSONL, codebook) and delete-participant print
+JSON like the other subcommands."""
+
+import csv
+import json
+
+import pytest
+
+from playground import InvalidInput
+from playground.research import study as st
+
+TOML = '''
+name = "Online pilot"
+consent = "I agree to take part."
+prompts = ["Plan my weekend.", "Explain taxes to me.", "What should I cook?"]
+conditions = [{mode = "user"}, {mode = "global"}]
+questions = [{id = "voice", text = "It sounds like me."}]
+
+[online]
+participant_param = "PROLIFIC_PID"
+study_param = "STUDY_ID"
+session_param = "SESSION_ID"
+completion_code = "C1A2B3"
+redirect_url = "https://app.prolific.com/submissions/complete?cc=C1A2B3"
+min_tasks = 1
+attention_check = true
+'''
+
+
+def fake_answers(pg, p, task):
+    for slot, cid in zip("AB", p["pairs"][task]):
+        st.log_event(pg, p["id"], "answer", {"task": task, "slot": slot, "condition": cid, "trace_id": f"t{slot}",
+                                             "text": "An answer " * (3 if slot == "A" else 9), "status": "complete",
+                                             "snippets": []})
+
+
+def test_online_participant_needs_the_minimum_then_gets_the_completion_code(pg):
+    s = st.create_study(pg, "Online", "Agree?", [{"mode": "user"}, {"mode": "global"}], ["a?", "b?", "c?"],
+                        settings={"participant_param": "PROLIFIC_PID", "completion_code": "C1A2B3", "min_tasks": 2,
+                                  "attention_check": True})
+    p = st.join(pg, s["code"], "5f3c0a1b2c3d4e5f6a7b8c9d", external={"study": "S1", "session": "X9"})
+    st.consent(pg, p["id"])
+    assert st.answer_attention(pg, p["id"], "Red") is False
+    assert st.answer_attention(pg, p["id"], "Purple") is False, "the first answer counts"
+    fake_answers(pg, p, 0)
+    st.judge(pg, p["id"], 0, "B", {})
+    with pytest.raises(InvalidInput, match="at least 2 tasks"):
+        st.finish(pg, p["id"])
+    fake_answers(pg, p, 1)
+    st.judge(pg, p["id"], 1, "A", {})
+    assert st.finish(pg, p["id"])["completion_code"] == "C1A2B3"
+    with pytest.raises(Exception, match="no longer valid"):
+        st.resume(pg, p["resume_token"])
+    [row, _] = list(csv.DictReader(__import__("io").StringIO(st.export_csv(pg, s["id"]))))
+    assert row["platform_study_id"] == "S1" and row["platform_session_id"] == "X9"
+    assert row["attention_passed"] == "False" and row["words_b"] == "18"
+
+
+def test_the_preview_counts_nothing_and_leaves_nothing(pg):
+    s = st.create_study(pg, "Online", "Agree?", [{"mode": "user"}, {"mode": "global"}], ["a?"],
+                        settings={"completion_code": "DONE"})
+    with pytest.raises(InvalidInput, match="preview link"):
+        st.join(pg, s["code"], "", preview_key="guessed")
+    key = st.new_preview_key(pg, s["id"])
+    real = st.join(pg, s["code"], "P01")
+    preview = st.join(pg, s["code"], "", preview_key=key)
+    assert preview["preview"]
+    st.consent(pg, preview["id"])
+    fake_answers(pg, preview, 0)
+    st.judge(pg, preview["id"], 0, "A", {})
+    assert [p["code"] for p in st.progress(pg, s["id"])] == ["P01"]
+    assert st.summary(pg, s["id"])["judgements"] == 0 and "preview" not in st.export_jsonl(pg, s["id"])
+    assert st.finish(pg, preview["id"])["completion_code"] == "DONE"
+    assert pg.db.query("SELECT id FROM participants WHERE study_id = ?", (s["id"],)) == [{"id": real["id"]}]
+    assert not pg.db.query("SELECT 1 FROM profiles WHERE id = ?", (preview["profile_id"],))
+    assert st.join(pg, s["code"], "P02")["position"] == 1, "the preview took no place in counterbalancing"
+
+
+def test_study_as_code_from_the_cli(cli, tmp_path):
+    config = tmp_path / "study.toml"
+    config.write_text(TOML)
+    made = json.loads(cli("study", "create", "--config", str(config)).stdout)
+    assert made["settings"]["participant_param"] == "PROLIFIC_PID" and made["questions"][0]["id"] == "voice"
+    assert made["settings"]["attention_check"]["answer"] == "Purple"
+    status = json.loads(cli("study", "status", "--study", made["code"]).stdout)
+    assert status["participants"] == 0 and status["open"] is True
+    out = tmp_path / "export"
+    exported = json.loads(cli("study", "export", "--study", made["id"], "--out", str(out)).stdout)
+    assert exported["files"] == ["codebook.json", "events.jsonl", "judgements.csv"]
+    codebook = json.loads((out / "codebook.json").read_text())
+    header = (out / "judgements.csv").read_text().splitlines()[0].split(",")
+    assert set(header) == set(codebook["csv_columns"]) and "rating_a_voice" in header
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nconsent = "y"\nprompts = ["p"]\nconditions = [{mode = "user"}, {mode = "global"}]\n'
+                   '[online]\nredirect_url = "javascript:alert(1)"\n')
+    failed = cli("study", "create", "--config", str(bad), ok=False)
+    assert failed.returncode == 1 and "https://" in failed.stderr and "Traceback" not in failed.stderr
+    gone = cli("study", "delete-participant", "--study", made["code"], "--participant", "nobody", ok=False)
+    assert gone.returncode == 1 and "no participant" in gone.stderr
+
+
+def test_cli_delete_participant_by_look_alike_id(cli, tmp_path):
+    config = tmp_path / "study.toml"
+    config.write_text(TOML)
+    made = json.loads(cli("study", "create", "--config", str(config)).stdout)
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    env = {**os.environ, "PLAYGROUND_DATA_DIR": str(tmp_path / "data")}
+    subprocess.run([sys.executable, "-c", "import sys; from playground import Playground, Settings; "
+                    "from playground.research import study as st; pg = Playground(Settings.from_env()); "
+                    f"st.join(pg, {made['code']!r}, 'ABC123')"], env=env, cwd=ROOT, check=True, timeout=120)
+    assert json.loads(cli("study", "status", "--study", made["code"]).stdout)["participants"] == 1
+    deleted = json.loads(cli("study", "delete-participant", "--study", made["code"], "--participant", "abc123").stdout)
+    assert deleted["deleted"].startswith("par")
+    assert json.loads(cli("study", "status", "--study", made["code"]).stdout)["participants"] == 0
