@@ -8,6 +8,7 @@ import streamlit as st
 
 from playground import Playground, PlaygroundError
 from playground.people import privacy
+from playground.people.owner import Owner
 
 from . import state
 from .safe_text import md
@@ -72,7 +73,10 @@ def browser_token() -> str:
     bar is on the projector. An old ``?me=`` link is read once and removed from the address bar."""
     token = st.session_state.get(state.BROWSER)
     if not token:
-        token = st.query_params.get("me") or privacy.new_resume_code()
+        # Only a resume code is accepted from the address bar (Owner.from_browser_input): never "hidden:admin",
+        # "study:…" or public, which would list what this browser may not see.
+        sent = Owner.from_browser_input(st.query_params.get("me"))
+        token = sent.token if sent else privacy.new_resume_code()
         st.session_state[state.BROWSER] = token
     if "me" in st.query_params:
         del st.query_params["me"]

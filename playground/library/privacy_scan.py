@@ -34,6 +34,7 @@ from stdnum import luhn as _luhn
 
 from playground.errors import IngestError
 from playground.library.ingest import ReadText
+from playground.people.owner import Owner
 
 TYPES: tuple[str, ...] = ("EMAIL", "PHONE", "URL", "ADDRESS", "CARD", "IBAN", "DOB", "NAME")
 LABELS: dict[str, tuple[str, str]] = {  # (one, several), for people
@@ -218,7 +219,7 @@ def redaction_default(setting: str, preset: str, *, study_participant: bool, pri
 
 def known_names(profile: dict[str, Any]) -> list[str]:
     """The names a profile already tells us (its display name), except a study's made-up 'Participant P01'."""
-    if str(profile.get("owner_token", "")).startswith("study:"):
+    if Owner.of(profile).is_study:
         return []
     name = str(profile.get("display_name", "")).strip()
     return [name] if name else []

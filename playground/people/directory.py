@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from playground.errors import InvalidInput, NotFound
+from playground.people.owner import Owner
 from playground.people.personas import PersonaFile, check_persona_fields, load_persona_files, slug
 from playground.people.profiles import clean_attributes
 from playground.settings import Settings
@@ -51,8 +52,10 @@ class People:
         Study participants' profiles are left out unless ``include_study``."""
         where, params = [], []
         if visible_to is not None:
+            # Only a browser's own code adds profiles to the public ones: a token claiming admin or a study lists
+            # the public profiles only (the admin page reads hidden ones through people.privacy, not this list).
             where.append("p.owner_token IN ('', ?)")
-            params.append(visible_to)
+            params.append(visible_to if Owner.parse(visible_to).kind == "browser" else "")
         if not include_study:
             where.append("p.owner_token NOT LIKE 'study:%'")
         rows = self.db.query(

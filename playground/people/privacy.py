@@ -19,9 +19,10 @@ import secrets
 from typing import Any
 
 from playground.people.demo_authors import AUTHORS
+from playground.people.owner import HIDDEN_TOKEN
 from playground.stores.db import Database
 
-HIDDEN = "hidden:admin"  # owner of profiles hidden when privacy was switched on: no browser can have this code
+HIDDEN = HIDDEN_TOKEN  # owner of profiles hidden when privacy was switched on: no browser can have this code
 WORDS = ("acorn amber anchor apple arrow aspen badger basil beacon birch bison bramble breeze brook cactus canyon "
          "cedar cherry cinder clover cobalt comet copper coral cotton crane cricket daisy delta dune eagle ember fern "
          "fjord flint forest fox garnet glacier granite harbor hazel heron hollow honey indigo iris island ivy jasper "
