@@ -159,7 +159,8 @@ def win_rate_figure(conditions: Mapping[str, Mapping[str, Any]]) -> go.Figure:
     rates = [conditions[c]["win_rate"] for c in names]
     lo = [r - conditions[c]["ci95"][0] for c, r in zip(names, rates)]
     hi = [conditions[c]["ci95"][1] - r for c, r in zip(names, rates)]
-    fig = go.Figure(go.Bar(x=[plain(n) for n in names], y=rates, error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo),
+    fig = go.Figure(go.Bar(x=[plain(n) for n in names], y=rates,
+                           error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo),
                            marker_color=PALETTE[: len(names)]))
     fig.add_hline(y=0.5, line_dash="dot", line_color="#999")
     fig.update_layout(height=320, yaxis=dict(range=[0, 1], title="win rate (ties excluded)"),
