@@ -1,5 +1,7 @@
 """Chat with the inspector: every answer shows what was retrieved and the exact prompt, part by part."""
 
+import hashlib
+
 import streamlit as st
 
 from components import state
@@ -8,7 +10,7 @@ from components.explain_view import explain_button, render_explanation
 from components.inspector import prompt_parts, prompt_summary, render_resolution, render_snippets, render_trace
 from components.safe_text import answer_md, md
 from components.services import model_status
-from components.setup import need_profile, page_setup, show_error
+from components.setup import browser_token, may_edit, need_profile, page_setup, show_error
 from playground import GRANULARITIES, RETRIEVERS, PlaygroundError, RetrievalOptions
 from playground.workshop import get_preset
 
@@ -20,6 +22,18 @@ MODE_HELP = {"user": "user: your own profile and writing samples",
              "global": "global: no personal data at all (the baseline)",
              "auto": "auto: user level once you have enough writing, else your persona, else global"}
 
+
+
+def answer_label(trace: dict, persona_names: dict) -> str:
+    """Which granularity (and persona) an answer was written under, on the answer itself."""
+    mode = trace.get("mode", "?")
+    asked = trace.get("requested_mode", mode)
+    label = f"under **{mode}**" + (f" (auto → {mode})" if asked == "auto" and mode != "auto" else "")
+    if mode == "persona" and trace.get("persona_id"):
+        label += f" · persona “{md(persona_names.get(trace['persona_id'], 'a persona'))}”"
+    return "🏷️ Answered " + label
+
+
 pg = page_setup("Chat", "Ask anything: the inspector shows what was retrieved from whose writing and the exact "
                 "prompt the model received. Switch the granularity to see personalization appear and disappear.",
                 icon="💬")
@@ -29,10 +43,14 @@ preset = get_preset(pg)
 
 sessions = st.session_state.setdefault(state.SESSIONS, {})
 sid = sessions.get(pid)
+# Conversations belong to the browser: on a profile it made, it resumes the profile's latest chat; on a demo profile
+# (or anyone else's) it gets a conversation of its own, never another browser's (whose turns would be shown, and
+# enter this browser's prompts as history).
+title = CHAT_TITLE if may_edit(profile) else f"{CHAT_TITLE} · {hashlib.sha256(browser_token().encode()).hexdigest()[:16]}"
 if not sid:
     # Resume the latest chat; Compare, Evaluate and the study keep their turns in sessions of their own.
-    existing = [s for s in pg.sessions(pid) if s["title"] == CHAT_TITLE]
-    sid = existing[0]["id"] if existing else pg.new_session(pid, title=CHAT_TITLE)["id"]
+    existing = [s for s in pg.sessions(pid) if s["title"] == title]
+    sid = existing[0]["id"] if existing else pg.new_session(pid, title=title)["id"]
     sessions[pid] = sid
 
 # Laid out for a projector (1280×720 and up): the chat and the inspector each scroll inside their own box, sized to
@@ -49,8 +67,13 @@ st.html("""<style>
 chat_col, insp_col = st.columns([1, 1], gap="medium")
 
 with insp_col:
+    # Streamlit forgets a widget's value when its page is left: the choice is kept under a key of its own, so a page
+    # switch or Back no longer resets the granularity to user.
+    if "chat_mode" not in st.session_state:
+        st.session_state["chat_mode"] = st.session_state.get(state.MODE, GRANULARITIES[0])
     mode = st.radio("Granularity", GRANULARITIES, horizontal=True, key="chat_mode",
                     help="\n\n".join(MODE_HELP.values()), label_visibility="collapsed")
+    st.session_state[state.MODE] = mode
     personas = pg.list_personas()
     names = {p["id"]: p["name"] for p in personas}
     persona_id = None
@@ -76,8 +99,11 @@ with insp_col:
     if mode == "persona":
         ids = [p["id"] for p in personas]
         default = profile["persona_id"] if profile["persona_id"] in ids else ids[0]
-        persona_id = st.selectbox("Active persona", ids, index=ids.index(default), format_func=names.get,
-                                  key="chat_persona")
+        if st.session_state.get("chat_persona") not in ids:
+            kept_persona = st.session_state.get(state.CHAT_PERSONA)
+            st.session_state["chat_persona"] = kept_persona if kept_persona in ids else default
+        persona_id = st.selectbox("Active persona", ids, format_func=names.get, key="chat_persona")
+        st.session_state[state.CHAT_PERSONA] = persona_id
         if persona_id != profile["persona_id"]:
             st.caption("You are not a member of this persona: you see its description and examples, not what its "
                        "members share (that reaches only members).")
@@ -88,7 +114,7 @@ with chat_col:
     top = st.columns([3, 1], vertical_alignment="center")
     top[0].caption(f"Chatting as **{md(profile['display_name'])}**")
     if top[1].button("New chat", key="chat_new"):
-        sessions[pid] = pg.new_session(pid, title=CHAT_TITLE)["id"]
+        sessions[pid] = pg.new_session(pid, title=title)["id"]
         st.rerun()
     history = st.container(key="chat_history", height=420, autoscroll=True)  # the height follows the window (CSS)
     messages = pg.session_messages(sid)
@@ -98,6 +124,8 @@ with chat_col:
             if m["content"]:  # the person's words literally; the model's with formatting but nothing fetched
                 st.markdown(md(m["content"]) if m["role"] == "user" else answer_md(m["content"]))
             if m["role"] == "assistant":
+                if m["trace"]:
+                    st.caption(answer_label(m["trace"], names))
                 if m["status"] == "interrupted":
                     st.caption(f"⚠️ Stopped part-way: {md(m['error'] or 'the answer was interrupted.')}")
                 elif m["status"] == "error":
@@ -140,7 +168,16 @@ if message:
                 # Nothing typed is lost: it comes back below, to edit and send again.
                 st.session_state[KEPT] = st.session_state[KEPT_BOX] = message
             else:
-                if not stream_or_record(pg, turn):
+                # The prompt is built before the model writes a word: show it now, while the room waits (the 10–20 s
+                # of a slow model are the best moment to talk it through), and swap in the finished turn after.
+                waiting = details.empty()
+                with waiting.container():
+                    st.markdown(f"**This turn, sent to the model** · “{md(message[:80])}” · ⏳ waiting for the answer")
+                    render_trace(turn.trace, key="chat_waiting")
+                answered = stream_or_record(pg, turn)
+                waiting.empty()
+                st.caption(answer_label(turn.trace, names))
+                if not answered:
                     st.warning(f"No model is running, so there is no answer, but the prompt that would be sent is "
                                f"in the inspector. {model_status(pg).problem}")
                 elif turn.status == "complete":  # the same key as in the history next time: one button per answer

@@ -28,13 +28,15 @@ class People:
         self.persona_files: dict[str, PersonaFile] = {}
 
     # -- profiles --------------------------------------------------------------------------------------------------
-    def create_profile(self, display_name: str, owner_token: str = "", **attrs: Any) -> dict[str, Any]:
-        """``owner_token``: '' for a public profile, a browser's token in a private workshop, or 'study:…'."""
+    def create_profile(self, display_name: str, owner_token: str = "", creator: str = "",
+                       **attrs: Any) -> dict[str, Any]:
+        """``owner_token``: '' for a public profile, a browser's token in a private workshop, or 'study:…' (see
+        people/owner.py). ``creator``: the browser's resume code that made it (it alone may change it)."""
         values = clean_attributes({"display_name": display_name, **attrs})
         if values.get("persona_id"):
             self.get_persona(values["persona_id"])
         pid = new_id("prof")
-        values.update(id=pid, created=now(), updated=now(), owner_token=owner_token)
+        values.update(id=pid, created=now(), updated=now(), owner_token=owner_token, creator=creator)
         cols = ", ".join(values)
         with self.db.transaction() as db:
             db.execute(f"INSERT INTO profiles ({cols}) VALUES ({', '.join('?' * len(values))})", tuple(values.values()))

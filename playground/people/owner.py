@@ -94,5 +94,21 @@ class Owner:
         return self.token
 
 
+def may_change(profile: dict, browser_code: str, admin: bool = False) -> bool:
+    """Whether the browser whose resume code is ``browser_code`` may edit or delete ``profile`` and add or delete its
+    writing: the browser that made it (its private owner, or the recorded creator of a public one), or the admin.
+    Demo profiles and public profiles nobody recorded making are read-only to participants."""
+    if admin:
+        return True
+    if not browser_code:
+        return False
+    owner = Owner.of(profile)
+    if owner.kind == "browser":
+        return owner.value == browser_code
+    if owner.is_public:
+        return str(profile.get("creator") or "") == browser_code
+    return False
+
+
 PUBLIC = Owner("public")
 HIDDEN = Owner("hidden")

@@ -47,7 +47,7 @@ def normalise_code(text: str) -> str | None:
 
 
 def code_has_profiles(db: Database, code: str) -> bool:
-    return db.one("SELECT 1 AS x FROM profiles WHERE owner_token = ?", (code,)) is not None
+    return db.one("SELECT 1 AS x FROM profiles WHERE owner_token = ? OR creator = ?", (code, code)) is not None
 
 
 def demo_names() -> set[str]:

@@ -306,3 +306,12 @@ def m014_probes(db: sqlite3.Connection) -> None:
         );
         """
     )
+
+
+@migration
+def m023_profile_creator(db: sqlite3.Connection) -> None:
+    # Issue 19. The browser (its resume code) that made a public profile: only it (or the admin) may edit or delete
+    # it, and add or delete its writing. '' = made before this column, or a demo profile: read-only to participants.
+    cols = {r[1] for r in db.execute("PRAGMA table_info(profiles)")}
+    if "creator" not in cols:
+        db.execute("ALTER TABLE profiles ADD COLUMN creator TEXT NOT NULL DEFAULT ''")
