@@ -130,8 +130,20 @@ if pending:
     st.subheader("Personal data found: check before storing")
     st.caption("Whatever is stored here can be retrieved into a prompt and sent to the model. The scan looks for "
                "e-mail addresses, phone numbers, web and postal addresses, card and bank numbers (checksums), dates "
-               "of birth, and names, but only names after cues like “my name is”, “Dear” or a sign-off, and your "
-               "profile name: it does not know every name, so read your text too.")
+               "of birth, and names, but only names after cues like “my name is”, “I’m”, “Dear”, a sign-off or “Letter to”, "
+               "and your profile name: it does not know every name, so read your text too.")
+    # The decision first, right under the heading; what would be replaced under it (at 720 px the buttons used
+    # to land below the fold).
+    redact_on = st.checkbox("Replace personal data with placeholders ([EMAIL], [PHONE], [NAME] …) before storing",
+                            value=pg.redaction_default(pid), key=f"samples_redact_{pid}")
+    c1, c2 = st.columns(2)
+    if c1.button("Store these samples", type="primary", key=f"samples_store_{pid}"):
+        st.session_state.pop(pending_key, None)
+        start_adding(pending, redact_on)
+    if c2.button("Cancel", key=f"samples_cancel_{pid}"):
+        st.session_state.pop(pending_key, None)
+        flash("info", "Nothing was stored.")
+        st.rerun()
     for n, job in enumerate(pending):
         found = [Finding(**f) for f in job["findings"]]
         in_title = [Finding(**f) for f in job.get("title_findings", [])]
@@ -144,16 +156,6 @@ if pending:
         if found:
             with st.expander("Preview with placeholders", expanded=True):
                 st.text(redact_text(job["clean"], found)[:1500] + ("…" if len(job["clean"]) > 1500 else ""))
-    redact_on = st.checkbox("Replace personal data with placeholders ([EMAIL], [PHONE], [NAME] …) before storing",
-                            value=pg.redaction_default(pid), key=f"samples_redact_{pid}")
-    c1, c2 = st.columns(2)
-    if c1.button("Store these samples", type="primary", key=f"samples_store_{pid}"):
-        st.session_state.pop(pending_key, None)
-        start_adding(pending, redact_on)
-    if c2.button("Cancel", key=f"samples_cancel_{pid}"):
-        st.session_state.pop(pending_key, None)
-        flash("info", "Nothing was stored.")
-        st.rerun()
 
 job = writes.current(FORM)
 if job:

@@ -61,6 +61,7 @@ st.html("""<style>
 .stMainBlockContainer h1 { font-size: 2rem; padding: 0 0 0.2rem 0; }
 .st-key-chat_history { height: calc(100vh - 270px) !important; min-height: 200px; }
 .st-key-chat_inspector { height: calc(100vh - 300px) !important; min-height: 220px; }
+
 .st-key-chat_inspector [data-testid="stText"], .st-key-chat_history [data-testid="stText"] {
   font-family: inherit; font-size: 0.95rem; white-space: pre-wrap; }
 </style>""")
@@ -78,22 +79,29 @@ with insp_col:
     names = {p["id"]: p["name"] for p in personas}
     persona_id = None
     retriever, k, threshold, mmr, use_summary = "dense", pg.settings.default_k, None, False, False
+    settings_box = None
     # The style card is a granularity-level choice, not a retrieval detail: it stays visible in workshops too.
     use_style_card = st.checkbox("Add the style card (user: yours, persona: the persona's)", key="chat_style_card",
                                  help="A few lines measured from the writing (sentence length, punctuation, "
                                       "slang…), labelled “style card” in the prompt. See it on the Profile page.")
     if not preset["hide_controls"]:
         # A fixed label and a key: the box stays open while you try settings (it used to close after each change).
-        with st.expander("Retrieval settings", key="chat_settings_box"):
-            retriever = st.radio("Retriever", RETRIEVERS, horizontal=True, key="chat_retriever",
+        # Compact, in two columns, so that with the box open the snippets stay on a 1280×720 screen (they are
+        # then listed first in the inspector, whose box shrinks to fit: CSS above).
+        settings_box = st.expander("Retrieval settings", key="chat_settings_box", on_change="rerun")
+        with settings_box:
+            r1, r2 = st.columns(2)
+            retriever = r1.radio("Retriever", RETRIEVERS, horizontal=True, key="chat_retriever",
                                  help="dense: meaning (embeddings) · bm25: shared words · hybrid: both, fused by rank")
-            k = st.slider("Snippets (k)", 1, 10, pg.settings.default_k, key="chat_k")
-            if st.checkbox("Minimum score", key="chat_use_threshold",
+            k = r2.slider("Snippets (k)", 1, 10, pg.settings.default_k, key="chat_k")
+            c1, c2, c3 = st.columns(3)
+            if c1.checkbox("Minimum score", key="chat_use_threshold",
                            help="Drop weak matches. Scores differ by retriever: cosine for dense, BM25 points for "
                                 "bm25, rank-fusion for hybrid."):
-                threshold = st.number_input("Threshold", value=0.3, step=0.05, key="chat_threshold")
-            mmr = st.checkbox("Diversify (MMR)", key="chat_mmr", help="Prefer snippets that are not near-duplicates.")
-            use_summary = st.checkbox("Add the model-written summary of my writing (user mode)", key="chat_summary")
+                threshold = c1.number_input("Threshold", value=0.3, step=0.05, key="chat_threshold")
+            mmr = c2.checkbox("Diversify (MMR)", key="chat_mmr", help="Prefer snippets that are not near-duplicates.")
+            use_summary = c3.checkbox("Add the summary (user mode)", key="chat_summary",
+                                      help="Add the model-written summary of my writing (user mode).")
     st.caption(f"Granularity {MODE_HELP[mode]}" + ("" if preset["hide_controls"] else
                                                   f" · retriever {retriever}, k={k}"))
     if mode == "persona":
@@ -108,6 +116,10 @@ with insp_col:
             st.caption("You are not a member of this persona: you see its description and examples, not what its "
                        "members share (that reaches only members).")
     options = RetrievalOptions(retriever, k=k, threshold=threshold, mmr=mmr)
+    settings_open = settings_box is not None and bool(settings_box.open)
+    if settings_open:  # the open settings take ~170 px: the inspector's box shrinks so it still ends on screen
+        st.html("<style>.st-key-chat_inspector { height: calc(100vh - 480px) !important; min-height: 160px; }"
+                "</style>")
     details = st.container(key="chat_inspector", height=420, border=False)  # the height follows the window (CSS)
 
 with chat_col:
@@ -116,6 +128,8 @@ with chat_col:
     if top[1].button("New chat", key="chat_new"):
         sessions[pid] = pg.new_session(pid, title=title)["id"]
         st.rerun()
+    # Feedback about what was typed goes here, above the conversation: under the input it fell below the fold.
+    notice = st.container(key="chat_notice")
     history = st.container(key="chat_history", height=420, autoscroll=True)  # the height follows the window (CSS)
     messages = pg.session_messages(sid)
     last = messages[-1] if messages else None
@@ -152,7 +166,7 @@ with chat_col:
 message = chat_col.chat_input("Ask something…", key="chat_input")
 message = message or st.session_state.pop(state.PENDING_ASK, None)
 if message is not None and not message.strip():
-    chat_col.warning("Type a question first: an empty message is not sent.")
+    notice.warning("Type a question first: an empty message is not sent.")
     message = None
 latest = next((m["trace"] for m in reversed(messages) if m["role"] == "assistant" and m["trace"]), None)
 if message:
@@ -184,8 +198,8 @@ if message:
                     explain_button(pg, turn.trace, key=f"explain_{turn.assistant_message_id}", section="chat_explain")
                 latest = turn.trace
 if st.session_state.get(KEPT):
-    with chat_col.form("chat_kept_form", border=True):
-        edited = st.text_area("Your message, kept: edit it and send it again", key=KEPT_BOX, height=120)
+    with notice.form("chat_kept_form", border=True):
+        edited = st.text_area("Your message, kept: edit it and send it again", key=KEPT_BOX, height=90)
         b1, b2 = st.columns(2)
         send, drop = b1.form_submit_button("Send", type="primary"), b2.form_submit_button("Discard it")
     if send or drop:
@@ -218,16 +232,23 @@ with details:
             except PlaygroundError as e:
                 show_error(e)
             else:
-                render_resolution(build.to_dict())
-                prompt_summary(build.to_dict(), key="chat_preview")
+                if not settings_open:
+                    render_resolution(build.to_dict())
+                    prompt_summary(build.to_dict(), key="chat_preview")
                 st.markdown("**Snippets it would retrieve**")
                 render_snippets([h.to_dict() for h in hits], build.mode, k)
+                if settings_open:  # tuning retrieval: the snippets first, where the eye is
+                    render_resolution(build.to_dict())
+                    prompt_summary(build.to_dict(), key="chat_preview")
                 with st.expander("The exact prompt, part by part", key="chat_preview_parts"):
                     prompt_parts(build.to_dict(), key="chat_preview")
             with st.expander(f"Latest turn, as it was sent ({latest['mode']})"):
                 render_trace(latest, key="chat_latest", nested=True)
         else:
             st.markdown(f"**Latest turn** · “{md(latest['query'][:80])}”")
+            if settings_open:  # tuning retrieval: the snippets first, where the eye is
+                st.markdown("**Retrieved snippets**")
+                render_snippets(latest["hits"], latest["mode"], latest["retrieval"].get("k"))
             render_trace(latest, key="chat_latest")
 
 # Below both columns: "Explain this answer" runs here, full width, with progress and a Cancel button.
