@@ -19,10 +19,11 @@ import secrets
 from typing import Any
 
 from playground.people.demo_authors import AUTHORS
-from playground.people.owner import HIDDEN_TOKEN
 from playground.stores.db import Database
 
-HIDDEN = HIDDEN_TOKEN  # owner of profiles hidden when privacy was switched on: no browser can have this code
+# Owner of profiles hidden when privacy was switched on (no browser can have this code); the same value as
+# owner.HIDDEN_TOKEN, which imports this module.
+HIDDEN = "hidden:admin"
 WORDS = ("acorn amber anchor apple arrow aspen badger basil beacon birch bison bramble breeze brook cactus canyon "
          "cedar cherry cinder clover cobalt comet copper coral cotton crane cricket daisy delta dune eagle ember fern "
          "fjord flint forest fox garnet glacier granite harbor hazel heron hollow honey indigo iris island ivy jasper "

@@ -162,8 +162,9 @@ def test_the_address_bar_cannot_claim_the_admin_or_a_study_participant(no_llm_en
 
 def test_owner_tokens_have_one_parser():
     from playground.people.owner import HIDDEN, PUBLIC, Owner
+    from playground.people.privacy import HIDDEN as STORED_HIDDEN
 
-    assert Owner.parse("") == PUBLIC and Owner.parse("hidden:admin") == HIDDEN
+    assert Owner.parse("") == PUBLIC and Owner.parse(STORED_HIDDEN) == HIDDEN
     assert Owner.parse("study:part_1") == Owner.study("part_1")
     assert Owner.parse("otter-maple-flint-42").kind == "browser"
     for sent in ("hidden:admin", "study:x", "", None, "otter-maple-flint-4"):
