@@ -27,18 +27,25 @@ st.markdown("Creates three demo profiles from the *Federalist Papers* (public do
 if st.button("Load demo data", type="primary", key="home_load_demo"):
     # Progress from the first moment, right under the button (it used to sit at 0% for ~20 s below the fold at 720p).
     bar = st.progress(0.02, text="Loading the embedding model (up to half a minute the first time)…")
+    report: dict = {}
     try:
         if not getattr(pg.embedder, "loaded", True):
             pg.warm_up()
         bar.progress(0.05, text="Embedding the essays…")
-        profiles = load_demo_data(pg, progress=lambda who, done, total: bar.progress(
-            0.05 + 0.95 * done / total, text=f"{who}: essay {done} of {total} embedded"))
+        # Another browser may be loading it right now: this one waits for it (playground/demo.py holds a lock).
+        profiles = load_demo_data(pg, report=report, on_wait=lambda: bar.progress(
+            0.05, text="Someone else is loading the demo data right now: waiting for them…"),
+            progress=lambda who, done, total: bar.progress(
+                0.05 + 0.95 * done / total, text=f"{who}: essay {done} of {total} embedded"))
     except PlaygroundError as e:
+        bar.empty()  # no progress bar left standing at a fraction
         show_error(e)
     else:
         bar.progress(1.0, text="Done")
-        flash("success", "Demo data ready: " + ", ".join(md(p["display_name"]) for p in profiles) +
-              f". {md(profiles[0]['display_name'])} is now the active profile: open Chat and ask something.")
+        names = ", ".join(md(p["display_name"]) for p in profiles)
+        flash("success", (f"Demo data ready: {names}." if report.get("added") else
+                          f"The demo data is already loaded: {names}.") +
+              f" {md(profiles[0]['display_name'])} is now the active profile: open Chat and ask something.")
         select_profile(profiles[0]["id"])
         st.rerun()
 st.page_link("pages/3_Chat.py", label="Open Chat", icon="💬")

@@ -50,12 +50,26 @@ def pipeline_with_routes(routes: Sequence[Any], selected: str | None = None) -> 
     return PIPELINE_DOT.rstrip().rstrip("}") + "\n".join(lines) + "\n}\n"
 
 
+def plain(text: Any) -> str:
+    """Text a person wrote (names, titles, n-grams, conditions), as plotly must show it: literally. Plotly renders a
+    subset of HTML in every label, legend, tick and hover (``<a href>``, ``<img>``-like tags, ``<b>``): a display name
+    like ``<a href="http://host/x">x</a>`` made every viewer's browser fetch or link a URL. Escapes ``&``, ``<`` and
+    ``>``; plotly shows the entities as the characters."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _hover(text: Any) -> str:
+    """Literal text inside a hovertemplate: escaped, and ``%`` doubled-up so ``%{x}`` in a name is not a template."""
+    return plain(text).replace("%", "&#37;")
+
+
 def prompt_tokens_figure(parts: Sequence[Mapping[str, Any]], budget: int) -> go.Figure:
     """One stacked bar: how the prompt's tokens split by source, against the budget."""
     fig = go.Figure()
     for p in parts:
-        fig.add_bar(y=["prompt"], x=[p["tokens"]], orientation="h", name=p["label"],
-                    marker_color=SOURCE_COLORS.get(p["source"], "#999"), hovertemplate=f"{p['label']}: %{{x}} tokens")
+        fig.add_bar(y=["prompt"], x=[p["tokens"]], orientation="h", name=plain(p["label"]),
+                    marker_color=SOURCE_COLORS.get(p["source"], "#999"),
+                    hovertemplate=f"{_hover(p['label'])}: %{{x}} tokens")
     fig.add_vline(x=budget, line_dash="dash", line_color="#c0392b", annotation_text=f"budget {budget}")
     fig.update_layout(barmode="stack", height=130, showlegend=False, margin=dict(l=0, r=0, t=20, b=0),
                       xaxis_title="tokens")
@@ -72,9 +86,10 @@ def style_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
     # One trace per person, so the legend names each colour once (rotated names under every bar are unreadable).
     for i, r in enumerate(rows):
         for c, f in enumerate(features, 1):
-            fig.add_bar(x=[r["who"]], y=[r[f]], row=1, col=c, name=r["who"], legendgroup=r["who"],
+            who = plain(r["who"])
+            fig.add_bar(x=[who], y=[r[f]], row=1, col=c, name=who, legendgroup=f"g{i}",
                         showlegend=c == 1, marker_color=PALETTE[i % len(PALETTE)],
-                        hovertemplate=f"{r['who']}<br>{f}: %{{y}}<extra></extra>")
+                        hovertemplate=f"{_hover(r['who'])}<br>{_hover(f)}: %{{y}}<extra></extra>")
     fig.update_annotations(font_size=12)
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10), barmode="overlay", bargap=0.1,
                       legend=dict(orientation="h", yanchor="top", y=-0.05, x=0))
@@ -102,9 +117,10 @@ def embedding_map(points: Sequence[Mapping[str, Any]], query: Mapping[str, Any] 
     owners = list(dict.fromkeys(p["owner"] for p in points))
     for i, owner in enumerate(owners):
         mine = [p for p in points if p["owner"] == owner]
-        fig.add_scatter(x=[p["x"] for p in mine], y=[p["y"] for p in mine], mode="markers", name=owner,
+        fig.add_scatter(x=[p["x"] for p in mine], y=[p["y"] for p in mine], mode="markers", name=plain(owner),
                         marker=dict(size=8, color=PALETTE[i % len(PALETTE)], opacity=0.75),
-                        text=[p["label"] for p in mine], hovertemplate="%{text}<extra>" + owner + "</extra>")
+                        text=[plain(p["label"]) for p in mine],
+                        hovertemplate="%{text}<extra>" + _hover(owner) + "</extra>")
     if query:
         fig.add_scatter(x=[query["x"]], y=[query["y"]], mode="markers+text", name="your query",
                         marker=dict(symbol="star", size=18, color="#c0392b"), text=["query"],
@@ -117,7 +133,7 @@ def embedding_map(points: Sequence[Mapping[str, Any]], query: Mapping[str, Any] 
 
 def confusion_figure(confusion: Mapping[str, Mapping[str, int]], names: Mapping[str, str] | None = None) -> go.Figure:
     labels = list(confusion)
-    shown = [(names or {}).get(a, a) for a in labels]
+    shown = [plain((names or {}).get(a, a)) for a in labels]
     z = [[confusion[t][p] for p in labels] for t in labels]
     fig = go.Figure(go.Heatmap(z=z, x=shown, y=shown, colorscale="Blues", text=z, texttemplate="%{text}",
                                hovertemplate="written by %{y}<br>attributed to %{x}: %{z}<extra></extra>"))
@@ -131,7 +147,7 @@ def metrics_figure(summary: Mapping[str, Mapping[str, Any]], metrics: Sequence[s
     """Grouped bars: one group per metric, one bar per condition."""
     fig = go.Figure()
     for i, (cond, values) in enumerate(summary.items()):
-        fig.add_bar(x=list(metrics), y=[values.get(m) for m in metrics], name=cond,
+        fig.add_bar(x=[plain(m) for m in metrics], y=[values.get(m) for m in metrics], name=plain(cond),
                     marker_color=PALETTE[i % len(PALETTE)])
     fig.update_layout(barmode="group", height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis_title="score")
     return fig
@@ -143,7 +159,8 @@ def win_rate_figure(conditions: Mapping[str, Mapping[str, Any]]) -> go.Figure:
     rates = [conditions[c]["win_rate"] for c in names]
     lo = [r - conditions[c]["ci95"][0] for c, r in zip(names, rates)]
     hi = [conditions[c]["ci95"][1] - r for c, r in zip(names, rates)]
-    fig = go.Figure(go.Bar(x=names, y=rates, error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo),
+    fig = go.Figure(go.Bar(x=[plain(n) for n in names], y=rates,
+                           error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo),
                            marker_color=PALETTE[: len(names)]))
     fig.add_hline(y=0.5, line_dash="dot", line_color="#999")
     fig.update_layout(height=320, yaxis=dict(range=[0, 1], title="win rate (ties excluded)"),
@@ -157,9 +174,9 @@ def ratings_figure(conditions: Mapping[str, Mapping[str, Any]]) -> go.Figure:
     for i, (cond, v) in enumerate(conditions.items()):
         xs, ys = [], []
         for q, values in v["ratings"].items():
-            xs += [q] * len(values)
+            xs += [plain(q)] * len(values)
             ys += values
-        fig.add_box(x=xs, y=ys, name=cond, marker_color=PALETTE[i % len(PALETTE)], boxpoints="all", jitter=0.4)
+        fig.add_box(x=xs, y=ys, name=plain(cond), marker_color=PALETTE[i % len(PALETTE)], boxpoints="all", jitter=0.4)
     fig.update_layout(boxmode="group", height=320, yaxis=dict(range=[0.5, 5.5], title="rating (1–5)"),
                       margin=dict(l=10, r=10, t=10, b=10))
     return fig
@@ -171,9 +188,6 @@ def recognisable_figure(explanation: Mapping[str, Any]) -> go.Figure:
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.14, subplot_titles=(
         "n-grams the classifier weighs most", "function words vs others (log2 ratio)",
         "punctuation vs others (log2 ratio)"))
-    def plain(text: str) -> str:  # n-grams come from people's writing: plotly must not read them as HTML
-        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
     ngrams = list(reversed(explanation.get("ngrams", [])))
     fig.add_bar(y=[plain(g["feature"]) for g in ngrams], x=[g["weight"] for g in ngrams], orientation="h", row=1, col=1,
                 marker_color=PALETTE[0], hovertemplate="%{y}: weight %{x:.3f}<extra></extra>", showlegend=False)

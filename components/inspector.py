@@ -57,9 +57,28 @@ def history_excluded_text(prompt: Mapping[str, Any]) -> str:
         return ""
     total = max(prompt.get("history_excluded_total") or 0, len(left))
     s = "" if total == 1 else "s"
-    items = "; ".join(f"turn {x['turn']} ({x['reason']})" for x in left)
+    names = _persona_names()
+    items = "; ".join(f"turn {x['turn']} ({_named(x['reason'], x.get('persona_id'), names)})" for x in left)
     more = f" (the {len(left)} latest are listed)" if total > len(left) else ""
     return f"Left out of the history: {total} earlier turn{s}{more}: {items}."
+
+
+def _persona_names() -> dict[str, str]:
+    """Persona ids → the names people see (a reason must not say "persona (psoups-concise)")."""
+    if not st.runtime.exists():  # called outside a running app (unit tests): ids stay as they are
+        return {}
+    try:
+        from .services import playground
+
+        return {p["id"]: p["name"] for p in playground().list_personas()}
+    except Exception:  # a note's wording must never break the inspector
+        return {}
+
+
+def _named(reason: str, persona_id: str | None, names: Mapping[str, str]) -> str:
+    if persona_id and persona_id in names:
+        return reason.replace(f"persona ({persona_id})", f"persona “{md(names[persona_id])}”")
+    return reason
 
 
 def render_history_excluded(prompt: Mapping[str, Any]) -> None:

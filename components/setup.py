@@ -8,6 +8,7 @@ import streamlit as st
 
 from playground import Playground, PlaygroundError
 from playground.people import privacy
+from playground.people.owner import Owner, may_change
 
 from . import state
 from .safe_text import md
@@ -72,19 +73,25 @@ def browser_token() -> str:
     bar is on the projector. An old ``?me=`` link is read once and removed from the address bar."""
     token = st.session_state.get(state.BROWSER)
     if not token:
-        token = st.query_params.get("me") or privacy.new_resume_code()
+        # Only a resume code is accepted from the address bar (Owner.from_browser_input): never "hidden:admin",
+        # "study:…" or public, which would list what this browser may not see.
+        sent = Owner.from_browser_input(st.query_params.get("me"))
+        token = sent.token if sent else privacy.new_resume_code()
         st.session_state[state.BROWSER] = token
     if "me" in st.query_params:
         del st.query_params["me"]
     return token
 
 
-def _resume_box(pg: Playground) -> None:
-    """Private workshops: the code that brings this browser's profiles back after a reload, shown only on request."""
+def _resume_box(pg: Playground, private: bool) -> None:
+    """The code that brings this browser's profiles back after a reload (private workshops), or gives back the right
+    to edit the profiles it made (public ones), shown only on request."""
     with st.expander("My resume code", icon=":material/key:"):
         code = browser_token()
         st.caption("Profiles you make here are private to this browser session. After a reload, or on another "
-                   "device, type this code to get them back. Keep it to yourself, like a password.")
+                   "device, type this code to get them back. Keep it to yourself, like a password." if private else
+                   "Everyone can see and chat with the profiles you make, but only this browser session can edit "
+                   "or delete them. After a reload, type this code to edit them again. Keep it to yourself.")
         if st.toggle("Show my code", key="sidebar_show_code"):
             st.code(code, language=None)
         with st.form("sidebar_resume", clear_on_submit=True, border=False):
@@ -105,6 +112,27 @@ def owner_token(pg: Playground) -> str:
     from playground.workshop import get_preset
 
     return browser_token() if get_preset(pg)["private_profiles"] else ""
+
+
+def creator_code() -> str:
+    """What a profile made in this browser session records as its creator (this browser's resume code)."""
+    return browser_token()
+
+
+def may_edit(profile: dict[str, Any]) -> bool:
+    """Whether this browser may edit or delete ``profile`` and add or delete its writing (people/owner.py): the
+    browser that made it, or the admin. Demo profiles are read-only to participants."""
+    return may_change(profile, browser_token(), admin=bool(st.session_state.get(state.ADMIN_OK)))
+
+
+def read_only_note(profile: dict[str, Any]) -> None:
+    from playground.people.privacy import demo_names
+
+    whose = ("a demo profile" if profile["display_name"] in demo_names() and not profile.get("creator")
+             else "made in another browser session")
+    st.info(f"“{md(profile['display_name'])}” is {whose}: you can chat with it (your conversation is your own), "
+            "but not change it, its writing or delete it. Create your own profile to do that; if you made this one, "
+            "type your resume code in the sidebar.", icon=":material/lock:")
 
 
 def visible_profiles(pg: Playground) -> list[dict[str, Any]]:
@@ -137,8 +165,7 @@ def _sidebar(pg: Playground) -> None:
             st.info("No profiles yet. Create one on the Profile page, or load the demo data on Home.")
         from playground.workshop import get_preset
 
-        if get_preset(pg)["private_profiles"]:
-            _resume_box(pg)
+        _resume_box(pg, bool(get_preset(pg)["private_profiles"]))
         status = model_status(pg)
         if status.state == "busy" or (status.reachable and status.model):
             st.caption(f"Model: **{md(status.model or 'running')}** via {status.backend} ✓"

@@ -12,3 +12,5 @@ BROWSER = "browser_token"              # private workshops: which profiles this 
 SIDEBAR_GEN = "sidebar_generation"     # bumped when a page selects a profile: the sidebar box gets a fresh key
 EXPLAIN = "explain_run"                # "Explain this answer": {"run": explanation id, "go": run it now}
 BIAS = "bias_probe_result"             # the latest bias probe result (a dict)
+MODE = "chat_granularity"               # the Chat page's granularity, kept across page switches and Back
+CHAT_PERSONA = "chat_active_persona"   # the Chat page's persona choice, kept likewise

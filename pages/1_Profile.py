@@ -4,7 +4,18 @@ import streamlit as st
 
 from components import writes
 from components.safe_text import md
-from components.setup import act, active_profile, flash, owner_token, page_setup, select_profile, show_error
+from components.setup import (
+    act,
+    active_profile,
+    creator_code,
+    flash,
+    may_edit,
+    owner_token,
+    page_setup,
+    read_only_note,
+    select_profile,
+    show_error,
+)
 from playground import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED, PlaygroundError
 from playground.pipeline.summaries import generate_summary, get_summary, save_summary
 from playground.research.stylecard import ensure_style_card, measure_style_card, save_style_card
@@ -40,7 +51,11 @@ def attribute_inputs(prefix: str, values: dict) -> dict:
 
 
 profile = active_profile(pg)
-tab_edit, tab_new = st.tabs(["Edit the active profile" if profile else "No profile yet", "Create a new profile"])
+# A new browser opens on "Create" (the first tab): it used to open on editing whatever profile was active, so anyone
+# could change or delete a profile someone else made.
+tab_new, tab_edit = st.tabs(["Create a new profile", ("Edit the active profile" if may_edit(profile) else
+                                                      "The active profile (read-only)") if profile else
+                             "No profile yet"])
 
 with tab_new:
     # A double click must create one profile and select it: see components/writes.py. After a creation the form is
@@ -48,10 +63,11 @@ with tab_new:
     with st.form(writes.form_key("profile_new")):
         values = attribute_inputs(writes.form_key("profile_new", "new"), {})
         if st.form_submit_button("Create profile", type="primary", key=writes.form_key("profile_new", "new_submit")):
-            owner = owner_token(pg)
+            owner, creator = owner_token(pg), creator_code()
             sig = writes.signature(sorted(values.items())) if str(values.get("display_name", "")).strip() else ""
             created, error, repeated = writes.run_once("profile_new", sig,
-                                                       lambda: pg.create_profile(owner_token=owner, **values))
+                                                       lambda: pg.create_profile(owner_token=owner,
+                                                                                 creator=creator, **values))
             if isinstance(error, PlaygroundError):
                 show_error(error)
             elif error is not None:
@@ -64,7 +80,9 @@ with tab_new:
 
 with tab_edit:
     if not profile:
-        st.info("Create a profile in the next tab, or load the demo data on Home.")
+        st.info("Create a profile in the first tab, or load the demo data on Home.")
+    elif not may_edit(profile):
+        read_only_note(profile)
     else:
         with st.form(f"profile_edit_{profile['id']}"):
             values = attribute_inputs(f"edit_{profile['id']}", profile)

@@ -8,9 +8,9 @@ import streamlit as st
 from components import writes
 from components.charts import embedding_map, project_2d, style_figure
 from components.safe_text import md
-from components.setup import act, flash, need_profile, page_setup, visible_profiles
+from components.setup import act, flash, may_edit, need_profile, page_setup, read_only_note, visible_profiles
 from playground import SUPPORTED_FILE_TYPES, PlaygroundError
-from playground.library.privacy_scan import LABELS, Finding, describe
+from playground.library.privacy_scan import LABELS, Finding, describe, known_names, scan
 from playground.library.privacy_scan import redact as redact_text
 from playground.research.stylometry import style_profile
 from playground.wording import plural
@@ -28,17 +28,25 @@ if kept:
 # Adding runs once per submission in a worker thread that a double click or a reload cannot cut short, and the form
 # is then drawn afresh under a new key (components/writes.py): no clear_on_submit, whose cleared second click used
 # to warn "Choose a file or paste some text first" while the first click's sample was thrown away.
-with st.form(writes.form_key(FORM)):
-    files = st.file_uploader(f"Upload files ({', '.join(SUPPORTED_FILE_TYPES)}), several at once if you like",
-                             accept_multiple_files=True, key=writes.form_key(FORM, f"samples_files_{pid}"),
-                             # the widget then states the playground's own limit, not the server's larger one
-                             max_upload_size=max(1, math.ceil(pg.settings.max_upload_mb)))
-    pasted = st.text_area("…or paste some text you wrote", key=writes.form_key(FORM, f"samples_paste_{pid}"),
-                          height=120)
-    title = st.text_input("Title for the pasted text (optional)", key=writes.form_key(FORM, f"samples_title_{pid}"))
-    submitted = st.form_submit_button("Add to my samples", type="primary", key=writes.form_key(FORM, "samples_add"))
-
+# Only the browser that made the profile (or the admin) adds or deletes its writing: demo profiles and other people's
+# public ones are read-only here (a stranger could paste into, or delete from, someone else's profile).
+editable = may_edit(profile)
 pending_key = f"samples_pending_{pid}"
+files, pasted, title, submitted = [], "", "", False
+if not editable:
+    read_only_note(profile)
+elif st.session_state.get(pending_key):
+    pass  # the scan's result is shown first, at the top (it used to land below the fold at 1280×720)
+else:
+    with st.form(writes.form_key(FORM)):
+        files = st.file_uploader(f"Upload files ({', '.join(SUPPORTED_FILE_TYPES)}), several at once if you like",
+                                 accept_multiple_files=True, key=writes.form_key(FORM, f"samples_files_{pid}"),
+                                 # the widget then states the playground's own limit, not the server's larger one
+                                 max_upload_size=max(1, math.ceil(pg.settings.max_upload_mb)))
+        pasted = st.text_area("…or paste some text you wrote", key=writes.form_key(FORM, f"samples_paste_{pid}"),
+                              height=120)
+        title = st.text_input("Title for the pasted text (optional)", key=writes.form_key(FORM, f"samples_title_{pid}"))
+        submitted = st.form_submit_button("Add to my samples", type="primary", key=writes.form_key(FORM, "samples_add"))
 
 
 def add_all(jobs: list[dict], redact: bool, report: writes.Report) -> tuple[list[tuple[str, str]], str]:
@@ -65,7 +73,22 @@ def add_all(jobs: list[dict], redact: bool, report: writes.Report) -> tuple[list
             note = f" ({'; '.join(s['notes'])})" if s.get("notes") else ""
             results.append(("success", md(f"{label}: added as “{s['title']}”, "
                                           f"{plural(s['n_chunks'], 'chunk')}{note}")))
+            changed = replaced(job) if redact else ""
+            if changed:  # after storing, say exactly what was replaced (the person saw it before, too)
+                results.append(("info", md(f"{label}: replaced before storing: {changed}")))
     return results, keep
+
+
+def title_findings(job: dict) -> list[dict]:
+    """Personal data in the title the sample would get (typed, or the file's name): titles reach prompts too."""
+    title = job["title"] if job["data"] is None else job["name"]
+    return [f.to_dict() for f in scan(title or "", known_names(profile))]
+
+
+def replaced(job: dict) -> str:
+    """“Maria” → [NAME], … for everything redaction replaces in a job's text and title."""
+    found = [*job.get("findings", []), *job.get("title_findings", [])]
+    return ", ".join(f"“{f['text']}” → [{f['type']}]" for f in found)
 
 
 def start_adding(jobs: list[dict], redact: bool) -> None:
@@ -90,8 +113,9 @@ if submitted:
             if job["text"]:
                 st.session_state[KEEP] = job["text"]
         else:
-            scanned.append({**job, "clean": read.text, "findings": [f.to_dict() for f in findings]})
-    if any(j["findings"] for j in scanned):
+            scanned.append({**job, "clean": read.text, "findings": [f.to_dict() for f in findings],
+                            "title_findings": title_findings(job)})
+    if any(j["findings"] or j["title_findings"] for j in scanned):
         st.session_state[pending_key] = scanned  # 2. show what was found and let the person decide
         st.rerun()
     elif scanned:  # nothing found in the texts; the default still covers a title or file name
@@ -101,22 +125,15 @@ if submitted:
     elif not writes.is_repeat(FORM, ""):
         st.warning("Choose a file or paste some text first.")
 
-pending = st.session_state.get(pending_key)
+pending = st.session_state.get(pending_key) if editable else None
 if pending:
     st.subheader("Personal data found: check before storing")
     st.caption("Whatever is stored here can be retrieved into a prompt and sent to the model. The scan looks for "
                "e-mail addresses, phone numbers, web and postal addresses, card and bank numbers (checksums), dates "
-               "of birth, and names, but only names after cues like “my name is”, “Dear” or a sign-off, and your "
-               "profile name: it does not know every name, so read your text too.")
-    for n, job in enumerate(pending):
-        found = [Finding(**f) for f in job["findings"]]
-        st.text(f"{job['name'] or 'pasted text'}: {describe(found)}")
-        if found:
-            st.dataframe([{"type": f.type, "what": LABELS[f.type][0], "found": f.text,
-                           "position": f"{f.start}–{f.end}"} for f in found], hide_index=True, width="stretch",
-                         key=f"samples_findings_{pid}_{n}")
-            with st.expander("Preview with placeholders"):
-                st.text(redact_text(job["clean"], found)[:4000])
+               "of birth, and names, but only names after cues like “my name is”, “I’m”, “Dear”, a sign-off or “Letter to”, "
+               "and your profile name: it does not know every name, so read your text too.")
+    # The decision first, right under the heading; what would be replaced under it (at 720 px the buttons used
+    # to land below the fold).
     redact_on = st.checkbox("Replace personal data with placeholders ([EMAIL], [PHONE], [NAME] …) before storing",
                             value=pg.redaction_default(pid), key=f"samples_redact_{pid}")
     c1, c2 = st.columns(2)
@@ -127,6 +144,18 @@ if pending:
         st.session_state.pop(pending_key, None)
         flash("info", "Nothing was stored.")
         st.rerun()
+    for n, job in enumerate(pending):
+        found = [Finding(**f) for f in job["findings"]]
+        in_title = [Finding(**f) for f in job.get("title_findings", [])]
+        st.text(f"{job['name'] or 'pasted text'}: {describe(found + in_title)}")
+        if found or in_title:
+            # What would change, item by item: what was found, where, and what replaces it.
+            st.dataframe([{"where": where, "what": LABELS[f.type][0], "found": f.text, "replaced by": f"[{f.type}]"}
+                          for where, fs in (("title", in_title), ("text", found)) for f in fs],
+                         hide_index=True, width="stretch", key=f"samples_findings_{pid}_{n}")
+        if found:
+            with st.expander("Preview with placeholders", expanded=True):
+                st.text(redact_text(job["clean"], found)[:1500] + ("…" if len(job["clean"]) > 1500 else ""))
 
 job = writes.current(FORM)
 if job:
@@ -158,8 +187,8 @@ else:
         text = pg.sample_text(chosen)
         st.text(text[:4000] + ("…" if len(text) > 4000 else ""))
     # Keys name the sample: a second click arriving after the first deleted it must not delete the next one.
-    sure = st.checkbox(f"Yes, delete “{md(titles[chosen])}”", key=f"samples_delete_sure_{chosen}")
-    if st.button("Delete sample", disabled=not sure, key=f"samples_delete_{chosen}"):
+    sure = False if not editable else st.checkbox(f"Yes, delete “{md(titles[chosen])}”", key=f"samples_delete_sure_{chosen}")
+    if editable and st.button("Delete sample", disabled=not sure, key=f"samples_delete_{chosen}"):
         st.session_state.pop(f"samples_delete_sure_{chosen}", None)
         act(lambda: pg.delete_sample(chosen), f"Deleted “{md(titles[chosen])}” and its vectors.")
 

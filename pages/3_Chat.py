@@ -1,5 +1,7 @@
 """Chat with the inspector: every answer shows what was retrieved and the exact prompt, part by part."""
 
+import hashlib
+
 import streamlit as st
 
 from components import state
@@ -8,7 +10,7 @@ from components.explain_view import explain_button, render_explanation
 from components.inspector import prompt_parts, prompt_summary, render_resolution, render_snippets, render_trace
 from components.safe_text import answer_md, md
 from components.services import model_status
-from components.setup import need_profile, page_setup, show_error
+from components.setup import browser_token, may_edit, need_profile, page_setup, show_error
 from playground import GRANULARITIES, RETRIEVERS, PlaygroundError, RetrievalOptions
 from playground.workshop import get_preset
 
@@ -20,6 +22,18 @@ MODE_HELP = {"user": "user: your own profile and writing samples",
              "global": "global: no personal data at all (the baseline)",
              "auto": "auto: user level once you have enough writing, else your persona, else global"}
 
+
+
+def answer_label(trace: dict, persona_names: dict) -> str:
+    """Which granularity (and persona) an answer was written under, on the answer itself."""
+    mode = trace.get("mode", "?")
+    asked = trace.get("requested_mode", mode)
+    label = f"under **{mode}**" + (f" (auto → {mode})" if asked == "auto" and mode != "auto" else "")
+    if mode == "persona" and trace.get("persona_id"):
+        label += f" · persona “{md(persona_names.get(trace['persona_id'], 'a persona'))}”"
+    return "🏷️ Answered " + label
+
+
 pg = page_setup("Chat", "Ask anything: the inspector shows what was retrieved from whose writing and the exact "
                 "prompt the model received. Switch the granularity to see personalization appear and disappear.",
                 icon="💬")
@@ -29,10 +43,14 @@ preset = get_preset(pg)
 
 sessions = st.session_state.setdefault(state.SESSIONS, {})
 sid = sessions.get(pid)
+# Conversations belong to the browser: on a profile it made, it resumes the profile's latest chat; on a demo profile
+# (or anyone else's) it gets a conversation of its own, never another browser's (whose turns would be shown, and
+# enter this browser's prompts as history).
+title = CHAT_TITLE if may_edit(profile) else f"{CHAT_TITLE} · {hashlib.sha256(browser_token().encode()).hexdigest()[:16]}"
 if not sid:
     # Resume the latest chat; Compare, Evaluate and the study keep their turns in sessions of their own.
-    existing = [s for s in pg.sessions(pid) if s["title"] == CHAT_TITLE]
-    sid = existing[0]["id"] if existing else pg.new_session(pid, title=CHAT_TITLE)["id"]
+    existing = [s for s in pg.sessions(pid) if s["title"] == title]
+    sid = existing[0]["id"] if existing else pg.new_session(pid, title=title)["id"]
     sessions[pid] = sid
 
 # Laid out for a projector (1280×720 and up): the chat and the inspector each scroll inside their own box, sized to
@@ -43,53 +61,75 @@ st.html("""<style>
 .stMainBlockContainer h1 { font-size: 2rem; padding: 0 0 0.2rem 0; }
 .st-key-chat_history { height: calc(100vh - 270px) !important; min-height: 200px; }
 .st-key-chat_inspector { height: calc(100vh - 300px) !important; min-height: 220px; }
+
 .st-key-chat_inspector [data-testid="stText"], .st-key-chat_history [data-testid="stText"] {
   font-family: inherit; font-size: 0.95rem; white-space: pre-wrap; }
 </style>""")
 chat_col, insp_col = st.columns([1, 1], gap="medium")
 
 with insp_col:
+    # Streamlit forgets a widget's value when its page is left: the choice is kept under a key of its own, so a page
+    # switch or Back no longer resets the granularity to user.
+    if "chat_mode" not in st.session_state:
+        st.session_state["chat_mode"] = st.session_state.get(state.MODE, GRANULARITIES[0])
     mode = st.radio("Granularity", GRANULARITIES, horizontal=True, key="chat_mode",
                     help="\n\n".join(MODE_HELP.values()), label_visibility="collapsed")
+    st.session_state[state.MODE] = mode
     personas = pg.list_personas()
     names = {p["id"]: p["name"] for p in personas}
     persona_id = None
     retriever, k, threshold, mmr, use_summary = "dense", pg.settings.default_k, None, False, False
+    settings_box = None
     # The style card is a granularity-level choice, not a retrieval detail: it stays visible in workshops too.
     use_style_card = st.checkbox("Add the style card (user: yours, persona: the persona's)", key="chat_style_card",
                                  help="A few lines measured from the writing (sentence length, punctuation, "
                                       "slang…), labelled “style card” in the prompt. See it on the Profile page.")
     if not preset["hide_controls"]:
         # A fixed label and a key: the box stays open while you try settings (it used to close after each change).
-        with st.expander("Retrieval settings", key="chat_settings_box"):
-            retriever = st.radio("Retriever", RETRIEVERS, horizontal=True, key="chat_retriever",
+        # Compact, in two columns, so that with the box open the snippets stay on a 1280×720 screen (they are
+        # then listed first in the inspector, whose box shrinks to fit: CSS above).
+        settings_box = st.expander("Retrieval settings", key="chat_settings_box", on_change="rerun")
+        with settings_box:
+            r1, r2 = st.columns(2)
+            retriever = r1.radio("Retriever", RETRIEVERS, horizontal=True, key="chat_retriever",
                                  help="dense: meaning (embeddings) · bm25: shared words · hybrid: both, fused by rank")
-            k = st.slider("Snippets (k)", 1, 10, pg.settings.default_k, key="chat_k")
-            if st.checkbox("Minimum score", key="chat_use_threshold",
+            k = r2.slider("Snippets (k)", 1, 10, pg.settings.default_k, key="chat_k")
+            c1, c2, c3 = st.columns(3)
+            if c1.checkbox("Minimum score", key="chat_use_threshold",
                            help="Drop weak matches. Scores differ by retriever: cosine for dense, BM25 points for "
                                 "bm25, rank-fusion for hybrid."):
-                threshold = st.number_input("Threshold", value=0.3, step=0.05, key="chat_threshold")
-            mmr = st.checkbox("Diversify (MMR)", key="chat_mmr", help="Prefer snippets that are not near-duplicates.")
-            use_summary = st.checkbox("Add the model-written summary of my writing (user mode)", key="chat_summary")
+                threshold = c1.number_input("Threshold", value=0.3, step=0.05, key="chat_threshold")
+            mmr = c2.checkbox("Diversify (MMR)", key="chat_mmr", help="Prefer snippets that are not near-duplicates.")
+            use_summary = c3.checkbox("Add the summary (user mode)", key="chat_summary",
+                                      help="Add the model-written summary of my writing (user mode).")
     st.caption(f"Granularity {MODE_HELP[mode]}" + ("" if preset["hide_controls"] else
                                                   f" · retriever {retriever}, k={k}"))
     if mode == "persona":
         ids = [p["id"] for p in personas]
         default = profile["persona_id"] if profile["persona_id"] in ids else ids[0]
-        persona_id = st.selectbox("Active persona", ids, index=ids.index(default), format_func=names.get,
-                                  key="chat_persona")
+        if st.session_state.get("chat_persona") not in ids:
+            kept_persona = st.session_state.get(state.CHAT_PERSONA)
+            st.session_state["chat_persona"] = kept_persona if kept_persona in ids else default
+        persona_id = st.selectbox("Active persona", ids, format_func=names.get, key="chat_persona")
+        st.session_state[state.CHAT_PERSONA] = persona_id
         if persona_id != profile["persona_id"]:
             st.caption("You are not a member of this persona: you see its description and examples, not what its "
                        "members share (that reaches only members).")
     options = RetrievalOptions(retriever, k=k, threshold=threshold, mmr=mmr)
+    settings_open = settings_box is not None and bool(settings_box.open)
+    if settings_open:  # the open settings take ~170 px: the inspector's box shrinks so it still ends on screen
+        st.html("<style>.st-key-chat_inspector { height: calc(100vh - 480px) !important; min-height: 160px; }"
+                "</style>")
     details = st.container(key="chat_inspector", height=420, border=False)  # the height follows the window (CSS)
 
 with chat_col:
     top = st.columns([3, 1], vertical_alignment="center")
     top[0].caption(f"Chatting as **{md(profile['display_name'])}**")
     if top[1].button("New chat", key="chat_new"):
-        sessions[pid] = pg.new_session(pid, title=CHAT_TITLE)["id"]
+        sessions[pid] = pg.new_session(pid, title=title)["id"]
         st.rerun()
+    # Feedback about what was typed goes here, above the conversation: under the input it fell below the fold.
+    notice = st.container(key="chat_notice")
     history = st.container(key="chat_history", height=420, autoscroll=True)  # the height follows the window (CSS)
     messages = pg.session_messages(sid)
     last = messages[-1] if messages else None
@@ -98,6 +138,8 @@ with chat_col:
             if m["content"]:  # the person's words literally; the model's with formatting but nothing fetched
                 st.markdown(md(m["content"]) if m["role"] == "user" else answer_md(m["content"]))
             if m["role"] == "assistant":
+                if m["trace"]:
+                    st.caption(answer_label(m["trace"], names))
                 if m["status"] == "interrupted":
                     st.caption(f"⚠️ Stopped part-way: {md(m['error'] or 'the answer was interrupted.')}")
                 elif m["status"] == "error":
@@ -124,7 +166,7 @@ with chat_col:
 message = chat_col.chat_input("Ask something…", key="chat_input")
 message = message or st.session_state.pop(state.PENDING_ASK, None)
 if message is not None and not message.strip():
-    chat_col.warning("Type a question first: an empty message is not sent.")
+    notice.warning("Type a question first: an empty message is not sent.")
     message = None
 latest = next((m["trace"] for m in reversed(messages) if m["role"] == "assistant" and m["trace"]), None)
 if message:
@@ -140,15 +182,24 @@ if message:
                 # Nothing typed is lost: it comes back below, to edit and send again.
                 st.session_state[KEPT] = st.session_state[KEPT_BOX] = message
             else:
-                if not stream_or_record(pg, turn):
+                # The prompt is built before the model writes a word: show it now, while the room waits (the 10–20 s
+                # of a slow model are the best moment to talk it through), and swap in the finished turn after.
+                waiting = details.empty()
+                with waiting.container():
+                    st.markdown(f"**This turn, sent to the model** · “{md(message[:80])}” · ⏳ waiting for the answer")
+                    render_trace(turn.trace, key="chat_waiting")
+                answered = stream_or_record(pg, turn)
+                waiting.empty()
+                st.caption(answer_label(turn.trace, names))
+                if not answered:
                     st.warning(f"No model is running, so there is no answer, but the prompt that would be sent is "
                                f"in the inspector. {model_status(pg).problem}")
                 elif turn.status == "complete":  # the same key as in the history next time: one button per answer
                     explain_button(pg, turn.trace, key=f"explain_{turn.assistant_message_id}", section="chat_explain")
                 latest = turn.trace
 if st.session_state.get(KEPT):
-    with chat_col.form("chat_kept_form", border=True):
-        edited = st.text_area("Your message, kept: edit it and send it again", key=KEPT_BOX, height=120)
+    with notice.form("chat_kept_form", border=True):
+        edited = st.text_area("Your message, kept: edit it and send it again", key=KEPT_BOX, height=90)
         b1, b2 = st.columns(2)
         send, drop = b1.form_submit_button("Send", type="primary"), b2.form_submit_button("Discard it")
     if send or drop:
@@ -181,16 +232,23 @@ with details:
             except PlaygroundError as e:
                 show_error(e)
             else:
-                render_resolution(build.to_dict())
-                prompt_summary(build.to_dict(), key="chat_preview")
+                if not settings_open:
+                    render_resolution(build.to_dict())
+                    prompt_summary(build.to_dict(), key="chat_preview")
                 st.markdown("**Snippets it would retrieve**")
                 render_snippets([h.to_dict() for h in hits], build.mode, k)
+                if settings_open:  # tuning retrieval: the snippets first, where the eye is
+                    render_resolution(build.to_dict())
+                    prompt_summary(build.to_dict(), key="chat_preview")
                 with st.expander("The exact prompt, part by part", key="chat_preview_parts"):
                     prompt_parts(build.to_dict(), key="chat_preview")
             with st.expander(f"Latest turn, as it was sent ({latest['mode']})"):
                 render_trace(latest, key="chat_latest", nested=True)
         else:
             st.markdown(f"**Latest turn** · “{md(latest['query'][:80])}”")
+            if settings_open:  # tuning retrieval: the snippets first, where the eye is
+                st.markdown("**Retrieved snippets**")
+                render_snippets(latest["hits"], latest["mode"], latest["retrieval"].get("k"))
             render_trace(latest, key="chat_latest")
 
 # Below both columns: "Explain this answer" runs here, full width, with progress and a Cancel button.

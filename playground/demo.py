@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol
 
@@ -53,18 +54,48 @@ def essay_body(text: str) -> str:
     return "\n\n".join(paragraphs)
 
 
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(parts: DemoParts) -> threading.Lock:
+    """One lock per database: two browsers pressing "Load demo data" at once must not both create and embed."""
+    db = getattr(parts.people, "db", None)
+    key = str(getattr(db, "path", "") or id(parts.people))
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.Lock())
+
+
 def load_demo_data(parts: DemoParts, corpus: Path | None = None, essays_per_author: int = 3,
-                   progress: Callable[[str, int, int], None] | None = None) -> list[dict]:
-    """Create (or complete) the three demo profiles; return them."""
+                   progress: Callable[[str, int, int], None] | None = None,
+                   on_wait: Callable[[], None] | None = None, report: dict | None = None) -> list[dict]:
+    """Create (or complete) the three demo profiles; return them. Safe to call from several threads at once: a
+    second call waits for the first (``on_wait`` is called when it has to) and then finds everything there.
+    ``report["added"]``: how many essays this call stored (0: it was already loaded)."""
+    lock = _lock_for(parts)
+    if not lock.acquire(blocking=False):
+        if on_wait:
+            on_wait()
+        lock.acquire()
+    try:
+        return _load(parts, corpus, essays_per_author, progress, report if report is not None else {})
+    finally:
+        lock.release()
+
+
+def _load(parts: DemoParts, corpus: Path | None, essays_per_author: int,
+          progress: Callable[[str, int, int], None] | None, report: dict) -> list[dict]:
     path = corpus or DEFAULT_CORPUS
     if not path.exists():
         raise InvalidInput(f"The demo corpus is missing at {path}.",
                            "It ships with the playground in playground/data/federalist; restore it from the repository.")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     profiles = []
-    existing = {p["display_name"]: p for p in parts.people.list_profiles() if not p["owner_token"]}
+    existing = {p["display_name"]: p for p in parts.people.list_profiles()
+                if not p["owner_token"] and not p.get("creator")}
     total = essays_per_author * len(AUTHORS)
     done = 0
+    report["added"] = 0
     for author, attrs in AUTHORS.items():
         profile = existing.get(attrs["display_name"]) or parts.people.create_profile(**attrs)
         have = {s["title"] for s in parts.library.list_samples(profile["id"])}
@@ -75,6 +106,7 @@ def load_demo_data(parts: DemoParts, corpus: Path | None = None, essays_per_auth
             title = f"Federalist No. {r['paper']}: {r['title']}"[:200]
             if title not in have:
                 parts.library.add_sample(profile["id"], text=essay_body(r["text"]), title=title)
+                report["added"] += 1
             done += 1
             if progress:
                 progress(attrs["display_name"], done, total)

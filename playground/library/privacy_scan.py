@@ -16,8 +16,10 @@ What finds what (all offline, nothing downloaded at run time):
   an essay's "July 4, 1776" is not personal data.
 - ADDRESS: street addresses (house number, street name and a street word such as Street/Road/Ave, or a German
   "…straße 12"), optionally with city, state and ZIP; UK postcodes.
-- NAME: *no statistical model*: names are found by cues ("my name is", "Dear", "Mr/Ms/Dr", a sign-off such as
-  "Regards," followed by a name) and by the names the caller already knows (the profile's own name). A name
+- NAME: *no statistical model*: names are found by cues ("my name is", "I'm", "this is", "Dear", "Mr/Ms/Dr", a
+  sign-off such as "Regards," or "Warm wishes," followed by a name on the same or the next line, "Letter/Note/
+  Message to …" as in a sample's title) and by the names the caller already knows (the profile's own name, in any
+  case: "dana" is Dana). A name
   without such a cue is missed; say so to users. (Presidio and spaCy would need a model that is not installable
   from the package registry here.)
 """
@@ -34,6 +36,7 @@ from stdnum import luhn as _luhn
 
 from playground.errors import IngestError
 from playground.library.ingest import ReadText
+from playground.people.owner import Owner
 
 TYPES: tuple[str, ...] = ("EMAIL", "PHONE", "URL", "ADDRESS", "CARD", "IBAN", "DOB", "NAME")
 LABELS: dict[str, tuple[str, str]] = {  # (one, several), for people
@@ -81,17 +84,35 @@ _DE_ADDRESS = re.compile(r"\b[A-ZÄÖÜ][a-zäöüß-]*(?:straße|strasse|str\.|
 _UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}\b")
 _NAME = r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"
 _FULL_NAME = rf"{_NAME}(?: [A-Z]\.)?(?: {_NAME}){{0,2}}"
+_SIGN_OFFS = (r"(?:Regards|Best regards|Kind regards|Warm regards|Warmest regards|Sincerely|Yours sincerely|"
+              r"Yours truly|Yours faithfully|Yours|Best wishes|Warm wishes|Warmest wishes|Warmly|All the best|"
+              r"Take care|Cheers|Thanks|Many thanks|Thank you|Best|Love|Lots of love|With love|Hugs|Cordially|"
+              r"Respectfully|See you|Speak soon|Talk soon|Ciao|Bye)")
 _NAME_CUES = re.compile(
-    rf"(?:\b(?:[Mm]y name is|[Nn]ame:|I am called|I'm called|[Cc]all me|[Ss]igned,?)\s+(?P<a>{_FULL_NAME})"
-    rf"|\b(?:Dear|Hi|Hello)\s+(?P<b>{_FULL_NAME})(?=\s*[,!:\n])"
+    rf"(?:\b(?:[Mm]y name is|[Nn]ame:|I am called|I'm called|I’m called|[Cc]all me|[Ss]igned,?)\s+(?P<a>{_FULL_NAME})"
+    rf"|\b(?:Dear|Hi|Hello|Hey)\s+(?P<b>{_FULL_NAME})(?=\s*[,!:\n])"
     rf"|\b(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+(?P<c>{_FULL_NAME})"
-    rf"|\b(?:Regards|Best regards|Kind regards|Sincerely|Yours sincerely|Yours truly|Best wishes|Cheers|Thanks|"
-    rf"Best|Love),?\s*\n\s*(?P<d>{_FULL_NAME})\b)")
+    # a sign-off, then the name on the next line or after the comma ("Warm wishes, Jonas")
+    rf"|\b{_SIGN_OFFS}(?:,?\s*\n\s*|,[ \t]*|[ \t]*[-–—][ \t]*)(?P<d>{_FULL_NAME})\b"
+    # introducing oneself: "I'm Dana", "I am Dana", "this is Dana"
+    rf"|(?:\b[Ii]'m|\b[Ii]’m|\b[Ii] am|\b[Tt]his is|\b[Ii]t's|\b[Ii]t’s)\s+(?P<e>{_FULL_NAME})\b"
+    # a letter or message to someone, as in a sample's title ("Letter to Maria")
+    rf"|\b(?:[Ll]etter|[Nn]ote|[Mm]essage|[Ee]-?mail|[Cc]ard|[Pp]ostcard|[Rr]eply|[Tt]ext|[Ww]ritten|[Pp]oem|"
+    rf"[Ss]peech|[Tt]oast|[Ee]ulogy|[Cc]hat|[Cc]onversation|[Cc]all) (?:to|for|from|with|about) "
+    rf"(?:(?:my|our) (?:[a-z]+ )?)?(?P<f>{_FULL_NAME})\b)")
 # Words that follow a cue but are not names ("Dear Sir", "Hi All", "Call me Tomorrow").
 _NOT_NAMES = {"Sir", "Madam", "All", "Everyone", "Team", "There", "Friends", "Colleagues", "Tomorrow", "Today",
               "Maybe", "Soon", "Later", "The", "This", "That", "Customer", "Reader", "Readers", "Fellow", "Citizens",
               "Participant", "Participants", "Anonymous", "Again", "Back", "World", "Diary", "Me", "You", "Everybody",
-              "Folks", "Guys", "Mum", "Mom", "Dad", "Mother", "Father", "Grandma", "Grandpa", "Darling", "Honey"}
+              "Folks", "Guys", "Mum", "Mom", "Dad", "Mother", "Father", "Grandma", "Grandpa", "Darling", "Honey",
+              # what follows "I'm", "this is", "Letter to" without being a name
+              "Not", "So", "Very", "Just", "Really", "Here", "Going", "Glad", "Happy", "Fine", "Okay", "Ok", "Sorry",
+              "Still", "Also", "Afraid", "Sure", "Writing", "Sending", "A", "An", "It", "My", "Our", "Your", "What",
+              "Why", "How", "When", "Where", "Who", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+              "Saturday", "Sunday", "God", "English", "American", "British", "French", "German", "Always", "Never",
+              "Yes", "No", "All", "Editor", "Myself", "Self", "Future", "Younger", "Older", "Everyone", "Him", "Her",
+              "Them", "Us", "Hope", "Thinking", "Looking", "Done", "Tired", "Home", "Late", "Ready", "Well", "Good",
+              "Great", "Thrilled", "Excited", "Proud", "Honoured", "Honored", "Delighted", "Pleased", "Federalist"}
 # Issuer prefixes of the card networks (Visa, Mastercard, Amex, Discover, JCB, Diners, Maestro, UnionPay): a Luhn-valid
 # number without one (an ISBN-13, an order number) is not taken for a card.
 _CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|6(?:011|5|4[4-9]|2)|35(?:2[89]|[3-8])|"
@@ -134,7 +155,7 @@ def _ibans(text: str) -> Iterable[Finding]:
 
 def _names(text: str, known_names: Sequence[str]) -> Iterable[Finding]:
     for m in _NAME_CUES.finditer(text):
-        group = next(g for g in "abcd" if m.group(g))
+        group = next(g for g in "abcdef" if m.group(g))
         words = m.group(group).split(" ")
         while words and words[-1].rstrip(".") in _NOT_NAMES:
             words.pop()
@@ -143,9 +164,10 @@ def _names(text: str, known_names: Sequence[str]) -> Iterable[Finding]:
             value = " ".join(words)
             yield Finding("NAME", start, start + len(value), value)
     for name in known_names:
+        # The person's own name in any case ("dana" in a hurried message is still Dana).
         parts = {name.strip(), *(w for w in name.split() if len(w) >= 3 and w[:1].isupper())}
         for part in sorted((p for p in parts if p and p not in _NOT_NAMES), key=len, reverse=True):
-            for m in re.finditer(rf"(?<!\w){re.escape(part)}(?!\w)", text):
+            for m in re.finditer(rf"(?<!\w){re.escape(part)}(?!\w)", text, re.I):
                 yield Finding("NAME", m.start(), m.end(), m.group())
 
 
@@ -218,7 +240,7 @@ def redaction_default(setting: str, preset: str, *, study_participant: bool, pri
 
 def known_names(profile: dict[str, Any]) -> list[str]:
     """The names a profile already tells us (its display name), except a study's made-up 'Participant P01'."""
-    if str(profile.get("owner_token", "")).startswith("study:"):
+    if Owner.of(profile).is_study:
         return []
     name = str(profile.get("display_name", "")).strip()
     return [name] if name else []

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from playground.errors import InvalidInput, NotFound
+from playground.people.owner import Owner
 from playground.people.personas import PersonaFile, check_persona_fields, load_persona_files, slug
 from playground.people.profiles import clean_attributes
 from playground.settings import Settings
@@ -27,13 +28,15 @@ class People:
         self.persona_files: dict[str, PersonaFile] = {}
 
     # -- profiles --------------------------------------------------------------------------------------------------
-    def create_profile(self, display_name: str, owner_token: str = "", **attrs: Any) -> dict[str, Any]:
-        """``owner_token``: '' for a public profile, a browser's token in a private workshop, or 'study:…'."""
+    def create_profile(self, display_name: str, owner_token: str = "", creator: str = "",
+                       **attrs: Any) -> dict[str, Any]:
+        """``owner_token``: '' for a public profile, a browser's token in a private workshop, or 'study:…' (see
+        people/owner.py). ``creator``: the browser's resume code that made it (it alone may change it)."""
         values = clean_attributes({"display_name": display_name, **attrs})
         if values.get("persona_id"):
             self.get_persona(values["persona_id"])
         pid = new_id("prof")
-        values.update(id=pid, created=now(), updated=now(), owner_token=owner_token)
+        values.update(id=pid, created=now(), updated=now(), owner_token=owner_token, creator=creator)
         cols = ", ".join(values)
         with self.db.transaction() as db:
             db.execute(f"INSERT INTO profiles ({cols}) VALUES ({', '.join('?' * len(values))})", tuple(values.values()))
@@ -51,8 +54,10 @@ class People:
         Study participants' profiles are left out unless ``include_study``."""
         where, params = [], []
         if visible_to is not None:
+            # Only a browser's own code adds profiles to the public ones: a token claiming admin or a study lists
+            # the public profiles only (the admin page reads hidden ones through people.privacy, not this list).
             where.append("p.owner_token IN ('', ?)")
-            params.append(visible_to)
+            params.append(visible_to if Owner.parse(visible_to).kind == "browser" else "")
         if not include_study:
             where.append("p.owner_token NOT LIKE 'study:%'")
         rows = self.db.query(

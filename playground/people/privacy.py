@@ -21,7 +21,9 @@ from typing import Any
 from playground.people.demo_authors import AUTHORS
 from playground.stores.db import Database
 
-HIDDEN = "hidden:admin"  # owner of profiles hidden when privacy was switched on: no browser can have this code
+# Owner of profiles hidden when privacy was switched on (no browser can have this code); the same value as
+# owner.HIDDEN_TOKEN, which imports this module.
+HIDDEN = "hidden:admin"
 WORDS = ("acorn amber anchor apple arrow aspen badger basil beacon birch bison bramble breeze brook cactus canyon "
          "cedar cherry cinder clover cobalt comet copper coral cotton crane cricket daisy delta dune eagle ember fern "
          "fjord flint forest fox garnet glacier granite harbor hazel heron hollow honey indigo iris island ivy jasper "
@@ -46,7 +48,7 @@ def normalise_code(text: str) -> str | None:
 
 
 def code_has_profiles(db: Database, code: str) -> bool:
-    return db.one("SELECT 1 AS x FROM profiles WHERE owner_token = ?", (code,)) is not None
+    return db.one("SELECT 1 AS x FROM profiles WHERE owner_token = ? OR creator = ?", (code, code)) is not None
 
 
 def demo_names() -> set[str]:

@@ -327,6 +327,15 @@ def m022_chroma_namespace(db: sqlite3.Connection) -> None:
 
 
 @migration
+def m023_profile_creator(db: sqlite3.Connection) -> None:
+    # The browser (its resume code) that made a public profile: only it (or the admin) may edit or delete
+    # it, and add or delete its writing. '' = made before this column, or a demo profile: read-only to participants.
+    cols = {r[1] for r in db.execute("PRAGMA table_info(profiles)")}
+    if "creator" not in cols:
+        db.execute("ALTER TABLE profiles ADD COLUMN creator TEXT NOT NULL DEFAULT ''")
+
+
+@migration
 def m026_study_access(db: sqlite3.Connection) -> None:
     # How a study is joined and run online (JSON: access, url parameters, completion, minimum tasks, attention
     # check, preview key hash); per participant the normalised ID that look-alikes map to, the ids the recruiting

@@ -122,17 +122,53 @@ def test_the_personas_page_never_names_other_browsers_members(no_llm_env, set_en
     set_preset(pg, {"private_profiles": True})
     persona = pg.list_personas()[0]
     pg.create_profile("Demo person", persona_id=persona["id"])  # public
-    pg.create_profile("Ana Mine", owner_token="tok-ana", persona_id=persona["id"], share_with_persona=True)
-    pg.create_profile("Ben Elsewhere", owner_token="tok-ben", persona_id=persona["id"], share_with_persona=True)
+    pg.create_profile("Ana Mine", owner_token="otter-maple-flint-11", persona_id=persona["id"], share_with_persona=True)
+    pg.create_profile("Ben Elsewhere", owner_token="raven-moss-pine-22", persona_id=persona["id"], share_with_persona=True)
     s = studies.create_study(pg, "Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
     pg.update_profile(studies.join(pg, s["code"], "P01")["profile_id"], persona_id=persona["id"])
 
     set_env(no_llm_env)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.query_params["me"] = "tok-ana"
+    at.query_params["me"] = "otter-maple-flint-11"
     at.run()
     at.switch_page("pages/4_Personas.py").run()
     no_errors(at)
     page = texts(at)
     assert "Ana Mine" in page and "Demo person" in page
     assert "Ben Elsewhere" not in page and "Participant P01" not in page
+
+
+def test_the_address_bar_cannot_claim_the_admin_or_a_study_participant(no_llm_env, set_env):
+    """`?me=hidden:admin` used to list every profile privacy hid, with their writing; `?me=study:…` a participant's."""
+    env = {**no_llm_env, "PLAYGROUND_ADMIN_PASSPHRASE": "open sesame"}
+    pg = Playground(Settings.from_env(env))
+    pg.create_profile("Early bird", notes="my biopsy result came back")
+    set_preset(pg, {"private_profiles": True})
+    from playground.people import privacy
+
+    assert privacy.hide_existing(pg.db) == 1
+    s = studies.create_study(pg, "Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
+    participant = studies.join(pg, s["code"], "P01")
+    for claim in ("hidden:admin", "HIDDEN:ADMIN", f"study:{participant['id']}", "", "%20"):
+        set_env(env)
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.query_params["me"] = claim
+        at.run()
+        no_errors(at)
+        assert names(at) == [], (claim, names(at))
+        at.switch_page("pages/1_Profile.py").run()
+        assert "biopsy" not in texts(at) and "Early bird" not in texts(at), claim
+
+
+def test_owner_tokens_have_one_parser():
+    from playground.people.owner import HIDDEN, PUBLIC, Owner
+    from playground.people.privacy import HIDDEN as STORED_HIDDEN
+
+    assert Owner.parse("") == PUBLIC and Owner.parse(STORED_HIDDEN) == HIDDEN
+    assert Owner.parse("study:part_1") == Owner.study("part_1")
+    assert Owner.parse("otter-maple-flint-42").kind == "browser"
+    for sent in ("hidden:admin", "study:x", "", None, "otter-maple-flint-4"):
+        assert Owner.from_browser_input(sent) is None, sent
+    assert Owner.from_browser_input("Otter Maple Flint 42") == Owner.browser("otter-maple-flint-42")
+    for o in (PUBLIC, HIDDEN, Owner.study("p"), Owner.browser("otter-maple-flint-42")):
+        assert Owner.parse(o.token) == o

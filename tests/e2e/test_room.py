@@ -1,0 +1,125 @@
+"""What a room of strangers sees (issue 19): other people's names in charts, demo profiles shared by browsers,
+feedback above the fold at 1280×720, the prompt shown while the model thinks, two browsers loading the demo."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from playground import Playground, Settings
+from tests.e2e.conftest import settle, shot, streamlit_server
+from tests.e2e.test_rendering_other_peoples_text import Recorder
+
+pytestmark = [pytest.mark.e2e]
+
+
+def test_names_in_other_peoples_charts_show_literally_and_fetch_nothing(page, no_llm_env, embedder):
+    recorder = Recorder()
+    threading.Thread(target=recorder.serve_forever, daemon=True).start()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.startswith(recorder.url) else None)
+    try:
+        pg = Playground(Settings.from_env(no_llm_env), embedder=embedder)
+        link = f'<a href="{recorder.url}/x">x</a>'
+        img = f'<img src="{recorder.url}/i.png">'
+        for name in (link, img):
+            p = pg.create_profile(name)
+            pg.add_sample(p["id"], text="Ships and lighthouses at sea, every night, and the harbour in the fog.")
+        bob = pg.create_profile("Bob")
+        pg.add_sample(bob["id"], text="I bake bread on Sundays and walk the dog along the canal.")
+        with streamlit_server(no_llm_env) as url:
+            page.set_viewport_size({"width": 1440, "height": 2400})
+            page.goto(f"{url}/Writing_samples?profile={bob['id']}")
+            page.get_by_role("heading", name="Style at a glance").wait_for()
+            settle(page)
+            legend = page.locator("[data-testid='stPlotlyChart'] .legendtext")
+            legend.first.wait_for()
+            shown = legend.all_text_contents()
+            shot(page, "room-chart-names", full_page=True)
+            links = page.locator("[data-testid='stPlotlyChart'] .legend a").count()
+            page.wait_for_timeout(1000)  # time for any late image load
+    finally:
+        recorder.shutdown()
+    assert links == 0, "a display name became a link in another person's chart"
+    assert link in shown and img in shown, shown
+    assert recorder.paths == [] and asked == [], (recorder.paths, asked)
+
+
+def on_screen(page, locator) -> bool:
+    """The element's whole box is inside the 1280×720 window (not scrolled away, not below the fold)."""
+    locator.wait_for()
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return bool(box) and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] and box["x"] < size["width"]
+
+
+ESSAY = ("The harbour needs a navy of its own. A navy is the price of trading with the world, and trade is the "
+         "life of the towns along the coast. Ships carry grain and timber to every port we can reach.")
+
+
+def test_feedback_is_on_screen_at_1280x720(browser, no_llm_env, embedder):
+    env = {**no_llm_env, "PLAYGROUND_PROMPT_BUDGET": "200"}
+    pg = Playground(Settings.from_env(env), embedder=embedder)
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        with streamlit_server(env) as url:
+            # Made in this browser (so it may add writing to it).
+            page.goto(f"{url}/Profile")
+            page.get_by_label("Display name").first.fill("Ana Lindqvist")
+            page.get_by_role("button", name="Create profile").click()
+            page.get_by_text("created and selected").wait_for()
+            settle(page)
+            pid = pg.list_profiles()[0]["id"]
+            pg.add_sample(pid, text=ESSAY, title="On a navy")
+
+            # Through the sidebar (a reload is a new browser session, which did not make the profile).
+            page.get_by_role("link", name="Writing samples").first.click()
+            page.get_by_role("heading", name="Writing samples").first.wait_for()
+            settle(page)
+            page.get_by_label("…or paste some text you wrote").fill(
+                "Write to me at ana@example.com about the tides.\n\nWarm wishes, Jonas")
+            page.get_by_label("Title for the pasted text (optional)").fill("Letter to Maria")
+            page.get_by_role("button", name="Add to my samples").click()
+            found = page.get_by_role("heading", name="Personal data found: check before storing")
+            found.wait_for()
+            settle(page)
+            shot(page, "room-720-privacy-scan")
+            assert on_screen(page, found), "the privacy scan's result is below the fold"
+            assert on_screen(page, page.get_by_role("button", name="Store these samples"))
+            page.get_by_text("Replace personal data with placeholders").click()  # off by default in a public room
+            settle(page)
+            page.get_by_role("button", name="Store these samples").click()
+            done = page.get_by_text("replaced before storing", exact=False).first
+            done.wait_for(timeout=120_000)
+            settle(page)
+            shot(page, "room-720-privacy-stored")
+            assert on_screen(page, done), "what was replaced is not shown after storing"
+            for was in ("“ana@example.com” → [EMAIL]", "“Jonas” → [NAME]", "“Maria” → [NAME]"):
+                assert page.get_by_text(was, exact=False).count() >= 1, was
+            stored = pg.list_samples(pid)
+            assert "Maria" not in " ".join(s["title"] for s in stored), "the title kept the name"
+
+            page.get_by_role("link", name="Chat").first.click()
+            box = page.get_by_test_id("stChatInputTextArea")
+            box.wait_for()
+            settle(page)
+            box.fill("   ")
+            box.press("Enter")
+            notice = page.get_by_text("Type a question first", exact=False)
+            notice.wait_for()
+            settle(page)
+            shot(page, "room-720-empty-message")
+            assert on_screen(page, notice), "the empty-message notice is below the fold"
+
+            box.fill("Tell me about the tides of the estuary and the boats that wait for them. " * 20)
+            box.press("Enter")
+            kept = page.get_by_label("Your message, kept: edit it and send it again")
+            kept.wait_for()
+            settle(page)
+            shot(page, "room-720-kept-message")
+            assert on_screen(page, kept), "the kept too-long message is below the fold"
+    finally:
+        context.close()
