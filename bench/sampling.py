@@ -25,7 +25,7 @@ from playground.research.probes.metrics import word_ngram_repeat_fraction  # noq
 
 CANDIDATES = {
     "before (no penalty)": {},
-    "repeat 1.15": {"repeat_penalty": 1.15, "repeat_last_n": 256, "min_p": 0.05, "top_k": 40},
+    "repeat 1.25": {"repeat_penalty": 1.25, "repeat_last_n": 256, "min_p": 0.05, "top_k": 40},
     "after (EMBEDDED_SAMPLING)": EMBEDDED_SAMPLING,
 }
 
