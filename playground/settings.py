@@ -58,7 +58,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("embedded_context", 4096, "Context window of the embedded model, in its tokens.", int),
     Setting("embedded_threads", 0, "CPU threads for the embedded model. 0: half the cores, at least one (a thread "
             "per core stalls when anything else runs).", int),
-    Setting("embedded_parallel", 2, "Answers the embedded model writes at once (llama.cpp parallel slots with "
+    Setting("embedded_parallel", 1, "Answers the embedded model writes at once (llama.cpp parallel slots with "
             "continuous batching; each has PLAYGROUND_EMBEDDED_CONTEXT tokens of memory); further questions wait in "
             "line. PLAYGROUND_LLM_PARALLEL applies to the server backends.", int),
     Setting("ollama_host", "",
@@ -104,7 +104,7 @@ class Settings:
     embedded_model: str = ""
     embedded_context: int = 4096
     embedded_threads: int = 0
-    embedded_parallel: int = 2
+    embedded_parallel: int = 1
     ollama_host: str = ""
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_api_key: str = "not-needed"
