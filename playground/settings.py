@@ -86,7 +86,7 @@ class Settings:
         "CPU threads for the embedded model. 0: half the cores, at least one (a thread per core stalls when "
         "anything else runs).", parse=int)
     embedded_parallel: int = setting(
-        2,
+        1,
         "Answers the embedded model writes at once (llama.cpp parallel slots with continuous batching; each has "
         "PLAYGROUND_EMBEDDED_CONTEXT tokens of memory); further questions wait in line. PLAYGROUND_LLM_PARALLEL "
         "applies to the server backends.", parse=int)

@@ -48,7 +48,7 @@ def _serve(model: str, alias: str, port: int, n_ctx: int, n_threads: int, slots:
 
     p = xllamacpp.CommonParams()
     p.model.path = model
-    p.model_alias = alias
+    p.model_alias = {alias}
     p.n_ctx = n_ctx * slots
     p.n_parallel = slots
     p.cpuparams.n_threads = n_threads
