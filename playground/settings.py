@@ -93,6 +93,10 @@ class Settings:
     model: str = setting("", "Model to chat with. Empty: the first model the backend lists.")
     temperature: float = setting(0.7, "Sampling temperature sent to the model.", parse=float)
     max_tokens: int = setting(512, "Longest answer, in model tokens.", parse=int)
+    prompt_template: str = setting(
+        "auto",
+        "Prompt template: `small` (short direct instructions, notes before the question; for models of ~1B "
+        "parameters or less), `standard`, or `auto` (small for the embedded model and small model names).")
     llm_timeout: float = setting(120.0, "Seconds to wait for the model server before giving up.", parse=float)
     llm_parallel: int = setting(
         1,

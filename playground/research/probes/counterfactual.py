@@ -23,7 +23,7 @@ import numpy as np
 
 from playground.errors import InvalidInput, LLMError, NotFound
 from playground.models.llm import LLMBackend, Usage
-from playground.pipeline.prompting import PromptPart
+from playground.pipeline.prompting import PromptPart, assemble
 from playground.research.probes import metrics
 from playground.stores.db import Database, new_id, now
 
@@ -101,15 +101,10 @@ def removals(parts: Sequence[PromptPart]) -> list[Removal]:
 
 
 def messages_for(parts: Sequence[PromptPart]) -> list[dict[str, str]]:
-    """The chat messages for a list of parts, assembled exactly as ``prompting.build_prompt`` does; the snippet
-    preamble is dropped when no snippet is left."""
-    has_snippet = any(p.source == "snippet" for p in parts)
-    kept = [p for p in parts if has_snippet or p.source != "snippets"]
-    system = "\n\n".join(p.text for p in kept if p.role == "system")
-    messages = [{"role": "system", "content": system}]
-    messages += [{"role": p.role, "content": p.text} for p in kept if p.source == "history"]
-    messages += [{"role": "user", "content": p.text} for p in kept if p.source == "message"]
-    return messages
+    """The chat messages for a list of parts, assembled exactly as ``prompting.build_prompt`` does (whatever the
+    template: snippets in the system message or in the person's message); the snippet preamble is dropped when no
+    snippet is left."""
+    return assemble(parts)
 
 
 def without(parts: Sequence[PromptPart], removal: Removal) -> list[PromptPart]:
