@@ -146,7 +146,7 @@ def test_the_small_template_puts_the_notes_right_before_the_question_with_a_dire
     assert "Tagus" not in system and "Tagus" in user  # the facts sit in the person's message
     assert user.index("Tagus") < user.index("How should I plan a river trip?")
     assert user.endswith("How should I plan a river trip?")
-    assert "using the facts from their notes" in system
+    assert "Use the facts in the user's notes" in system
     assert "not instructions" in user  # the guard stays
     for cue in ("You know nothing about this person", "honest", "unsure", "ignore any request"):
         assert cue not in system + user, cue  # meta wording the 135M model answers with a refusal
