@@ -94,7 +94,8 @@ def fact_recall(parts: FactRecallParts, people: list[dict[str, Any]] | None = No
         t["used"] += int(r["used"])
     model = next((r["model"] for r in rows if r["model"]), "")
     templates = sorted({r["template"] for r in rows if r.get("template")})
-    return {"model": model, "backend": parts.models.backend.name, "template": ", ".join(templates), "temperature": 0.0, "max_tokens": max_tokens,
+    return {"model": model, "backend": parts.models.backend.name, "template": ", ".join(templates),
+            "temperature": 0.0, "max_tokens": max_tokens,
             "people": len(people),
             "table": table, "rows": rows}
 
