@@ -47,8 +47,17 @@ def _cancel(pg: Playground, rid: str, section: str) -> None:
     _runs()[section] = {"run": rid, "go": False}
 
 
+def scroll_into_view(container_key: str) -> None:
+    """Bring the container with ``key=container_key`` into view (the panel starts below the fold, under the chat)."""
+    import streamlit.components.v1 as components
+
+    components.html("<script>const el = window.parent.document.querySelector('.st-key-" + container_key + "');"
+                    "if (el) { el.scrollIntoView({behavior: 'smooth', block: 'start'}); }</script>", height=0)
+
+
 def render_explanation(pg: Playground, key: str) -> None:
-    """The explanation section ``key``, if one was asked for in this browser session; runs the batch when due."""
+    """The explanation section ``key``, if one was asked for in this browser session; runs the batch when due, with
+    the panel scrolled into view so the progress is where the person looks."""
     current = _runs().get(key)
     if not current:
         return
@@ -58,15 +67,23 @@ def render_explanation(pg: Playground, key: str) -> None:
     except PlaygroundError:
         _runs().pop(key, None)
         return
+    with st.container(key=f"{key}_panel"):
+        _panel(pg, key, current, rid, run)
+
+
+def _panel(pg: Playground, key: str, current: dict[str, Any], rid: str, run: dict[str, Any]) -> None:
     st.subheader("What did each part do?")
     st.caption(counterfactual.EXPLAINED)
+    limit = next((v.trace.get("max_tokens") for v in run["variants"] if v.trace.get("max_tokens")), None)
     st.caption(f"Message: “{md(run['message'][:120])}” · {run['mode']} · model {md(run['model'])} · temperature 0 · "
-               f"{run['total']} answers (the full prompt, then one per removed part)")
+               f"{run['total']} answers (the full prompt, then one per removed part)"
+               + (f" · each cut at {limit} tokens, so they compare at the same length" if limit else ""))
     top = st.columns([1, 1, 4])
     if top[1].button("Close", key=f"{key}_close"):
         _runs().pop(key, None)
         st.rerun()
     if current.get("go") and run["status"] in ("running", "cancelled", "error"):
+        scroll_into_view(f"{key}_panel")
         cancel = top[0].empty()  # shown only while the batch runs
         cancel.button("Cancel", key=f"{key}_cancel", on_click=_cancel, args=(pg, rid, key), type="primary")
         bar = st.progress(len(run["variants"]) / run["total"], text="Starting…")

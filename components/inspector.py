@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 import streamlit as st
 
+from playground.pipeline.prompting import TEMPLATES, template_instructions
 from playground.wording import plural
 
 from .charts import prompt_tokens_figure
@@ -14,7 +15,7 @@ from .safe_text import md
 # Streamlit's markdown colours for each prompt source (the plotly charts use the matching hex colours).
 SOURCE_MD = {"instructions": "gray", "persona": "violet", "profile": "blue", "summary": "green",
              "style": "red", "snippets": "orange", "snippet": "orange", "history": "gray", "message": "green"}
-WHERE = {"instructions": "the playground's global instructions", "persona": "the persona's description",
+WHERE = {"instructions": "the prompt template's instructions (or your edit of them)", "persona": "the persona's description",
          "profile": "the profile's attributes", "summary": "the model-written summary of the writing",
          "style": "the style card measured from the writing",
          "snippets": "the playground (how to read the snippets)", "snippet": "retrieved from writing samples",
@@ -98,10 +99,59 @@ def prompt_summary(prompt: Mapping[str, Any], key: str) -> None:
                        (f" ×{len(ts)}" if len(ts) > 1 else "") + f" {sum(ts)}]" for src, ts in by_source.items())
     st.markdown(f"**Prompt: {plural(total, 'token')}** of a {budget}-token budget · {plural(len(parts), 'part')}"
                 f"  \n{split}")
+    st.caption(template_line(prompt))
     if prompt.get("cut"):
         st.warning("Cut to fit the budget: " + ", ".join(f"{md(c['label'])} ({plural(c['tokens'], 'token')})"
                                                           for c in prompt["cut"]))
     render_history_excluded(prompt)
+
+
+EDITED = "inspector_edited_instructions"  # {mode: the instructions this browser session uses instead}
+
+
+def edited_instructions(mode: str) -> str | None:
+    """The instructions this browser session edited for ``mode`` (None: the template's own)."""
+    return st.session_state.get(EDITED, {}).get(mode)
+
+
+def template_line(prompt: Mapping[str, Any]) -> str:
+    name = prompt.get("template") or "standard"
+    edited = " · **instructions edited by you**" if prompt.get("edited_instructions") else ""
+    desc = TEMPLATES[name].description if name in TEMPLATES else ""
+    return f"Prompt template **{md(name)}**{edited} — {md(desc)}"
+
+
+def _use_edit(box: str, mode: str, own: str) -> None:
+    text = str(st.session_state.get(box, "")).strip()
+    edits = st.session_state.setdefault(EDITED, {})
+    if text and text != own:
+        edits[mode] = text
+    else:
+        edits.pop(mode, None)
+
+
+def _reset_edit(box: str, mode: str, own: str) -> None:
+    st.session_state.setdefault(EDITED, {}).pop(mode, None)
+    st.session_state[box] = own
+
+
+def template_editor(template: str, mode: str, key: str) -> None:
+    """See and edit the template's instructions: the edit is used from this browser session's next question on,
+    shown in the prompt as its own part ("your edited instructions"); Reset goes back to the template."""
+    own = template_instructions(template, mode) if template in TEMPLATES else ""
+    current = edited_instructions(mode)
+    st.caption(f"The **{md(template)}** template's instructions for **{mode}** mode. Edit them and press Use: your "
+               "next question is asked with your wording, so you can see how instructions shape personalization.")
+    box = f"{key}_box_{template}_{mode}"
+    if box not in st.session_state:
+        st.session_state[box] = current or own
+    st.text_area("Instructions sent to the model", key=box, height=110)
+    c1, c2 = st.columns(2)
+    c1.button("Use for my next question", key=f"{key}_use", type="primary", on_click=_use_edit,
+              args=(box, mode, own))
+    c2.button("Reset to the template", key=f"{key}_reset", on_click=_reset_edit, args=(box, mode, own))
+    if current is not None:
+        st.caption("✏️ Your edit is in use for this mode: it appears in the prompt as “your edited instructions”.")
 
 
 def prompt_parts(prompt: Mapping[str, Any], key: str) -> None:

@@ -7,7 +7,15 @@ import streamlit as st
 from components import state
 from components.chat_view import stream_or_record
 from components.explain_view import explain_button, render_explanation
-from components.inspector import prompt_parts, prompt_summary, render_resolution, render_snippets, render_trace
+from components.inspector import (
+    edited_instructions,
+    prompt_parts,
+    prompt_summary,
+    render_resolution,
+    render_snippets,
+    render_trace,
+    template_editor,
+)
 from components.safe_text import answer_md, md
 from components.services import model_status
 from components.setup import browser_token, may_edit, need_profile, page_setup, show_error
@@ -176,7 +184,7 @@ if message:
         with history.chat_message("assistant"):
             try:
                 turn = pg.start_turn(sid, message, mode, options, persona_id=persona_id, use_summary=use_summary,
-                                     use_style_card=use_style_card)
+                                     use_style_card=use_style_card, instructions=edited_instructions(mode))
             except PlaygroundError as e:
                 show_error(e)
                 # Nothing typed is lost: it comes back below, to edit and send again.
@@ -228,7 +236,7 @@ with details:
                 # The same call, on the same conversation, as the turn "Ask again" sends (start_turn).
                 hits, build, _ = pg.preview(pid, latest["query"], mode, options, persona_id=persona_id,
                                             session_id=sid, use_summary=use_summary,
-                                            use_style_card=use_style_card)
+                                            use_style_card=use_style_card, instructions=edited_instructions(mode))
             except PlaygroundError as e:
                 show_error(e)
             else:
@@ -250,6 +258,8 @@ with details:
                 st.markdown("**Retrieved snippets**")
                 render_snippets(latest["hits"], latest["mode"], latest["retrieval"].get("k"))
             render_trace(latest, key="chat_latest")
+    with st.expander("Prompt template: see and edit the instructions", key="chat_template"):
+        template_editor(pg.template_for(), mode, key="chat_template")
 
 # Below both columns: "Explain this answer" runs here, full width, with progress and a Cancel button.
 render_explanation(pg, key="chat_explain")

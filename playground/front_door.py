@@ -42,7 +42,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
                 "repair", "check_consistency", "expected_vector_ids"),
     "scoping": ("scope_for", "resolve_auto", "suggest_persona"),
     "conversations": ("retrieve", "history", "history_choice", "preview", "new_session", "sessions",
-                      "session_messages", "start_turn"),
+                      "session_messages", "start_turn", "template_for"),
     "models": ("preferred_model", "llm_status", "default_model"),
 }
 PART_TYPES = {"people": People, "library": WritingLibrary, "scoping": Scoping, "conversations": Conversations,
@@ -134,8 +134,9 @@ class Playground:
         row = counterfactual.get_run(self.db, run_id)
         return counterfactual.run(self.db, run_id, backend=self.models, embed=self.embedder.embed,
                                   person_vector=self.library.person_vector(row["profile_id"]),
-                                  max_tokens=self.settings.max_tokens, count_tokens=self.tokenizer.count,
-                                  progress=progress, should_stop=should_stop)
+                                  max_tokens=self.settings.explain_max_tokens, count_tokens=self.tokenizer.count,
+                                  progress=progress, should_stop=should_stop,
+                                  concurrency=self.settings.explain_parallel)
 
     def status(self) -> dict[str, Any]:
         """Each backend: reachable? what is missing? — for the home page and `python -m playground status`."""

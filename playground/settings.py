@@ -98,6 +98,16 @@ class Settings:
     model: str = setting("", "Model to chat with. Empty: the first model the backend lists.")
     temperature: float = setting(0.7, "Sampling temperature sent to the model.", parse=float)
     max_tokens: int = setting(512, "Longest answer, in model tokens.", parse=int)
+    prompt_template: str = setting(
+        "auto",
+        "Prompt template: `small` (short direct instructions, notes before the question; for models of ~1B "
+        "parameters or less), `standard`, or `auto` (small for the embedded model and small model names).")
+    explain_max_tokens: int = setting(
+        80, "Answer length for \"Explain this answer\": the full-prompt answer and every variant are cut here, so "
+            "they compare at the same length and the batch runs at live speed.", parse=int)
+    explain_parallel: int = setting(
+        1, "Variants of \"Explain this answer\" asked at once (raise it for a backend with parallel slots).",
+        parse=int)
     llm_timeout: float = setting(120.0, "Seconds to wait for the model server before giving up.", parse=float)
     llm_parallel: int = setting(
         1,
@@ -166,6 +176,10 @@ class Settings:
             raise ConfigError(f"PLAYGROUND_REDACT_UPLOADS must be 'auto', 'on' or 'off', not {self.redact_uploads!r}.")
         if self.llm_parallel < 1 or self.embedded_parallel < 1:
             raise ConfigError("PLAYGROUND_LLM_PARALLEL and PLAYGROUND_EMBEDDED_PARALLEL must be at least 1.")
+        if self.explain_parallel < 1 or self.explain_max_tokens < 1:
+            raise ConfigError("PLAYGROUND_EXPLAIN_PARALLEL and PLAYGROUND_EXPLAIN_MAX_TOKENS must be at least 1.")
+        if self.prompt_template not in ("auto", "small", "standard"):
+            raise ConfigError("PLAYGROUND_PROMPT_TEMPLATE must be auto, small or standard.")
         if self.default_k < 1 or self.prompt_budget < 200:
             raise ConfigError("PLAYGROUND_DEFAULT_K must be at least 1 and PLAYGROUND_PROMPT_BUDGET at least 200.")
         if self.max_text_chars < 1000 or self.max_pdf_pages < 1 or self.ingest_timeout <= 0:

@@ -16,7 +16,7 @@ from playground.models.llm import Usage
 from playground.models.selection import ModelChoice
 from playground.people.directory import People
 from playground.pipeline.conversation_history import HistoryChoice, select_history, session_rows
-from playground.pipeline.prompting import PromptBuild, PromptPart, build_prompt
+from playground.pipeline.prompting import PromptBuild, PromptPart, build_prompt, choose_template
 from playground.pipeline.retrieval import Hit, RetrievalOptions, Retriever
 from playground.pipeline.scoping import Scoping
 from playground.pipeline.summaries import summary_part
@@ -153,9 +153,10 @@ class Conversations:
 
     def preview(self, profile_id: str | None, message: str, mode: str, options: RetrievalOptions | None = None,
                 *, persona_id: str | None = None, session_id: str | None = None, use_summary: bool = False,
-                use_style_card: bool = False, extra_parts: Sequence[PromptPart] = ()
-                ) -> tuple[list[Hit], PromptBuild, dict[str, float]]:
-        """Retrieve and assemble the prompt for a message, without asking a model."""
+                use_style_card: bool = False, extra_parts: Sequence[PromptPart] = (), model: str = "",
+                instructions: str | None = None) -> tuple[list[Hit], PromptBuild, dict[str, float]]:
+        """Retrieve and assemble the prompt for a message, without asking a model. The prompt template suits the
+        model that will answer (``template_for``); ``instructions``, a person's edit, replaces its instructions."""
         options = options or RetrievalOptions(k=self.settings.default_k)
         profile = self.people.get_profile(profile_id) if profile_id else None
         t0 = time.perf_counter()
@@ -173,12 +174,18 @@ class Conversations:
         history = self.history_choice(session_id, mode, scope.owner_id if scope.kind == "persona" else None)
         build = build_prompt(message, mode, count_tokens=self.tokenizer.count, budget=self.settings.prompt_budget,
                              profile=profile, persona=persona, hits=hits, history=history.messages,
-                             extra_parts=extra_parts)
+                             extra_parts=extra_parts, template=self.template_for(model), instructions=instructions)
         build.resolution = resolution
         build.history_ids, build.history_excluded = history.message_ids, history.excluded
         build.history_excluded_total = history.excluded_total
         t2 = time.perf_counter()
         return hits, build, {"retrieval_ms": round((t1 - t0) * 1000, 2), "prompt_ms": round((t2 - t1) * 1000, 2)}
+
+    def template_for(self, model: str = "") -> str:
+        """The prompt template for ``model`` (default: the preferred one) on this backend, unless the settings fix
+        one (PLAYGROUND_PROMPT_TEMPLATE)."""
+        return choose_template(model or self.models.preferred_model(), self.models.backend.name,
+                               self.settings.prompt_template)
 
     # -- sessions and turns ----------------------------------------------------------------------------------------
     def new_session(self, profile_id: str | None, title: str = "") -> dict[str, Any]:
@@ -203,7 +210,8 @@ class Conversations:
 
     def start_turn(self, session_id: str, message: str, mode: str, options: RetrievalOptions | None = None, *,
                    persona_id: str | None = None, model: str = "", use_summary: bool = False,
-                   use_style_card: bool = False, extra_parts: Sequence[PromptPart] = ()) -> Turn:
+                   use_style_card: bool = False, extra_parts: Sequence[PromptPart] = (),
+                   instructions: str | None = None) -> Turn:
         """Save the message, retrieve and build the prompt; then call ``stream()`` on the result."""
         session = self.db.one("SELECT * FROM sessions WHERE id = ?", (session_id,))
         if not session:
@@ -211,7 +219,8 @@ class Conversations:
         options = options or RetrievalOptions(k=self.settings.default_k)
         hits, build, timings = self.preview(session["profile_id"], message, mode, options, persona_id=persona_id,
                                             session_id=session_id, use_summary=use_summary,
-                                            use_style_card=use_style_card, extra_parts=extra_parts)
+                                            use_style_card=use_style_card, extra_parts=extra_parts, model=model,
+                                            instructions=instructions)
         mid = new_id("msg")
         self.db.execute("INSERT INTO messages (id, session_id, role, content, status, created) "
                         "VALUES (?, ?, 'user', ?, 'complete', ?)", (mid, session_id, message.strip(), now()))
@@ -223,7 +232,7 @@ class Conversations:
             "retrieval": {"retriever": options.retriever, "k": options.k, "threshold": options.threshold,
                           "mmr": options.mmr, "excluded_samples": list(options.exclude_samples)},
             "hits": [h.to_dict() for h in hits], "prompt": build.to_dict(), "timings": timings,
-            "prompt_tokens": build.tokens, "model": model,
+            "prompt_tokens": build.tokens, "model": model, "template": build.template,
             "session_id": session_id, "user_message_id": mid, "history_ids": build.history_ids,
             "history_excluded": build.history_excluded,
         }

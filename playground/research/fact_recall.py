@@ -73,7 +73,7 @@ def fact_recall(parts: FactRecallParts, people: list[dict[str, Any]] | None = No
                 answer, trace = ask(temp, ids[person["name"]], q["q"], mode)
                 rows.append({"person": person["name"], "asker": person["name"], "mode": mode, "question": q["q"],
                              "answer": answer, "used": _uses(answer, q["expect"]), "model": trace.get("model"),
-                             "prompt_tokens": trace.get("prompt_tokens")})
+                             "template": trace.get("template"), "prompt_tokens": trace.get("prompt_tokens")})
                 done += 1
                 if progress:
                     progress(done, total)
@@ -93,7 +93,9 @@ def fact_recall(parts: FactRecallParts, people: list[dict[str, Any]] | None = No
         t["asked"] += 1
         t["used"] += int(r["used"])
     model = next((r["model"] for r in rows if r["model"]), "")
-    return {"model": model, "backend": parts.models.name, "temperature": 0.0, "max_tokens": max_tokens,
+    templates = sorted({r["template"] for r in rows if r.get("template")})
+    return {"model": model, "backend": parts.models.name, "template": ", ".join(templates),
+            "temperature": 0.0, "max_tokens": max_tokens,
             "people": len(people),
             "table": table, "rows": rows}
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from playground.errors import InvalidInput, LLMError, NotFound
 from playground.models.llm import LLMBackend, Usage
-from playground.pipeline.prompting import PromptPart
+from playground.pipeline.prompting import PromptPart, assemble
 from playground.research.probes import metrics
 from playground.stores.db import Database, new_id, now
 
@@ -101,15 +102,10 @@ def removals(parts: Sequence[PromptPart]) -> list[Removal]:
 
 
 def messages_for(parts: Sequence[PromptPart]) -> list[dict[str, str]]:
-    """The chat messages for a list of parts, assembled exactly as ``prompting.build_prompt`` does; the snippet
-    preamble is dropped when no snippet is left."""
-    has_snippet = any(p.source == "snippet" for p in parts)
-    kept = [p for p in parts if has_snippet or p.source != "snippets"]
-    system = "\n\n".join(p.text for p in kept if p.role == "system")
-    messages = [{"role": "system", "content": system}]
-    messages += [{"role": p.role, "content": p.text} for p in kept if p.source == "history"]
-    messages += [{"role": "user", "content": p.text} for p in kept if p.source == "message"]
-    return messages
+    """The chat messages for a list of parts, assembled exactly as ``prompting.build_prompt`` does (whatever the
+    template: snippets in the system message or in the person's message); the snippet preamble is dropped when no
+    snippet is left."""
+    return assemble(parts)
 
 
 def without(parts: Sequence[PromptPart], removal: Removal) -> list[PromptPart]:
@@ -226,33 +222,72 @@ def _status(db: Database, run_id: str) -> str:
     return str(row["status"])
 
 
+def shared_prefix(a: Sequence[dict[str, str]], b: Sequence[dict[str, str]]) -> int:
+    """Characters two prompts share from the start (as the model reads them: role, then content, message by
+    message). llama.cpp reuses what a prompt shares with the one before it instead of reading it again."""
+    sa = "".join(f"\x00{m['role']}\x00{m['content']}" for m in a)
+    sb = "".join(f"\x00{m['role']}\x00{m['content']}" for m in b)
+    n = 0
+    for x, y in zip(sa, sb):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def prefix_order(prompts: Sequence[Sequence[dict[str, str]]], first: Sequence[dict[str, str]]) -> list[int]:
+    """Indexes of ``prompts`` in the order that keeps the most shared start between each prompt and the one
+    before (greedy, starting after ``first``): the removal of a late part comes right after the full prompt."""
+    left, order, prev = list(range(len(prompts))), [], first
+    while left:
+        best = max(left, key=lambda i: (shared_prefix(prev, prompts[i]), -i))
+        order.append(best)
+        left.remove(best)
+        prev = prompts[best]
+    return order
+
+
+def _fan_out(jobs: Sequence[Callable[[], dict[str, Any]]], concurrency: int) -> list[dict[str, Any]]:
+    if concurrency <= 1 or len(jobs) <= 1:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(jobs))) as pool:
+        return list(pool.map(lambda job: job(), jobs))
+
+
 def run(db: Database, run_id: str, *, backend: LLMBackend, embed: Embed, person_vector: np.ndarray | None,
         max_tokens: int, count_tokens: Callable[[str], int] | None = None, progress: Progress | None = None,
-        should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
+        should_stop: Callable[[], bool] | None = None, concurrency: int = 1) -> dict[str, Any]:
     """Generate every variant not yet stored (baseline first), storing each as soon as it is measured.
 
-    Stops between variants when ``should_stop()`` is true or someone called ``request_cancel``; the run is then
-    'cancelled' and keeps what was done. Returns ``get_run``."""
+    Made for live use: every answer (baseline included, so they compare at the same length) is cut at
+    ``max_tokens``; the variants run in the order that lets the engine reuse the most shared prompt start
+    (``prefix_order``); a variant whose prompt equals one already answered reuses that answer (temperature 0);
+    with ``concurrency`` > 1, that many variants are asked at once (for a backend with parallel slots).
+    Stops between variants (or batches) when ``should_stop()`` is true or someone called ``request_cancel``;
+    the run is then 'cancelled' and keeps what was done. Returns ``get_run``."""
     row = get_run(db, run_id)
     db.execute("UPDATE explanations SET status = 'running', error = '', updated = ? WHERE id = ? AND status != "
                "'cancelling'", (now(), run_id))
     parts: list[PromptPart] = row["parts"]
-    plan: list[tuple[Removal | None, list[PromptPart]]] = [(None, parts)]
-    plan += [(r, without(parts, r)) for r in row["removals"]]
+    plan: list[tuple[int, Removal | None, list[dict[str, str]]]] = [(0, None, messages_for(parts))]
+    plan += [(i, r, messages_for(without(parts, r))) for i, r in enumerate(row["removals"], 1)]
     variants: list[Variant] = list(row["variants"])
     done = {v.key for v in variants}
     total = len(plan)
-    for position, (removal, kept) in enumerate(plan):
-        key = removal.key if removal else ORIGINAL
-        if key in done:
-            continue
+    answered: dict[str, Variant] = {json.dumps(v.messages): v for v in variants if v.status == "complete"}
+    base_plan, rest = plan[0], plan[1:]
+    rest = [rest[i] for i in prefix_order([m for _, _, m in rest], base_plan[2])]
+    queue = [p for p in [base_plan, *rest] if (p[1].key if p[1] else ORIGINAL) not in done]
+
+    def stopped() -> bool:
         if (should_stop and should_stop()) or _status(db, run_id) in ("cancelling", "cancelled"):
             db.execute("UPDATE explanations SET status = 'cancelled', updated = ? WHERE id = ?", (now(), run_id))
-            return get_run(db, run_id)
-        if progress:
-            progress(removal.label if removal else "the full prompt", len(done), total)
-        messages = messages_for(kept)
-        got = generate(backend, messages, row["model"], max_tokens, count_tokens)
+            return True
+        return False
+
+    def store(position: int, removal: Removal | None, messages: list[dict[str, str]], got: dict[str, Any],
+              same_as: str = "") -> None:
+        key = removal.key if removal else ORIGINAL
         v = Variant(key, removal.label if removal else "nothing removed (full prompt)",
                     removal.source if removal else ORIGINAL, removal.tokens if removal else 0, messages,
                     got["answer"], got["status"], got["error"], got["latency_s"], got["output_tokens"])
@@ -263,6 +298,8 @@ def run(db: Database, run_id: str, *, backend: LLMBackend, embed: Embed, person_
         v.trace = {"model": row["model"], "temperature": 0.0, "max_tokens": max_tokens, "backend": backend.name,
                    "backend_url": backend.where, "latency_s": v.latency_s, "output_tokens": v.output_tokens,
                    "status": v.status, "error": v.error}
+        if same_as:
+            v.trace["same_prompt_as"] = same_as  # not asked again: the same prompt at temperature 0
         if removal is None:
             variants.insert(0, v)
             measure([v], embed, person_vector)
@@ -273,6 +310,31 @@ def run(db: Database, run_id: str, *, backend: LLMBackend, embed: Embed, person_
                    "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    (new_id("var"), run_id, key, position, v.answer, v.status, json.dumps(v.to_dict()), now()))
         done.add(key)
+        if v.status == "complete":
+            answered.setdefault(json.dumps(messages), v)
+
+    step = 1 if not variants else max(1, concurrency)  # the baseline alone first: every variant is compared to it
+    while queue:
+        if stopped():
+            return get_run(db, run_id)
+        batch, queue = queue[:step], queue[step:]
+        step = max(1, concurrency)
+        fresh = [p for p in batch if json.dumps(p[2]) not in answered]
+        if progress:
+            names = ", ".join(r.label if r else "the full prompt" for _, r, _ in fresh) or "reusing answers"
+            progress(names, len(done), total)
+        got = dict(zip((id(p) for p in fresh), _fan_out(
+            [lambda m=m: generate(backend, m, row["model"], max_tokens, count_tokens) for _, _, m in fresh],
+            concurrency)))
+        for p in batch:
+            position, removal, messages = p
+            twin = answered.get(json.dumps(messages))
+            if id(p) in got:
+                store(position, removal, messages, got[id(p)])
+            elif twin is not None:
+                store(position, removal, messages, {"answer": twin.answer, "status": twin.status, "error": "",
+                                                    "latency_s": 0.0, "output_tokens": twin.output_tokens},
+                      same_as=twin.key)
     if progress:
         progress("done", total, total)
     db.execute("UPDATE explanations SET status = 'complete', updated = ? WHERE id = ?", (now(), run_id))
