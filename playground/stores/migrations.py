@@ -306,3 +306,18 @@ def m014_probes(db: sqlite3.Connection) -> None:
         );
         """
     )
+
+
+@migration
+def m019_deletion_journal(db: sqlite3.Connection) -> None:
+    # A profile deletion is recorded here before anything is removed and the row is dropped once the stores' bytes
+    # are purged, so a deletion interrupted by a crash or `kill -9` is finished by start-up repair.
+    db.executescript(
+        """
+        CREATE TABLE deletions (
+            profile_id TEXT PRIMARY KEY,
+            started TEXT NOT NULL,
+            stage TEXT NOT NULL DEFAULT 'recorded'
+        );
+        """
+    )

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from playground.stores.db import Database
-from playground.stores.erasure import rebuild_collection
+from playground.stores.db import Database, now
+from playground.stores.erasure import halt_point, rebuild_collection
 from playground.stores.vectors import VectorStore, persona_collection, user_collection
 
 REMOVED = "[removed: the writer of this passage withdrew it]"
@@ -54,6 +54,7 @@ NOT_PERSONAL = {
     "app_settings": "the workshop preset",
     "personas": "shipped personas and personas written as group descriptions, owned by no profile",
     "studies": "a study's set-up, written by the researcher",
+    "deletions": "profile deletions in progress: a profile id only, removed once the deletion is finished",
 }
 
 PLACES: tuple[Place, ...] = (
@@ -213,10 +214,15 @@ def scrub_from_others(db: Database, owner_id: str, samples: tuple[str, ...] = ()
 # -- erasure -------------------------------------------------------------------------------------------------------
 def erase_profile(db: Database, vectors: VectorStore, profile: dict[str, Any]) -> dict[str, Any]:
     """Erase one person everywhere the declaration lists (rows and vectors; ``erasure.purge`` then clears the bytes).
-    Samples are marked 'deleting' first, so a crash part-way is finished by ``library.repair`` at start-up."""
+    The deletion is recorded first (``deletions``) and its samples marked 'deleting', so a crash part-way is
+    finished by ``library.repair`` at start-up; ``end_deletion`` drops the record once the bytes are purged.
+    ``profile`` may be just ``{"id": …}`` when repair finishes a deletion whose profile row is already gone."""
     pid = profile["id"]
     with db.transaction() as conn:
+        conn.execute("INSERT INTO deletions (profile_id, started) VALUES (?, ?) ON CONFLICT(profile_id) DO UPDATE "
+                     "SET stage = 'resumed'", (pid, now()))
         conn.execute("UPDATE samples SET status = 'deleting' WHERE owner_kind = 'profile' AND owner_id = ?", (pid,))
+    halt_point("deletion:recorded")
     scrubbed = scrub_from_others(db, pid)
     # Every persona collection, not only the current persona's: a copy must not survive an earlier switch.
     # A collection that held copies is rebuilt, so the copies also leave its on-disk index and Chroma's write log.
@@ -225,6 +231,7 @@ def erase_profile(db: Database, vectors: VectorStore, profile: dict[str, Any]) -
         if vectors.get(name, where={"owner_id": pid}):
             vectors.delete(name, where={"owner_id": pid})
             rebuild_collection(vectors, name)
+    halt_point("deletion:shared-removed")
     vectors.drop(user_collection(pid))
     deleted: dict[str, int] = {}
     with db.transaction() as conn:
@@ -233,7 +240,24 @@ def erase_profile(db: Database, vectors: VectorStore, profile: dict[str, Any]) -
         for name in shared:
             conn.execute("INSERT INTO scope_revs (scope, rev) VALUES (?, 1) ON CONFLICT(scope) DO UPDATE SET "
                          "rev = rev + 1", (name,))
+        conn.execute("UPDATE deletions SET stage = 'rows-deleted' WHERE profile_id = ?", (pid,))
+    halt_point("deletion:rows-deleted")
     return {"deleted": deleted, "scrubbed": scrubbed}
+
+
+def end_deletion(db: Database, profile_ids: list[str]) -> int:
+    """Drop the journal rows of finished deletions; call after the purge."""
+    if not profile_ids:
+        return 0
+    with db.transaction() as conn:
+        n = sum(conn.execute("DELETE FROM deletions WHERE profile_id = ?", (p,)).rowcount for p in profile_ids)
+    db.checkpoint()
+    return n
+
+
+def unfinished_deletions(db: Database) -> list[str]:
+    """Profiles whose deletion was recorded and not finished (a crash, ``kill -9``, or ``purge=False``)."""
+    return [r["profile_id"] for r in db.query("SELECT profile_id FROM deletions ORDER BY started")]
 
 
 def export_profile(db: Database, vectors: VectorStore, profile_id: str) -> dict[str, Any]:
