@@ -55,6 +55,10 @@ def repair(db: Database, vectors: VectorStore, remove_sample: RemoveSample,
     expected = expected_vector_ids(db)
     for name in vectors.collections():
         want = expected.get(name, set())
+        if name.startswith("u-") and not want and not db.one("SELECT 1 AS x FROM profiles WHERE id = ?", (name[2:],)):
+            fixed["orphan_vectors"] += vectors.count(name)
+            vectors.drop(name)  # the collection of a deleted person, re-created by an upload that finished late
+            continue
         if vectors.count(name) == len(want):
             continue
         have = vectors.ids(name)
@@ -65,8 +69,6 @@ def repair(db: Database, vectors: VectorStore, remove_sample: RemoveSample,
         missing = want - have
         if missing and name.startswith("p-"):
             fixed["missing_shared"] += _recopy(db, vectors, name, missing)
-        if name.startswith("u-") and not want and not db.one("SELECT 1 AS x FROM profiles WHERE id = ?", (name[2:],)):
-            vectors.drop(name)  # the collection of a deleted person, re-created by an upload that finished late
     for key, what in (("unfinished_samples", "unfinished samples removed"),
                       ("orphan_samples", "samples of deleted owners removed"),
                       ("orphan_vectors", "vectors without a record removed")):

@@ -19,6 +19,7 @@ from playground.models.embeddings import Embedder, Tokenizer, doc_vector
 from playground.people.directory import People
 from playground.settings import Settings
 from playground.stores.db import Database, new_id, now
+from playground.stores.erasure import rebuild_collection
 from playground.stores.personal_data import scrub_from_others
 from playground.stores.scratch import remove_stale
 from playground.stores.vectors import VectorHit, VectorStore, mark_changed, persona_collection, user_collection
@@ -253,6 +254,11 @@ class WritingLibrary:
             scrub_from_others(self.db, s["owner_id"], (sample_id,))
         self.remove_sample(sample_id, s["owner_kind"], s["owner_id"])
         if purge:
+            # Chroma keeps a live collection's write log (with the text) until its index is persisted: rebuilding
+            # the collection sends the log rows with the old one, which the purge then clears (as profile deletion
+            # does for persona collections).
+            for name in self._collections_of(s["owner_kind"], s["owner_id"]):
+                rebuild_collection(self.vectors, name)
             self.people.purge_deleted()
 
     def _collections_of(self, owner_kind: str, owner_id: str) -> list[str]:
@@ -281,7 +287,7 @@ class WritingLibrary:
         report["stale_scratch_folders"] = len(stale)
         if stale:
             report["notes"].append(f"removed {len(stale)} throw-away folder(s) left by a stopped evaluation")
-        if report["orphan_samples"] or report["orphan_vectors"]:
+        if report["orphan_samples"] or report["orphan_vectors"] or report["unfinished_samples"]:
             self.people.purge_deleted()
         return report
 

@@ -121,6 +121,7 @@ class VectorStore:
         from chromadb.config import Settings as ChromaSettings
 
         self.where = f"{host}:{port}" if host else str(path)
+        self.is_server = bool(host)
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         try:
             if host:
@@ -162,6 +163,16 @@ class VectorStore:
         if "no space" in text or "disk is full" in text or "database or disk" in text:
             return StorageError("The data folder is full, so the vectors were not saved.",
                                 "Free some disk space and try again; everything saved before is intact.")
+        if not self.is_server and any(w in text for w in ("malformed", "not a database", "corrupt", "disk i/o",
+                                                          "integrity", "no such table", "unsupported file format")):
+            return StorageError(f"The vector store in {self.where} is damaged (its files fail SQLite's checks), so "
+                                "your writing cannot be searched or saved there.",
+                                "Restore the data folder from a backup. Profiles and samples in playground.sqlite3 "
+                                "are separate; to rebuild the vectors, move the chroma folder away and re-add the "
+                                "samples.")
+        if not self.is_server:
+            return StorageError(f"The vector store in {self.where} failed ({type(e).__name__}: {e}).",
+                                "Run `python -m playground doctor` to check the data folder.")
         if any(w in text for w in ("connect", "refused", "timed out", "timeout", "unreachable", "resolve")):
             return VectorStoreUnavailable(f"The Chroma server at {self.where} cannot be reached.",
                                           "Start it with `chroma run --path DIR --port PORT`, or unset "
