@@ -169,7 +169,7 @@ def scrub_from_others(db: Database, owner_id: str, samples: tuple[str, ...] = ()
     """Remove ``owner_id``'s shared chunks (only those of ``samples`` if given) from every other person's traces, the
     answers written from them (and those answers where later prompts carried them), and other participants' study
     answers. Returns counts."""
-    counts = {"traces": 0, "answers": 0, "study_events": 0}
+    counts: dict[str, int] = {"traces": 0, "answers": 0, "study_events": 0}
     mine = [r for r in db.query("SELECT id, title FROM samples WHERE owner_kind = 'profile' AND owner_id = ?",
                                 (owner_id,)) if not samples or r["id"] in samples]
     titles = {r["title"] for r in mine if r["title"]}
@@ -191,11 +191,21 @@ def scrub_from_others(db: Database, owner_id: str, samples: tuple[str, ...] = ()
             conn.execute("UPDATE traces SET data = ? WHERE id = ?", (json.dumps(data), r["id"]))
             counts["traces"] += 1
             counts["answers"] += 1
+        gone: set[str] = set()  # every answer text withdrawn now, for the records that quote answers
         for session_id, answers in withdrawn.items():
-            for t in conn.execute("SELECT id, data FROM traces WHERE session_id = ?", (session_id,)).fetchall():
-                data = json.loads(t[1])
+            # In order: a later answer written from a prompt that carried a withdrawn answer as history was written
+            # from the withdrawn writing too, so it goes as well (and so on down the conversation).
+            for t in conn.execute("SELECT id, message_id, data FROM traces WHERE session_id = ? ORDER BY created, "
+                                  "rowid", (session_id,)).fetchall():
+                data = json.loads(t[2])
                 if _scrub_history(data, answers):
                     conn.execute("UPDATE traces SET data = ? WHERE id = ?", (json.dumps(data), t[0]))
+                    later = conn.execute("SELECT content FROM messages WHERE id = ?", (t[1],)).fetchone()
+                    if later and later[0] and later[0] != REMOVED_ANSWER:
+                        answers.add(later[0])
+                        conn.execute("UPDATE messages SET content = ? WHERE id = ?", (REMOVED_ANSWER, t[1]))
+                        counts["answers"] += 1
+            gone |= answers
         if chunk_prefixes:
             events = conn.execute(
                 "SELECT e.id, e.data FROM study_events e JOIN participants p ON p.id = e.participant_id "
@@ -203,12 +213,55 @@ def scrub_from_others(db: Database, owner_id: str, samples: tuple[str, ...] = ()
             for e in events:
                 data = json.loads(e[1])
                 if any(str(s.get("chunk_id", "")).startswith(tuple(chunk_prefixes)) for s in data.get("snippets", [])):
+                    gone.add(data.get("text") or "")
                     data["text"] = REMOVED_ANSWER
                     data["snippets"] = [s for s in data["snippets"]
                                         if not str(s.get("chunk_id", "")).startswith(tuple(chunk_prefixes))]
                     conn.execute("UPDATE study_events SET data = ? WHERE id = ?", (json.dumps(data), e[0]))
                     counts["study_events"] += 1
+        gone |= _scrub_withdrawn_events(conn)
+        counts["explanations"] = counts["judge_verdicts"] = 0
+        for text in sorted(t for t in gone if t.strip() and t != REMOVED_ANSWER):
+            for needle in {text, json.dumps(text)[1:-1]}:
+                ids = [r[0] for r in conn.execute("SELECT id FROM explanations WHERE instr(parts, ?) > 0",
+                                                  (needle,)).fetchall()]
+                for eid in ids:  # an explanation of a turn whose prompt quoted the withdrawn answer
+                    conn.execute("DELETE FROM explanation_variants WHERE explanation_id = ?", (eid,))
+                    conn.execute("DELETE FROM explanations WHERE id = ?", (eid,))
+                counts["explanations"] += len(ids)
+                # the personalized judge's prompts quoted the answers it compared
+                counts["judge_verdicts"] += conn.execute(
+                    "DELETE FROM judge_verdicts WHERE instr(data, ?) > 0 OR instr(raw, ?) > 0",
+                    (needle, needle)).rowcount
     return counts
+
+
+def _scrub_withdrawn_events(conn: Any) -> set[str]:
+    """Study answer events whose trace's answer was withdrawn (the writer was deleted, perhaps before this event was
+    written, so their chunk ids can no longer be looked up): the text goes too. Returns the texts removed."""
+    removed: set[str] = set()
+    rows = conn.execute(
+        "SELECT e.id, e.data FROM study_events e WHERE e.kind = 'answer' AND json_extract(e.data, '$.text') != ? AND "
+        "json_extract(e.data, '$.trace_id') IN (SELECT t.id FROM traces t JOIN messages m ON m.id = t.message_id "
+        "WHERE m.content = ?)", (REMOVED_ANSWER, REMOVED_ANSWER)).fetchall()
+    for e in rows:
+        data = json.loads(e[1])
+        removed.add(data.get("text") or "")
+        data["text"] = REMOVED_ANSWER
+        data["snippets"] = [x for x in data.get("snippets", []) if conn.execute(
+            "SELECT 1 FROM chunks WHERE id = ?", (x.get("chunk_id"),)).fetchone()]
+        conn.execute("UPDATE study_events SET data = ? WHERE id = ?", (json.dumps(data), e[0]))
+    return removed
+
+
+def scrub_withdrawn_answers(db: Database) -> int:
+    """For a study answer event written just now: if its answer was withdrawn meanwhile (its trace scrubbed by a
+    deletion that ran while the answer was being written), withdraw it here too. Returns how many."""
+    with db.transaction() as conn:
+        removed = _scrub_withdrawn_events(conn)
+    if removed:
+        db.checkpoint()
+    return len(removed)
 
 
 # -- erasure -------------------------------------------------------------------------------------------------------

@@ -248,13 +248,14 @@ class VectorStore:
         return 0 if col is None else int(self._call(col.count))
 
     def get(self, name: str, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None,
-            embeddings: bool = False) -> list[VectorHit]:
+            embeddings: bool = False, limit: int | None = None) -> list[VectorHit]:
         self._fresh()
         col = self._collection(name, create=False)
         if col is None:
             return []
         include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
-        res = self._call(col.get, ids=list(ids) if ids is not None else None, where=where, include=include)
+        res = self._call(col.get, ids=list(ids) if ids is not None else None, where=where, include=include,
+                         limit=limit)
         embs = res.get("embeddings") if embeddings else None
         return [VectorHit(i, 0.0, res["documents"][n], res["metadatas"][n],
                           np.asarray(embs[n], dtype=np.float32) if embs is not None else None)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from playground import NotFound, Playground, PlaygroundError, RetrievalOptions, Settings
+from playground import NotFound, Playground, RetrievalOptions, Settings
 from playground.stores.vectors import VectorStore, user_collection
 from tests.conftest import FEDERALIST, ROOT, closed_port
 from tests.integration.test_erasure import grep_data_folder
@@ -90,15 +90,15 @@ def test_deleting_someone_while_another_upload_is_stored_leaves_every_store_inta
     def upload() -> None:
         go.wait()
         try:
-            for n in range(8):
-                pg.add_sample(bob, text=text_of(600, f"bob sample {n}"), title=f"bob {n}")
+            for n in range(5):
+                pg.add_sample(bob, text=text_of(400, f"bob sample {n}"), title=f"bob {n}")
         except BaseException as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
     def delete() -> None:
         go.wait()
         try:
-            for n in range(6):
+            for n in range(4):
                 marker = "zq" + uuid.uuid4().hex[:12]
                 markers.append(marker)
                 who = pg.create_profile(f"Gone {n}")["id"]
@@ -114,11 +114,11 @@ def test_deleting_someone_while_another_upload_is_stored_leaves_every_store_inta
     for t in threads:
         t.join(timeout=600)
     assert errors == []
-    assert len(pg.list_samples(bob)) == 8
+    assert len(pg.list_samples(bob)) == 5
     assert_stores_sound(pg, *markers)
     # and a fresh process can open the data folder and find Bob's writing
     again = Playground(pg.settings, embedder=pg.embedder)
-    assert again.retrieve(bob, "bob sample 7", "user", RetrievalOptions("dense", k=3))
+    assert again.retrieve(bob, "bob sample 4", "user", RetrievalOptions("dense", k=3))
 
 
 CLI_UPLOADS = textwrap.dedent("""
@@ -135,16 +135,16 @@ def test_a_cli_upload_while_the_app_deletes_leaves_every_store_intact(small_chun
     pg = small_chunks
     bob = pg.create_profile("Bob")["id"]
     files = []
-    for n in range(6):
+    for n in range(4):
         f = tmp_path / f"bob{n}.txt"
-        f.write_text(text_of(600, f"bob file {n}"))
+        f.write_text(text_of(400, f"bob file {n}"))
         files.append(str(f))
     proc = subprocess.Popen([sys.executable, "-c", CLI_UPLOADS, bob, *files], cwd=ROOT,
                             env=env_for(pg.settings.data_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     markers = []
     try:
-        while proc.poll() is None and len(markers) < 12:  # delete (and purge) for as long as the CLI uploads
+        while proc.poll() is None and len(markers) < 8:  # delete (and purge) for as long as the CLI uploads
             marker = "zq" + uuid.uuid4().hex[:12]
             markers.append(marker)
             who = pg.create_profile("Gone")["id"]
@@ -156,10 +156,10 @@ def test_a_cli_upload_while_the_app_deletes_leaves_every_store_intact(small_chun
             proc.kill()
     assert proc.returncode == 0, err
     assert len(markers) >= 1
-    assert len(pg.list_samples(bob)) == 6
+    assert len(pg.list_samples(bob)) == 4
     assert_stores_sound(pg, *markers)
-    hits = pg.retrieve(bob, "bob file 5", "user", RetrievalOptions("dense", k=10))
-    assert any("bob file 5" in h.text for h in hits), "this process sees the CLI's writing"
+    hits = pg.retrieve(bob, "bob file 3", "user", RetrievalOptions("dense", k=10))
+    assert any("bob file 3" in h.text for h in hits), "this process sees the CLI's writing"
 
 
 # -- a person deleted while their own upload shows "storing" --------------------------------------------------------
