@@ -6,12 +6,14 @@ Errors exit non-zero with one readable line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from playground import GRANULARITIES, RETRIEVERS, InvalidInput, Playground, PlaygroundError, RetrievalOptions, Settings
 from playground.errors import NotFound
@@ -251,7 +253,10 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
                              f"{len(report['files'])} file(s) of {pg.settings.data_dir}.\n")
             return 1
     elif args.cmd == "doctor":
-        _out({"repaired": pg.repair(), "problems": pg.check_consistency()})
+        at_start = pg.repair_report  # what start-up repair (which ran when this command opened the stores) did
+        again = pg.repair()
+        _out({"at_start": at_start, "repaired": again, "notes": at_start.get("notes", []) + again.get("notes", []),
+              "problems": pg.check_consistency()})
     return 0
 
 
@@ -324,6 +329,21 @@ def run_attribution(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
     return result
 
 
+@contextlib.contextmanager
+def _stopped_cleanly() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the run like Ctrl-C does, so the throw-away folder (copies of the corpus) is removed
+    on the way out; after SIGKILL the next start removes it (stores.scratch)."""
+    def stop(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
 def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
     """Temporary users from a corpus, in a throw-away data folder; metrics per condition."""
     docs = read_corpus(args.corpus, args.author_field, args.text_field, args.title_field, args.drop_where, args.id_field)
@@ -333,7 +353,7 @@ def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
         raise InvalidInput(f"Evaluation needs at least {args.holdout + 1} documents per author.",
                            "Raise --per-author or lower --holdout.")
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
-    with pg.scratch("playground-eval-") as temp:
+    with _stopped_cleanly(), pg.scratch("playground-eval-") as temp:
         group = temp.create_persona("Corpus authors", f"People who wrote the documents in {args.corpus.name}.")
         results = []
         for author, ds in grouped.items():

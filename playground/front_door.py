@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -27,6 +26,7 @@ from playground.research import stylecard
 from playground.research.probes import counterfactual
 from playground.settings import Settings
 from playground.stores.db import Database
+from playground.stores.scratch import scratch_folder
 from playground.stores.vectors import VectorStore, server_database
 
 __all__ = ["AUTO_MIN_CHUNKS", "GRANULARITIES", "Playground", "ROUTES", "Turn"]
@@ -97,10 +97,10 @@ class Playground:
 
     @contextlib.contextmanager
     def scratch(self, prefix: str = "playground-scratch-", **overrides: Any) -> Iterator["Playground"]:
-        """A throw-away playground in a temporary folder (removed afterwards), sharing this one's embedder and
-        model backend; ``overrides`` change its settings (e.g. ``temperature=0.0``)."""
-        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
-            settings = dataclasses.replace(self.settings, data_dir=Path(tmp), chroma_host="", **overrides)
+        """A throw-away playground in a folder under ``<data>/scratch/`` (removed afterwards), sharing this one's
+        embedder and model backend; ``overrides`` change its settings (e.g. ``temperature=0.0``)."""
+        with scratch_folder(self.settings.data_dir, prefix) as tmp:  # removed after any stop (stores.scratch)
+            settings = dataclasses.replace(self.settings, data_dir=tmp, chroma_host="", **overrides)
             yield Playground(settings, embedder=self.embedder, backend=self.backend)
 
     def _style_part(self, mode: str, profile: dict[str, Any] | None, persona: dict[str, Any] | None) -> Any:

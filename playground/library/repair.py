@@ -3,7 +3,7 @@ every disagreement, and the start-up repair that finishes or undoes whatever a c
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -11,6 +11,12 @@ from playground.stores.db import Database
 from playground.stores.vectors import VectorStore, persona_collection, user_collection
 
 RemoveSample = Callable[[str, str, str], None]  # (sample id, owner kind, owner id)
+FinishDeletion = Callable[[str], Any]  # (profile id)
+
+# Samples whose owner no longer exists (an upload that finished after its owner was deleted, before this check).
+ORPHAN_SAMPLES = ("SELECT s.id, s.owner_kind, s.owner_id FROM samples s WHERE (s.owner_kind = 'profile' AND "
+                  "s.owner_id NOT IN (SELECT id FROM profiles)) OR (s.owner_kind = 'persona' AND "
+                  "s.owner_id NOT IN (SELECT id FROM personas))")
 
 
 def expected_vector_ids(db: Database) -> dict[str, set[str]]:
@@ -30,15 +36,29 @@ def expected_vector_ids(db: Database) -> dict[str, set[str]]:
     return out
 
 
-def repair(db: Database, vectors: VectorStore, remove_sample: RemoveSample) -> dict[str, int]:
-    """Finish or undo what a crash interrupted; return what was fixed."""
-    fixed = {"unfinished_samples": 0, "orphan_vectors": 0, "missing_shared": 0}
+def repair(db: Database, vectors: VectorStore, remove_sample: RemoveSample,
+           finish_deletion: FinishDeletion | None = None) -> dict[str, Any]:
+    """Finish or undo what a crash interrupted; return what was fixed (``notes``: what happened, in sentences)."""
+    fixed: dict[str, Any] = {"interrupted_deletions": 0, "unfinished_samples": 0, "orphan_samples": 0,
+                             "orphan_vectors": 0, "missing_shared": 0, "notes": []}
+    if finish_deletion is not None:
+        for pid in [r["profile_id"] for r in db.query("SELECT profile_id FROM deletions ORDER BY started")]:
+            fixed["notes"].append(f"finishing an interrupted deletion of profile {pid}")
+            finish_deletion(pid)
+            fixed["interrupted_deletions"] += 1
+    for s in db.query(ORPHAN_SAMPLES):
+        remove_sample(s["id"], s["owner_kind"], s["owner_id"])
+        fixed["orphan_samples"] += 1
     for s in db.query("SELECT id, owner_kind, owner_id FROM samples WHERE status != 'ready'"):
         remove_sample(s["id"], s["owner_kind"], s["owner_id"])
         fixed["unfinished_samples"] += 1
     expected = expected_vector_ids(db)
     for name in vectors.collections():
         want = expected.get(name, set())
+        if name.startswith("u-") and not want and not db.one("SELECT 1 AS x FROM profiles WHERE id = ?", (name[2:],)):
+            fixed["orphan_vectors"] += vectors.count(name)
+            vectors.drop(name)  # the collection of a deleted person, re-created by an upload that finished late
+            continue
         if vectors.count(name) == len(want):
             continue
         have = vectors.ids(name)
@@ -49,6 +69,11 @@ def repair(db: Database, vectors: VectorStore, remove_sample: RemoveSample) -> d
         missing = want - have
         if missing and name.startswith("p-"):
             fixed["missing_shared"] += _recopy(db, vectors, name, missing)
+    for key, what in (("unfinished_samples", "unfinished samples removed"),
+                      ("orphan_samples", "samples of deleted owners removed"),
+                      ("orphan_vectors", "vectors without a record removed")):
+        if fixed[key]:
+            fixed["notes"].append(f"{fixed[key]} {what}")
     return fixed
 
 
@@ -79,4 +104,8 @@ def check(db: Database, vectors: VectorStore) -> list[str]:
             problems.append(f"{name}: {len(want - have)} records without vectors")
     for s in db.query("SELECT id, status FROM samples WHERE status != 'ready'"):
         problems.append(f"sample {s['id']} is {s['status']}")
+    for s in db.query(ORPHAN_SAMPLES):
+        problems.append(f"sample {s['id']} belongs to no {s['owner_kind']} (its owner {s['owner_id']} was deleted)")
+    for r in db.query("SELECT profile_id FROM deletions"):
+        problems.append(f"the deletion of profile {r['profile_id']} was interrupted and is not finished")
     return problems

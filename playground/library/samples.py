@@ -19,7 +19,9 @@ from playground.models.embeddings import Embedder, Tokenizer, doc_vector
 from playground.people.directory import People
 from playground.settings import Settings
 from playground.stores.db import Database, new_id, now
+from playground.stores.erasure import rebuild_collection
 from playground.stores.personal_data import scrub_from_others
+from playground.stores.scratch import remove_stale
 from playground.stores.vectors import VectorHit, VectorStore, mark_changed, persona_collection, user_collection
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -118,6 +120,7 @@ class WritingLibrary:
         progress("storing", 0, len(chunks))
         tokens = self.tokenizer.count_many(chunks)  # one call for all chunks, outside the write lock
         with self.db.transaction() as db:  # 1. the record, marked pending
+            self._refuse_deleted_owner(db, owner_kind, owner_id)
             if owner_kind == "profile":  # atomic with the insert: BEGIN IMMEDIATE holds the write lock
                 self._refuse_duplicate(db, owner_id, read.content_hash)
             db.execute("INSERT INTO samples (id, owner_kind, owner_id, title, source_name, kind, chars, n_chunks, "
@@ -133,9 +136,12 @@ class WritingLibrary:
         except BaseException:
             self.remove_sample(sid, owner_kind, owner_id)
             raise
-        with self.db.transaction() as db:  # 3. ready
-            db.execute("UPDATE samples SET status = 'ready' WHERE id = ?", (sid,))
+        with self.db.transaction() as db:  # 3. ready, unless the owner was deleted meanwhile (the row went with them)
+            landed = db.execute("UPDATE samples SET status = 'ready' WHERE id = ? AND status = 'pending'",
+                                (sid,)).rowcount
             mark_changed(db, *collections)
+        if not landed:
+            self._forget_late_upload(sid, owner_kind, owner_id, collections)
         if len(collections) > 1:  # the owner may have opted out (or left) while the vectors were being written
             row = self.db.one("SELECT persona_id, share_with_persona FROM profiles WHERE id = ?", (owner_id,))
             still = persona_collection(row["persona_id"]) if row and row["share_with_persona"] and \
@@ -145,6 +151,29 @@ class WritingLibrary:
                     self.vectors.delete(name, where={"sample_id": sid})
         progress("done", len(chunks), len(chunks))
         return {**self.get_sample(sid), "notes": read.notes}
+
+    def _refuse_deleted_owner(self, db: Any, owner_kind: str, owner_id: str) -> None:
+        table = "profiles" if owner_kind == "profile" else "personas"
+        gone = not db.execute(f"SELECT 1 FROM {table} WHERE id = ?", (owner_id,)).fetchone()
+        if gone or (owner_kind == "profile" and db.execute("SELECT 1 FROM deletions WHERE profile_id = ?",
+                                                           (owner_id,)).fetchone()):
+            raise NotFound(f"The {'profile' if owner_kind == 'profile' else 'persona'} was deleted while this "
+                           "sample was being prepared, so nothing was stored.")
+
+    def _forget_late_upload(self, sid: str, owner_kind: str, owner_id: str, collections: list[str]) -> None:
+        """An upload that finished after its owner's deletion (or the sample's): its vectors were written into a
+        collection that deletion had already cleared. Remove them and their bytes; say nothing was stored."""
+        for name in collections:
+            self.vectors.delete(name, where={"sample_id": sid})
+        table = "profiles" if owner_kind == "profile" else "personas"
+        if not self.db.one(f"SELECT 1 AS x FROM {table} WHERE id = ?", (owner_id,)):
+            if owner_kind == "profile":
+                self.vectors.drop(user_collection(owner_id))
+            with self.db.transaction() as db:
+                db.execute("DELETE FROM chunks WHERE sample_id = ?", (sid,))
+                db.execute("DELETE FROM samples WHERE id = ?", (sid,))
+        self.people.purge_deleted()
+        raise NotFound("This sample's owner was deleted while it was being stored, so nothing was kept.")
 
     # -- persona examples ------------------------------------------------------------------------------------------
     def add_persona_examples(self, persona_id: str, name: str, examples: Sequence[str]) -> None:
@@ -170,7 +199,7 @@ class WritingLibrary:
                 return
             for s in self.db.query("SELECT id FROM samples WHERE owner_kind = 'persona' AND owner_id = ?",
                                    (persona_id,)):
-                self.delete_sample(s["id"])
+                self.delete_sample(s["id"], purge=False)  # shipped text, nobody's personal writing
             file = self.people.persona_files[persona_id]
             for n, text in enumerate(file.examples, 1):
                 read = ingest.ReadText(ingest.normalise(text), "persona example")
@@ -205,8 +234,8 @@ class WritingLibrary:
 
     def chunk_vectors(self, profile_id: str, limit: int | None = None) -> list[VectorHit]:
         """A person's own chunks with their embeddings (for the embedding map), at most ``limit``."""
-        chunks = self.vectors.get(user_collection(profile_id), embeddings=True)
-        return chunks[:limit] if limit is not None else chunks
+        # Chroma reads only ``limit`` records: a profile with 30,000 chunks no longer costs every visitor seconds.
+        return self.vectors.get(user_collection(profile_id), embeddings=True, limit=limit)
 
     def person_vector(self, profile_id: str | None) -> np.ndarray | None:
         """The centroid of a person's own chunk vectors (None without a profile or writing)."""
@@ -216,12 +245,21 @@ class WritingLibrary:
         return doc_vector(np.vstack([c.embedding for c in chunks])) if chunks else None  # type: ignore[misc]
 
     # -- deleting --------------------------------------------------------------------------------------------------
-    def delete_sample(self, sample_id: str) -> None:
+    def delete_sample(self, sample_id: str, *, purge: bool = True) -> None:
+        """Remove a sample from both stores and from other people's traces; ``purge`` then clears its bytes from
+        SQLite's WAL and Chroma's files, as a profile deletion does (False only for shipped persona texts)."""
         s = self.get_sample(sample_id)
         self.db.execute("UPDATE samples SET status = 'deleting' WHERE id = ?", (sample_id,))
         if s["owner_kind"] == "profile":  # out of other people's stored traces too
             scrub_from_others(self.db, s["owner_id"], (sample_id,))
         self.remove_sample(sample_id, s["owner_kind"], s["owner_id"])
+        if purge:
+            # Chroma keeps a live collection's write log (with the text) until its index is persisted: rebuilding
+            # the collection sends the log rows with the old one, which the purge then clears (as profile deletion
+            # does for persona collections).
+            for name in self._collections_of(s["owner_kind"], s["owner_id"]):
+                rebuild_collection(self.vectors, name)
+            self.people.purge_deleted()
 
     def _collections_of(self, owner_kind: str, owner_id: str) -> list[str]:
         if owner_kind == "persona":
@@ -242,9 +280,16 @@ class WritingLibrary:
             mark_changed(db, *names)
 
     # -- consistency (library.repair) ------------------------------------------------------------------------------
-    def repair(self) -> dict[str, int]:
+    def repair(self) -> dict[str, Any]:
         """Finish or undo what a crash interrupted; return what was fixed."""
-        return consistency.repair(self.db, self.vectors, self.remove_sample)
+        report = consistency.repair(self.db, self.vectors, self.remove_sample, self.people.finish_deletion)
+        stale = remove_stale(self.settings.data_dir)
+        report["stale_scratch_folders"] = len(stale)
+        if stale:
+            report["notes"].append(f"removed {len(stale)} throw-away folder(s) left by a stopped evaluation")
+        if report["orphan_samples"] or report["orphan_vectors"] or report["unfinished_samples"]:
+            self.people.purge_deleted()
+        return report
 
     def check_consistency(self) -> list[str]:
         """Every disagreement between SQLite and Chroma, as sentences (empty when consistent)."""

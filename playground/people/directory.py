@@ -16,7 +16,7 @@ from playground.people.profiles import clean_attributes
 from playground.settings import Settings
 from playground.stores.db import Database, new_id, now
 from playground.stores.erasure import purge
-from playground.stores.personal_data import erase_profile, export_profile, scrub_from_others
+from playground.stores.personal_data import end_deletion, erase_profile, export_profile, scrub_from_others
 from playground.stores.vectors import VectorStore, mark_changed, persona_collection, user_collection
 
 
@@ -114,9 +114,22 @@ class People:
             report["purge"] = self.purge_deleted()
         return report
 
+    def finish_deletion(self, profile_id: str) -> dict[str, Any]:
+        """Finish a deletion that was recorded and interrupted (start-up repair): erase whatever is left, purge."""
+        row = self.db.one("SELECT * FROM profiles WHERE id = ?", (profile_id,))
+        report = erase_profile(self.db, self.vectors, row or {"id": profile_id})
+        report["purge"] = self.purge_deleted()
+        return report
+
     def purge_deleted(self) -> dict[str, Any]:
-        """Checkpoint SQLite's WAL and purge embedded Chroma's files of deleted records (stores.erasure)."""
-        return purge(self.db, self.vectors, None if self.settings.chroma_host else self.settings.chroma_path)
+        """Checkpoint SQLite's WAL and purge embedded Chroma's files of deleted records (stores.erasure); then the
+        journal rows of the deletions this finished are dropped."""
+        done = [r["profile_id"] for r in self.db.query(
+            "SELECT profile_id FROM deletions WHERE stage = 'rows-deleted' AND profile_id NOT IN (SELECT id FROM "
+            "profiles)")]  # before the purge: only deletions whose rows were gone when it started are finished by it
+        report = purge(self.db, self.vectors, None if self.settings.chroma_host else self.settings.chroma_path)
+        end_deletion(self.db, done)
+        return report
 
     def export_profile(self, profile_id: str) -> dict[str, Any]:
         """Everything stored about one person, from the same declaration deletion uses."""
@@ -222,3 +235,4 @@ class People:
             db.execute("UPDATE profiles SET persona_id = NULL WHERE persona_id = ?", (persona_id,))
             db.execute("DELETE FROM personas WHERE id = ?", (persona_id,))
             db.execute("DELETE FROM scope_revs WHERE scope = ?", (persona_collection(persona_id),))
+        self.purge_deleted()  # the examples' text out of SQLite's WAL and Chroma's files too

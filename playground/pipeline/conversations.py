@@ -184,7 +184,7 @@ class Conversations:
     def template_for(self, model: str = "") -> str:
         """The prompt template for ``model`` (default: the preferred one) on this backend, unless the settings fix
         one (PLAYGROUND_PROMPT_TEMPLATE)."""
-        return choose_template(model or self.models.preferred_model(), self.models.backend.name,
+        return choose_template(model or self.models.preferred_model(), self.models.name,
                                self.settings.prompt_template)
 
     # -- sessions and turns ----------------------------------------------------------------------------------------

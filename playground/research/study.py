@@ -25,6 +25,7 @@ from playground.research.bradley_terry import Comparison
 from playground.research.bradley_terry import fit as bt_fit
 from playground.research.csv_safe import write_csv
 from playground.stores.db import new_id, now
+from playground.stores.personal_data import scrub_withdrawn_answers
 
 if TYPE_CHECKING:
     from playground.library.samples import WritingLibrary
@@ -520,6 +521,7 @@ def generate_answers(parts: StudyParts, participant_id: str, task: int) -> dict[
             "status": turn.status, "model": turn.trace.get("model"), "latency_s": turn.trace.get("latency_s"),
             "snippets": [{"chunk_id": h.chunk_id, "score": h.score} for h in turn.hits],
             "prompt_parts": [{"source": x.source, "tokens": x.tokens} for x in turn.prompt.parts]})
+        scrub_withdrawn_answers(parts.db)  # a writer it quoted may have been deleted while it was written
         if error:
             raise error
     return task_view(parts, participant_id, task)

@@ -21,6 +21,7 @@ from typing import Any, Iterable
 
 from playground.errors import InvalidInput, NotFound
 from playground.stores.db import Database
+from playground.stores.personal_data import REMOVED_ANSWER
 
 TASKS: dict[str, str] = {
     "write_titled": "Write a paragraph titled “{title}”.",
@@ -101,6 +102,9 @@ def preference_pairs(db: Database, study_id: str) -> tuple[list[dict[str, Any]],
         chosen, rejected = answers.get(won), answers.get(lost)
         if not chosen or not rejected or not chosen["text"].strip() or not rejected["text"].strip():
             skipped["an answer is missing or empty"] += 1
+            continue
+        if REMOVED_ANSWER in (chosen["text"].strip(), rejected["text"].strip()):
+            skipped["an answer was withdrawn (its writer deleted their shared writing)"] += 1
             continue
         if chosen["text"].strip() == rejected["text"].strip():
             skipped["identical answers"] += 1

@@ -31,6 +31,13 @@ def storage_error(e: Exception, path: Path) -> StorageError:
     if "full" in text or "no space" in text:
         return StorageError(f"The data folder {path.parent} is full, so nothing was saved.",
                             "Free some disk space and try again; everything saved before is intact.")
+    if "foreign key" in text:
+        return StorageError("What this was being saved for was deleted meanwhile (someone deleted the profile, "
+                            "conversation or study it belongs to), so it was not saved.",
+                            "Reload the page to see what is left; nothing else was changed.")
+    if "malformed" in text or "not a database" in text:
+        return StorageError(f"The database {path} is damaged, so it cannot be used.",
+                            "Restore the data folder from a backup.")
     if "locked" in text or "busy" in text:
         return StorageError("The database is busy with another writer.", "Wait a moment and try again.")
     if "readonly" in text or "permission" in text or "unable to open" in text:

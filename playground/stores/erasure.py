@@ -21,17 +21,16 @@ to be idle (busy timeout).
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
-import sqlite3
-import time
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Iterable
 
+from playground.errors import StorageError
 from playground.stores.db import Database
-from playground.stores.vectors import VectorStore
-
-SEGMENT_FILES = ("header.bin", "data_level0.bin", "length.bin", "link_lists.bin", "index_metadata.pickle")
+from playground.stores.vectors import VectorStore, WriteLock
 
 
 def rebuild_collection(vectors: VectorStore, name: str) -> int:
@@ -39,78 +38,54 @@ def rebuild_collection(vectors: VectorStore, name: str) -> int:
     collection, which ``purge`` then clears). Returns the number of records kept."""
     import numpy as np
 
-    kept = vectors.get(name, embeddings=True)
-    vectors.drop(name)
-    if kept:
-        vectors.add(name, [c.id for c in kept], np.vstack([c.embedding for c in kept]),  # type: ignore[misc]
-                    [c.text for c in kept], [c.metadata for c in kept])
+    with vectors.write_lock.hold():  # no other writer may add to it between the copy and the re-creation
+        kept = vectors.get(name, embeddings=True)
+        vectors.drop(name)
+        if kept:
+            vectors.add(name, [c.id for c in kept], np.vstack([c.embedding for c in kept]),  # type: ignore[misc]
+                        [c.text for c in kept], [c.metadata for c in kept])
     return len(kept)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA secure_delete=ON")
-    return conn
+def halt_point(stage: str) -> None:
+    """Fault injection for the kill tests: with ``PG_TEST_HALT`` set to ``stage``, the process writes ``stage`` to the
+    file named by ``PG_TEST_HALT_FILE`` and waits there to be killed (never set outside tests)."""
+    if os.environ.get("PG_TEST_HALT") != stage:
+        return
+    import time
+
+    Path(os.environ.get("PG_TEST_HALT_FILE", "halted")).write_text(stage)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
-def _retry(conn: sqlite3.Connection, sql: str, attempts: int = 50) -> None:
-    for n in range(attempts):
-        try:
-            conn.execute(sql)
-            return
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e) and "busy" not in str(e) or n == attempts - 1:
-                raise
-            time.sleep(0.1)
+def purge_chroma(chroma_dir: Path, vectors: VectorStore | None = None) -> dict[str, Any]:
+    """Clear deleted text and vectors from an embedded Chroma folder (see the module docstring).
 
-
-def purge_chroma(chroma_dir: Path) -> dict[str, Any]:
-    """Clear deleted text and vectors from an embedded Chroma folder (see the module docstring)."""
-    db_path = chroma_dir / "chroma.sqlite3"
-    report: dict[str, Any] = {"queue_rows": 0, "folders": [], "vacuumed": False}
-    if not db_path.exists():
-        return report
-    conn = _connect(db_path)
-    try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        collections = [r[0] for r in conn.execute("SELECT id FROM collections")]
-        if "embeddings_queue" in tables:
-            topics = [r[0] for r in conn.execute("SELECT DISTINCT topic FROM embeddings_queue")]
-            dead = [t for t in topics if not any(t.endswith(c) for c in collections)]
-            for t in dead:
-                report["queue_rows"] += conn.execute("DELETE FROM embeddings_queue WHERE topic = ?", (t,)).rowcount
-        if "embedding_fulltext_search" in tables:
-            try:
-                conn.execute("INSERT INTO embedding_fulltext_search(embedding_fulltext_search) VALUES ('optimize')")
-            except sqlite3.Error:
-                conn.execute("INSERT INTO embedding_fulltext_search(embedding_fulltext_search) VALUES ('rebuild')")
-        _retry(conn, "VACUUM")
-        report["vacuumed"] = True
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        segments = {r[0] for r in conn.execute("SELECT id FROM segments")}
-    finally:
-        conn.close()
-    for child in chroma_dir.iterdir():
-        if child.is_dir() and child.name not in segments and _looks_like_segment(child):
-            shutil.rmtree(child, ignore_errors=True)
-            report["folders"].append(child.name)
-    return report
-
-
-def _looks_like_segment(folder: Path) -> bool:
-    """A Chroma vector-index folder: named by a UUID, holding hnswlib's files."""
-    name = folder.name
-    if len(name) != 36 or name.count("-") != 4:
-        return False
-    return any((folder / f).exists() for f in SEGMENT_FILES) or not any(folder.iterdir())
+    Never races Chroma's own writer: it runs while holding the store's write lock (every Chroma write in this
+    process and in any other process on this data folder takes it too), and in a child process
+    (``chroma_purge.py``), because two copies of SQLite in one process (Python's and Chroma's bundled one) do not
+    see each other's POSIX locks: closing one copy's file handle silently drops the other's locks, and a VACUUM
+    then rewrote the file under Chroma's feet ("disk I/O error", a corrupt ``chroma.sqlite3``)."""
+    if not (chroma_dir / "chroma.sqlite3").exists():
+        return {"queue_rows": 0, "folders": [], "vacuumed": False}
+    lock = vectors.write_lock.hold() if vectors is not None else WriteLock(chroma_dir).hold()
+    with lock:
+        out = subprocess.run([sys.executable, "-I", str(Path(__file__).with_name("chroma_purge.py")), str(chroma_dir)],
+                             capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise StorageError("Deleted writing could not be cleared from the vector store's files "
+                           f"({(out.stderr.strip().splitlines() or ['no detail'])[-1]}).",
+                           "Nothing was lost; run `python -m playground doctor` to finish the clean-up.")
+    return dict(json.loads(out.stdout))
 
 
 def purge(db: Database, vectors: VectorStore, chroma_dir: Path | None) -> dict[str, Any]:
     """Checkpoint SQLite and, for embedded Chroma, purge its folder. ``chroma_dir`` None: a Chroma server."""
     report: dict[str, Any] = {"sqlite_checkpointed": db.checkpoint()}
     if chroma_dir is not None:
-        report["chroma"] = purge_chroma(chroma_dir)
+        report["chroma"] = purge_chroma(chroma_dir, vectors)
     else:
         report["chroma"] = "a Chroma server: records were deleted through its API; its files cannot be purged from here"
     return report

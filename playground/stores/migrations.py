@@ -309,6 +309,21 @@ def m014_probes(db: sqlite3.Connection) -> None:
 
 
 @migration
+def m019_deletion_journal(db: sqlite3.Connection) -> None:
+    # A profile deletion is recorded here before anything is removed and the row is dropped once the stores' bytes
+    # are purged, so a deletion interrupted by a crash or `kill -9` is finished by start-up repair.
+    db.executescript(
+        """
+        CREATE TABLE deletions (
+            profile_id TEXT PRIMARY KEY,
+            started TEXT NOT NULL,
+            stage TEXT NOT NULL DEFAULT 'recorded'
+        );
+        """
+    )
+
+
+@migration
 def m022_chroma_namespace(db: sqlite3.Connection) -> None:
     # This data folder's own database on a Chroma server (``playground-<name>``), generated once. ``move_pending``:
     # the folder already held writing, so on a server its collections are still in the shared default database and

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from playground.stores.db import Database
-from playground.stores.erasure import rebuild_collection
+from playground.stores.db import Database, now
+from playground.stores.erasure import halt_point, rebuild_collection
 from playground.stores.vectors import VectorStore, persona_collection, user_collection
 
 REMOVED = "[removed: the writer of this passage withdrew it]"
@@ -58,6 +58,7 @@ NOT_PERSONAL = {
     "study_invites": "participant IDs the researcher issued and hashed access codes, before anyone uses them",
     "admin_attempts": "counts of failed passphrase attempts per scope",
     "persona_locks": "which persona an open study freezes, with the persona's text (no profile's writing)",
+    "deletions": "profile deletions in progress: a profile id only, removed once the deletion is finished",
 }
 
 PLACES: tuple[Place, ...] = (
@@ -172,7 +173,7 @@ def scrub_from_others(db: Database, owner_id: str, samples: tuple[str, ...] = ()
     """Remove ``owner_id``'s shared chunks (only those of ``samples`` if given) from every other person's traces, the
     answers written from them (and those answers where later prompts carried them), and other participants' study
     answers. Returns counts."""
-    counts = {"traces": 0, "answers": 0, "study_events": 0}
+    counts: dict[str, int] = {"traces": 0, "answers": 0, "study_events": 0}
     mine = [r for r in db.query("SELECT id, title FROM samples WHERE owner_kind = 'profile' AND owner_id = ?",
                                 (owner_id,)) if not samples or r["id"] in samples]
     titles = {r["title"] for r in mine if r["title"]}
@@ -194,11 +195,21 @@ def scrub_from_others(db: Database, owner_id: str, samples: tuple[str, ...] = ()
             conn.execute("UPDATE traces SET data = ? WHERE id = ?", (json.dumps(data), r["id"]))
             counts["traces"] += 1
             counts["answers"] += 1
+        gone: set[str] = set()  # every answer text withdrawn now, for the records that quote answers
         for session_id, answers in withdrawn.items():
-            for t in conn.execute("SELECT id, data FROM traces WHERE session_id = ?", (session_id,)).fetchall():
-                data = json.loads(t[1])
+            # In order: a later answer written from a prompt that carried a withdrawn answer as history was written
+            # from the withdrawn writing too, so it goes as well (and so on down the conversation).
+            for t in conn.execute("SELECT id, message_id, data FROM traces WHERE session_id = ? ORDER BY created, "
+                                  "rowid", (session_id,)).fetchall():
+                data = json.loads(t[2])
                 if _scrub_history(data, answers):
                     conn.execute("UPDATE traces SET data = ? WHERE id = ?", (json.dumps(data), t[0]))
+                    later = conn.execute("SELECT content FROM messages WHERE id = ?", (t[1],)).fetchone()
+                    if later and later[0] and later[0] != REMOVED_ANSWER:
+                        answers.add(later[0])
+                        conn.execute("UPDATE messages SET content = ? WHERE id = ?", (REMOVED_ANSWER, t[1]))
+                        counts["answers"] += 1
+            gone |= answers
         if chunk_prefixes:
             events = conn.execute(
                 "SELECT e.id, e.data FROM study_events e JOIN participants p ON p.id = e.participant_id "
@@ -206,21 +217,69 @@ def scrub_from_others(db: Database, owner_id: str, samples: tuple[str, ...] = ()
             for e in events:
                 data = json.loads(e[1])
                 if any(str(s.get("chunk_id", "")).startswith(tuple(chunk_prefixes)) for s in data.get("snippets", [])):
+                    gone.add(data.get("text") or "")
                     data["text"] = REMOVED_ANSWER
                     data["snippets"] = [s for s in data["snippets"]
                                         if not str(s.get("chunk_id", "")).startswith(tuple(chunk_prefixes))]
                     conn.execute("UPDATE study_events SET data = ? WHERE id = ?", (json.dumps(data), e[0]))
                     counts["study_events"] += 1
+        gone |= _scrub_withdrawn_events(conn)
+        counts["explanations"] = counts["judge_verdicts"] = 0
+        for text in sorted(t for t in gone if t.strip() and t != REMOVED_ANSWER):
+            for needle in {text, json.dumps(text)[1:-1]}:
+                ids = [r[0] for r in conn.execute("SELECT id FROM explanations WHERE instr(parts, ?) > 0",
+                                                  (needle,)).fetchall()]
+                for eid in ids:  # an explanation of a turn whose prompt quoted the withdrawn answer
+                    conn.execute("DELETE FROM explanation_variants WHERE explanation_id = ?", (eid,))
+                    conn.execute("DELETE FROM explanations WHERE id = ?", (eid,))
+                counts["explanations"] += len(ids)
+                # the personalized judge's prompts quoted the answers it compared
+                counts["judge_verdicts"] += conn.execute(
+                    "DELETE FROM judge_verdicts WHERE instr(data, ?) > 0 OR instr(raw, ?) > 0",
+                    (needle, needle)).rowcount
     return counts
+
+
+def _scrub_withdrawn_events(conn: Any) -> set[str]:
+    """Study answer events whose trace's answer was withdrawn (the writer was deleted, perhaps before this event was
+    written, so their chunk ids can no longer be looked up): the text goes too. Returns the texts removed."""
+    removed: set[str] = set()
+    rows = conn.execute(
+        "SELECT e.id, e.data FROM study_events e WHERE e.kind = 'answer' AND json_extract(e.data, '$.text') != ? AND "
+        "json_extract(e.data, '$.trace_id') IN (SELECT t.id FROM traces t JOIN messages m ON m.id = t.message_id "
+        "WHERE m.content = ?)", (REMOVED_ANSWER, REMOVED_ANSWER)).fetchall()
+    for e in rows:
+        data = json.loads(e[1])
+        removed.add(data.get("text") or "")
+        data["text"] = REMOVED_ANSWER
+        data["snippets"] = [x for x in data.get("snippets", []) if conn.execute(
+            "SELECT 1 FROM chunks WHERE id = ?", (x.get("chunk_id"),)).fetchone()]
+        conn.execute("UPDATE study_events SET data = ? WHERE id = ?", (json.dumps(data), e[0]))
+    return removed
+
+
+def scrub_withdrawn_answers(db: Database) -> int:
+    """For a study answer event written just now: if its answer was withdrawn meanwhile (its trace scrubbed by a
+    deletion that ran while the answer was being written), withdraw it here too. Returns how many."""
+    with db.transaction() as conn:
+        removed = _scrub_withdrawn_events(conn)
+    if removed:
+        db.checkpoint()
+    return len(removed)
 
 
 # -- erasure -------------------------------------------------------------------------------------------------------
 def erase_profile(db: Database, vectors: VectorStore, profile: dict[str, Any]) -> dict[str, Any]:
     """Erase one person everywhere the declaration lists (rows and vectors; ``erasure.purge`` then clears the bytes).
-    Samples are marked 'deleting' first, so a crash part-way is finished by ``library.repair`` at start-up."""
+    The deletion is recorded first (``deletions``) and its samples marked 'deleting', so a crash part-way is
+    finished by ``library.repair`` at start-up; ``end_deletion`` drops the record once the bytes are purged.
+    ``profile`` may be just ``{"id": …}`` when repair finishes a deletion whose profile row is already gone."""
     pid = profile["id"]
     with db.transaction() as conn:
+        conn.execute("INSERT INTO deletions (profile_id, started) VALUES (?, ?) ON CONFLICT(profile_id) DO UPDATE "
+                     "SET stage = 'resumed'", (pid, now()))
         conn.execute("UPDATE samples SET status = 'deleting' WHERE owner_kind = 'profile' AND owner_id = ?", (pid,))
+    halt_point("deletion:recorded")
     scrubbed = scrub_from_others(db, pid)
     # Every persona collection, not only the current persona's: a copy must not survive an earlier switch.
     # A collection that held copies is rebuilt, so the copies also leave its on-disk index and Chroma's write log.
@@ -229,6 +288,7 @@ def erase_profile(db: Database, vectors: VectorStore, profile: dict[str, Any]) -
         if vectors.get(name, where={"owner_id": pid}):
             vectors.delete(name, where={"owner_id": pid})
             rebuild_collection(vectors, name)
+    halt_point("deletion:shared-removed")
     vectors.drop(user_collection(pid))
     deleted: dict[str, int] = {}
     with db.transaction() as conn:
@@ -237,7 +297,24 @@ def erase_profile(db: Database, vectors: VectorStore, profile: dict[str, Any]) -
         for name in shared:
             conn.execute("INSERT INTO scope_revs (scope, rev) VALUES (?, 1) ON CONFLICT(scope) DO UPDATE SET "
                          "rev = rev + 1", (name,))
+        conn.execute("UPDATE deletions SET stage = 'rows-deleted' WHERE profile_id = ?", (pid,))
+    halt_point("deletion:rows-deleted")
     return {"deleted": deleted, "scrubbed": scrubbed}
+
+
+def end_deletion(db: Database, profile_ids: list[str]) -> int:
+    """Drop the journal rows of finished deletions; call after the purge."""
+    if not profile_ids:
+        return 0
+    with db.transaction() as conn:
+        n = sum(conn.execute("DELETE FROM deletions WHERE profile_id = ?", (p,)).rowcount for p in profile_ids)
+    db.checkpoint()
+    return n
+
+
+def unfinished_deletions(db: Database) -> list[str]:
+    """Profiles whose deletion was recorded and not finished (a crash, ``kill -9``, or ``purge=False``)."""
+    return [r["profile_id"] for r in db.query("SELECT profile_id FROM deletions ORDER BY started")]
 
 
 def export_profile(db: Database, vectors: VectorStore, profile_id: str) -> dict[str, Any]:

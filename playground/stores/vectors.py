@@ -19,10 +19,12 @@ We always pass our own embeddings; Chroma's default embedding function (which do
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -43,6 +45,72 @@ def mark_changed(db: Any, *collections: str) -> None:
     for c in collections:
         db.execute("INSERT INTO scope_revs (scope, rev) VALUES (?, 1) "
                    "ON CONFLICT(scope) DO UPDATE SET rev = rev + 1", (c,))
+
+
+class WriteLock:
+    """One writer at a time on the vector store: every Chroma write and the byte-level purge take this lock.
+
+    Re-entrant within a thread; process-wide through one ``threading.RLock``; across processes sharing the data
+    folder through ``flock`` on ``<chroma>/playground-write.lock`` (held while the thread holds the outer level).
+    ``path`` None (a Chroma server): process-wide only, the server orders its own writes.
+
+    The lock file also holds a write generation (8 bytes), bumped by every writer when it lets go, so a process can
+    tell that another one wrote since (embedded Chroma keeps each collection's vector index in memory and does not
+    notice other processes' writes): ``changed_elsewhere``."""
+
+    FILE = "playground-write.lock"
+
+    def __init__(self, folder: Path | None) -> None:
+        self._rlock = threading.RLock()
+        self._depth = 0
+        self._path = folder / self.FILE if folder is not None else None
+        self._fd: int | None = None
+        self._gen = 0
+        self.seen = self.generation()
+        self.on_foreign_change: Any = None  # called (holding the lock) when another process wrote since
+
+    def generation(self) -> int:
+        if self._path is None:
+            return 0
+        try:
+            with open(self._path, "rb") as f:
+                return int.from_bytes(f.read(8) or b"\0", "little")
+        except OSError:
+            return 0
+
+    def changed_elsewhere(self) -> bool:
+        """True once after another process wrote (the caller then re-opens its view of the store)."""
+        if self._path is None:
+            return False
+        gen = self.generation()
+        if gen == self.seen:
+            return False
+        self.seen = gen
+        return True
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        with self._rlock:
+            self._depth += 1
+            try:
+                if self._depth == 1 and self._path is not None:
+                    import fcntl
+
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                    fcntl.flock(self._fd, fcntl.LOCK_EX)
+                    self._gen = int.from_bytes(os.pread(self._fd, 8, 0) or b"\0", "little")
+                    if self._gen != self.seen and self.on_foreign_change is not None:
+                        self.on_foreign_change()
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0 and self._fd is not None:
+                    try:
+                        os.pwrite(self._fd, (self._gen + 1).to_bytes(8, "little"), 0)
+                        self.seen = self._gen + 1
+                    finally:
+                        os.close(self._fd)  # closing releases the flock
+                        self._fd = None
 
 
 @dataclass
@@ -71,6 +139,7 @@ class VectorStore:
         self.database = (database or DEFAULT_DATABASE) if host else ""
         self.where = (f"{host}:{port}" + (f" (database {self.database})" if database else "")) if host else str(path)
         self._host, self._port = host, port
+        self.is_server = bool(host)
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         if host:
             # Exactly what HttpClient sets: one process shares one Chroma "System" per server, and refuses a second
@@ -91,8 +160,30 @@ class VectorStore:
                 self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         except Exception as e:
             raise self._error(e) from e
+        self._path, self._chroma_settings = path, chroma_settings
         self._cache: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.write_lock = WriteLock(None if host else path)
+        self.write_lock.on_foreign_change = self._reopen
+
+    def _reopen(self) -> None:
+        """Another process wrote to this embedded store: open a fresh client (Chroma's in-memory vector indexes of
+        the old one do not see those writes) and forget the collection handles."""
+        import chromadb
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        with self._lock:
+            SharedSystemClient._identifier_to_system.pop(str(self._path), None)
+            try:
+                self.client = chromadb.PersistentClient(path=str(self._path), settings=self._chroma_settings)
+            except Exception as e:
+                raise self._error(e) from e
+            self._cache.clear()
+
+    def _fresh(self) -> None:
+        """Before a read: re-open if another process wrote since this one last looked."""
+        if self.write_lock.changed_elsewhere():
+            self._reopen()
 
     @staticmethod
     def _ensure_database(name: str, chroma_settings: Any) -> None:
@@ -126,6 +217,16 @@ class VectorStore:
         if "no space" in text or "disk is full" in text or "database or disk" in text:
             return StorageError("The data folder is full, so the vectors were not saved.",
                                 "Free some disk space and try again; everything saved before is intact.")
+        if not self.is_server and any(w in text for w in ("malformed", "not a database", "corrupt", "disk i/o",
+                                                          "integrity", "no such table", "unsupported file format")):
+            return StorageError(f"The vector store in {self.where} is damaged (its files fail SQLite's checks), so "
+                                "your writing cannot be searched or saved there.",
+                                "Restore the data folder from a backup. Profiles and samples in playground.sqlite3 "
+                                "are separate; to rebuild the vectors, move the chroma folder away and re-add the "
+                                "samples.")
+        if not self.is_server:
+            return StorageError(f"The vector store in {self.where} failed ({type(e).__name__}: {e}).",
+                                "Run `python -m playground doctor` to check the data folder.")
         if any(w in text for w in ("connect", "refused", "timed out", "timeout", "unreachable", "resolve")):
             return VectorStoreUnavailable(f"The Chroma server at {self.where} cannot be reached.",
                                           "Start it with `chroma run --path DIR --port PORT`, or unset "
@@ -136,7 +237,10 @@ class VectorStore:
         col = self._cache.get(name)
         if col is not None:
             return col
-        with self._lock:
+        with self.write_lock.hold() if create else contextlib.nullcontext(), self._lock:
+            col = self._cache.get(name)
+            if col is not None:
+                return col
             try:
                 if create:
                     col = self.client.get_or_create_collection(
@@ -170,19 +274,21 @@ class VectorStore:
 
     def add(self, name: str, ids: Sequence[str], embeddings: np.ndarray, texts: Sequence[str],
             metadatas: Sequence[dict[str, Any]], batch: int = 4000) -> None:
-        col = self._collection(name)
-        for s in range(0, len(ids), batch):
-            self._call(col.upsert, ids=list(ids[s:s + batch]), embeddings=embeddings[s:s + batch],
-                       documents=list(texts[s:s + batch]), metadatas=list(metadatas[s:s + batch]))
+        with self.write_lock.hold():
+            col = self._collection(name)
+            for s in range(0, len(ids), batch):
+                self._call(col.upsert, ids=list(ids[s:s + batch]), embeddings=embeddings[s:s + batch],
+                           documents=list(texts[s:s + batch]), metadatas=list(metadatas[s:s + batch]))
 
     def delete(self, name: str, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None) -> None:
-        col = self._collection(name, create=False)
-        if col is None or (ids is not None and not ids):
-            return
-        self._call(col.delete, ids=list(ids) if ids is not None else None, where=where)
+        with self.write_lock.hold():
+            col = self._collection(name, create=False)
+            if col is None or (ids is not None and not ids):
+                return
+            self._call(col.delete, ids=list(ids) if ids is not None else None, where=where)
 
     def drop(self, name: str) -> None:
-        with self._lock:
+        with self.write_lock.hold(), self._lock:
             self._cache.pop(name, None)
             try:
                 self.client.delete_collection(name)
@@ -191,22 +297,26 @@ class VectorStore:
                     raise self._error(e) from e
 
     def count(self, name: str) -> int:
+        self._fresh()
         col = self._collection(name, create=False)
         return 0 if col is None else int(self._call(col.count))
 
     def get(self, name: str, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None,
-            embeddings: bool = False) -> list[VectorHit]:
+            embeddings: bool = False, limit: int | None = None) -> list[VectorHit]:
+        self._fresh()
         col = self._collection(name, create=False)
         if col is None:
             return []
         include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
-        res = self._call(col.get, ids=list(ids) if ids is not None else None, where=where, include=include)
+        res = self._call(col.get, ids=list(ids) if ids is not None else None, where=where, include=include,
+                         limit=limit)
         embs = res.get("embeddings") if embeddings else None
         return [VectorHit(i, 0.0, res["documents"][n], res["metadatas"][n],
                           np.asarray(embs[n], dtype=np.float32) if embs is not None else None)
                 for n, i in enumerate(res["ids"])]
 
     def ids(self, name: str) -> set[str]:
+        self._fresh()
         col = self._collection(name, create=False)
         if col is None:
             return set()
@@ -214,6 +324,7 @@ class VectorStore:
 
     def query(self, name: str, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None,
               embeddings: bool = False) -> list[VectorHit]:
+        self._fresh()
         col = self._collection(name, create=False)
         if col is None or k <= 0:
             return []
@@ -225,6 +336,7 @@ class VectorStore:
                 for n, i in enumerate(res["ids"][0])]
 
     def collections(self) -> list[str]:
+        self._fresh()
         cols = self._call(self.client.list_collections)
         return [c if isinstance(c, str) else c.name for c in cols]
 
