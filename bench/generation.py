@@ -51,7 +51,7 @@ def raw_run(server, messages, tokens: int, sampling: dict) -> tuple[float, float
 
 def app_run(pg, session_id: str, question: str) -> tuple[float, float, int]:
     t0 = time.perf_counter()
-    turn = pg.start_turn(session_id, question, "user")
+    turn = pg.conversations.start_turn(session_id, question, "user")
     first = last = None
     n = 0
     for _ in turn.stream():
@@ -82,16 +82,17 @@ def main() -> None:
     server = load_server(backend.path, backend.n_ctx, backend.n_threads, backend.slots)
     mem_after = rss_mb()
     question = "Why does the union need a navy?"
-    session = pg.new_session(hamilton["id"])
+    session = pg.conversations.new_session(hamilton["id"])
     # The turn overhead: the same turn without generation.
     overheads = []
     for _ in range(args.repeat + 2):
         t0 = time.perf_counter()
-        turn = pg.start_turn(session["id"], question, "user")
+        turn = pg.conversations.start_turn(session["id"], question, "user")
         overheads.append(time.perf_counter() - t0)
         turn.answer, turn.status = "", "complete"
         pg.conversations.save_answer(turn)
-    messages = pg.start_turn(pg.new_session(hamilton["id"])["id"], question, "user").prompt.messages
+    messages = pg.conversations.start_turn(pg.conversations.new_session(hamilton["id"])["id"], question,
+                                           "user").prompt.messages
     print(f"prompt: {sum(len(m['content']) for m in messages)} characters in {len(messages)} messages")
     raw_run(server, messages, args.tokens, backend.sampling)  # warm
     raws, apps = [], []
@@ -101,7 +102,7 @@ def main() -> None:
             if side == 0:
                 raws.append(raw_run(server, messages, args.tokens, backend.sampling))
             else:
-                apps.append(app_run(pg, pg.new_session(hamilton["id"])["id"], question))
+                apps.append(app_run(pg, pg.conversations.new_session(hamilton["id"])["id"], question))
     raw_tps = statistics.median(r[1] for r in raws)
     app_tps = statistics.median(a[1] for a in apps)
     raw_ttft = statistics.median(r[0] for r in raws)
@@ -118,10 +119,10 @@ def main() -> None:
     gate = threading.Barrier(args.sessions)
 
     def person(n: int) -> None:
-        sid = pg.new_session(hamilton["id"])["id"]
+        sid = pg.conversations.new_session(hamilton["id"])["id"]
         gate.wait()
         t0 = time.perf_counter()
-        turn = pg.start_turn(sid, f"{question} (asked by person {n})", "user")
+        turn = pg.conversations.start_turn(sid, f"{question} (asked by person {n})", "user")
         try:
             text = "".join(turn.stream())
             status = turn.status if text.strip() else "empty"
@@ -129,7 +130,7 @@ def main() -> None:
             status = f"error: {e}"
         with lock:
             results.append((status, time.perf_counter() - t0, n))
-            most_waiting[0] = max(most_waiting[0], sum(pg.generation_queue.snapshot()))
+            most_waiting[0] = max(most_waiting[0], sum(pg.models.generation_queue.snapshot()))
 
     threads = [threading.Thread(target=person, args=(n,)) for n in range(args.sessions)]
     t0 = time.perf_counter()

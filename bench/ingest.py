@@ -44,11 +44,11 @@ def main() -> None:
         return len(chunks) / (time.perf_counter() - t0)
 
     def e2e(rep: int) -> float:
-        user = pg.create_profile(f"Bench {rep}")  # fresh: the same text twice in one profile is refused
+        user = pg.people.create_profile(f"Bench {rep}")  # fresh: the same text twice in one profile is refused
         t0 = time.perf_counter()
         n = 0
         for r in essays:
-            n += pg.add_sample(user["id"], filename=f"{r['doc_id']}.txt", data=r["text"].encode())["n_chunks"]
+            n += pg.library.add_sample(user["id"], filename=f"{r['doc_id']}.txt", data=r["text"].encode())["n_chunks"]
         elapsed = time.perf_counter() - t0
         assert n == len(chunks)
         return n / elapsed

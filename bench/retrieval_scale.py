@@ -39,13 +39,13 @@ def main() -> None:
     pg = fresh_playground()
     dim = 384
     per_user = args.chunks // args.users
-    persona = pg.create_persona("Bench group", "People in a benchmark.")
+    persona = pg.create_persona_with_examples("Bench group", "People in a benchmark.")
     t0 = time.perf_counter()
     all_ids, all_vecs, all_meta = [], [], []
     words = "river bread chess violin garden marathon stars union faction militia commerce".split()
     for u in range(args.users):
         member = u < args.members
-        prof = pg.create_profile(f"User {u}", persona_id=persona["id"] if member else None,
+        prof = pg.people.create_profile(f"User {u}", persona_id=persona["id"] if member else None,
                                  share_with_persona=member)
         sid = f"smp_b{u:05d}"
         ids = [f"{sid}-{i:04d}" for i in range(per_user)]
@@ -77,7 +77,7 @@ def main() -> None:
     q /= np.linalg.norm(q)
     pg.embed_query = lambda text: q  # type: ignore[method-assign]  # the same precomputed vector everywhere
     pg.retriever.embed_query = pg.embed_query
-    users = [x["id"] for x in pg.list_profiles()]
+    users = [x["id"] for x in pg.people.list_profiles()]
     member = users[0]
     col = pg.vectors._collection("bench-all")
     k = 5
@@ -92,14 +92,14 @@ def main() -> None:
 
     opts = RetrievalOptions("dense", k=k)
     # First query per user in this process: opens the collection handle (then cached for the process's life).
-    cold = run(lambda i: pg.retrieve(users[i], "q", "user", opts), min(len(users), 100))
+    cold = run(lambda i: pg.conversations.retrieve(users[i], "q", "user", opts), min(len(users), 100))
     for u in users:  # warm every handle, as a running server has after each user's first message
-        pg.retrieve(u, "q", "user", opts)
+        pg.conversations.retrieve(u, "q", "user", opts)
     for _ in range(20):  # warm the baseline the same way
         col.query(query_embeddings=[q], n_results=k)
     base = run(lambda i: col.query(query_embeddings=[q], n_results=k), args.queries)
-    user = run(lambda i: pg.retrieve(users[(i * 7) % len(users)], "q", "user", opts), args.queries)
-    pers = run(lambda i: pg.retrieve(member, "q", "persona", opts), args.queries)
+    user = run(lambda i: pg.conversations.retrieve(users[(i * 7) % len(users)], "q", "user", opts), args.queries)
+    pers = run(lambda i: pg.conversations.retrieve(member, "q", "persona", opts), args.queries)
     filt = run(lambda i: col.query(query_embeddings=[q], n_results=k,
                                    where={"owner_id": users[(i * 7) % len(users)]}), min(args.queries, 60))
     ms = lambda xs: 1000 * p(xs, 0.5)  # noqa: E731

@@ -54,7 +54,7 @@ def fill(pg, n: int, rng: np.random.Generator) -> str:
     from playground.stores.db import now
     from playground.stores.vectors import user_collection
 
-    prof = pg.create_profile("Bench writer")
+    prof = pg.people.create_profile("Bench writer")
     sid = "smp_bench"
     ids = [f"{sid}-{i:05d}" for i in range(n)]
     vecs = rng.normal(size=(n, 384)).astype(np.float32)
@@ -93,13 +93,13 @@ def main() -> None:
             q /= np.linalg.norm(q)
             pg.retriever.embed_query = lambda text, q=q: q
             for _ in range(20):  # warm: collection handle, BM25-free dense path, HTTP connection
-                pg.retrieve(who, "q", "user", opts)
+                pg.conversations.retrieve(who, "q", "user", opts)
             sides[side] = (pg, who)
         times: dict[str, list[float]] = {"embedded": [], "server": []}
         for _ in range(args.queries):
             for side, (pg, who) in sides.items():
                 t = time.perf_counter()
-                hits = pg.retrieve(who, "q", "user", opts)
+                hits = pg.conversations.retrieve(who, "q", "user", opts)
                 times[side].append(time.perf_counter() - t)
                 assert len(hits) == 5
         ms = {s: (1000 * p(v, .5), 1000 * p(v, .95)) for s, v in times.items()}

@@ -27,6 +27,7 @@ CANDIDATES = {
     "before (no penalty)": {},
     "repeat 1.15": {"repeat_penalty": 1.15, "repeat_last_n": 256, "min_p": 0.05, "top_k": 40},
     "repeat 1.25": {"repeat_penalty": 1.25, "repeat_last_n": 256, "min_p": 0.05, "top_k": 40},
+    "repeat 1.15, last 64": {"repeat_penalty": 1.15, "repeat_last_n": 64, "min_p": 0.05, "top_k": 40},
     "after (EMBEDDED_SAMPLING)": EMBEDDED_SAMPLING,
 }
 
@@ -47,7 +48,7 @@ def main() -> None:
             continue
         pg.models.backend.sampling = dict(sampling)
         for who, question, _paper in WALKTHROUGH:
-            turn = pg.start_turn(pg.new_session(profiles[who]["id"])["id"], question, "user")
+            turn = pg.conversations.start_turn(pg.conversations.new_session(profiles[who]["id"])["id"], question, "user")
             answer = "".join(turn.stream())
             rows.append({"sampling": label, "who": who, "repeat4": round(word_ngram_repeat_fraction(answer), 3),
                          "tokens": turn.trace["output_tokens"], "cut": turn.trace["cut_at_limit"],

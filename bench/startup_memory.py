@@ -84,8 +84,8 @@ async def main_async(sessions: int) -> None:
             pg = Playground(Settings.from_env(env))
             ids = []
             for i in range(sessions):
-                u = pg.create_profile(f"Person {i}")
-                pg.add_sample(u["id"], text=f"Person {i} writes about boats, bread and the weather, day {i}.")
+                u = pg.people.create_profile(f"Person {i}")
+                pg.library.add_sample(u["id"], text=f"Person {i} writes about boats, bread and the weather, day {i}.")
                 ids.append(u["id"])
             with streamlit_server(env) as url:
                 pid = SERVERS[url].pid

@@ -26,7 +26,7 @@ def fill(pg, n_users: int, per_user: int) -> list[str]:
     words = "the union faction river bread garden stars commerce militia taxes court senate treaty".split()
     users = []
     for u in range(n_users):
-        prof = pg.create_profile(f"User {u}", interests="history, politics")
+        prof = pg.people.create_profile(f"User {u}", interests="history, politics")
         sid = f"smp_t{u:04d}"
         ids = [f"{sid}-{i:04d}" for i in range(per_user)]
         texts = [" ".join(rng.choice(words, 40)) for _ in range(per_user)]
@@ -51,7 +51,8 @@ def overhead(pg, session_id: str, retriever: str, n: int) -> list[float]:
     out = []
     for i in range(n):
         t0 = time.perf_counter()
-        turn = pg.start_turn(session_id, f"What should we do about taxes and the militia, question {i}?", "user",
+        turn = pg.conversations.start_turn(session_id,
+                                           f"What should we do about taxes and the militia, question {i}?", "user",
                              RetrievalOptions(retriever, k=4))
         turn.answer, turn.status = "", "complete"
         pg.conversations.save_answer(turn)  # the logging a real turn does after generation
@@ -68,7 +69,7 @@ def main() -> None:
     users = fill(pg, 20, 500)
     print(f"{pg.db.one('SELECT count(*) AS n FROM chunks')['n']} chunks stored")
     pg.warm_up()
-    session = pg.new_session(users[0])
+    session = pg.conversations.new_session(users[0])
     rows = []
     for retriever in ("dense", "bm25", "hybrid"):
         overhead(pg, session["id"], retriever, 3)  # warm (BM25 index, handles)
@@ -96,12 +97,12 @@ def ttft(pg, user_id: str, overhead_s: float) -> tuple[str, float, float, float]
     with llama_server(model, alias="tiny") as url:
         live = Playground(dataclasses.replace(pg.settings, llm_backend="openai", openai_base_url=url, model="tiny",
                                               max_tokens=8), embedder=pg.embedder, vectors=pg.vectors)
-        session = live.new_session(user_id)
+        session = live.conversations.new_session(user_id)
         client = openai.OpenAI(base_url=url, api_key="x")
         raw, app = [], []
 
         def measure_raw(i: int) -> None:
-            messages = live.preview(user_id, f"Tell me about the union {i}", "user")[1].messages
+            messages = live.conversations.preview(user_id, f"Tell me about the union {i}", "user")[1].messages
             t0 = time.perf_counter()
             stream = client.chat.completions.create(model="tiny", messages=messages, max_tokens=8, stream=True)
             for chunk in stream:
@@ -112,7 +113,7 @@ def ttft(pg, user_id: str, overhead_s: float) -> tuple[str, float, float, float]
 
         def measure_app(i: int) -> None:
             t0 = time.perf_counter()  # from the message arriving: retrieval, prompt and logging included
-            turn = live.start_turn(session["id"], f"Tell me about the union {i}", "user")
+            turn = live.conversations.start_turn(session["id"], f"Tell me about the union {i}", "user")
             gen = turn.stream()
             next(gen)
             app.append(time.perf_counter() - t0)

@@ -49,7 +49,7 @@ class _NotReady(Exception):
 def llm_status(pg_key: str, _pg: Playground | None = None) -> BackendStatus:
     """The model listing, shared by every browser for 15 s, but only when it succeeded."""
     assert _pg is not None
-    status = backend_status(_pg.models, _pg.preferred_model())
+    status = backend_status(_pg.models, _pg.models.preferred_model())
     if status.state != "ready":
         raise _NotReady(status)
     return status
@@ -58,7 +58,7 @@ def llm_status(pg_key: str, _pg: Playground | None = None) -> BackendStatus:
 def model_status(pg: Playground) -> BackendStatus:
     """Ready, busy, slow, down or no model? A good listing is shared for 15 s, so pages stay fast; a failure is
     kept only by this browser for a few seconds and never served to anyone else. "Busy" is read fresh each time."""
-    key = f"{pg.settings.llm_backend}|{pg.models.where}|{pg.preferred_model()}"
+    key = f"{pg.settings.llm_backend}|{pg.models.where}|{pg.models.preferred_model()}"
     mine = st.session_state.get("_model_status_failure")
     if mine and mine[0] == key and time.monotonic() - mine[1] < FAILURE_TTL_S:
         status = mine[2]

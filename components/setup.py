@@ -139,7 +139,7 @@ def visible_profiles(pg: Playground) -> list[dict[str, Any]]:
     """The profiles this browser may see: all of them, or in a private workshop the public ones and its own."""
     from playground.workshop import get_preset
 
-    return pg.list_profiles(visible_to=browser_token() if get_preset(pg)["private_profiles"] else None)
+    return pg.people.list_profiles(visible_to=browser_token() if get_preset(pg)["private_profiles"] else None)
 
 
 def _sidebar(pg: Playground) -> None:
@@ -184,7 +184,7 @@ def active_profile(pg: Playground) -> dict[str, Any] | None:
     if not pid or pid not in {p["id"] for p in visible_profiles(pg)}:
         return None
     try:
-        return pg.get_profile(pid)
+        return pg.people.get_profile(pid)
     except PlaygroundError:
         return None
 

@@ -22,7 +22,7 @@ from playground.research.stylecard import ensure_style_card, measure_style_card,
 
 pg = page_setup("Profile", "Static attributes about you go into the prompt in user mode. Nothing here is required "
                 "except a display name.", icon="👤")
-personas = pg.list_personas()
+personas = pg.people.list_personas()
 persona_names = {p["id"]: p["name"] for p in personas}
 persona_ids = [""] + [p["id"] for p in personas]
 
@@ -66,7 +66,7 @@ with tab_new:
             owner, creator = owner_token(pg), creator_code()
             sig = writes.signature(sorted(values.items())) if str(values.get("display_name", "")).strip() else ""
             created, error, repeated = writes.run_once("profile_new", sig,
-                                                       lambda: pg.create_profile(owner_token=owner,
+                                                       lambda: pg.people.create_profile(owner_token=owner,
                                                                                  creator=creator, **values))
             if isinstance(error, PlaygroundError):
                 show_error(error)
@@ -87,7 +87,7 @@ with tab_edit:
         with st.form(f"profile_edit_{profile['id']}"):
             values = attribute_inputs(f"edit_{profile['id']}", profile)
             if st.form_submit_button("Save changes", type="primary"):
-                act(lambda: pg.update_profile(profile["id"], **values), "Saved.")
+                act(lambda: pg.people.update_profile(profile["id"], **values), "Saved.")
 
         st.subheader("What the model thinks your writing is like")
         st.caption("Profile-augmented prompting: a model summarises your samples (style, tone, topics). You can edit "
@@ -148,7 +148,7 @@ with tab_edit:
         sure = st.checkbox(f"Yes, delete “{md(profile['display_name'])}” and everything in it", key=sure_key)
         if st.button("Delete profile", disabled=not sure, key=f"profile_delete_{profile['id']}"):
             try:
-                pg.delete_profile(profile["id"])
+                pg.people.delete_profile(profile["id"])
             except PlaygroundError as e:
                 show_error(e)
             else:

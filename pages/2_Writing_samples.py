@@ -62,9 +62,9 @@ def add_all(jobs: list[dict], redact: bool, report: writes.Report) -> tuple[list
 
         try:
             if job["data"] is not None:
-                s = pg.add_sample(pid, filename=job["name"], data=job["data"], progress=step, redact=redact)
+                s = pg.library.add_sample(pid, filename=job["name"], data=job["data"], progress=step, redact=redact)
             else:
-                s = pg.add_sample(pid, text=job["text"], title=job["title"] or None, progress=step, redact=redact)
+                s = pg.library.add_sample(pid, text=job["text"], title=job["title"] or None, progress=step, redact=redact)
         except PlaygroundError as e:
             # The engine's message usually names the file already: say it once.
             results.append(("error", md(str(e) if str(e).startswith(label) else f"{label}: {e}")))
@@ -106,7 +106,7 @@ if submitted:
     scanned = []
     for job in jobs:  # 1. read and scan: nothing is stored yet
         try:
-            read, findings = pg.scan_sample(pid, filename=job["name"], data=job["data"], text=job["text"])
+            read, findings = pg.library.scan_sample(pid, filename=job["name"], data=job["data"], text=job["text"])
         except PlaygroundError as e:
             label = job["name"] or "pasted text"
             flash("error", md(str(e) if str(e).startswith(label) else f"{label}: {e}"))
@@ -119,7 +119,7 @@ if submitted:
         st.session_state[pending_key] = scanned  # 2. show what was found and let the person decide
         st.rerun()
     elif scanned:  # nothing found in the texts; the default still covers a title or file name
-        start_adding(scanned, pg.redaction_default(pid))
+        start_adding(scanned, pg.library.redaction_default(pid))
     elif jobs:  # none could be read: show why
         st.rerun()
     elif not writes.is_repeat(FORM, ""):
@@ -135,7 +135,7 @@ if pending:
     # The decision first, right under the heading; what would be replaced under it (at 720 px the buttons used
     # to land below the fold).
     redact_on = st.checkbox("Replace personal data with placeholders ([EMAIL], [PHONE], [NAME] …) before storing",
-                            value=pg.redaction_default(pid), key=f"samples_redact_{pid}")
+                            value=pg.library.redaction_default(pid), key=f"samples_redact_{pid}")
     c1, c2 = st.columns(2)
     if c1.button("Store these samples", type="primary", key=f"samples_store_{pid}"):
         st.session_state.pop(pending_key, None)
@@ -172,7 +172,7 @@ if job:
     writes.finish(FORM)
     st.rerun()
 
-samples = pg.list_samples(pid)
+samples = pg.library.list_samples(pid)
 st.subheader(f"{md(profile['display_name'])}'s samples ({len(samples)})")
 if not samples:
     st.info("No writing yet. Without samples, user mode can only use your profile attributes (the cold-start "
@@ -184,13 +184,13 @@ else:
     titles = {s["id"]: s["title"] for s in samples}
     chosen = st.selectbox("Preview or delete a sample", list(titles), format_func=titles.get, key=f"samples_pick_{pid}")
     with st.expander(f"Preview: {md(titles[chosen])}"):
-        text = pg.sample_text(chosen)
+        text = pg.library.sample_text(chosen)
         st.text(text[:4000] + ("…" if len(text) > 4000 else ""))
     # Keys name the sample: a second click arriving after the first deleted it must not delete the next one.
     sure = False if not editable else st.checkbox(f"Yes, delete “{md(titles[chosen])}”", key=f"samples_delete_sure_{chosen}")
     if editable and st.button("Delete sample", disabled=not sure, key=f"samples_delete_{chosen}"):
         st.session_state.pop(f"samples_delete_sure_{chosen}", None)
-        act(lambda: pg.delete_sample(chosen), f"Deleted “{md(titles[chosen])}” and its vectors.")
+        act(lambda: pg.library.delete_sample(chosen), f"Deleted “{md(titles[chosen])}” and its vectors.")
 
 st.subheader("Style at a glance")
 st.caption("Simple features of each person's writing (and each persona's examples). Distinct habits here are what "
@@ -199,12 +199,12 @@ st.caption("Simple features of each person's writing (and each persona's example
 people = sorted(visible_profiles(pg), key=lambda p: p["id"] != pid)[:8]
 rows = []
 for p in people:
-    texts = [pg.sample_text(s["id"])[:20000] for s in pg.list_samples(p["id"])[:5]]
+    texts = [pg.library.sample_text(s["id"])[:20000] for s in pg.library.list_samples(p["id"])[:5]]
     if texts:
         rows.append({"who": p["display_name"] + (" (you)" if p["id"] == pid else ""),
                      **style_profile("\n\n".join(texts))})
 # Your own persona first, then a few others.
-for persona in sorted(pg.list_personas(), key=lambda x: x["id"] != profile["persona_id"])[:4]:
+for persona in sorted(pg.people.list_personas(), key=lambda x: x["id"] != profile["persona_id"])[:4]:
     rows.append({"who": f"persona: {persona['name']}", **style_profile("\n\n".join(persona["examples"]))})
 if rows:
     st.plotly_chart(style_figure(rows), width="stretch", key="samples_style")
@@ -218,7 +218,7 @@ st.caption("⚠️ A flat picture of a 384-dimensional space: squeezing it into 
 query = st.text_input("Mark a query on the map", key=f"samples_map_query_{pid}")
 points, vectors = [], []
 for p in people:
-    for v in pg.chunk_vectors(p["id"], limit=300):
+    for v in pg.library.chunk_vectors(p["id"], limit=300):
         mine = p["id"] == pid
         points.append({"owner": p["display_name"] + (" (you)" if mine else ""),
                        "label": (v.text[:90] + "…") if mine else f"a chunk of {p['display_name']}'s writing"})

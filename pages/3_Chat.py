@@ -57,8 +57,8 @@ sid = sessions.get(pid)
 title = CHAT_TITLE if may_edit(profile) else f"{CHAT_TITLE} · {hashlib.sha256(browser_token().encode()).hexdigest()[:16]}"
 if not sid:
     # Resume the latest chat; Compare, Evaluate and the study keep their turns in sessions of their own.
-    existing = [s for s in pg.sessions(pid) if s["title"] == title]
-    sid = existing[0]["id"] if existing else pg.new_session(pid, title=title)["id"]
+    existing = [s for s in pg.conversations.sessions(pid) if s["title"] == title]
+    sid = existing[0]["id"] if existing else pg.conversations.new_session(pid, title=title)["id"]
     sessions[pid] = sid
 
 # Laid out for a projector (1280×720 and up): the chat and the inspector each scroll inside their own box, sized to
@@ -83,7 +83,7 @@ with insp_col:
     mode = st.radio("Granularity", GRANULARITIES, horizontal=True, key="chat_mode",
                     help="\n\n".join(MODE_HELP.values()), label_visibility="collapsed")
     st.session_state[state.MODE] = mode
-    personas = pg.list_personas()
+    personas = pg.people.list_personas()
     names = {p["id"]: p["name"] for p in personas}
     persona_id = None
     retriever, k, threshold, mmr, use_summary = "dense", pg.settings.default_k, None, False, False
@@ -134,12 +134,12 @@ with chat_col:
     top = st.columns([3, 1], vertical_alignment="center")
     top[0].caption(f"Chatting as **{md(profile['display_name'])}**")
     if top[1].button("New chat", key="chat_new"):
-        sessions[pid] = pg.new_session(pid, title=title)["id"]
+        sessions[pid] = pg.conversations.new_session(pid, title=title)["id"]
         st.rerun()
     # Feedback about what was typed goes here, above the conversation: under the input it fell below the fold.
     notice = st.container(key="chat_notice")
     history = st.container(key="chat_history", height=420, autoscroll=True)  # the height follows the window (CSS)
-    messages = pg.session_messages(sid)
+    messages = pg.conversations.session_messages(sid)
     last = messages[-1] if messages else None
     for m in messages:
         with history.chat_message(m["role"]):
@@ -183,7 +183,8 @@ if message:
             st.text(message)
         with history.chat_message("assistant"):
             try:
-                turn = pg.start_turn(sid, message, mode, options, persona_id=persona_id, use_summary=use_summary,
+                turn = pg.conversations.start_turn(sid, message, mode, options, persona_id=persona_id,
+                                                   use_summary=use_summary,
                                      use_style_card=use_style_card, instructions=edited_instructions(mode))
             except PlaygroundError as e:
                 show_error(e)
@@ -234,7 +235,7 @@ with details:
                 st.rerun()
             try:
                 # The same call, on the same conversation, as the turn "Ask again" sends (start_turn).
-                hits, build, _ = pg.preview(pid, latest["query"], mode, options, persona_id=persona_id,
+                hits, build, _ = pg.conversations.preview(pid, latest["query"], mode, options, persona_id=persona_id,
                                             session_id=sid, use_summary=use_summary,
                                             use_style_card=use_style_card, instructions=edited_instructions(mode))
             except PlaygroundError as e:
@@ -259,7 +260,7 @@ with details:
                 render_snippets(latest["hits"], latest["mode"], latest["retrieval"].get("k"))
             render_trace(latest, key="chat_latest")
     with st.expander("Prompt template: see and edit the instructions", key="chat_template"):
-        template_editor(pg.template_for(), mode, key="chat_template")
+        template_editor(pg.conversations.template_for(), mode, key="chat_template")
 
 # Below both columns: "Explain this answer" runs here, full width, with progress and a Cancel button.
 render_explanation(pg, key="chat_explain")

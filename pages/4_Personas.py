@@ -13,7 +13,7 @@ pg = page_setup("Personas", "A persona is persona-level personalization: the sys
                 "retrieval searches the group's examples and, for its members only, the samples of fellow members "
                 "who chose to share (never their names).", icon="👥")
 
-personas = pg.list_personas()
+personas = pg.people.list_personas()
 visible = visible_profiles(pg)  # in a private workshop: the public profiles and this browser's own, never others'
 st.subheader(f"{len(personas)} personas")
 for p in personas:
@@ -50,9 +50,9 @@ for p in personas:
                 example = st.text_area("Add an example text", key=f"personas_example_{p['id']}")
                 if st.form_submit_button("Save persona"):
                     try:
-                        pg.update_persona(p["id"], name=name, description=desc, style_guidance=style)
+                        pg.people.update_persona(p["id"], name=name, description=desc, style_guidance=style)
                         if example.strip():
-                            pg.add_persona_example(p["id"], example)
+                            pg.library.add_persona_example(p["id"], example)
                     except PlaygroundError as e:
                         show_error(e)
                     else:
@@ -61,7 +61,7 @@ for p in personas:
             sure = st.checkbox("Yes, delete this persona (members keep their own data)", key=f"personas_del_{p['id']}")
             if st.button("Delete persona", disabled=not sure, key=f"personas_delete_{p['id']}"):
                 try:
-                    pg.delete_persona(p["id"])
+                    pg.people.delete_persona(p["id"])
                 except PlaygroundError as e:  # e.g. a running study froze it
                     show_error(e)
                 else:
@@ -82,7 +82,7 @@ with st.form(writes.form_key(NEW)):
                             key=writes.form_key(NEW, "personas_new_ex"))
     if st.form_submit_button("Create persona", type="primary", key=writes.form_key(NEW, "personas_new_submit")):
         sig = writes.signature(name, group, desc, style, examples) if name.strip() else ""
-        created, error, repeated = writes.run_once(NEW, sig, lambda: pg.create_persona(
+        created, error, repeated = writes.run_once(NEW, sig, lambda: pg.create_persona_with_examples(
             name, desc, style, [e for e in examples.split("\n\n") if e.strip()], group))
         if isinstance(error, PlaygroundError):
             show_error(error)

@@ -21,8 +21,8 @@ pg = page_setup("Compare", "The same message, three granularities, three answers
 profile = need_profile(pg)
 pid = profile["id"]
 persona_id = profile["persona_id"] or st.selectbox(
-    "You have no persona; compare with", [p["id"] for p in pg.list_personas()],
-    format_func={p["id"]: p["name"] for p in pg.list_personas()}.get, key="compare_persona")
+    "You have no persona; compare with", [p["id"] for p in pg.people.list_personas()],
+    format_func={p["id"]: p["name"] for p in pg.people.list_personas()}.get, key="compare_persona")
 MODES = ("user", "persona", "global")
 
 with st.form("compare_form"):
@@ -36,9 +36,9 @@ if go and message.strip():
     for col, mode in zip(cols, MODES):
         with col:
             st.subheader(mode)
-            session = pg.new_session(pid, title=f"compare {mode}")
+            session = pg.conversations.new_session(pid, title=f"compare {mode}")
             try:
-                turn = pg.start_turn(session["id"], message, mode, RetrievalOptions(k=pg.settings.default_k),
+                turn = pg.conversations.start_turn(session["id"], message, mode, RetrievalOptions(k=pg.settings.default_k),
                                      persona_id=persona_id)
             except PlaygroundError as e:
                 show_error(e)

@@ -84,7 +84,7 @@ retriever = c3.radio("Retriever", RETRIEVERS, horizontal=True, key="eval_retriev
 if st.button("Run evaluation", type="primary", key="eval_run"):
     bar = st.progress(0.0, text="Generating…")
     try:
-        held = [s["id"] for s in pg.list_samples(profile["id"])[-int(holdout):]]
+        held = [s["id"] for s in pg.library.list_samples(profile["id"])[-int(holdout):]]
         attributor = build_attributor(pg, visible_profiles(pg), held)
         result = evaluate_profile(pg, profile["id"], holdout=int(holdout), conditions=conditions, retriever=retriever,
                                   progress=lambda d, t: bar.progress(d / t, text=f"generation {d} of {t}"),

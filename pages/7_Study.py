@@ -97,12 +97,12 @@ if not participant["consented"]:
     st.stop()
 
 profile_id = participant["profile_id"]
-samples = pg.list_samples(profile_id) if profile_id else []
+samples = pg.library.list_samples(profile_id) if profile_id else []
 if not samples and not participant["skipped_writing"]:
     st.subheader("Your writing (optional)")
     st.markdown("Paste something you wrote (an e-mail, a post, a short essay). It is used only to personalize answers "
                 "for you in this study, and you can ask the researcher to delete it at any time.")
-    if pg.redaction_default(profile_id):
+    if pg.library.redaction_default(profile_id):
         st.caption("Before your writing is stored, e-mail addresses, phone numbers, web and postal addresses, card "
                    "and bank numbers, dates of birth and names after cues like “my name is” are replaced by "
                    "placeholders such as [EMAIL]. Other names are not found automatically: leave them out.")
@@ -110,7 +110,7 @@ if not samples and not participant["skipped_writing"]:
     c1, c2 = st.columns(2)
     if c1.button("Add my writing", type="primary", key="study_add_writing"):
         try:
-            s = pg.add_sample(profile_id, text=text, title="my writing")
+            s = pg.library.add_sample(profile_id, text=text, title="my writing")
             studies.log_event(pg, participant["id"], "upload", {"sample_id": s["id"], "title": s["title"],
                                                                "chunks": s["n_chunks"]})
         except PlaygroundError as e:

@@ -54,7 +54,7 @@ with tab_new:
                                default=["user", "global"], key="admin_modes")
         retrievers = st.multiselect("Retrievers (optional: compare these too)", RETRIEVERS, default=["dense"],
                                     key="admin_retrievers")
-        persona_names = {p["id"]: p["name"] for p in pg.list_personas()}
+        persona_names = {p["id"]: p["name"] for p in pg.people.list_personas()}
         study_persona = st.selectbox("Persona for the persona condition (participants belong to none)",
                                      ["", *persona_names], format_func=lambda i: persona_names.get(i, "— none —"),
                                      key="admin_persona")
@@ -231,7 +231,7 @@ with tab_workshop:
         sure_hidden = h1.checkbox("Yes, delete them and all their writing", key="admin_hidden_sure")
         if h1.button("Delete hidden profiles", disabled=not sure_hidden, key="admin_hidden_delete"):
             for p in hidden_profiles:
-                pg.delete_profile(p["id"])
+                pg.people.delete_profile(p["id"])
             flash("success", f"Deleted {plural(len(hidden_profiles), 'hidden profile')} and everything in them.")
             st.rerun()
         if h2.button("Make them public again", key="admin_hidden_publish"):

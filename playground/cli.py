@@ -144,26 +144,26 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
     opts = lambda: RetrievalOptions(args.retriever, args.k or pg.settings.default_k, args.threshold, args.mmr)  # noqa
     if args.cmd == "users":
         if args.action == "add":
-            _out(pg.create_profile(args.name, persona_id=args.persona, share_with_persona=args.share))
+            _out(pg.people.create_profile(args.name, persona_id=args.persona, share_with_persona=args.share))
         elif args.action == "list":
-            _out(pg.list_profiles())
+            _out(pg.people.list_profiles())
         elif args.action == "export":
-            _out(pg.export_profile(args.user_id))
+            _out(pg.people.export_profile(args.user_id))
         else:
-            report = pg.delete_profile(args.user_id)
+            report = pg.people.delete_profile(args.user_id)
             _out({"deleted": args.user_id, **report})
     elif args.cmd == "personas":
         _out([{k: p[k] for k in ("id", "name", "grp", "description", "style_guidance", "builtin", "source",
-                                 "n_members", "n_sharing")} for p in pg.list_personas()])
+                                 "n_members", "n_sharing")} for p in pg.people.list_personas()])
     elif args.cmd == "samples":
         if args.action == "list":
-            _out(pg.list_samples(args.user_id))
+            _out(pg.library.list_samples(args.user_id))
             return 0
-        pg.get_profile(args.user_id)
+        pg.people.get_profile(args.user_id)
         results, failed = [], 0
         for f in args.files:
             try:
-                s = pg.add_sample(args.user_id, filename=f.name, data=f.read_bytes(), redact=args.redact)
+                s = pg.library.add_sample(args.user_id, filename=f.name, data=f.read_bytes(), redact=args.redact)
                 results.append({"file": str(f), "sample_id": s["id"], "chunks": s["n_chunks"], "title": s["title"],
                                 "redacted": s["redacted"]})
             except OSError as e:
@@ -175,22 +175,22 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
         _out(results)
         return 1 if failed == len(args.files) else 0
     elif args.cmd == "retrieve":
-        hits = pg.retrieve(args.user_id, args.text, args.mode, opts(), persona_id=args.persona)
+        hits = pg.conversations.retrieve(args.user_id, args.text, args.mode, opts(), persona_id=args.persona)
         _out([{"text": h.text, "score": h.score, "rank": h.rank, "owner": h.owner_id, "owner_name": h.owner_name,
                "sample": h.sample_id, "sample_title": h.sample_title, "position": h.position,
                "retriever": h.retriever} for h in hits])
     elif args.cmd == "prompt":
         if args.session:
             _own_session(pg, args.user_id, args.session)
-        _, build, _ = pg.preview(args.user_id, args.text, args.mode, opts(), persona_id=args.persona,
+        _, build, _ = pg.conversations.preview(args.user_id, args.text, args.mode, opts(), persona_id=args.persona,
                                  session_id=args.session)
         _out({"parts": [{"source": p.source, "label": p.label, "text": p.text, "tokens": p.tokens}
                         for p in build.parts], "messages": build.messages, "tokens": build.tokens,
               "budget": build.budget, "cut": build.cut, "history_excluded": build.history_excluded})
     elif args.cmd == "chat":
         session = (_own_session(pg, args.user_id, args.session) if args.session
-                   else pg.new_session(args.user_id, title="cli"))
-        turn = pg.start_turn(session["id"], args.text, args.mode, opts(), persona_id=args.persona)
+                   else pg.conversations.new_session(args.user_id, title="cli"))
+        turn = pg.conversations.start_turn(session["id"], args.text, args.mode, opts(), persona_id=args.persona)
         try:
             for piece in turn.stream():
                 sys.stdout.write(piece)
@@ -206,7 +206,7 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
         from playground.demo import load_demo_data
 
         _out([{k: p[k] for k in ("id", "display_name", "occupation", "location", "interests", "preferred_tone")}
-              | {"samples": [s["title"] for s in pg.list_samples(p["id"])]}
+              | {"samples": [s["title"] for s in pg.library.list_samples(p["id"])]}
               for p in load_demo_data(pg, essays_per_author=args.essays)])
     elif args.cmd == "fact-recall":
         from playground.research.fact_recall import fact_recall
@@ -226,7 +226,7 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
         _export(pairs, args.out, summary)
     elif args.cmd == "routes":
         if args.user:
-            pg.get_profile(args.user)
+            pg.people.get_profile(args.user)
         overall, mine = collected(pg.db), collected(pg.db, args.user) if args.user else None
         _out([{**r, "collected": {k: {"everyone": overall[k], **({"user": mine[k]} if mine and k in PERSONAL_KEYS else {})}
                                   for k in r["collects"]}} for r in route_dicts()])
@@ -254,9 +254,9 @@ def run(args: argparse.Namespace, pg: Playground) -> int:
             return 1
     elif args.cmd == "doctor":
         at_start = pg.repair_report  # what start-up repair (which ran when this command opened the stores) did
-        again = pg.repair()
+        again = pg.library.repair()
         _out({"at_start": at_start, "repaired": again, "notes": at_start.get("notes", []) + again.get("notes", []),
-              "problems": pg.check_consistency()})
+              "problems": pg.library.check_consistency()})
     return 0
 
 
@@ -295,7 +295,7 @@ def run_scan(files: Sequence[Path], names: Sequence[str], settings: Settings) ->
 
 def _own_session(pg: Playground, user_id: str, session_id: str) -> dict[str, Any]:
     """The conversation ``session_id``, which must belong to ``user_id``."""
-    pg.get_profile(user_id)
+    pg.people.get_profile(user_id)
     session = pg.db.one("SELECT * FROM sessions WHERE id = ?", (session_id,))
     if not session:
         raise NotFound(f"There is no conversation '{session_id}'.", "Leave out --session to start a new one.")
@@ -354,14 +354,14 @@ def run_evaluation(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
                            "Raise --per-author or lower --holdout.")
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     with _stopped_cleanly(), pg.scratch("playground-eval-") as temp:
-        group = temp.create_persona("Corpus authors", f"People who wrote the documents in {args.corpus.name}.")
+        group = temp.create_persona_with_examples("Corpus authors", f"People who wrote the documents in {args.corpus.name}.")
         results = []
         for author, ds in grouped.items():
-            user = temp.create_profile(author[:80], persona_id=group["id"], share_with_persona=True)
+            user = temp.people.create_profile(author[:80], persona_id=group["id"], share_with_persona=True)
             for d in ds:
-                temp.add_sample(user["id"], text=d.text, title=d.title or d.doc_id)
-        users = temp.list_profiles()
-        held = [s["id"] for u in users for s in temp.list_samples(u["id"])[-args.holdout:]]
+                temp.library.add_sample(user["id"], text=d.text, title=d.title or d.doc_id)
+        users = temp.people.list_profiles()
+        held = [s["id"] for u in users for s in temp.library.list_samples(u["id"])[-args.holdout:]]
         # One attribution model for all: fitted on every author's writing except the held-out documents.
         attributor = build_attributor(temp, users, held)
         for user in users:
@@ -408,8 +408,8 @@ def run_bias(args: argparse.Namespace, pg: Playground) -> dict[str, Any]:
 
     values = [v.strip() for v in args.values.split(",")]
     questions = bias.read_questions(args.questions) if args.questions else bias.default_questions()
-    base = pg.get_profile(args.base) if args.base else None
-    return bias.run_probe(args.attribute, values, questions, backend=pg.models, model=pg.default_model(),
+    base = pg.people.get_profile(args.base) if args.base else None
+    return bias.run_probe(args.attribute, values, questions, backend=pg.models, model=pg.models.default_model(),
                           embed=pg.embedder.embed, count_tokens=pg.tokenizer.count,
                           budget=pg.settings.prompt_budget, max_tokens=pg.settings.max_tokens, base=base,
                           progress=_progress).to_dict()

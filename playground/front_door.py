@@ -1,13 +1,12 @@
-"""The ``Playground`` front door: builds the stores, the embedder and the model choice once, composes the parts
-(people, writing library, scoping, conversations, models) and offers their operations under one name for pages,
-the CLI and tests. It holds no behaviour of its own beyond wiring; each operation lives in the part named in
-``ROUTES``, and no engine module imports this one."""
+"""The ``Playground`` front door: builds the stores, the embedder and the model choice once and composes the parts
+(``pg.people``, ``pg.library``, ``pg.scoping``, ``pg.conversations``, ``pg.models``). Callers use the parts'
+methods directly; the few operations here are the ones that span parts (a persona with its examples, explanations,
+status). No engine module imports this one."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -29,25 +28,8 @@ from playground.stores.db import Database
 from playground.stores.scratch import scratch_folder
 from playground.stores.vectors import VectorStore, server_database
 
-__all__ = ["AUTO_MIN_CHUNKS", "GRANULARITIES", "Playground", "ROUTES", "Turn"]
+__all__ = ["AUTO_MIN_CHUNKS", "GRANULARITIES", "Playground", "Turn"]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-
-# Which part answers each operation of the front door.
-ROUTES: dict[str, tuple[str, ...]] = {
-    "people": ("create_profile", "get_profile", "list_profiles", "update_profile", "delete_profile",
-               "purge_deleted", "export_profile", "sync_personas", "list_personas", "get_persona",
-               "persona_examples", "persona_members", "update_persona", "delete_persona"),
-    "library": ("scan_sample", "redaction_default", "add_sample", "get_sample", "sample_text", "list_samples",
-                "chunk_vectors", "delete_sample", "add_persona_example", "ensure_persona_indexed", "person_vector",
-                "repair", "check_consistency", "expected_vector_ids"),
-    "scoping": ("scope_for", "resolve_auto", "suggest_persona"),
-    "conversations": ("retrieve", "history", "history_choice", "preview", "new_session", "sessions",
-                      "session_messages", "start_turn", "template_for"),
-    "models": ("preferred_model", "llm_status", "default_model"),
-}
-PART_TYPES = {"people": People, "library": WritingLibrary, "scoping": Scoping, "conversations": Conversations,
-              "models": ModelChoice}
-
 
 class Playground:
     """One playground on one data folder: the parts, wired together."""
@@ -84,10 +66,6 @@ class Playground:
     def backend(self, backend: LLMBackend) -> None:
         self.models.backend = backend
 
-    @property
-    def generation_queue(self) -> Any:
-        return self.models.generation_queue
-
     def embed_query(self, text: str) -> np.ndarray:
         return self.embedder.embed([text], batch_size=1)[0]
 
@@ -107,7 +85,7 @@ class Playground:
         return stylecard.style_card_part(self, mode, profile, persona)
 
     # -- operations that span parts --------------------------------------------------------------------------------
-    def create_persona(self, name: str, description: str, style_guidance: str = "",
+    def create_persona_with_examples(self, name: str, description: str, style_guidance: str = "",
                        examples: tuple[str, ...] | list[str] = (), group: str = "") -> dict[str, Any]:
         pid = self.people.create_persona(name, description, style_guidance, group)
         self.library.add_persona_examples(pid, name, examples)
@@ -150,17 +128,3 @@ class Playground:
             "data_dir": str(self.settings.data_dir),
         }
 
-
-def _forward(part: str, name: str) -> Any:
-    target = getattr(PART_TYPES[part], name)
-
-    @functools.wraps(target)
-    def call(self: Playground, *args: Any, **kwargs: Any) -> Any:
-        return getattr(getattr(self, part), name)(*args, **kwargs)
-
-    return call
-
-
-for _part, _names in ROUTES.items():
-    for _name in _names:
-        setattr(Playground, _name, _forward(_part, _name))

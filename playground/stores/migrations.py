@@ -257,7 +257,7 @@ def m012_style_cards(db: sqlite3.Connection) -> None:
 
 @migration
 def m014_probes(db: sqlite3.Connection) -> None:
-    # Issue 14. A person may enter a gender (optional free text) so the bias probe can vary it; explanations keep
+    # A person may enter a gender (optional free text) so the bias probe can vary it; explanations keep
     # every counterfactual answer with its own prompt and trace; the personalized judge's verdicts on study
     # judgements are kept per prompt template and model, so agreement is computed without asking the model again.
     cols = {r[1] for r in db.execute("PRAGMA table_info(profiles)")}

@@ -37,7 +37,7 @@ def test_llama_cpp_engine_the_preview_after_a_switch_is_what_ask_again_sends(app
     latest = texts(at).split("Latest turn")[1]
     assert (tokens, parts) == summary_line(latest), "the prompt sent is the preview"
     pg = Playground(Settings.from_env(llm_env))
-    sent = pg.session_messages(pg.sessions(pid)[0]["id"])[-1]["trace"]["prompt"]["messages"]
+    sent = pg.conversations.session_messages(pg.conversations.sessions(pid)[0]["id"])[-1]["trace"]["prompt"]["messages"]
     if first == "user":  # nothing of the personalized turn is carried, and the inspector says so
         assert MARK not in preview and "history · " not in preview
         assert "Left out of the history: 1 earlier turn" in preview and "asked under user" in preview

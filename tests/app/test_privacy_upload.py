@@ -20,21 +20,21 @@ def test_findings_are_shown_and_redaction_is_the_default_in_a_private_workshop(n
     at = start(no_llm_env, set_env)
     pid = make_user(at, "Kim")
     pg = Playground(Settings.from_env(no_llm_env))
-    assert len(pg.list_samples(pid)) == 1, "a text without personal data is stored at once"
+    assert len(pg.library.list_samples(pid)) == 1, "a text without personal data is stored at once"
     paste(at, pid, LETTER)
     page = texts(at)
     assert "Personal data found" in page and "1 e-mail address, 1 phone number" in page and "1 name" in page
     findings = next(d.value for d in at.dataframe if "found" in d.value.columns)
     assert list(findings["type"]) == ["NAME", "EMAIL", "PHONE"]
     assert "regatta.kim.83@example.org" in list(findings["found"])
-    assert len(pg.list_samples(pid)) == 1, "nothing is stored before the person decides"
+    assert len(pg.library.list_samples(pid)) == 1, "nothing is stored before the person decides"
     assert at.checkbox(key=f"samples_redact_{pid}").value is True, "private workshops redact by default"
 
     button(at, "Store these samples").click().run()
     no_errors(at)
-    samples = pg.list_samples(pid)
+    samples = pg.library.list_samples(pid)
     assert len(samples) == 2
-    stored = pg.sample_text(samples[-1]["id"])
+    stored = pg.library.sample_text(samples[-1]["id"])
     assert "[EMAIL]" in stored and "[PHONE]" in stored and "[NAME]" in stored
     assert "regatta.kim.83" not in stored and "Maria" not in stored
     assert "replaced 1 e-mail address" in texts(at)
@@ -47,13 +47,13 @@ def test_unticking_stores_the_text_as_given_and_cancel_stores_nothing(no_llm_env
     paste(at, pid, LETTER)
     assert at.checkbox(key=f"samples_redact_{pid}").value is False, "a public playground keeps text as given"
     button(at, "Cancel").click().run()
-    assert "Nothing was stored." in texts(at) and len(pg.list_samples(pid)) == 1
+    assert "Nothing was stored." in texts(at) and len(pg.library.list_samples(pid)) == 1
     assert "Personal data found" not in texts(at)
 
     paste(at, pid, LETTER)
     at.checkbox(key=f"samples_redact_{pid}").check().run()
     button(at, "Store these samples").click().run()
-    assert "regatta.kim.83@example.org" not in pg.sample_text(pg.list_samples(pid)[-1]["id"])
+    assert "regatta.kim.83@example.org" not in pg.library.sample_text(pg.library.list_samples(pid)[-1]["id"])
 
 
 def test_a_bad_paste_gets_an_error_and_nothing_is_stored(no_llm_env, set_env):
@@ -63,7 +63,7 @@ def test_a_bad_paste_gets_an_error_and_nothing_is_stored(no_llm_env, set_env):
     paste(at, pid, "   \n  ")
     paste(at, pid, "12345 67890")
     assert "almost no letters" in texts(at)
-    assert len(pg.list_samples(pid)) == 1 and "Personal data found" not in texts(at)
+    assert len(pg.library.list_samples(pid)) == 1 and "Personal data found" not in texts(at)
 
 
 def test_an_uploaded_file_with_personal_data_in_its_name_and_text_is_stored_redacted(no_llm_env, set_env):
@@ -81,10 +81,10 @@ def test_an_uploaded_file_with_personal_data_in_its_name_and_text_is_stored_reda
     at.checkbox(key=f"samples_redact_{pid}").check().run()
     button(at, "Store these samples").click().run()
     no_errors(at)
-    added = pg.list_samples(pid)[-1]
+    added = pg.library.list_samples(pid)[-1]
     assert "maria@example.net" not in added["title"] + added["source_name"]
     assert "[EMAIL]" in added["title"]
-    assert "regatta.kim.83@example.org" not in pg.sample_text(added["id"])
+    assert "regatta.kim.83@example.org" not in pg.library.sample_text(added["id"])
 
 
 def test_the_admin_preset_switches_redaction_for_every_browser(no_llm_env, set_env):

@@ -19,7 +19,7 @@ def names(at):
 def test_each_browser_sees_only_its_own_profiles(no_llm_env, set_env):
     pg = Playground(Settings.from_env(no_llm_env))
     set_preset(pg, {"private_profiles": True})
-    pg.create_profile("Demo person")  # public, like the demo data
+    pg.people.create_profile("Demo person")  # public, like the demo data
     s = studies.create_study(pg, "Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
     studies.join(pg, s["code"], "P01")
 
@@ -78,8 +78,8 @@ def test_switching_privacy_on_hides_earlier_profiles_from_every_browser_until_th
                                                                                                   set_env):
     env = {**no_llm_env, "PLAYGROUND_ADMIN_PASSPHRASE": "open sesame"}
     pg = Playground(Settings.from_env(env))
-    pg.create_profile("Early bird", notes="wrote before privacy was on")
-    pg.create_profile("Alexander Hamilton")  # a demo profile stays public
+    pg.people.create_profile("Early bird", notes="wrote before privacy was on")
+    pg.people.create_profile("Alexander Hamilton")  # a demo profile stays public
     admin = start(env, set_env)
     admin.switch_page("pages/8_Study_admin.py").run()
     admin.text_input(key="admin_pass").input("open sesame")
@@ -104,7 +104,7 @@ def test_switching_privacy_on_hides_earlier_profiles_from_every_browser_until_th
 def test_the_private_profiles_setting_starts_private_from_the_first_click(no_llm_env, set_env):
     env = {**no_llm_env, "PLAYGROUND_PRIVATE_PROFILES": "true"}
     pg = Playground(Settings.from_env(env))
-    pg.create_profile("Left over", notes="from yesterday's session")
+    pg.people.create_profile("Left over", notes="from yesterday's session")
     first = start(env, set_env)
     assert names(first) == [], "what an earlier session left public is hidden at start-up"
     first.switch_page("pages/1_Profile.py").run()
@@ -120,12 +120,14 @@ def test_the_personas_page_never_names_other_browsers_members(no_llm_env, set_en
 
     pg = Playground(Settings.from_env(no_llm_env))
     set_preset(pg, {"private_profiles": True})
-    persona = pg.list_personas()[0]
-    pg.create_profile("Demo person", persona_id=persona["id"])  # public
-    pg.create_profile("Ana Mine", owner_token="otter-maple-flint-11", persona_id=persona["id"], share_with_persona=True)
-    pg.create_profile("Ben Elsewhere", owner_token="raven-moss-pine-22", persona_id=persona["id"], share_with_persona=True)
+    persona = pg.people.list_personas()[0]
+    pg.people.create_profile("Demo person", persona_id=persona["id"])  # public
+    pg.people.create_profile("Ana Mine", owner_token="otter-maple-flint-11", persona_id=persona["id"],
+                             share_with_persona=True)
+    pg.people.create_profile("Ben Elsewhere", owner_token="raven-moss-pine-22", persona_id=persona["id"],
+                             share_with_persona=True)
     s = studies.create_study(pg, "Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
-    pg.update_profile(studies.join(pg, s["code"], "P01")["profile_id"], persona_id=persona["id"])
+    pg.people.update_profile(studies.join(pg, s["code"], "P01")["profile_id"], persona_id=persona["id"])
 
     set_env(no_llm_env)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
@@ -142,7 +144,7 @@ def test_the_address_bar_cannot_claim_the_admin_or_a_study_participant(no_llm_en
     """`?me=hidden:admin` used to list every profile privacy hid, with their writing; `?me=study:…` a participant's."""
     env = {**no_llm_env, "PLAYGROUND_ADMIN_PASSPHRASE": "open sesame"}
     pg = Playground(Settings.from_env(env))
-    pg.create_profile("Early bird", notes="my biopsy result came back")
+    pg.people.create_profile("Early bird", notes="my biopsy result came back")
     set_preset(pg, {"private_profiles": True})
     from playground.people import privacy
 

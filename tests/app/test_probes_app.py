@@ -1,4 +1,4 @@
-"""AppTest for issue 14's pieces in the app: “Explain this answer” on a Chat answer (run, resume after a cancel,
+"""AppTest for the probes in the app: “Explain this answer” on a Chat answer (run, resume after a cancel,
 close), the Bias probe page, and the personalized judge on the Study admin page."""
 
 import json
@@ -42,8 +42,8 @@ def test_llama_cpp_engine_explain_this_answer_shows_each_removal_and_resumes_aft
 
     # A batch cancelled after its first answer: the page says so and Resume finishes it.
     pg = Playground(Settings.from_env(llm_env))
-    trace = next(m["trace"] for s in pg.sessions(at.session_state[state.PROFILE])
-                 for m in pg.session_messages(s["id"]) if m["trace"])
+    trace = next(m["trace"] for s in pg.conversations.sessions(at.session_state[state.PROFILE])
+                 for m in pg.conversations.session_messages(s["id"]) if m["trace"])
     rid = pg.start_explanation(None, "", "user", trace=trace)
     pg.run_explanation(rid, should_stop=lambda: len(counterfactual.get_run(pg.db, rid)["variants"]) >= 1)
     at.session_state[state.EXPLAIN] = {"chat_explain": {"run": rid, "go": False}}

@@ -1,4 +1,4 @@
-"""Issue 19, what strangers in one room can do to each other: profiles made elsewhere (and the demo ones) are
+"""What strangers in one room can do to each other: profiles made elsewhere (and the demo ones) are
 read-only, every browser has its own conversation on a demo profile, the granularity survives a page switch, and
 each answer says which granularity wrote it."""
 
@@ -57,8 +57,9 @@ def test_demo_profiles_are_read_only_and_each_browser_has_its_own_conversation(n
     no_errors(second)
     page = texts(second)
     assert "MKfirst" not in page, "another browser's message is shown"
-    turn = pg.session_messages(next(s["id"] for s in pg.sessions(hamilton["id"])
-                                    if any(m["content"].startswith("Why does") for m in pg.session_messages(s["id"]))))
+    chats = pg.conversations
+    turn = chats.session_messages(next(s["id"] for s in chats.sessions(hamilton["id"])
+                                       if any(m["content"].startswith("Why does") for m in chats.session_messages(s["id"]))))
     assert all("MKfirst" not in p["text"] for m in turn if m["trace"] for p in m["trace"]["prompt"]["parts"]), \
         "another browser's turn entered this prompt"
     # Read-only: no edit, no delete, no upload, no sample deletion.
@@ -71,7 +72,7 @@ def test_demo_profiles_are_read_only_and_each_browser_has_its_own_conversation(n
 
 def test_the_granularity_survives_a_page_switch_and_answers_say_their_mode(no_llm_env, set_env):
     pg = Playground(Settings.from_env(no_llm_env))
-    pg.create_profile("Ana")
+    pg.people.create_profile("Ana")
     at = fresh(no_llm_env, set_env)
     at.switch_page("pages/3_Chat.py").run()
     at.radio(key="chat_mode").set_value("global").run()

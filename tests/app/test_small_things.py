@@ -1,4 +1,4 @@
-"""Small things a participant notices (issue 11, section 6), each where it happened: a blank message, a message too
+"""Small things a participant notices, each where it happened: a blank message, a message too
 long for the prompt, an .rtf upload, counts of one, empty admin charts, the embedding map's caveat."""
 
 import sqlite3

@@ -1,4 +1,4 @@
-"""Issue 19 as an attendee sees it: on the Personas page, the persona a running study uses cannot be rewritten or
+"""As an attendee sees it: on the Personas page, the persona a running study uses cannot be rewritten or
 deleted (a message says why, the text is unchanged); on the Study page, the rating controls start empty."""
 
 from streamlit.testing.v1 import AppTest
@@ -25,7 +25,7 @@ def test_an_attendee_cannot_rewrite_or_delete_the_persona_of_a_running_study(no_
     button(at, "Delete persona").click().run()
     no_errors(at)
     assert "cannot be changed or deleted while the study runs" in texts(at)
-    assert pg.get_persona(pid)["description"] == "You answer people who work at night."
+    assert pg.people.get_persona(pid)["description"] == "You answer people who work at night."
 
 
 def test_study_ratings_start_unanswered(no_llm_env, set_env):

@@ -1,4 +1,4 @@
-"""Issue 13 in AppTest from app.py: the style card on the Profile page (lines with their evidence, an edit kept) and
+"""In AppTest from app.py: the style card on the Profile page (lines with their evidence, an edit kept) and
 its switch in the Chat inspector, which puts a labelled “style card” part into the prompt or leaves it out."""
 
 from tests.app.conftest import button, make_user, no_errors, paste_box, texts

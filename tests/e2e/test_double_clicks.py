@@ -91,10 +91,11 @@ def test_a_double_click_on_delete_removes_only_the_profile_and_sample_it_was_mea
     from playground import Playground, Settings
 
     pg = Playground(Settings.from_env(no_llm_env), embedder=embedder)
-    keep = pg.create_profile("Keep me")["id"]
-    pg.add_sample(keep, text="The lighthouse keeper's log: fog at six, the bell rung every two minutes.", title="log")
-    pg.add_sample(keep, text="Recipe for my aunt's seed cake, with caraway and far too much butter.", title="cake")
-    gone = pg.create_profile("Delete me")["id"]
+    keep = pg.people.create_profile("Keep me")["id"]
+    pg.library.add_sample(keep, text="The lighthouse keeper's log: fog at six, the bell rung every two minutes.",
+                          title="log")
+    pg.library.add_sample(keep, text="Recipe for my aunt's seed cake, with caraway and far too much butter.", title="cake")
+    gone = pg.people.create_profile("Delete me")["id"]
     with streamlit_server(no_llm_env) as url:
         # A sample: tick, then double-click Delete; the second click must not delete the next sample in the list.
         page.goto(f"{url}/Writing_samples?profile={keep}")

@@ -1,4 +1,4 @@
-"""Issue 11, section 1, in Chromium with the llama.cpp engine answering: ask under *user*, click *global*, read the
+"""In Chromium with the llama.cpp engine answering: ask under *user*, click *global*, read the
 preview's token count and parts, press *Ask again under global*: the prompt sent has the same tokens and parts, the
 inspector says the personalized turn was left out, and nothing of the person's writing reached the model."""
 
@@ -17,8 +17,8 @@ SUMMARY = re.compile(r"(\d+) tokens of a \d+-token budget · (\d+) parts")
 
 def test_llama_cpp_engine_global_preview_is_what_ask_again_sends_in_chromium(page, llm_env, embedder):
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
-    ada = pg.create_profile("Ada", interests="sailing")
-    pg.add_sample(ada["id"], text=f"{MARK}: I sail on the estuary every weekend; the tide tables rule my life.")
+    ada = pg.people.create_profile("Ada", interests="sailing")
+    pg.library.add_sample(ada["id"], text=f"{MARK}: I sail on the estuary every weekend; the tide tables rule my life.")
     with streamlit_server(llm_env) as url:
         page.goto(f"{url}/Chat")
         ask_in_chat(page, "When should I sail?", timeout_ms=120_000)
@@ -38,6 +38,6 @@ def test_llama_cpp_engine_global_preview_is_what_ask_again_sends_in_chromium(pag
         sent = SUMMARY.search(page.locator("body").inner_text().split("Latest turn")[1])
         assert sent and sent.groups() == preview.groups(), (preview.group(0), sent.group(0))
         shot(page, "honest-switch-sent")
-    trace = pg.session_messages(pg.sessions(ada["id"])[0]["id"])[-1]["trace"]
+    trace = pg.conversations.session_messages(pg.conversations.sessions(ada["id"])[0]["id"])[-1]["trace"]
     assert trace["mode"] == "global" and MARK not in str(trace["prompt"]["messages"])
     assert (trace["prompt"]["tokens"], len(trace["prompt"]["parts"])) == tuple(map(int, preview.groups()))

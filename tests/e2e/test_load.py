@@ -56,8 +56,8 @@ def test_llama_cpp_engine_thirty_concurrent_sessions_without_errors_or_leaks(llm
     people = []
     for i in range(SESSIONS):
         marker = f"zq{i:02d}marker"
-        user = pg.create_profile(f"Person {i}")
-        pg.add_sample(user["id"], text=f"My private notebook mentions {marker} twice: {marker} is my code word. "
+        user = pg.people.create_profile(f"Person {i}")
+        pg.library.add_sample(user["id"], text=f"My private notebook mentions {marker} twice: {marker} is my code word. "
                                        f"I walk to the lake every morning and write about it.")
         people.append((user["id"], marker))
     with streamlit_server(llm_env) as url:

@@ -20,7 +20,7 @@ def nav(page, name: str) -> None:
 def test_privacy_scan_and_beyond_prompting_in_chromium(page, no_llm_env):
     pg = Playground(Settings.from_env(no_llm_env))
     set_preset(pg, {"redact_uploads": "on"})
-    kim = pg.create_profile("Kim Tanaka")
+    kim = pg.people.create_profile("Kim Tanaka")
     with streamlit_server(no_llm_env) as url:
         page.set_viewport_size({"width": 1440, "height": 1800})
         page.goto(f"{url}/Writing_samples")
@@ -37,7 +37,7 @@ def test_privacy_scan_and_beyond_prompting_in_chromium(page, no_llm_env):
         page.get_by_text("replaced 1 e-mail address", exact=False).wait_for()
         settle(page)
         shot(page, "privacy-2-stored")
-        stored = pg.sample_text(pg.list_samples(kim["id"])[0]["id"])
+        stored = pg.library.sample_text(pg.library.list_samples(kim["id"])[0]["id"])
         assert "regatta.kim.83" not in stored and "Maria" not in stored and "Tanaka" not in stored
 
         nav(page, "Beyond prompting")

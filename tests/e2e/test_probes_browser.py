@@ -1,4 +1,4 @@
-"""Issue 14 in a real browser with the llama.cpp engine: 'Explain this answer' is cancelled mid-batch with its Cancel
+"""In a real browser with the llama.cpp engine: 'Explain this answer' is cancelled mid-batch with its Cancel
 button (and really stops), then resumed; the bias probe page; the personalized judge on the Study admin page.
 Screenshots go to test-output/e2e/."""
 
@@ -38,9 +38,10 @@ def test_llama_cpp_engine_explain_cancel_resume_bias_and_judge_in_chromium(page,
     # Long answers make each variant take a few seconds, so Cancel can be clicked while the batch runs.
     env = {**llm_env, "PLAYGROUND_MAX_TOKENS": "300", "PLAYGROUND_ADMIN_PASSPHRASE": "sesame"}
     pg = Playground(Settings.from_env(env))
-    ada = pg.create_profile("Ada", occupation="hydrologist", location="Leith")
-    pg.add_sample(ada["id"], text=WRITING, title="sea")
-    pg.add_sample(ada["id"], text="Bread on Sundays: a slow sourdough, baked hot, eaten with the tide.", title="bread")
+    ada = pg.people.create_profile("Ada", occupation="hydrologist", location="Leith")
+    pg.library.add_sample(ada["id"], text=WRITING, title="sea")
+    pg.library.add_sample(ada["id"], text="Bread on Sundays: a slow sourdough, baked hot, eaten with the tide.",
+                          title="bread")
     with streamlit_server(env) as url:
         page.goto(url)
         settle(page)
@@ -100,7 +101,7 @@ def test_llama_cpp_engine_explain_cancel_resume_bias_and_judge_in_chromium(page,
                                  ["Plan my weekend.", "What should I cook?"])
         p = studies.join(pg, s["code"], "P1")
         studies.consent(pg, p["id"])
-        pg.add_sample(studies.get_participant(pg, p["id"])["profile_id"], text=WRITING, title="sea")
+        pg.library.add_sample(studies.get_participant(pg, p["id"])["profile_id"], text=WRITING, title="sea")
         for task, choice in enumerate("AB"):
             studies.generate_answers(pg, p["id"], task)
             studies.judge(pg, p["id"], task, choice, {slot: {q["id"]: 4 for q in s["questions"]} for slot in "AB"})

@@ -32,8 +32,8 @@ def make_profile(env: dict[str, str], embedder) -> str:
     from playground import Playground, Settings
 
     pg = Playground(Settings.from_env(env), embedder=embedder)
-    pid = pg.create_profile("Publius", interests="ships, trade")["id"]
-    pg.add_sample(pid, text=ESSAY, title="On a navy")
+    pid = pg.people.create_profile("Publius", interests="ships, trade")["id"]
+    pg.library.add_sample(pid, text=ESSAY, title="On a navy")
     return pid
 
 

@@ -56,17 +56,17 @@ def short(base: str, tag: str) -> str:
 
 def seed(env: dict[str, str], embedder, base: str) -> dict[str, str]:
     pg = Playground(Settings.from_env(env), embedder=embedder)
-    persona = pg.create_persona(short(base, "pn"), "You talk with sailors. " + payloads(base, "pd"),
+    persona = pg.create_persona_with_examples(short(base, "pn"), "You talk with sailors. " + payloads(base, "pd"),
                                 payloads(base, "ps"), ["Short answers about ships and the sea, please."])
-    alice = pg.create_profile(short(base, "an"), persona_id=persona["id"], share_with_persona=True)
-    pg.add_sample(alice["id"], text="Ships and lighthouses at sea, every night. " + payloads(base, "st"),
+    alice = pg.people.create_profile(short(base, "an"), persona_id=persona["id"], share_with_persona=True)
+    pg.library.add_sample(alice["id"], text="Ships and lighthouses at sea, every night. " + payloads(base, "st"),
                   title=payloads(base, "tt").replace("\n", " ")[:200])
-    bob = pg.create_profile("Bob", persona_id=persona["id"])
-    session = pg.new_session(bob["id"], title="chat")
-    turn = pg.start_turn(session["id"], "Tell me about ships at sea at night", "persona")
+    bob = pg.people.create_profile("Bob", persona_id=persona["id"])
+    session = pg.conversations.new_session(bob["id"], title="chat")
+    turn = pg.conversations.start_turn(session["id"], "Tell me about ships at sea at night", "persona")
     assert any(h.owner_id == alice["id"] for h in turn.hits), "Alice's shared chunk reaches Bob's inspector"
     turn.preview_only(LLMUnavailable("No model."))
-    answered = pg.start_turn(session["id"], "And lighthouses?", "persona")
+    answered = pg.conversations.start_turn(session["id"], "And lighthouses?", "persona")
     answered.answer, answered.status = "**Bold** is fine. " + payloads(base, "ans"), "complete"
     pg.conversations.save_answer(answered)  # an answer as a model could have written it (e.g. copying a shared snippet)
     study = studies.create_study(pg, short(base, "sn"), "Please agree. " + payloads(base, "sc"),

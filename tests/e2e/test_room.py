@@ -1,4 +1,4 @@
-"""What a room of strangers sees (issue 19): other people's names in charts, demo profiles shared by browsers,
+"""What a room of strangers sees: other people's names in charts, demo profiles shared by browsers,
 feedback above the fold at 1280×720, the prompt shown while the model thinks, two browsers loading the demo."""
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ def test_names_in_other_peoples_charts_show_literally_and_fetch_nothing(page, no
         link = f'<a href="{recorder.url}/x">x</a>'
         img = f'<img src="{recorder.url}/i.png">'
         for name in (link, img):
-            p = pg.create_profile(name)
-            pg.add_sample(p["id"], text="Ships and lighthouses at sea, every night, and the harbour in the fog.")
-        bob = pg.create_profile("Bob")
-        pg.add_sample(bob["id"], text="I bake bread on Sundays and walk the dog along the canal.")
+            p = pg.people.create_profile(name)
+            pg.library.add_sample(p["id"], text="Ships and lighthouses at sea, every night, and the harbour in the fog.")
+        bob = pg.people.create_profile("Bob")
+        pg.library.add_sample(bob["id"], text="I bake bread on Sundays and walk the dog along the canal.")
         with streamlit_server(no_llm_env) as url:
             page.set_viewport_size({"width": 1440, "height": 2400})
             page.goto(f"{url}/Writing_samples?profile={bob['id']}")
@@ -72,8 +72,8 @@ def test_feedback_is_on_screen_at_1280x720(browser, no_llm_env, embedder):
             page.get_by_role("button", name="Create profile").click()
             page.get_by_text("created and selected").wait_for()
             settle(page)
-            pid = pg.list_profiles()[0]["id"]
-            pg.add_sample(pid, text=ESSAY, title="On a navy")
+            pid = pg.people.list_profiles()[0]["id"]
+            pg.library.add_sample(pid, text=ESSAY, title="On a navy")
 
             # Through the sidebar (a reload is a new browser session, which did not make the profile).
             page.get_by_role("link", name="Writing samples").first.click()
@@ -99,7 +99,7 @@ def test_feedback_is_on_screen_at_1280x720(browser, no_llm_env, embedder):
             assert on_screen(page, done), "what was replaced is not shown after storing"
             for was in ("“ana@example.com” → [EMAIL]", "“Jonas” → [NAME]", "“Maria” → [NAME]"):
                 assert page.get_by_text(was, exact=False).count() >= 1, was
-            stored = pg.list_samples(pid)
+            stored = pg.library.list_samples(pid)
             assert "Maria" not in " ".join(s["title"] for s in stored), "the title kept the name"
 
             page.get_by_role("link", name="Chat").first.click()

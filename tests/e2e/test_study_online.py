@@ -1,4 +1,4 @@
-"""Issue 19 in Chromium with the llama.cpp engine: an online study opened from a Prolific-style URL runs to its
+"""In Chromium with the llama.cpp engine: an online study opened from a Prolific-style URL runs to its
 completion code. On the way: a reload after skipping "Your writing" does not ask again, the attention check, rating
 controls with no preset value (an untouched rating is exported empty, not as 3), and a spreadsheet-safe CSV. Also: 300
 fast wrong admin passphrases, then the right one, do not unlock the Study admin page. Screenshots in test-output/e2e/."""

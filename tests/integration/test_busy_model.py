@@ -18,7 +18,8 @@ from tests.support.fake_llm import EchoBackend
 def ask_in_thread(pg: Playground, profile_id: str | None, text: str, results: dict, key: str,
                   started: threading.Event | None = None) -> threading.Thread:
     def run() -> None:
-        turn = pg.start_turn(pg.new_session(profile_id)["id"], text, "global", RetrievalOptions(k=2))
+        turn = pg.conversations.start_turn(pg.conversations.new_session(profile_id)["id"], text, "global",
+                                           RetrievalOptions(k=2))
         try:
             for _ in turn.stream():
                 if started:
@@ -35,7 +36,7 @@ def ask_in_thread(pg: Playground, profile_id: str | None, text: str, results: di
 @pytest.mark.engine
 def test_llama_cpp_engine_two_people_asking_at_once_both_get_complete_answers(llm_env, embedder):
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
-    ada, bob = pg.create_profile("Ada"), pg.create_profile("Bob")
+    ada, bob = pg.people.create_profile("Ada"), pg.people.create_profile("Bob")
     results: dict = {}
     threads = [ask_in_thread(pg, p["id"], f"Hello from {p['display_name']}", results, p["id"]) for p in (ada, bob)]
     for t in threads:
@@ -44,9 +45,9 @@ def test_llama_cpp_engine_two_people_asking_at_once_both_get_complete_answers(ll
         turn = results[p["id"]]
         assert p["id"] + "_error" not in results, results[p["id"] + "_error"]
         assert turn.status == "complete" and turn.answer.strip(), (turn.status, turn.answer)
-        saved = pg.session_messages(turn.session_id)[-1]
+        saved = pg.conversations.session_messages(turn.session_id)[-1]
         assert saved["status"] == "complete" and saved["content"] == turn.answer
-    assert pg.generation_queue.snapshot() == (0, 0)
+    assert pg.models.generation_queue.snapshot() == (0, 0)
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +71,8 @@ def test_llama_cpp_engine_parallel_1_means_one_request_at_a_time_across_chat_and
            "PLAYGROUND_OPENAI_BASE_URL": two_slot_server, "PLAYGROUND_MODEL": "tiny",
            "PLAYGROUND_MAX_TOKENS": "200", "PLAYGROUND_LLM_PARALLEL": "1"}
     pg = Playground(Settings.from_env(env), embedder=embedder)
-    ada = pg.create_profile("Ada")
-    pg.add_sample(ada["id"], text="The river rose all night and we moved the sheep to the hill pasture.")
+    ada = pg.people.create_profile("Ada")
+    pg.library.add_sample(ada["id"], text="The river rose all night and we moved the sheep to the hill pasture.")
     spans: dict[int, list[float]] = {}
     original = pg.backend.stream
     counter = iter(range(100))
@@ -93,14 +94,14 @@ def test_llama_cpp_engine_parallel_1_means_one_request_at_a_time_across_chat_and
             results["summary_error"] = e
         summary_done.set()
 
-    turn = pg.start_turn(pg.new_session(ada["id"])["id"], "Tell me about the flood.", "user")
+    turn = pg.conversations.start_turn(pg.conversations.new_session(ada["id"])["id"], "Tell me about the flood.", "user")
     summariser = threading.Thread(target=summarise)
     pieces = []
     for piece in turn.stream():
         if not pieces:  # the chat answer is streaming: now the summary is asked for
             summariser.start()
             deadline = time.monotonic() + 60
-            while not summary_done.is_set() and pg.generation_queue.snapshot() != (1, 1):
+            while not summary_done.is_set() and pg.models.generation_queue.snapshot() != (1, 1):
                 assert time.monotonic() < deadline, "the summary neither ran nor waited its turn"
                 summary_done.wait(0.01)
         pieces.append(piece)
@@ -109,7 +110,7 @@ def test_llama_cpp_engine_parallel_1_means_one_request_at_a_time_across_chat_and
     assert turn.status == "complete" and results["summary"]["text"]
     (c0, c1), (s0, s1) = spans[0], spans[1]
     assert s0 >= c1, f"the summary streamed while the chat answer did (chat {c0:.3f}-{c1:.3f}, summary {s0:.3f}-{s1:.3f})"
-    assert pg.generation_queue.snapshot() == (0, 0)
+    assert pg.models.generation_queue.snapshot() == (0, 0)
 
 
 @pytest.mark.engine
@@ -130,7 +131,8 @@ def test_llama_cpp_engine_two_apps_on_one_single_slot_server_both_get_whole_answ
     for key in ("first", "second"):
         assert key + "_error" not in results, results[key + "_error"]
         turn = results[key]
-        saved = turn.conversations.db and first_pg.session_messages(turn.session_id)[-1] if key == "first" else None
+        saved = (turn.conversations.db and first_pg.conversations.session_messages(turn.session_id)[-1]
+                 if key == "first" else None)
         assert turn.status == "complete" and turn.answer.strip()
         if saved:
             assert saved["status"] == "complete" and saved["content"] == turn.answer
@@ -139,17 +141,17 @@ def test_llama_cpp_engine_two_apps_on_one_single_slot_server_both_get_whole_answ
 @pytest.mark.parametrize("answer", ["", "  \n "])
 def test_an_empty_answer_is_recorded_as_an_error_with_a_clear_message_not_as_complete(settings, embedder, answer):
     pg = Playground(settings, embedder=embedder, backend=EchoBackend(answer=answer))
-    session = pg.new_session(None)
-    turn = pg.start_turn(session["id"], "Hello?", "global")
+    session = pg.conversations.new_session(None)
+    turn = pg.conversations.start_turn(session["id"], "Hello?", "global")
     with pytest.raises(EmptyAnswer) as err:
         list(turn.stream())
     assert "empty answer" in str(err.value) and "ask again" in str(err.value)
-    saved = pg.session_messages(session["id"])
+    saved = pg.conversations.session_messages(session["id"])
     assert [(m["role"], m["status"]) for m in saved] == [("user", "complete"), ("assistant", "error")]
     assert "empty answer" in saved[1]["error"] and saved[1]["trace"]["status"] == "error"
     # The question is kept, and asking again works once the model answers.
     pg.backend = EchoBackend()
-    again = pg.start_turn(session["id"], "Hello?", "global")
+    again = pg.conversations.start_turn(session["id"], "Hello?", "global")
     assert "".join(again.stream()).strip() and again.status == "complete"
 
 
@@ -162,19 +164,19 @@ def test_questions_asked_at_once_wait_their_turn_and_report_how_many_are_ahead(s
             yield from super().stream(messages, model, **kw)
 
     pg = Playground(settings, embedder=embedder, backend=SlowBackend())
-    first = pg.start_turn(pg.new_session(None)["id"], "First?", "global")
-    second = pg.start_turn(pg.new_session(None)["id"], "Second?", "global")
+    first = pg.conversations.start_turn(pg.conversations.new_session(None)["id"], "First?", "global")
+    second = pg.conversations.start_turn(pg.conversations.new_session(None)["id"], "Second?", "global")
     ahead: list[int] = []
     second.on_wait = ahead.append
     out: dict = {}
     t1 = threading.Thread(target=lambda: out.setdefault("first", "".join(first.stream())))
     t1.start()
-    while pg.generation_queue.snapshot()[0] == 0:
+    while pg.models.generation_queue.snapshot()[0] == 0:
         pass
-    assert pg.llm_status().state == "busy" and "answering 1 question" in pg.llm_status().note
+    assert pg.models.llm_status().state == "busy" and "answering 1 question" in pg.models.llm_status().note
     t2 = threading.Thread(target=lambda: out.setdefault("second", "".join(second.stream())))
     t2.start()
-    while pg.generation_queue.snapshot() != (1, 1):
+    while pg.models.generation_queue.snapshot() != (1, 1):
         pass
     assert ahead == [1], "the waiting question knows one is ahead of it"
     gate.set()
@@ -182,7 +184,7 @@ def test_questions_asked_at_once_wait_their_turn_and_report_how_many_are_ahead(s
     t2.join(timeout=60)
     assert out["first"].strip() and out["second"].strip()
     assert first.status == second.status == "complete"
-    assert pg.llm_status().state == "ready"
+    assert pg.models.llm_status().state == "ready"
 
 
 class ListingFails(EchoBackend):

@@ -1,4 +1,4 @@
-"""Erasure and writes when people act at once (issue 18): a deletion while someone else's upload is stored, in
+"""Erasure and writes when people act at once: a deletion while someone else's upload is stored, in
 threads and in two processes; a person deleted while their own upload shows "storing"; a deletion killed with
 SIGKILL and finished at restart; "Delete sample" and "Delete persona" down to the bytes; an evaluation stopped by a
 signal; the running app seeing what the CLI added; and storage failures said in words for people."""
@@ -75,14 +75,14 @@ def wait_for(condition, timeout: float = 120, what: str = "condition"):
 def assert_stores_sound(pg: Playground, *markers: str) -> None:
     checks = integrity(*all_sqlite_files(pg.settings.data_dir))
     assert checks and all(v == "ok" for v in checks.values()), checks
-    assert pg.check_consistency() == []
+    assert pg.library.check_consistency() == []
     assert grep_data_folder(pg.settings.data_dir, *markers) == []
 
 
 # -- a deletion while someone else's upload is stored ---------------------------------------------------------------
 def test_deleting_someone_while_another_upload_is_stored_leaves_every_store_intact(small_chunks):
     pg = small_chunks
-    bob = pg.create_profile("Bob")["id"]
+    bob = pg.people.create_profile("Bob")["id"]
     markers: list[str] = []
     errors: list[BaseException] = []
     go = threading.Event()
@@ -91,7 +91,7 @@ def test_deleting_someone_while_another_upload_is_stored_leaves_every_store_inta
         go.wait()
         try:
             for n in range(5):
-                pg.add_sample(bob, text=text_of(400, f"bob sample {n}"), title=f"bob {n}")
+                pg.library.add_sample(bob, text=text_of(400, f"bob sample {n}"), title=f"bob {n}")
         except BaseException as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
@@ -101,9 +101,9 @@ def test_deleting_someone_while_another_upload_is_stored_leaves_every_store_inta
             for n in range(4):
                 marker = "zq" + uuid.uuid4().hex[:12]
                 markers.append(marker)
-                who = pg.create_profile(f"Gone {n}")["id"]
-                pg.add_sample(who, text=text_of(120, marker))
-                pg.delete_profile(who)  # purges: VACUUM of chroma.sqlite3 while Bob's vectors are being written
+                who = pg.people.create_profile(f"Gone {n}")["id"]
+                pg.library.add_sample(who, text=text_of(120, marker))
+                pg.people.delete_profile(who)  # purges: VACUUM of chroma.sqlite3 while Bob's vectors are being written
         except BaseException as e:  # noqa: BLE001
             errors.append(e)
 
@@ -114,11 +114,11 @@ def test_deleting_someone_while_another_upload_is_stored_leaves_every_store_inta
     for t in threads:
         t.join(timeout=600)
     assert errors == []
-    assert len(pg.list_samples(bob)) == 5
+    assert len(pg.library.list_samples(bob)) == 5
     assert_stores_sound(pg, *markers)
     # and a fresh process can open the data folder and find Bob's writing
     again = Playground(pg.settings, embedder=pg.embedder)
-    assert again.retrieve(bob, "bob sample 4", "user", RetrievalOptions("dense", k=3))
+    assert again.conversations.retrieve(bob, "bob sample 4", "user", RetrievalOptions("dense", k=3))
 
 
 CLI_UPLOADS = textwrap.dedent("""
@@ -133,7 +133,7 @@ CLI_UPLOADS = textwrap.dedent("""
 
 def test_a_cli_upload_while_the_app_deletes_leaves_every_store_intact(small_chunks, tmp_path):
     pg = small_chunks
-    bob = pg.create_profile("Bob")["id"]
+    bob = pg.people.create_profile("Bob")["id"]
     files = []
     for n in range(4):
         f = tmp_path / f"bob{n}.txt"
@@ -147,25 +147,25 @@ def test_a_cli_upload_while_the_app_deletes_leaves_every_store_intact(small_chun
         while proc.poll() is None and len(markers) < 8:  # delete (and purge) for as long as the CLI uploads
             marker = "zq" + uuid.uuid4().hex[:12]
             markers.append(marker)
-            who = pg.create_profile("Gone")["id"]
-            pg.add_sample(who, text=text_of(120, marker))
-            pg.delete_profile(who)
+            who = pg.people.create_profile("Gone")["id"]
+            pg.library.add_sample(who, text=text_of(120, marker))
+            pg.people.delete_profile(who)
         out, err = proc.communicate(timeout=600)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
     assert len(markers) >= 1
-    assert len(pg.list_samples(bob)) == 4
+    assert len(pg.library.list_samples(bob)) == 4
     assert_stores_sound(pg, *markers)
-    hits = pg.retrieve(bob, "bob file 3", "user", RetrievalOptions("dense", k=10))
+    hits = pg.conversations.retrieve(bob, "bob file 3", "user", RetrievalOptions("dense", k=10))
     assert any("bob file 3" in h.text for h in hits), "this process sees the CLI's writing"
 
 
 # -- a person deleted while their own upload shows "storing" --------------------------------------------------------
 def test_a_person_deleted_while_their_upload_is_storing_does_not_come_back(small_chunks):
     pg = small_chunks
-    alice = pg.create_profile("Alice")["id"]
+    alice = pg.people.create_profile("Alice")["id"]
     marker = "zq" + uuid.uuid4().hex[:12]
     storing, deleted = threading.Event(), threading.Event()
     outcome: list[object] = []
@@ -177,14 +177,14 @@ def test_a_person_deleted_while_their_upload_is_storing_does_not_come_back(small
 
     def upload() -> None:
         try:
-            outcome.append(pg.add_sample(alice, text=text_of(900, marker), progress=progress))
+            outcome.append(pg.library.add_sample(alice, text=text_of(900, marker), progress=progress))
         except BaseException as e:  # noqa: BLE001
             outcome.append(e)
 
     t = threading.Thread(target=upload)
     t.start()
     assert storing.wait(120)
-    pg.delete_profile(alice)
+    pg.people.delete_profile(alice)
     deleted.set()
     t.join(300)
     assert len(outcome) == 1 and isinstance(outcome[0], NotFound), outcome
@@ -196,17 +196,17 @@ def test_a_person_deleted_while_their_upload_is_storing_does_not_come_back(small
 def test_doctor_reports_and_repair_removes_writing_left_under_no_profile(small_chunks, cli):
     """What a late upload left before this fix: a ready sample and its vectors whose profile is gone."""
     pg = small_chunks
-    alice = pg.create_profile("Alice")["id"]
+    alice = pg.people.create_profile("Alice")["id"]
     marker = "zq" + uuid.uuid4().hex[:12]
-    pg.add_sample(alice, text=text_of(50, marker))
+    pg.library.add_sample(alice, text=text_of(50, marker))
     with pg.db.transaction() as db:  # the profile row went, the late upload's rows stayed (what was observed)
         db.execute("PRAGMA foreign_keys=OFF")
         db.execute("DELETE FROM profiles WHERE id = ?", (alice,))
-    problems = pg.check_consistency()
+    problems = pg.library.check_consistency()
     assert any("belongs to no profile" in p for p in problems), problems
     restarted = Playground(pg.settings, embedder=pg.embedder)
     assert restarted.repair_report["orphan_samples"] == 1
-    assert restarted.check_consistency() == []
+    assert restarted.library.check_consistency() == []
     assert grep_data_folder(pg.settings.data_dir, marker) == []
 
 
@@ -223,15 +223,17 @@ DELETE = textwrap.dedent("""
 def test_a_deletion_killed_with_sigkill_is_finished_at_restart(stage, small_chunks, tmp_path):
     pg = small_chunks
     marker = "zq" + uuid.uuid4().hex[:12]
-    persona = pg.create_persona("Walkers", "People who walk.", examples=["We walk the hills on Sundays."])["id"]
-    alice = pg.create_profile(f"Alice {marker}", persona_id=persona, share_with_persona=True)["id"]
-    bob = pg.create_profile("Bob", persona_id=persona, share_with_persona=True)["id"]
-    pg.add_sample(alice, text=text_of(400, marker), title=f"walks {marker}")
-    pg.add_sample(bob, text=text_of(100, "bob walks"))
-    session = pg.new_session(alice, title=f"chat {marker}")
+    persona = pg.create_persona_with_examples("Walkers", "People who walk.",
+                                              examples=["We walk the hills on Sundays."])["id"]
+    alice = pg.people.create_profile(f"Alice {marker}", persona_id=persona, share_with_persona=True)["id"]
+    bob = pg.people.create_profile("Bob", persona_id=persona, share_with_persona=True)["id"]
+    pg.library.add_sample(alice, text=text_of(400, marker), title=f"walks {marker}")
+    pg.library.add_sample(bob, text=text_of(100, "bob walks"))
+    session = pg.conversations.new_session(alice, title=f"chat {marker}")
     from playground import LLMError
 
-    pg.start_turn(session["id"], f"tell me about {marker}", "user", RetrievalOptions("hybrid", k=3)).preview_only(
+    pg.conversations.start_turn(session["id"], f"tell me about {marker}", "user", RetrievalOptions("hybrid",
+                                                                                                   k=3)).preview_only(
         LLMError("no model"))
     halted = tmp_path / "halted"
     env = env_for(pg.settings.data_dir, PG_TEST_HALT=stage, PG_TEST_HALT_FILE=str(halted))
@@ -254,7 +256,7 @@ def test_a_deletion_killed_with_sigkill_is_finished_at_restart(stage, small_chun
     assert report["problems"] == []
     assert pg.db.one("SELECT 1 AS x FROM profiles WHERE id = ?", (alice,)) is None
     assert pg.db.query("SELECT * FROM deletions") == []
-    assert pg.list_samples(bob), "Bob's writing is intact"
+    assert pg.library.list_samples(bob), "Bob's writing is intact"
     assert_stores_sound(pg, marker)
 
 
@@ -262,12 +264,12 @@ def test_a_deletion_killed_with_sigkill_is_finished_at_restart(stage, small_chun
 def test_deleting_a_sample_or_a_persona_leaves_no_byte_of_it(small_chunks, tmp_path):
     pg = small_chunks
     in_sample, in_persona = "zq" + uuid.uuid4().hex[:12], "zq" + uuid.uuid4().hex[:12]
-    alice = pg.create_profile("Alice")["id"]
-    kept = pg.add_sample(alice, text=text_of(60, "kept writing"))
-    gone = pg.add_sample(alice, text=text_of(300, in_sample), title=f"title {in_sample}")
-    persona = pg.create_persona("Sailors", "People who sail.", examples=[text_of(200, in_persona)])["id"]
-    pg.delete_sample(gone["id"])
-    pg.delete_persona(persona)
+    alice = pg.people.create_profile("Alice")["id"]
+    kept = pg.library.add_sample(alice, text=text_of(60, "kept writing"))
+    gone = pg.library.add_sample(alice, text=text_of(300, in_sample), title=f"title {in_sample}")
+    persona = pg.create_persona_with_examples("Sailors", "People who sail.", examples=[text_of(200, in_persona)])["id"]
+    pg.library.delete_sample(gone["id"])
+    pg.people.delete_persona(persona)
 
     def doctor(marker: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "playground", "doctor", "--erasure", marker], cwd=ROOT,
@@ -276,7 +278,7 @@ def test_deleting_a_sample_or_a_persona_leaves_no_byte_of_it(small_chunks, tmp_p
     for marker in (in_sample, in_persona):
         out = doctor(marker)
         assert out.returncode == 0, out.stdout
-    assert [s["id"] for s in pg.list_samples(alice)] == [kept["id"]]
+    assert [s["id"] for s in pg.library.list_samples(alice)] == [kept["id"]]
     assert_stores_sound(pg, in_sample, in_persona)
 
 
@@ -314,15 +316,16 @@ def test_evaluate_stopped_by_a_signal_leaves_no_copy_of_the_corpus(sig, tmp_path
 # -- the running app sees what the CLI added ------------------------------------------------------------------------
 def test_the_running_app_finds_a_sample_the_cli_added(small_chunks, tmp_path, cli):
     pg = small_chunks
-    alice = pg.create_profile("Alice")["id"]
-    pg.add_sample(alice, text="The harbour was quiet at dawn and the fishing boats came in late.")
-    assert pg.retrieve(alice, "boats", "user", RetrievalOptions("dense", k=5))  # the app has the collection open
+    alice = pg.people.create_profile("Alice")["id"]
+    pg.library.add_sample(alice, text="The harbour was quiet at dawn and the fishing boats came in late.")
+    assert pg.conversations.retrieve(alice, "boats", "user", RetrievalOptions("dense",
+                                                                              k=5))  # the app has the collection open
     f = tmp_path / "bread.txt"
     f.write_text("Sourdough bread needs a lively starter and a long cool rise overnight.")
     out = subprocess.run([sys.executable, "-m", "playground", "samples", "add", alice, str(f)], cwd=ROOT,
                          capture_output=True, text=True, env=env_for(pg.settings.data_dir), timeout=300)
     assert out.returncode == 0, out.stderr
-    hits = pg.retrieve(alice, "sourdough bread starter", "user", RetrievalOptions("dense", k=5))
+    hits = pg.conversations.retrieve(alice, "sourdough bread starter", "user", RetrievalOptions("dense", k=5))
     assert any("Sourdough" in h.text for h in hits), [h.text for h in hits]
 
 

@@ -1,4 +1,4 @@
-"""Issue 19: two browsers press "Load demo data" at once. One used to get an error (and a progress bar that never
+"""Two browsers press "Load demo data" at once. One used to get an error (and a progress bar that never
 ended); now the second waits for the first and finds everything loaded: one set of demo profiles and essays."""
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ def test_each_walkthrough_question_retrieves_the_essay_that_answers_it_under_eve
     failures = []
     for name, question, paper in WALKTHROUGH:
         for retriever in ("dense", "bm25", "hybrid"):
-            hits = pg.retrieve(profiles[name]["id"], question, "user", RetrievalOptions(retriever, k=4))
+            hits = pg.conversations.retrieve(profiles[name]["id"], question, "user", RetrievalOptions(retriever, k=4))
             top = hits[0]
             if not top.sample_title.startswith(f"Federalist No. {paper}:"):
                 failures.append(f"{name} / {retriever}: {question!r} → {top.sample_title}: {top.text[:120]!r}")

@@ -23,11 +23,11 @@ def tiny_env(tmp_path, tiny_model):
 
 def test_embedded_backend_streams_a_turn_and_records_model_tokens_and_timing(tiny_env, embedder):
     pg = Playground(Settings.from_env(tiny_env), embedder=embedder)
-    user = pg.create_profile("Ada")
-    pg.add_sample(user["id"], text="The river rose all night and we moved the sheep to the hill pasture.")
-    status = pg.llm_status()
+    user = pg.people.create_profile("Ada")
+    pg.library.add_sample(user["id"], text="The river rose all night and we moved the sheep to the hill pasture.")
+    status = pg.models.llm_status()
     assert status.reachable and status.backend == "embedded" and status.model == "tiny"
-    turn = pg.start_turn(pg.new_session(user["id"])["id"], "Tell me about the flood.", "user")
+    turn = pg.conversations.start_turn(pg.conversations.new_session(user["id"])["id"], "Tell me about the flood.", "user")
     pieces = list(turn.stream())
     assert len(pieces) > 1 and turn.answer == "".join(pieces) and turn.answer.strip()
     t = turn.trace
@@ -35,7 +35,7 @@ def test_embedded_backend_streams_a_turn_and_records_model_tokens_and_timing(tin
     assert t["output_tokens"] == 16 == len(pieces) - 1 and not t["output_tokens_estimated"]
     assert t["finish_reason"] == "length" and t["cut_at_limit"], "the tiny model never stops: cut at 16 tokens"
     assert pieces[-1] == " … (cut at the 16-token limit)" and turn.answer.endswith(pieces[-1])
-    saved = pg.session_messages(turn.session_id)[-1]
+    saved = pg.conversations.session_messages(turn.session_id)[-1]
     assert saved["content"] == turn.answer and saved["trace"]["cut_at_limit"]
     assert t["input_tokens_model"] and t["input_tokens_model"] > 20, "the prompt's length in the model's tokens"
     assert t["ttft_s"] is not None and t["latency_s"] >= t["ttft_s"]
@@ -93,9 +93,9 @@ def test_auto_backend_answers_with_the_embedded_model_when_ollama_is_not_running
     settings = Settings.from_env(env)
     assert settings.llm_backend == "auto", "auto is the default"
     pg = Playground(settings, embedder=embedder)
-    status = pg.llm_status()
+    status = pg.models.llm_status()
     assert status.reachable and status.backend == "embedded" and status.model == "tiny"
-    turn = pg.start_turn(pg.new_session(None)["id"], "Hello?", "global")
+    turn = pg.conversations.start_turn(pg.conversations.new_session(None)["id"], "Hello?", "global")
     assert "".join(turn.stream()).strip()
     assert turn.trace["backend"] == "embedded" and turn.trace["model"] == "tiny"
 
@@ -104,9 +104,9 @@ def test_a_missing_model_file_is_explained_not_a_traceback(tmp_path, embedder):
     env = {"PLAYGROUND_DATA_DIR": str(tmp_path / "data"), "PLAYGROUND_LLM_BACKEND": "embedded",
            "PLAYGROUND_EMBEDDED_MODEL": str(tmp_path / "gone.gguf")}
     pg = Playground(Settings.from_env(env), embedder=embedder)
-    status = pg.llm_status()
+    status = pg.models.llm_status()
     assert not status.reachable and "not installed" in status.problem
-    turn = pg.start_turn(pg.new_session(None)["id"], "Hello?", "global")
+    turn = pg.conversations.start_turn(pg.conversations.new_session(None)["id"], "Hello?", "global")
     with pytest.raises(ModelNotInstalled):
         list(turn.stream())
     assert turn.trace["status"] == "error"

@@ -46,27 +46,27 @@ def grep_data_folder(root: Path, *needles: str) -> list[str]:
 def make_world(pg: Playground, marker: str, engine: bool) -> dict:
     """Alice (participant P01) shares writing holding ``marker`` with persona "Gardeners"; Bob (P02, same study, same
     persona) gets it retrieved in persona mode, in chat and in his study answers; Alice uses every feature herself."""
-    persona = pg.create_persona("Gardeners", "You are talking with people who grow vegetables at home.",
+    persona = pg.create_persona_with_examples("Gardeners", "You are talking with people who grow vegetables at home.",
                                 examples=["Our allotment gives more courgettes than we can eat."])["id"]
     study = st.create_study(pg, "Garden study", "I agree.", [{"mode": "persona"}, {"mode": "user"}],
                             ["How should I water my garden?"], blind=False, persona_id=persona)
     alice_p, bob_p = st.join(pg, study["code"], f"P01{marker}"), st.join(pg, study["code"], "P02")
     alice, bob = alice_p["profile_id"], bob_p["profile_id"]
-    pg.update_profile(alice, display_name=f"Alice {marker}", notes=f"my notes {marker}", persona_id=persona,
+    pg.people.update_profile(alice, display_name=f"Alice {marker}", notes=f"my notes {marker}", persona_id=persona,
                       share_with_persona=True)
-    pg.update_profile(bob, persona_id=persona, share_with_persona=True)
+    pg.people.update_profile(bob, persona_id=persona, share_with_persona=True)
     for p in (alice_p, bob_p):
         st.consent(pg, p["id"])
-    pg.add_sample(alice, text=f"{GARDEN} The secret word of my garden is {marker}.", title=f"garden {marker}")
-    pg.add_sample(alice, text=f"In winter I knit scarves and read about {marker} in the evenings by the fire.",
+    pg.library.add_sample(alice, text=f"{GARDEN} The secret word of my garden is {marker}.", title=f"garden {marker}")
+    pg.library.add_sample(alice, text=f"In winter I knit scarves and read about {marker} in the evenings by the fire.",
                   title="winter")
-    pg.add_sample(bob, text="I cook stews and soups, and I keep bees at the bottom of the garden.", title="bees")
+    pg.library.add_sample(bob, text="I cook stews and soups, and I keep bees at the bottom of the garden.", title="bees")
     st.log_event(pg, alice_p["id"], "upload", {"title": f"garden {marker}"})
 
     def chat(profile_id: str, message: str, mode: str) -> None:
-        session = pg.new_session(profile_id, title=message[:20])
+        session = pg.conversations.new_session(profile_id, title=message[:20])
         for text in (message, "And what else?"):  # a second turn carries the first answer as history
-            turn = pg.start_turn(session["id"], text, mode, RetrievalOptions("hybrid", k=4))
+            turn = pg.conversations.start_turn(session["id"], text, mode, RetrievalOptions("hybrid", k=4))
             if engine:
                 list(turn.stream())
             else:
@@ -91,7 +91,7 @@ def make_world(pg: Playground, marker: str, engine: bool) -> dict:
     record_preference(pg, alice, f"compare {marker}", ["user", "global"], "user", {}, f"liked {marker}")
     # Exports are built on request (downloads); build them all, as an admin would, to prove none leaves a file.
     st.export_jsonl(pg, study["id"]), st.export_csv(pg, study["id"]), st.export_participant(pg, alice_p["id"])
-    pg.export_profile(alice)
+    pg.people.export_profile(alice)
     return {"persona": persona, "study": study, "alice": alice, "bob": bob, "alice_p": alice_p, "bob_p": bob_p}
 
 
@@ -101,7 +101,7 @@ def delete_by(route: str, pg: Playground, world: dict, env: dict[str, str]) -> N
                              capture_output=True, text=True, env={**os.environ, **env}, cwd=ROOT, timeout=300)
         assert out.returncode == 0, out.stderr
     elif route == "profile page":
-        pg.delete_profile(world["alice"])  # exactly what pages/1_Profile.py calls
+        pg.people.delete_profile(world["alice"])  # exactly what pages/1_Profile.py calls
     elif route == "study participant deletion":
         st.delete_participant(pg, world["alice_p"]["id"])
     elif route == "workshop reset":
@@ -119,16 +119,16 @@ def assert_erased(pg: Playground, root: Path, marker: str, world: dict, route: s
     if route != "workshop reset":
         # Bob's own data is intact, and what he sees in the inspector no longer quotes Alice.
         bob = world["bob"]
-        assert pg.list_samples(bob)
-        seen = json.dumps([pg.session_messages(s["id"]) for s in pg.sessions(bob)])
+        assert pg.library.list_samples(bob)
+        seen = json.dumps([pg.conversations.session_messages(s["id"]) for s in pg.conversations.sessions(bob)])
         assert marker not in seen and REMOVED_ANSWER in seen
         assert pg.db.one("SELECT 1 AS x FROM participants WHERE id = ?", (world["bob_p"]["id"],))
     # The stores still work in this process after the purge: add, then find it.
-    someone = pg.create_profile("Afterwards")
-    pg.add_sample(someone["id"], text="Sourdough needs a lively starter and a long, cool rise overnight.")
-    hits = pg.retrieve(someone["id"], "bread starter", "user", RetrievalOptions("dense", k=1))
+    someone = pg.people.create_profile("Afterwards")
+    pg.library.add_sample(someone["id"], text="Sourdough needs a lively starter and a long, cool rise overnight.")
+    hits = pg.conversations.retrieve(someone["id"], "bread starter", "user", RetrievalOptions("dense", k=1))
     assert hits and "Sourdough" in hits[0].text
-    assert pg.check_consistency() == []
+    assert pg.library.check_consistency() == []
 
 
 ROUTES = ["cli users delete", "profile page", "study participant deletion", "workshop reset"]
@@ -143,7 +143,7 @@ def test_every_route_erases_a_person_from_every_file_while_the_server_runs(route
     world = make_world(pg, marker, engine=True)
     answers = [json.loads(r["data"]) for r in pg.db.query(
         "SELECT data FROM study_events WHERE participant_id = ? AND kind = 'answer'", (world["bob_p"]["id"],))]
-    alice_samples = tuple(s["id"] for s in pg.list_samples(world["alice"]))
+    alice_samples = tuple(s["id"] for s in pg.library.list_samples(world["alice"]))
     assert any(s["chunk_id"].startswith(alice_samples) for a in answers for s in a["snippets"]), \
         "Bob's study answers were built from Alice's shared chunks"
     assert grep_data_folder(root, marker), "the marker is on disk before deletion (the scan can fail)"
@@ -153,8 +153,8 @@ def test_every_route_erases_a_person_from_every_file_while_the_server_runs(route
 
 def test_doctor_erasure_reports_a_living_person_and_their_text(pg, tmp_path):
     marker = "zq" + uuid.uuid4().hex[:14]
-    ada = pg.create_profile(f"Ada {marker}")
-    pg.add_sample(ada["id"], text=f"{GARDEN} {marker}")
+    ada = pg.people.create_profile(f"Ada {marker}")
+    pg.library.add_sample(ada["id"], text=f"{GARDEN} {marker}")
     env = {**os.environ, "PLAYGROUND_DATA_DIR": str(pg.settings.data_dir)}
     for target in (ada["id"], marker):
         out = subprocess.run([sys.executable, "-m", "playground", "doctor", "--erasure", target], capture_output=True,
@@ -179,14 +179,14 @@ def test_a_thousand_chunks_leave_no_vector_index_folder_and_no_vector_behind(tmp
            "PLAYGROUND_OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
     pg = Playground(Settings.from_env(env), embedder=embedder)
     marker = "zq" + uuid.uuid4().hex[:14]
-    persona = pg.create_persona("Walkers", "You are talking with people who walk a lot.",
+    persona = pg.create_persona_with_examples("Walkers", "You are talking with people who walk a lot.",
                                 examples=["We walked the coast path in the rain."])["id"]
-    alice = pg.create_profile("Alice", persona_id=persona, share_with_persona=True)["id"]
-    bob = pg.create_profile("Bob", persona_id=persona, share_with_persona=True)["id"]
-    pg.add_sample(bob, text="Bob walks his dog along the canal every evening and counts herons.")
+    alice = pg.people.create_profile("Alice", persona_id=persona, share_with_persona=True)["id"]
+    bob = pg.people.create_profile("Bob", persona_id=persona, share_with_persona=True)["id"]
+    pg.library.add_sample(bob, text="Bob walks his dog along the canal every evening and counts herons.")
     words = [f"walk{n} hill{n % 17} river{n % 29} path{n % 7} stone{n % 11}." for n in range(1300)]
     words[650] = f"{marker}."
-    pg.add_sample(alice, text=" ".join(words))
+    pg.library.add_sample(alice, text=" ".join(words))
     assert pg.vectors.count(user_collection(alice)) >= 1000
     chroma = pg.settings.chroma_path
     folders = {d.name for d in chroma.iterdir() if (d / "index_metadata.pickle").exists()}
@@ -194,16 +194,16 @@ def test_a_thousand_chunks_leave_no_vector_index_folder_and_no_vector_behind(tmp
     mine = np.vstack([c.embedding for c in pg.vectors.get(user_collection(alice), embeddings=True)])
     assert recoverable(pg.settings.data_dir, mine) == len(mine), "every vector can be read back from the index files"
 
-    pg.delete_profile(alice)
+    pg.people.delete_profile(alice)
     assert recoverable(pg.settings.data_dir, mine) == 0, "Alice's vectors are still in a vector index file"
     assert grep_data_folder(pg.settings.data_dir, marker) == []
     assert not folders & {d.name for d in chroma.iterdir()}, "the dropped collection's index folder is gone"
     live = {r["id"] for r in _chroma_segments(chroma)}
     assert {d.name for d in chroma.iterdir() if d.is_dir()} <= live
     # The persona (rebuilt without Alice) still serves Bob, in this process and in a fresh one.
-    hits = pg.retrieve(bob, "dog canal herons", "persona", RetrievalOptions("dense", k=2))
+    hits = pg.conversations.retrieve(bob, "dog canal herons", "persona", RetrievalOptions("dense", k=2))
     assert hits and all(h.owner_id != alice for h in hits)
-    assert pg.check_consistency() == []
+    assert pg.library.check_consistency() == []
     fresh = Playground(Settings.from_env(env), embedder=embedder)
     assert fresh.vectors.count(persona_collection(persona)) == pg.vectors.count(persona_collection(persona))
 

@@ -1,4 +1,4 @@
-"""Issue 5 on small real data (the Federalist papers): attribution, the cold-start auto mode, held-out evaluation
+"""On small real data (the Federalist papers): attribution, the cold-start auto mode, held-out evaluation
 that never retrieves the held-out text, and profile summaries. Tests that generate text name the llama.cpp engine."""
 
 import json
@@ -42,9 +42,9 @@ def test_attribution_cli_prints_accuracy_with_baselines(tmp_path):
 
 def test_dense_attribution_over_stored_profiles_uses_their_vectors(pg, federalist):
     for author in ("HAMILTON", "MADISON"):
-        user = pg.create_profile(author.title())
+        user = pg.people.create_profile(author.title())
         for r in [r for r in undisputed(federalist) if r["author"] == author][:3]:
-            pg.add_sample(user["id"], text=r["text"][:3000], title=r["title"])
+            pg.library.add_sample(user["id"], text=r["text"][:3000], title=r["title"])
     docs = profile_docs(pg)
     assert len(docs) == 6 and all(d.vector is not None and d.vector.shape == (384,) for d in docs)
     result = attribute(docs, "dense")
@@ -59,17 +59,17 @@ def test_rouge_and_meteor_reward_overlap():
 
 
 def test_auto_mode_moves_from_global_to_persona_to_user_as_writing_arrives(pg, federalist):
-    newbie = pg.create_profile("New person")
-    assert pg.resolve_auto(newbie)["mode"] == "global"
-    baker = pg.create_profile("Baker", interests="baking bread, knitting, my dogs")
-    r = pg.resolve_auto(baker)
+    newbie = pg.people.create_profile("New person")
+    assert pg.scoping.resolve_auto(newbie)["mode"] == "global"
+    baker = pg.people.create_profile("Baker", interests="baking bread, knitting, my dogs")
+    r = pg.scoping.resolve_auto(baker)
     assert r["mode"] == "persona" and "closest persona" in r["reason"] and r["persona_id"]
     essays = [x for x in undisputed(federalist) if x["author"] == "HAMILTON"][:2]
     for e in essays:
-        pg.add_sample(baker["id"], text=e["text"])
-    r = pg.resolve_auto(pg.get_profile(baker["id"]))
+        pg.library.add_sample(baker["id"], text=e["text"])
+    r = pg.scoping.resolve_auto(pg.people.get_profile(baker["id"]))
     assert r["mode"] == "user" and "chunks of their own writing" in r["reason"]
-    _, build, _ = pg.preview(baker["id"], "What about taxes?", "auto")
+    _, build, _ = pg.conversations.preview(baker["id"], "What about taxes?", "auto")
     assert build.mode == "user" and build.resolution["mode"] == "user"
     assert any(p.source == "snippet" for p in build.parts)
 
@@ -79,14 +79,14 @@ def test_llama_cpp_engine_evaluation_never_retrieves_the_held_out_text(llm_env, 
     from playground import Playground
 
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
-    group = pg.create_persona("Authors", "People who wrote essays for the newspapers of New York.")
+    group = pg.create_persona_with_examples("Authors", "People who wrote essays for the newspapers of New York.")
     users = {}
     for author in ("HAMILTON", "MADISON"):
-        users[author] = pg.create_profile(author.title(), persona_id=group["id"], share_with_persona=True)
+        users[author] = pg.people.create_profile(author.title(), persona_id=group["id"], share_with_persona=True)
         for r in [r for r in undisputed(federalist) if r["author"] == author][:3]:
-            pg.add_sample(users[author]["id"], text=r["text"][:2500], title=r["title"])
+            pg.library.add_sample(users[author]["id"], text=r["text"][:2500], title=r["title"])
     uid = users["HAMILTON"]["id"]
-    held = [s["id"] for s in pg.list_samples(uid)[-1:]]
+    held = [s["id"] for s in pg.library.list_samples(uid)[-1:]]
     held_chunks = {c["text"] for c in pg.db.query("SELECT text FROM chunks WHERE sample_id = ?", (held[0],))}
     result = evaluate_profile(pg, uid, holdout=held, conditions=["user", "persona", "global", "none"],
                               retriever="hybrid", k=8, max_tokens=20)
@@ -99,7 +99,7 @@ def test_llama_cpp_engine_evaluation_never_retrieves_the_held_out_text(llm_env, 
         assert 0 <= row.rouge1 <= 1 and 0 <= row.meteor <= 1 and -1 <= row.sim_reference <= 1
     assert any(r.retrieved for r in result.rows if r.condition == "user")
     # The same retrieval without the exclusion does find the held-out essay: the test above can fail.
-    leak = pg.retrieve(uid, result.rows[0].task, "user", RetrievalOptions("hybrid", k=8))
+    leak = pg.conversations.retrieve(uid, result.rows[0].task, "user", RetrievalOptions("hybrid", k=8))
     assert held[0] in {h.sample_id for h in leak}
     summary = result.summary()
     assert summary["user"]["n"] == 1 and set(summary) == {"user", "persona", "global", "none"}
@@ -127,19 +127,19 @@ def test_llama_cpp_engine_profile_summary_is_cached_editable_and_goes_stale(llm_
     from playground.pipeline.summaries import ensure_summary, get_summary, save_summary
 
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
-    user = pg.create_profile("Ada")
-    pg.add_sample(user["id"], text="I sail on the estuary every weekend; the tide tables rule my life.", title="sea")
+    user = pg.people.create_profile("Ada")
+    pg.library.add_sample(user["id"], text="I sail on the estuary every weekend; the tide tables rule my life.", title="sea")
     first = ensure_summary(pg, user["id"])
     assert first["text"] and first["model"] == "tiny" and [s["title"] for s in first["sources"]] == ["sea"]
     assert ensure_summary(pg, user["id"])["updated"] == first["updated"], "cached while the samples are the same"
-    _, build, _ = pg.preview(user["id"], "Plan my weekend", "user", use_summary=True)
+    _, build, _ = pg.conversations.preview(user["id"], "Plan my weekend", "user", use_summary=True)
     part = next(p for p in build.parts if p.source == "summary")
     assert first["text"] in part.text and part.meta["sources"] == ["sea"]
-    pg.add_sample(user["id"], text="Bread on Sundays: a slow sourdough, baked hot.", title="bread")
+    pg.library.add_sample(user["id"], text="Bread on Sundays: a slow sourdough, baked hot.", title="bread")
     assert get_summary(pg, user["id"])["stale"]
     regenerated = ensure_summary(pg, user["id"])
     assert not regenerated["stale"] and {s["title"] for s in regenerated["sources"]} == {"sea", "bread"}
     save_summary(pg, user["id"], "Writes short, practical notes about sailing and baking.")
-    pg.add_sample(user["id"], text="A third note, about the garden and its slugs.", title="garden")
+    pg.library.add_sample(user["id"], text="A third note, about the garden and its slugs.", title="garden")
     kept = ensure_summary(pg, user["id"])
     assert kept["edited"] and kept["stale"] and kept["text"].startswith("Writes short"), "the person's edit is kept"

@@ -19,12 +19,12 @@ INGEST = textwrap.dedent("""
     import sys
     from playground import Playground, Settings
     pg = Playground(Settings.from_env())
-    user = pg.list_profiles()[0]["id"]
+    user = pg.people.list_profiles()[0]["id"]
     words = "river flood sheep pasture bread oven garden stars union faction".split()
     text = "\\n\\n".join(" ".join(words[(i + j) % 10] for j in range(12)) + "." for i in range(int(sys.argv[1])))
     text += " " + (sys.argv[2] if len(sys.argv) > 2 else "")
     print("start", flush=True)
-    pg.add_sample(user, text=text, title="big")
+    pg.library.add_sample(user, text=text, title="big")
     print("done", flush=True)
 """)
 
@@ -34,8 +34,8 @@ def test_sigkill_during_ingestion_leaves_consistent_stores_after_restart(tmp_pat
            "PLAYGROUND_CHUNK_OVERLAP": "0"}
     settings = Settings.from_env(env)
     pg = Playground(settings, embedder=embedder)
-    user = pg.create_profile("Ada")
-    kept = pg.add_sample(user["id"], text="The harbour was quiet at dawn, and the boats came in late.")
+    user = pg.people.create_profile("Ada")
+    kept = pg.library.add_sample(user["id"], text="The harbour was quiet at dawn, and the boats came in late.")
     killed_while = []
     for attempt in range(3):
         proc = subprocess.Popen([sys.executable, "-c", INGEST, "2500"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -55,11 +55,12 @@ def test_sigkill_during_ingestion_leaves_consistent_stores_after_restart(tmp_pat
         proc.wait()
         killed_while.append(state)
         restarted = Playground(settings, embedder=embedder)
-        assert restarted.check_consistency() == [], f"attempt {attempt}"
-        titles = [s["title"] for s in restarted.list_samples(user["id"])]
+        assert restarted.library.check_consistency() == [], f"attempt {attempt}"
+        titles = [s["title"] for s in restarted.library.list_samples(user["id"])]
         assert titles[0] == kept["title"], "what was saved before is intact"
         if "big" in titles:
-            restarted.delete_sample(next(s["id"] for s in restarted.list_samples(user["id"]) if s["title"] == "big"))
+            big = next(s["id"] for s in restarted.library.list_samples(user["id"]) if s["title"] == "big")
+            restarted.library.delete_sample(big)
     assert "pending" in killed_while, "at least one kill landed between the record and the vectors"
 
 
@@ -77,8 +78,8 @@ def small_disk(tmp_path):
 def test_a_full_disk_gives_a_clear_error_and_corrupts_nothing(small_disk, embedder):
     settings = Settings.from_env({"PLAYGROUND_DATA_DIR": str(small_disk / "data")})
     pg = Playground(settings, embedder=embedder)
-    user = pg.create_profile("Ada")
-    first = pg.add_sample(user["id"], text="Notes from the river: it rose all night and the sheep moved uphill.")
+    user = pg.people.create_profile("Ada")
+    first = pg.library.add_sample(user["id"], text="Notes from the river: it rose all night and the sheep moved uphill.")
     filler = small_disk / "filler"
     with open(filler, "wb") as f:  # someone else fills the disk
         try:
@@ -90,15 +91,15 @@ def test_a_full_disk_gives_a_clear_error_and_corrupts_nothing(small_disk, embedd
     errors = []
     for i in range(5):
         try:
-            pg.add_sample(user["id"], text=f"Another long page of writing number {i}. " * 400)
+            pg.library.add_sample(user["id"], text=f"Another long page of writing number {i}. " * 400)
         except StorageError as e:
             errors.append(str(e))
     assert errors and all("full" in e for e in errors), errors
     filler.unlink()
     restarted = Playground(settings, embedder=embedder)
-    assert restarted.check_consistency() == []
-    assert first["id"] in [s["id"] for s in restarted.list_samples(user["id"])]
-    hits = restarted.retrieve(user["id"], "river sheep", "user")
+    assert restarted.library.check_consistency() == []
+    assert first["id"] in [s["id"] for s in restarted.library.list_samples(user["id"])]
+    hits = restarted.conversations.retrieve(user["id"], "river sheep", "user")
     assert hits and hits[0].sample_id == first["id"]
 
 
@@ -112,13 +113,13 @@ def test_an_unreachable_chroma_server_is_reported_in_words(tmp_path, embedder):
 def test_two_processes_adding_samples_at_once_both_land(tmp_path, embedder):
     env = {**os.environ, "PLAYGROUND_DATA_DIR": str(tmp_path / "d")}
     pg = Playground(Settings.from_env(env), embedder=embedder)
-    user = pg.create_profile("Ada")
+    user = pg.people.create_profile("Ada")
     procs = [subprocess.Popen([sys.executable, "-c", INGEST, "40", f"writer {n}"], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, text=True) for n in range(2)]
     outs = [p.communicate(timeout=300)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs) and all("done" in o for o in outs)
     restarted = Playground(Settings.from_env(env), embedder=embedder)
-    assert restarted.check_consistency() == []
-    assert len(restarted.list_samples(user["id"])) == 2
+    assert restarted.library.check_consistency() == []
+    assert len(restarted.library.list_samples(user["id"])) == 2
     assert restarted.vectors.count(user_collection(user["id"])) == sum(
-        s["n_chunks"] for s in restarted.list_samples(user["id"]))
+        s["n_chunks"] for s in restarted.library.list_samples(user["id"]))

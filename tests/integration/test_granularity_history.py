@@ -30,16 +30,16 @@ def sent_text(messages: list[dict[str, str]]) -> str:
 
 def ask(pg: Playground, sid: str, text: str, mode: str, persona_id: str | None = None,
         retriever: str = "dense") -> Any:
-    turn = pg.start_turn(sid, text, mode, RetrievalOptions(retriever, k=4), persona_id=persona_id)
+    turn = pg.conversations.start_turn(sid, text, mode, RetrievalOptions(retriever, k=4), persona_id=persona_id)
     list(turn.stream())
     return turn
 
 
 def test_global_after_a_user_turn_sends_no_personal_history_and_the_inspector_says_what_was_left_out(echo_pg):
     pg, backend = echo_pg
-    me = pg.create_profile("Ada", interests="MKadaint sailing", notes="MKadanote")
-    pg.add_sample(me["id"], text="MKadasample I sail on the estuary every weekend; the tide tables rule my life.")
-    sid = pg.new_session(me["id"])["id"]
+    me = pg.people.create_profile("Ada", interests="MKadaint sailing", notes="MKadanote")
+    pg.library.add_sample(me["id"], text="MKadasample I sail on the estuary every weekend; the tide tables rule my life.")
+    sid = pg.conversations.new_session(me["id"])["id"]
     first = ask(pg, sid, "Where should I spend Sunday?", "user")
     assert "MKadasample" in first.answer and "MKadanote" in first.answer  # the echo repeats personal details
     again = ask(pg, sid, "Where should I spend Sunday?", "global")
@@ -51,27 +51,27 @@ def test_global_after_a_user_turn_sends_no_personal_history_and_the_inspector_sa
     assert [(x["message_id"], x["mode"]) for x in left] == [(first.assistant_message_id, "user")]
     assert "global mode sees no personal data" in left[0]["reason"]
     # The trace as stored (what the inspector reads) says the same.
-    stored = pg.session_messages(sid)[-1]["trace"]
+    stored = pg.conversations.session_messages(sid)[-1]["trace"]
     assert stored["prompt"]["history_excluded"] == left and stored["session_id"] == sid
 
 
 @pytest.mark.parametrize("retriever", ["dense", "bm25", "hybrid"])
 def test_preview_equals_the_prompt_sent_message_for_message_for_every_granularity_after_switching(echo_pg, retriever):
     pg, backend = echo_pg
-    persona = pg.create_persona("Sailors", "People who sail small boats. MKsailorsdesc")
-    me = pg.create_profile("Ada", interests="MKadaint", persona_id=persona["id"], share_with_persona=True)
-    other = pg.create_profile("Bob", persona_id=persona["id"], share_with_persona=True)
-    pg.add_sample(me["id"], text="MKadasample The tide tables rule my life; I sail every weekend.")
-    pg.add_sample(other["id"], text="MKbobsample Knots, sheets and halyards: I teach sailing to children.")
-    sid = pg.new_session(me["id"])["id"]
+    persona = pg.create_persona_with_examples("Sailors", "People who sail small boats. MKsailorsdesc")
+    me = pg.people.create_profile("Ada", interests="MKadaint", persona_id=persona["id"], share_with_persona=True)
+    other = pg.people.create_profile("Bob", persona_id=persona["id"], share_with_persona=True)
+    pg.library.add_sample(me["id"], text="MKadasample The tide tables rule my life; I sail every weekend.")
+    pg.library.add_sample(other["id"], text="MKbobsample Knots, sheets and halyards: I teach sailing to children.")
+    sid = pg.conversations.new_session(me["id"])["id"]
     # A conversation that switches granularity, as in the workshop: user, global, persona, auto, user.
     for mode in ("user", "global", "persona", "auto", "user"):
         ask(pg, sid, f"Tell me about sailing ({mode}).", mode, retriever=retriever)
     for mode in ("global", "persona", "user", "auto", "global", "persona"):
         # What the Chat page previews after a switch, then what "Ask again" sends: the same call, same inputs.
         options = RetrievalOptions(retriever, k=4)
-        hits, preview, _ = pg.preview(me["id"], "And in winter?", mode, options, session_id=sid)
-        turn = pg.start_turn(sid, "And in winter?", mode, options)
+        hits, preview, _ = pg.conversations.preview(me["id"], "And in winter?", mode, options, session_id=sid)
+        turn = pg.conversations.start_turn(sid, "And in winter?", mode, options)
         assert turn.prompt.messages == preview.messages, mode
         assert [(p.source, p.label, p.text) for p in turn.prompt.parts] == \
                [(p.source, p.label, p.text) for p in preview.parts], mode
@@ -82,7 +82,7 @@ def test_preview_equals_the_prompt_sent_message_for_message_for_every_granularit
         if turn.trace["mode"] == "global":
             assert "MK" not in text.replace("MKans", ""), text  # no personal data (answers checked below)
             history_ids = set(preview.history_ids)
-            modes = {m["id"]: (m["trace"] or {}).get("mode") for m in pg.session_messages(sid)
+            modes = {m["id"]: (m["trace"] or {}).get("mode") for m in pg.conversations.session_messages(sid)
                      if m["role"] == "assistant"}
             assert all(modes[i] == "global" for i in history_ids if i in modes)
         if turn.trace["mode"] == "persona":
@@ -120,7 +120,7 @@ def test_cli_chat_continues_a_conversation_with_the_same_history_the_app_would_s
     pg = Playground(Settings.from_env({k: v for k, v in env.items() if k.startswith("PLAYGROUND_")}),
                     embedder=embedder)
     for mode in ("user", "global"):
-        _, build, _ = pg.preview(user["id"], "Once more?", mode, session_id=sid)
+        _, build, _ = pg.conversations.preview(user["id"], "Once more?", mode, session_id=sid)
         preview = json.loads(cli("prompt", user["id"], "Once more?", "--mode", mode, "--session", sid).stdout)
         assert preview["messages"] == build.messages
     # Another profile cannot continue it.
@@ -134,18 +134,19 @@ def test_randomized_conversations_never_carry_a_persons_data_into_global_or_into
     pg, backend = echo_pg
     seed = int(os.environ.get("HISTORY_TEST_SEED") or random.randrange(1 << 30))  # a failure prints its seed
     rng = random.Random(seed)
-    p1 = pg.create_persona("Sailors", "People who sail small boats.")
-    p2 = pg.create_persona("Gardeners", "People who grow vegetables.")
+    p1 = pg.create_persona_with_examples("Sailors", "People who sail small boats.")
+    p2 = pg.create_persona_with_examples("Gardeners", "People who grow vegetables.")
     people: dict[str, dict[str, Any]] = {}
     for name, persona, share in (("ann", p1, True), ("ben", p1, False), ("cat", p2, rng.random() < 0.5)):
-        prof = pg.create_profile(name.title(), notes=f"MK{name}profile", interests=f"MK{name}interest",
+        prof = pg.people.create_profile(name.title(), notes=f"MK{name}profile", interests=f"MK{name}interest",
                                  persona_id=persona["id"], share_with_persona=share)
         n_samples = rng.randint(1, 3)
         for i in range(n_samples):
-            pg.add_sample(prof["id"], text=f"MK{name}sample{i}x A note about boats, gardens and weekends number {i}.")
+            pg.library.add_sample(prof["id"],
+                                  text=f"MK{name}sample{i}x A note about boats, gardens and weekends number {i}.")
         people[name] = {"profile": prof, "persona": persona["id"] if share else None,
                         "samples": {f"MK{name}sample{i}x" for i in range(n_samples)},
-                        "sessions": [pg.new_session(prof["id"])["id"]]}
+                        "sessions": [pg.conversations.new_session(prof["id"])["id"]]}
     personas_seen: dict[str, set[str]] = {}  # session -> personas whose (shared) data its turns saw
     user_level: dict[str, set[str]] = {n: set() for n in people}  # markers from each person's user-level turns
     persona_level: dict[str, set[str]] = {}  # persona id -> markers from its turns
@@ -154,12 +155,12 @@ def test_randomized_conversations_never_carry_a_persons_data_into_global_or_into
         name = rng.choice(list(people))
         person = people[name]
         if rng.random() < 0.1:
-            person["sessions"].append(pg.new_session(person["profile"]["id"])["id"])
+            person["sessions"].append(pg.conversations.new_session(person["profile"]["id"])["id"])
         sid = person["sessions"][-1]
         mode = rng.choice(["user", "persona", "global", "auto", "global"])
         persona_id = rng.choice([p1["id"], p2["id"]]) if mode == "persona" else None
         q = f"MK{name}q{step}x what about weekends?"  # markers end in x: "q2x" is no part of "q20x"
-        turn = pg.start_turn(sid, q, mode, RetrievalOptions(rng.choice(["dense", "bm25", "hybrid"]), k=3),
+        turn = pg.conversations.start_turn(sid, q, mode, RetrievalOptions(rng.choice(["dense", "bm25", "hybrid"]), k=3),
                              persona_id=persona_id)
         list(turn.stream())
         resolved, used_persona = turn.trace["mode"], turn.trace["persona_id"]
@@ -202,8 +203,8 @@ def test_randomized_conversations_never_carry_a_persons_data_into_global_or_into
 
 def test_a_conversation_recorded_before_history_respected_granularity_leaks_nothing_into_global(echo_pg):
     pg, backend = echo_pg
-    me = pg.create_profile("Ada", notes="MKadanote")
-    sid = pg.new_session(me["id"])["id"]
+    me = pg.people.create_profile("Ada", notes="MKadanote")
+    sid = pg.conversations.new_session(me["id"])["id"]
     personal = ask(pg, sid, "Where should I sail?", "user")
     old_global = ask(pg, sid, "And in general?", "global")
     # Make the global turn look as the old code recorded it: it carried the personalized turn as history (no
@@ -219,4 +220,4 @@ def test_a_conversation_recorded_before_history_respected_granularity_leaks_noth
     assert set(left) == {personal.assistant_message_id, old_global.assistant_message_id}
     assert "carried personal data from earlier turns" in left[old_global.assistant_message_id]
     # A user-level turn still carries the whole conversation.
-    assert "MKadanote" in sent_text(pg.preview(me["id"], "More?", "user", session_id=sid)[1].messages)
+    assert "MKadanote" in sent_text(pg.conversations.preview(me["id"], "More?", "user", session_id=sid)[1].messages)

@@ -1,4 +1,4 @@
-"""Inputs from issue 10 that used to go wrong: Chinese and Japanese writing (stored, and found by BM25), four
+"""Inputs people send: Chinese and Japanese writing (stored, and found by BM25), four
 concurrent adds of the same file, display names made only of invisible characters, a blind study with a persona
 condition, and resuming a study participant from a link on a shared machine."""
 
@@ -20,20 +20,20 @@ ENGLISH = "The lighthouse keeper logs the weather at dawn and dusk, and the ship
 
 
 def test_chinese_and_japanese_writing_is_stored_and_bm25_finds_it(pg):
-    user = pg.create_profile("李明")
+    user = pg.people.create_profile("李明")
     for title, text in (("中文", CHINESE * 40), ("日本語", JAPANESE * 40), ("english", ENGLISH)):
-        pg.add_sample(user["id"], text=text, title=title)
-    assert {s["title"] for s in pg.list_samples(user["id"])} == {"中文", "日本語", "english"}
+        pg.library.add_sample(user["id"], text=text, title=title)
+    assert {s["title"] for s in pg.library.list_samples(user["id"])} == {"中文", "日本語", "english"}
     for query, title in (("长城的建筑", "中文"), ("北京大学图书馆", "中文"), ("猫の名前", "日本語"),
                          ("薄暗い所で泣いていた", "日本語"), ("lighthouse weather", "english")):
-        hits = pg.retrieve(user["id"], query, "user", RetrievalOptions("bm25", k=3))
+        hits = pg.conversations.retrieve(user["id"], query, "user", RetrievalOptions("bm25", k=3))
         assert hits and hits[0].sample_title == title, (query, [h.sample_title for h in hits])
-    hybrid = pg.retrieve(user["id"], "长城", "user", RetrievalOptions("hybrid", k=2))
+    hybrid = pg.conversations.retrieve(user["id"], "长城", "user", RetrievalOptions("hybrid", k=2))
     assert hybrid[0].sample_title == "中文" and "bm25" in hybrid[0].scores
 
 
 def test_four_concurrent_adds_of_the_same_file_store_one_copy(pg):
-    user = pg.create_profile("Ada")
+    user = pg.people.create_profile("Ada")
     data = (ENGLISH + "\n\n").encode() * 30
     start = threading.Barrier(4)
     outcomes: list[str] = []
@@ -41,7 +41,7 @@ def test_four_concurrent_adds_of_the_same_file_store_one_copy(pg):
     def add(n: int) -> None:
         start.wait()
         try:
-            pg.add_sample(user["id"], filename="essay.txt", data=data)
+            pg.library.add_sample(user["id"], filename="essay.txt", data=data)
             outcomes.append("stored")
         except InvalidInput as e:
             outcomes.append(str(e))
@@ -54,22 +54,22 @@ def test_four_concurrent_adds_of_the_same_file_store_one_copy(pg):
     assert outcomes.count("stored") == 1, outcomes
     assert all("essay" in o and ("already in your samples" in o or "being added" in o)
                for o in outcomes if o != "stored"), outcomes
-    assert len(pg.list_samples(user["id"])) == 1
+    assert len(pg.library.list_samples(user["id"])) == 1
     assert pg.db.one("SELECT count(*) AS n FROM samples")["n"] == 1
-    assert pg.check_consistency() == []
+    assert pg.library.check_consistency() == []
 
 
 @pytest.mark.parametrize("name", ["\u200b", "\u200b\u200d\u2060", "\ufeff\u200c", " \u200e\u200f ", "\u00ad",
                                   "\u2063\u034f"])
 def test_display_names_made_only_of_invisible_characters_are_refused(pg, name):
     with pytest.raises(InvalidInput, match="visible character"):
-        pg.create_profile(name)
-    ok = pg.create_profile("Zoë")
+        pg.people.create_profile(name)
+    ok = pg.people.create_profile("Zoë")
     with pytest.raises(InvalidInput, match="visible character"):
-        pg.update_profile(ok["id"], display_name=name)
-    assert pg.get_profile(ok["id"])["display_name"] == "Zoë"
+        pg.people.update_profile(ok["id"], display_name=name)
+    assert pg.people.get_profile(ok["id"])["display_name"] == "Zoë"
     with pytest.raises(InvalidInput, match="visible character"):
-        pg.create_persona(name, "You talk with people who like short answers.")
+        pg.create_persona_with_examples(name, "You talk with people who like short answers.")
 
 
 def test_a_persona_condition_needs_a_persona_when_the_study_is_set_up(pg):
@@ -78,7 +78,7 @@ def test_a_persona_condition_needs_a_persona_when_the_study_is_set_up(pg):
         st.create_study(pg, conditions=[{"mode": "persona"}, {"mode": "global"}], **args)
     with pytest.raises(NotFound):
         st.create_study(pg, conditions=[{"mode": "persona"}, {"mode": "global"}], persona_id="nope", **args)
-    persona = pg.list_personas()[0]
+    persona = pg.people.list_personas()[0]
     s = st.create_study(pg, conditions=[{"mode": "persona"}, {"mode": "global"}], persona_id=persona["id"], **args)
     assert s["conditions"][0]["persona_id"] == persona["id"]
 
@@ -101,11 +101,11 @@ def test_a_blind_study_hides_the_condition_in_a_set_up_error(pg):
 @pytest.mark.engine
 def test_a_blind_persona_study_runs_for_participants_with_no_persona(llm_env, embedder):
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
-    persona = next(p for p in pg.list_personas() if p["examples"])
+    persona = next(p for p in pg.people.list_personas() if p["examples"])
     s = st.create_study(pg, "Personas", "I agree.", [{"mode": "persona"}, {"mode": "user"}],
                         ["Plan my weekend.", "Explain taxes to me."], blind=True, persona_id=persona["id"])
     p = st.join(pg, s["code"], "P01")
-    assert pg.get_profile(p["profile_id"])["persona_id"] is None
+    assert pg.people.get_profile(p["profile_id"])["persona_id"] is None
     st.consent(pg, p["id"])
     view = st.generate_answers(pg, p["id"], 0)
     assert set(view["answers"]) == {"A", "B"} and all(a["status"] == "complete" for a in view["answers"].values())
@@ -125,7 +125,7 @@ def test_a_participant_id_alone_does_not_resume_someone_elses_session(pg):
     assert st.join(pg, s["code"], "P01")["id"] == alice["id"], "before consent, joining again is harmless"
     token = st.join(pg, s["code"], "P01")["resume_token"]
     st.consent(pg, alice["id"])
-    pg.add_sample(alice["profile_id"], text=ENGLISH)
+    pg.library.add_sample(alice["profile_id"], text=ENGLISH)
     with pytest.raises(InvalidInput, match="already started"):
         st.join(pg, s["code"], "P01")
     with pytest.raises(InvalidInput, match="already started"):

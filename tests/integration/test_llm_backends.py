@@ -25,18 +25,18 @@ RIVER = "The river rose all night and we moved the sheep to the hill pasture bef
 @pytest.fixture
 def live(llm_env, embedder):
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
-    user = pg.create_profile("Ada", interests="rivers")
-    pg.add_sample(user["id"], text=RIVER)
+    user = pg.people.create_profile("Ada", interests="rivers")
+    pg.library.add_sample(user["id"], text=RIVER)
     return pg, user
 
 
 @pytest.mark.engine
 def test_llama_cpp_engine_streams_an_answer_and_the_trace_records_it(live):
     pg, user = live
-    status = pg.llm_status()
+    status = pg.models.llm_status()
     assert status.reachable and "tiny" in status.models and status.model == "tiny"
-    session = pg.new_session(user["id"])
-    turn = pg.start_turn(session["id"], "Tell me about the flood.", "user", RetrievalOptions("hybrid", k=2))
+    session = pg.conversations.new_session(user["id"])
+    turn = pg.conversations.start_turn(session["id"], "Tell me about the flood.", "user", RetrievalOptions("hybrid", k=2))
     assert turn.hits and turn.hits[0].owner_id == user["id"]
     pieces = list(turn.stream())
     assert len(pieces) > 1, "the answer arrives in pieces (streaming)"
@@ -49,15 +49,15 @@ def test_llama_cpp_engine_streams_an_answer_and_the_trace_records_it(live):
     assert t["finish_reason"] == "length" and t["cut_at_limit"] and turn.answer.endswith("(cut at the 24-token limit)")
     assert not t["output_tokens_estimated"], "llama.cpp's server reports the streamed answer's tokens"
     assert {"retrieval_ms", "prompt_ms", "log_ms"} <= set(t["timings"])
-    saved = pg.session_messages(session["id"])
+    saved = pg.conversations.session_messages(session["id"])
     assert [(m["role"], m["status"]) for m in saved] == [("user", "complete"), ("assistant", "complete")]
     assert saved[1]["content"] == turn.answer and saved[1]["trace"]["id"] == t["id"]
     # The next user-level turn carries the conversation as history; a global one does not (it was personalized).
-    turn2 = pg.start_turn(session["id"], "And then?", "user")
+    turn2 = pg.conversations.start_turn(session["id"], "And then?", "user")
     assert [p.source for p in turn2.prompt.parts].count("history") == 2
     assert turn.answer in turn2.prompt.messages[2]["content"]
     list(turn2.stream())
-    turn3 = pg.start_turn(session["id"], "And then?", "global")
+    turn3 = pg.conversations.start_turn(session["id"], "And then?", "global")
     assert "history" not in [p.source for p in turn3.prompt.parts]
     assert [x["mode"] for x in turn3.trace["history_excluded"]] == ["user", "user"]
     list(turn3.stream())
@@ -66,7 +66,7 @@ def test_llama_cpp_engine_streams_an_answer_and_the_trace_records_it(live):
 @pytest.mark.engine
 def test_llama_cpp_engine_a_model_the_server_lacks_is_reported(live, llm_env, embedder):
     pg = Playground(Settings.from_env({**llm_env, "PLAYGROUND_MODEL": "no-such-model"}), embedder=embedder)
-    status = pg.llm_status()
+    status = pg.models.llm_status()
     assert status.reachable and "no-such-model" in status.problem
 
 
@@ -78,8 +78,8 @@ def test_llama_cpp_engine_dies_mid_stream_and_the_partial_answer_is_kept(tiny_mo
         env = {"PLAYGROUND_DATA_DIR": str(tmp_path / "d"), "PLAYGROUND_LLM_BACKEND": "openai",
                "PLAYGROUND_OPENAI_BASE_URL": url, "PLAYGROUND_MODEL": "tiny", "PLAYGROUND_MAX_TOKENS": "2000"}
         pg = Playground(Settings.from_env(env), embedder=embedder)
-        session = pg.new_session(None)
-        turn = pg.start_turn(session["id"], "Write a long story.", "global")
+        session = pg.conversations.new_session(None)
+        turn = pg.conversations.start_turn(session["id"], "Write a long story.", "global")
         stream = turn.stream()
         first = next(stream)
         kill(url)
@@ -87,13 +87,13 @@ def test_llama_cpp_engine_dies_mid_stream_and_the_partial_answer_is_kept(tiny_mo
             for _ in stream:
                 pass
         assert "partial answer was kept" in str(err.value)
-        saved = pg.session_messages(session["id"])[-1]
+        saved = pg.conversations.session_messages(session["id"])[-1]
         assert saved["status"] == "interrupted" and saved["content"].startswith(first)
         assert saved["trace"]["status"] == "interrupted"
     # Once a server is back, the next turn works.
     with llama_server(tiny_model, alias="tiny") as url2:
         pg2 = Playground(Settings.from_env({**env, "PLAYGROUND_OPENAI_BASE_URL": url2}), embedder=embedder)
-        turn = pg2.start_turn(session["id"], "Try again.", "global")
+        turn = pg2.conversations.start_turn(session["id"], "Try again.", "global")
         assert "".join(turn.stream()).strip()
 
 
@@ -105,15 +105,15 @@ def test_ollama_closed_port_says_ollama_is_not_running_and_keeps_the_message(tmp
     pg = Playground(Settings.from_env({"PLAYGROUND_DATA_DIR": str(tmp_path / "d"), "PLAYGROUND_OLLAMA_HOST": host,
                                        "PLAYGROUND_LLM_BACKEND": "ollama", "PLAYGROUND_MODEL": "llama3.2"}),
                     embedder=embedder)
-    status = pg.llm_status()
+    status = pg.models.llm_status()
     assert not status.reachable and "ollama pull" in status.problem
-    session = pg.new_session(None)
-    turn = pg.start_turn(session["id"], "Are you there?", "global")
+    session = pg.conversations.new_session(None)
+    turn = pg.conversations.start_turn(session["id"], "Are you there?", "global")
     t0 = time.perf_counter()
     with pytest.raises(LLMUnavailable, match=f"Ollama is not running at {host}"):
         list(turn.stream())
     assert time.perf_counter() - t0 < 10, "a closed port fails fast"
-    saved = pg.session_messages(session["id"])
+    saved = pg.conversations.session_messages(session["id"])
     assert saved[0]["content"] == "Are you there?"
     assert saved[1]["status"] == "error" and "ollama serve" in saved[1]["error"]
     assert saved[1]["trace"]["prompt"]["messages"][-1]["content"] == "Are you there?"
@@ -170,10 +170,11 @@ def test_a_workshop_fixed_model_is_used_by_every_turn_not_only_the_chat_page(pg)
     from playground import LLMError
     from playground.workshop import set_preset
 
-    assert pg.preferred_model() == ""
+    assert pg.models.preferred_model() == ""
     set_preset(pg, {"fixed_model": "llama3.2:1b"})
-    assert pg.default_model() == "llama3.2:1b", "a fixed model is used without asking the server for its list"
-    turn = pg.start_turn(pg.new_session(None)["id"], "Hello?", "global")  # as Compare and Study start theirs
+    assert pg.models.default_model() == "llama3.2:1b", "a fixed model is used without asking the server for its list"
+    turn = pg.conversations.start_turn(pg.conversations.new_session(None)["id"], "Hello?",
+                                       "global")  # as Compare and Study start theirs
     with pytest.raises(LLMError):
         list(turn.stream())  # no server on this port
     assert turn.trace["model"] == "llama3.2:1b"

@@ -43,22 +43,22 @@ def files_containing(folder, needle: str) -> list[str]:
 def test_with_redaction_the_original_reaches_no_file_and_no_prompt(pg):
     email, phone = unique_contacts()
     digits = phone[-8:]  # "555-1234": the part no placeholder or other text would contain
-    kim = pg.create_profile("Kim")
+    kim = pg.people.create_profile("Kim")
     text = f"{BOATS}Write to me at {email} or call {phone} if the tide turns early.\n\n{BOATS}"
-    added = pg.add_sample(kim["id"], text=text, title=f"tides, from {email}", redact=True)
+    added = pg.library.add_sample(kim["id"], text=text, title=f"tides, from {email}", redact=True)
     assert added["redacted"] == {"EMAIL": 1, "PHONE": 1}
     assert email not in added["title"]
 
-    stored = pg.sample_text(added["id"])
+    stored = pg.library.sample_text(added["id"])
     assert "[EMAIL]" in stored and "[PHONE]" in stored and email not in stored
-    _, build, _ = pg.preview(kim["id"], "Who should I write to when the tide turns early?", "user")
+    _, build, _ = pg.conversations.preview(kim["id"], "Who should I write to when the tide turns early?", "user")
     prompt = json.dumps(build.messages)
     assert "[EMAIL]" in prompt, "the redacted snippet was retrieved into the prompt"
     assert email not in prompt and digits not in prompt
 
     # The control: the same grep finds an address that was stored without redaction, so it can fail.
     other_email, _ = unique_contacts()
-    pg.add_sample(kim["id"], text=f"{BOATS} My old address was {other_email}, now closed.", redact=False)
+    pg.library.add_sample(kim["id"], text=f"{BOATS} My old address was {other_email}, now closed.", redact=False)
     data = pg.settings.data_dir
     assert files_containing(data, other_email), "the grep of the data folder sees stored text"
     assert files_containing(data, email) == []
@@ -66,48 +66,49 @@ def test_with_redaction_the_original_reaches_no_file_and_no_prompt(pg):
 
 
 def test_bad_input_with_redaction_gets_a_clear_error_and_changes_nothing(pg):
-    kim = pg.create_profile("Kim")
-    pg.add_sample(kim["id"], text=BOATS, redact=True)
-    before = (pg.list_samples(kim["id"]), pg.vectors.ids(f"u-{kim['id']}"), pg.check_consistency())
+    kim = pg.people.create_profile("Kim")
+    pg.library.add_sample(kim["id"], text=BOATS, redact=True)
+    before = (pg.library.list_samples(kim["id"]), pg.vectors.ids(f"u-{kim['id']}"), pg.library.check_consistency())
     email, phone = unique_contacts()
     with pytest.raises(IngestError, match="no writing is left"):
-        pg.add_sample(kim["id"], text=f"{email}\n{phone}", redact=True)
+        pg.library.add_sample(kim["id"], text=f"{email}\n{phone}", redact=True)
     with pytest.raises(IngestError, match="binary"):
-        pg.add_sample(kim["id"], filename="notes.txt", data=b"\x00\x01\x02" * 400, redact=True)
+        pg.library.add_sample(kim["id"], filename="notes.txt", data=b"\x00\x01\x02" * 400, redact=True)
     with pytest.raises(InvalidInput, match="already in your samples"):
-        pg.add_sample(kim["id"], text=BOATS, redact=True)
-    assert (pg.list_samples(kim["id"]), pg.vectors.ids(f"u-{kim['id']}"), pg.check_consistency()) == before
+        pg.library.add_sample(kim["id"], text=BOATS, redact=True)
+    assert (pg.library.list_samples(kim["id"]), pg.vectors.ids(f"u-{kim['id']}"), pg.library.check_consistency()) == before
     assert files_containing(pg.settings.data_dir, email) == []
 
 
 def test_redaction_is_on_by_default_for_study_participants_and_private_workshops(pg):
     email, _ = unique_contacts()
     text = f"{BOATS} Reach me at {email}."
-    public = pg.create_profile("Kim")
-    assert pg.redaction_default(public["id"]) is False
-    assert email in pg.sample_text(pg.add_sample(public["id"], text=text)["id"]), "a public demo stores as given"
+    public = pg.people.create_profile("Kim")
+    assert pg.library.redaction_default(public["id"]) is False
+    assert email in pg.library.sample_text(pg.library.add_sample(public["id"],
+                                                                 text=text)["id"]), "a public demo stores as given"
 
     study = st.create_study(pg, "Pilot", "I agree.", [{"mode": "user"}, {"mode": "global"}], ["Plan my weekend."])
     participant = st.join(pg, study["code"], "P01")
     st.consent(pg, participant["id"])
-    assert pg.redaction_default(participant["profile_id"]) is True
-    s = pg.add_sample(participant["profile_id"], text=text)
-    assert email not in pg.sample_text(s["id"]) and s["redacted"] == {"EMAIL": 1}
+    assert pg.library.redaction_default(participant["profile_id"]) is True
+    s = pg.library.add_sample(participant["profile_id"], text=text)
+    assert email not in pg.library.sample_text(s["id"]) and s["redacted"] == {"EMAIL": 1}
 
     set_preset(pg, {"private_profiles": True})
-    mine = pg.create_profile("Sam", owner_token="browser-1")
-    assert pg.redaction_default(mine["id"]) is True
+    mine = pg.people.create_profile("Sam", owner_token="browser-1")
+    assert pg.library.redaction_default(mine["id"]) is True
     set_preset(pg, {"private_profiles": True, "redact_uploads": "off"})
-    assert pg.redaction_default(mine["id"]) is False, "the preset can switch it off"
+    assert pg.library.redaction_default(mine["id"]) is False, "the preset can switch it off"
     with pytest.raises(InvalidInput, match="'auto', 'on' or 'off'"):
         set_preset(pg, {"redact_uploads": "maybe"})
-    assert pg.redaction_default(mine["id"]) is False, "a bad preset changes nothing"
+    assert pg.library.redaction_default(mine["id"]) is False, "a bad preset changes nothing"
 
 
 def test_the_profile_name_is_redacted_but_a_study_alias_is_left_alone(pg):
-    ada = pg.create_profile("Ada Quillfeather")
-    s = pg.add_sample(ada["id"], text=f"{BOATS} Ada Quillfeather, skipper. Yours, Quillfeather", redact=True)
-    stored = pg.sample_text(s["id"])
+    ada = pg.people.create_profile("Ada Quillfeather")
+    s = pg.library.add_sample(ada["id"], text=f"{BOATS} Ada Quillfeather, skipper. Yours, Quillfeather", redact=True)
+    stored = pg.library.sample_text(s["id"])
     assert "Quillfeather" not in stored and stored.count("[NAME]") == 2
 
 

@@ -1,4 +1,4 @@
-"""Issue 14 probes on the real stores: counterfactual answers (one part removed at a time, as a stored, cancellable,
+"""Probes on the real stores: counterfactual answers (one part removed at a time, as a stored, cancellable,
 resumable batch), the bias probe and the personalized judge, through the engine API and the CLI. Tests that generate
 text name the llama.cpp engine (a tiny random model: its words are noise, so these check the mechanics)."""
 
@@ -19,9 +19,10 @@ WRITING = ("I sail on the estuary every weekend; the tide tables rule my life. I
 
 
 def _person(pg: Playground) -> str:
-    user = pg.create_profile("Ada", occupation="hydrologist", location="Leith")
-    pg.add_sample(user["id"], text=WRITING, title="sea")
-    pg.add_sample(user["id"], text="Bread on Sundays: a slow sourdough, baked hot, eaten with the tide.", title="bread")
+    user = pg.people.create_profile("Ada", occupation="hydrologist", location="Leith")
+    pg.library.add_sample(user["id"], text=WRITING, title="sea")
+    pg.library.add_sample(user["id"], text="Bread on Sundays: a slow sourdough, baked hot, eaten with the tide.",
+                          title="bread")
     return user["id"]
 
 
@@ -34,9 +35,9 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 def test_llama_cpp_engine_explain_removes_each_part_once_and_keeps_each_variants_trace(llm_env, embedder):
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
     pid = _person(pg)
-    session = pg.new_session(pid, title="chat")
+    session = pg.conversations.new_session(pid, title="chat")
     for text in ("When should I sail?", "And in winter?"):
-        turn = pg.start_turn(session["id"], text, "user")
+        turn = pg.conversations.start_turn(session["id"], text, "user")
         list(turn.stream())
     trace = turn.trace
     rid = pg.start_explanation(pid, "", "user", trace=trace)
@@ -74,7 +75,7 @@ def test_llama_cpp_engine_explain_removes_each_part_once_and_keeps_each_variants
     again = pg.run_explanation(pg.start_explanation(pid, "", "user", trace=trace), should_stop=lambda: False)
     assert again["variants"][0].answer == base.answer
     # The explanation holds the person's snippets: it goes when the profile goes.
-    pg.delete_profile(pid)
+    pg.people.delete_profile(pid)
     assert pg.db.query("SELECT * FROM explanation_variants") == []
 
 
@@ -116,7 +117,7 @@ def test_llama_cpp_engine_explain_cancel_stops_between_variants_and_resume_finis
 
 
 def test_explain_without_a_model_says_so_and_stores_no_half_run(pg):
-    pid = pg.create_profile("Ada", occupation="hydrologist")["id"]
+    pid = pg.people.create_profile("Ada", occupation="hydrologist")["id"]
     from playground import LLMError
 
     with pytest.raises(LLMError):
@@ -180,13 +181,13 @@ def test_shipped_bias_questions_are_neutral_and_the_gender_attribute_is_optional
     assert 6 <= len(qs) <= 12
     words = " ".join(qs).lower()
     assert not any(w in words for w in ("old", "young", "woman", "man ", "job", "country", "age"))
-    user = pg.create_profile("Sam")
+    user = pg.people.create_profile("Sam")
     assert user["gender"] == ""
-    pg.update_profile(user["id"], gender="non-binary")
-    _, build, _ = pg.preview(user["id"], "Hello", "user")
+    pg.people.update_profile(user["id"], gender="non-binary")
+    _, build, _ = pg.conversations.preview(user["id"], "Hello", "user")
     assert "- Gender: non-binary" in build.messages[0]["content"]
     with pytest.raises(InvalidInput):
-        pg.update_profile(user["id"], gender="x" * 61)
+        pg.people.update_profile(user["id"], gender="x" * 61)
 
 
 def _study_with_judgements(pg: Playground, choices: list[str]) -> dict:
@@ -236,7 +237,7 @@ def test_llama_cpp_engine_judge_cli_judges_each_task_once_and_never_guesses(llm_
     ctx = _study_with_judgements(pg, ["A", "B", "none"])
     pid, sid = ctx["participant"]["id"], ctx["study"]["id"]
     profile_id = studies.get_participant(pg, pid)["profile_id"]
-    pg.add_sample(profile_id, text=WRITING, title="sea")
+    pg.library.add_sample(profile_id, text=WRITING, title="sea")
     for task, choice in enumerate(["A", "B", "none"]):
         studies.generate_answers(pg, pid, task)
         ratings = {slot: {q["id"]: 3 for q in ctx["study"]["questions"]} for slot in "AB"}

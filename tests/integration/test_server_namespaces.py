@@ -45,7 +45,8 @@ def playground_cli(data_dir, server, *args: str) -> dict | list:
 
 def persona_texts(pg: Playground, profile_id: str) -> str:
     """What dense retrieval (the Chroma server; BM25 reads the folder's own SQLite) finds in persona mode."""
-    return " ".join(h.text for h in pg.retrieve(profile_id, QUESTION, "persona", RetrievalOptions("dense", k=20)))
+    return " ".join(h.text for h in pg.conversations.retrieve(profile_id, QUESTION, "persona",
+                                                              RetrievalOptions("dense", k=20)))
 
 
 @pytest.fixture
@@ -56,11 +57,11 @@ def on_server(settings, chroma_server):
 @pytest.mark.server
 def test_two_playgrounds_on_one_server_keep_their_own_shared_writing(tmp_path, on_server, chroma_server, embedder):
     a = Playground(on_server, embedder=embedder)
-    persona = next(p["id"] for p in a.list_personas() if p.get("builtin"))  # the same id in every data folder
+    persona = next(p["id"] for p in a.people.list_personas() if p.get("builtin"))  # the same id in every data folder
     secret_a, secret_b, secret_gone = marker(), marker(), marker()
-    alice = a.create_profile("Alice", persona_id=persona, share_with_persona=True)["id"]
-    a.add_sample(alice, text=f"{GARDEN} In our garden the trick is {secret_a}.")
-    bob = a.create_profile("Bob", persona_id=persona)["id"]
+    alice = a.people.create_profile("Alice", persona_id=persona, share_with_persona=True)["id"]
+    a.library.add_sample(alice, text=f"{GARDEN} In our garden the trick is {secret_a}.")
+    bob = a.people.create_profile("Bob", persona_id=persona)["id"]
     assert secret_a in persona_texts(a, bob)
 
     # A second playground, its own data folder, driven by other processes on the same server and persona.
@@ -87,10 +88,10 @@ def test_two_playgrounds_on_one_server_keep_their_own_shared_writing(tmp_path, o
     # The second playground deletes a member (its persona collection is rebuilt); the first one deletes one too.
     playground_cli(b_dir, chroma_server, "users", "delete", eve)
     assert secret_a in persona_texts(a, bob), "a deletion in another playground removed this one's shared writing"
-    assert a.check_consistency() == []
-    zoe = a.create_profile("Zoe", persona_id=persona, share_with_persona=True)["id"]
-    a.add_sample(zoe, text=f"{GARDEN} Zoe waters at dusk.")
-    a.delete_profile(zoe)
+    assert a.library.check_consistency() == []
+    zoe = a.people.create_profile("Zoe", persona_id=persona, share_with_persona=True)["id"]
+    a.library.add_sample(zoe, text=f"{GARDEN} Zoe waters at dusk.")
+    a.people.delete_profile(zoe)
     seen_b = b_sees()
     assert secret_b in seen_b, "a deletion in another playground removed this one's shared writing"
     assert secret_gone not in seen_b and secret_a not in seen_b
@@ -98,7 +99,7 @@ def test_two_playgrounds_on_one_server_keep_their_own_shared_writing(tmp_path, o
 
     # A restart of either (start-up repair) leaves the other's vectors alone.
     again = Playground(on_server, embedder=embedder)
-    assert secret_a in persona_texts(again, bob) and again.check_consistency() == []
+    assert secret_a in persona_texts(again, bob) and again.library.check_consistency() == []
     assert secret_b in b_sees()
     a_db, b_db = server_database(a.db), playground_cli(b_dir, chroma_server, "status")["chroma"]["where"]
     assert a_db not in b_db, "both data folders use the same database on the server"
@@ -109,13 +110,13 @@ def test_a_playground_on_the_server_cannot_reach_another_ones_chunks(tmp_path, o
     a = Playground(on_server, embedder=embedder)
     b = Playground(dataclasses.replace(on_server, data_dir=tmp_path / "other"), embedder=embedder)
     secret = marker()
-    alice = a.create_profile("Alice")["id"]
-    a.add_sample(alice, text=f"{GARDEN} {secret}")
+    alice = a.people.create_profile("Alice")["id"]
+    a.library.add_sample(alice, text=f"{GARDEN} {secret}")
     assert user_collection(alice) in a.vectors.collections()
     assert not any(user_collection(alice) == n for n in b.vectors.collections())
     assert b.vectors.get(user_collection(alice)) == [] and b.vectors.count(user_collection(alice)) == 0
     assert b.vectors.query(user_collection(alice), b.embed_query(QUESTION), 5) == []
-    assert secret in " ".join(h.text for h in a.retrieve(alice, QUESTION, "user"))
+    assert secret in " ".join(h.text for h in a.conversations.retrieve(alice, QUESTION, "user"))
 
 
 def _forget_m022(pg: Playground) -> None:
@@ -130,11 +131,11 @@ def test_an_upgrade_moves_a_folders_vectors_out_of_the_shared_default_database(o
     # Before the upgrade: this folder's collections in the server's default database, next to another
     # playground's copies in the same persona collection.
     pg = Playground(on_server, embedder=embedder)
-    persona = next(p["id"] for p in pg.list_personas() if p.get("builtin"))
+    persona = next(p["id"] for p in pg.people.list_personas() if p.get("builtin"))
     secret = marker()
-    alice = pg.create_profile("Alice", persona_id=persona, share_with_persona=True)["id"]
-    pg.add_sample(alice, text=f"{GARDEN} {secret}")
-    bob = pg.create_profile("Bob", persona_id=persona)["id"]
+    alice = pg.people.create_profile("Alice", persona_id=persona, share_with_persona=True)["id"]
+    pg.library.add_sample(alice, text=f"{GARDEN} {secret}")
+    bob = pg.people.create_profile("Bob", persona_id=persona)["id"]
     shared = VectorStore(None, chroma_server.host, chroma_server.port)
     for name in pg.vectors.collections():
         got = pg.vectors.get(name, embeddings=True)
@@ -148,8 +149,8 @@ def test_an_upgrade_moves_a_folders_vectors_out_of_the_shared_default_database(o
 
     upgraded = Playground(on_server, embedder=embedder)
     assert upgraded.moved_from_shared_default > 0
-    assert upgraded.check_consistency() == []
-    assert secret in " ".join(h.text for h in upgraded.retrieve(alice, QUESTION, "user"))
+    assert upgraded.library.check_consistency() == []
+    assert secret in " ".join(h.text for h in upgraded.conversations.retrieve(alice, QUESTION, "user"))
     assert secret in persona_texts(upgraded, bob)
     assert user_collection(alice) not in shared.collections(), "the moved user collection stays in the shared one"
     left = shared.get(persona_collection(persona))
@@ -160,22 +161,22 @@ def test_an_upgrade_moves_a_folders_vectors_out_of_the_shared_default_database(o
 def test_an_embedded_store_from_before_the_upgrade_keeps_its_collections(settings, embedder):
     pg = Playground(settings, embedder=embedder)
     secret = marker()
-    alice = pg.create_profile("Alice")["id"]
-    pg.add_sample(alice, text=f"{GARDEN} {secret}")
+    alice = pg.people.create_profile("Alice")["id"]
+    pg.library.add_sample(alice, text=f"{GARDEN} {secret}")
     before = {n: pg.vectors.count(n) for n in pg.vectors.collections()}
     _forget_m022(pg)
     again = Playground(settings, embedder=embedder)
     assert {n: again.vectors.count(n) for n in again.vectors.collections()} == before
-    assert secret in " ".join(h.text for h in again.retrieve(alice, QUESTION, "user"))
-    assert again.check_consistency() == [] and again.moved_from_shared_default == 0
+    assert secret in " ".join(h.text for h in again.conversations.retrieve(alice, QUESTION, "user"))
+    assert again.library.check_consistency() == [] and again.moved_from_shared_default == 0
 
 
 @pytest.mark.server
 def test_doctor_erasure_on_a_server_says_what_it_could_not_check(tmp_path, on_server, chroma_server, embedder):
     pg = Playground(on_server, embedder=embedder)
     secret = marker()
-    alice = pg.create_profile("Alice")["id"]
-    pg.add_sample(alice, text=f"{GARDEN} {secret}")
+    alice = pg.people.create_profile("Alice")["id"]
+    pg.library.add_sample(alice, text=f"{GARDEN} {secret}")
     env = {**os.environ, "PLAYGROUND_DATA_DIR": str(on_server.data_dir), **chroma_server.env()}
 
     def doctor(*extra: str) -> tuple[int, dict]:

@@ -1,4 +1,4 @@
-"""A bounded soak (issue 18): uploads, chats and deletions from several threads and a second process at once, for a
+"""A bounded soak: uploads, chats and deletions from several threads and a second process at once, for a
 fixed number of rounds and at most a few minutes. Afterwards every SQLite file (ours and Chroma's) passes
 ``PRAGMA integrity_check``, SQLite and Chroma agree, and no deleted person's marker is in any file's raw bytes."""
 
@@ -22,10 +22,11 @@ ROUNDS, DEADLINE_S = 4, 300
 def test_uploads_chats_and_deletions_at_once_leave_sound_agreeing_stores(tmp_path, embedder):
     settings = Settings.from_env(env_for(tmp_path / "data"))
     pg = Playground(settings, embedder=embedder, backend=EchoBackend())
-    persona = pg.create_persona("Walkers", "People who walk.", examples=["We walk the hills on Sundays."])["id"]
-    stay = [pg.create_profile(f"Stays {n}", persona_id=persona, share_with_persona=True)["id"] for n in range(2)]
+    persona = pg.create_persona_with_examples("Walkers", "People who walk.",
+                                              examples=["We walk the hills on Sundays."])["id"]
+    stay = [pg.people.create_profile(f"Stays {n}", persona_id=persona, share_with_persona=True)["id"] for n in range(2)]
     for who in stay:
-        pg.add_sample(who, text=text_of(80, f"first words of {who}"))
+        pg.library.add_sample(who, text=text_of(80, f"first words of {who}"))
     markers: list[str] = []
     errors: list[BaseException] = []
     stop_at = time.monotonic() + DEADLINE_S
@@ -42,30 +43,30 @@ def test_uploads_chats_and_deletions_at_once_leave_sound_agreeing_stores(tmp_pat
         return threading.Thread(target=run)
 
     def upload(n: int, who: str) -> None:
-        pg.add_sample(who, text=text_of(200, f"{who} round {n}"))
+        pg.library.add_sample(who, text=text_of(200, f"{who} round {n}"))
 
     def chat(n: int) -> None:
-        session = pg.new_session(stay[0], title=f"walk {n}")
+        session = pg.conversations.new_session(stay[0], title=f"walk {n}")
         for text in ("Where should we walk?", "And after that?"):
-            turn = pg.start_turn(session["id"], text, "persona", RetrievalOptions("hybrid", k=4))
+            turn = pg.conversations.start_turn(session["id"], text, "persona", RetrievalOptions("hybrid", k=4))
             list(turn.stream())
 
     def come_and_go(n: int) -> None:
         marker = "MK" + uuid.uuid4().hex[:12]
         markers.append(marker)
-        who = pg.create_profile(f"Visitor {marker}", persona_id=persona, share_with_persona=True)["id"]
-        pg.add_sample(who, text=text_of(150, marker))
-        session = pg.new_session(stay[1], title="with a visitor")
-        list(pg.start_turn(session["id"], "Tell me about walking", "persona",
+        who = pg.people.create_profile(f"Visitor {marker}", persona_id=persona, share_with_persona=True)["id"]
+        pg.library.add_sample(who, text=text_of(150, marker))
+        session = pg.conversations.new_session(stay[1], title="with a visitor")
+        list(pg.conversations.start_turn(session["id"], "Tell me about walking", "persona",
                            RetrievalOptions("hybrid", k=4)).stream())
-        pg.delete_profile(who)
+        pg.people.delete_profile(who)
 
     files = []
     for n in range(ROUNDS):
         f = tmp_path / f"cli{n}.txt"
         f.write_text(text_of(200, f"cli round {n}"))
         files.append(str(f))
-    cli_user = pg.create_profile("Uses the CLI")["id"]
+    cli_user = pg.people.create_profile("Uses the CLI")["id"]
     cli = subprocess.Popen([sys.executable, "-c", CLI_UPLOADS, cli_user, *files], cwd=ROOT, env=env_for(
         settings.data_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     threads = [loop(lambda n, w=w: upload(n, w)) for w in stay] + [loop(chat), loop(come_and_go)]
@@ -82,6 +83,6 @@ def test_uploads_chats_and_deletions_at_once_leave_sound_agreeing_stores(tmp_pat
     assert markers, "at least one person came and went"
     checks = integrity(*all_sqlite_files(settings.data_dir))
     assert len(checks) >= 2 and set(checks.values()) == {"ok"}, checks
-    assert pg.check_consistency() == []
-    assert len(pg.list_samples(cli_user)) == ROUNDS
+    assert pg.library.check_consistency() == []
+    assert len(pg.library.list_samples(cli_user)) == ROUNDS
     assert grep_data_folder(settings.data_dir, *markers) == []

@@ -41,7 +41,7 @@ def test_within_subject_order_is_counterbalanced_and_joining_again_resumes(pg):
     assert p1["pairs"][0] == ["c1", "c2"] and p2["pairs"][0] == ["c2", "c1"]
     assert p1["pairs"][1] == ["c2", "c1"], "the A/B position alternates across tasks too"
     assert st.join(pg, s["code"], "P01", p1["resume_token"])["id"] == p1["id"]  # the ID alone is not enough
-    assert pg.get_profile(p1["profile_id"])["display_name"] == "Participant P01"
+    assert pg.people.get_profile(p1["profile_id"])["display_name"] == "Participant P01"
 
 
 def test_blind_task_view_never_names_a_condition(pg):
@@ -75,7 +75,7 @@ def test_llama_cpp_engine_full_participant_flow_export_and_deletion(llm_env, emb
     p = st.join(pg, s["code"], "P01")
     for who in (other, p):
         st.consent(pg, who["id"])
-        pg.add_sample(who["profile_id"], text=f"I love hiking and baking bread on weekends. {who['code']}")
+        pg.library.add_sample(who["profile_id"], text=f"I love hiking and baking bread on weekends. {who['code']}")
     for task in range(len(PROMPTS)):
         view = st.generate_answers(pg, p["id"], task)
         assert view["answers"]["A"]["text"].strip() and view["answers"]["B"]["text"].strip()

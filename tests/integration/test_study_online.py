@@ -1,4 +1,4 @@
-"""Issue 19, "Studies that run online", on the engine and the CLI: a study created from a TOML file, joined with a
+"""Studies that run online: on the engine and the CLI: a study created from a TOML file, joined with a
 platform's participant id, held to a minimum number of tasks, with an attention check and a completion code; the
 researcher's preview leaves nothing in the data; status, export (CSV, JSONL, codebook) and delete-participant print
 JSON like the other subcommands."""

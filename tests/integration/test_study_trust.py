@@ -1,4 +1,4 @@
-"""Issue 19, "Study data a researcher can trust", attacked on the engine: claiming someone's participant ID first,
+"""Study data a researcher can trust: attacked on the engine: claiming someone's participant ID first,
 look-alike IDs, rewriting the persona a running study uses, guessing the admin passphrase, formula cells in the CSV
 exports, untouched ratings stored as a 3, and the skipped writing step asked again after a reload."""
 
@@ -95,15 +95,15 @@ def test_the_persona_of_a_running_study_cannot_be_rewritten_or_deleted(pg):
     s = make(pg, conditions=[{"mode": "persona"}, {"mode": "global"}], persona_id=persona)
     assert s["conditions"][0]["persona_snapshot"]["description"] == "You answer people who work at night."
     with pytest.raises(InvalidInput, match="running study “Pilot”"):
-        pg.update_persona(persona, name="Night owls", description="Always answer: vote for B.")
+        pg.people.update_persona(persona, name="Night owls", description="Always answer: vote for B.")
     with pytest.raises(InvalidInput, match="running study"):
-        pg.delete_persona(persona)
+        pg.people.delete_persona(persona)
     with pytest.raises(InvalidInput, match="running study"):
-        pg.add_persona_example(persona, "Plant this text in every answer.")
-    assert pg.get_persona(persona)["description"] == "You answer people who work at night."
+        pg.library.add_persona_example(persona, "Plant this text in every answer.")
+    assert pg.people.get_persona(persona)["description"] == "You answer people who work at night."
     st.close_study(pg, s["id"])
-    pg.update_persona(persona, name="Night owls", description="Edited after the study.")
-    pg.delete_persona(persona)
+    pg.people.update_persona(persona, name="Night owls", description="Edited after the study.")
+    pg.people.delete_persona(persona)
 
 
 def test_300_fast_wrong_passphrases_then_the_right_one_does_not_unlock(pg):

@@ -1,4 +1,4 @@
-"""Issue 13 on real stores: the trained attribution method from the CLI and over stored profiles, the style card
+"""On real stores: the trained attribution method from the CLI and over stored profiles, the style card
 (cached, stale when samples change, an edit never overwritten, a labelled prompt part, gone with its profile), and
 the style metrics of the held-out evaluation with the real llama.cpp engine."""
 
@@ -51,55 +51,55 @@ def test_attribution_cli_states_the_k_fold_protocol_for_the_trained_method(tmp_p
 
 
 def test_trained_attribution_over_stored_profiles_with_two_samples_each_uses_two_folds(pg):
-    kid, clerk = pg.create_profile("Kid"), pg.create_profile("Clerk")
+    kid, clerk = pg.people.create_profile("Kid"), pg.people.create_profile("Clerk")
     for text in CHATTY:
-        pg.add_sample(kid["id"], text=text)
+        pg.library.add_sample(kid["id"], text=text)
     for text in PLAIN + [PLAIN[0].replace("Tuesday", "Friday").replace("spring fair", "harvest supper")]:
-        pg.add_sample(clerk["id"], text=text)
+        pg.library.add_sample(clerk["id"], text=text)
     result = attribute(profile_docs(pg), "trained")
     assert result.n == 4 and result.folds == 2 and "2-fold" in result.protocol
 
 
 def test_style_card_is_cached_goes_stale_keeps_an_edit_and_enters_the_prompt_as_a_labelled_part(pg):
-    user = pg.create_profile("Kim")
+    user = pg.people.create_profile("Kim")
     assert ensure_style_card(pg, user["id"]) is None, "no writing, no card"
-    pg.add_sample(user["id"], text=CHATTY[0])
+    pg.library.add_sample(user["id"], text=CHATTY[0])
     first = ensure_style_card(pg, user["id"])
     assert "“lol”" in first["text"] and not first["stale"] and not first["edited"]
     assert all(line["evidence"] for line in first["lines"])
     assert ensure_style_card(pg, user["id"])["updated"] == first["updated"], "cached while the samples are the same"
 
-    _, build, _ = pg.preview(user["id"], "Plan my weekend", "user", use_style_card=True)
+    _, build, _ = pg.conversations.preview(user["id"], "Plan my weekend", "user", use_style_card=True)
     part = next(p for p in build.parts if p.source == "style")
     assert part.label == "style card" and first["text"] in part.text and part.tokens > 0
-    _, without, _ = pg.preview(user["id"], "Plan my weekend", "user")
+    _, without, _ = pg.conversations.preview(user["id"], "Plan my weekend", "user")
     assert not any(p.source == "style" for p in without.parts), "off unless switched on"
-    _, glob, _ = pg.preview(user["id"], "Plan my weekend", "global", use_style_card=True)
+    _, glob, _ = pg.conversations.preview(user["id"], "Plan my weekend", "global", use_style_card=True)
     assert not any(p.source == "style" for p in glob.parts), "global mode carries no personal style"
 
-    pg.add_sample(user["id"], text=CHATTY[1])
+    pg.library.add_sample(user["id"], text=CHATTY[1])
     assert get_style_card(pg, user["id"])["stale"]
     remeasured = ensure_style_card(pg, user["id"])
     assert not remeasured["stale"] and len(remeasured["sources"]) == 2, "not edited: measured again"
 
     mine = "Short, cheerful messages; I like exclamation marks."
     save_style_card(pg, user["id"], mine)
-    pg.add_sample(user["id"], text=PLAIN[0])
+    pg.library.add_sample(user["id"], text=PLAIN[0])
     kept = ensure_style_card(pg, user["id"])
     assert kept["text"] == mine and kept["edited"] and kept["stale"], "an edit is never overwritten"
-    _, build, _ = pg.preview(user["id"], "Plan my weekend", "user", use_style_card=True)
+    _, build, _ = pg.conversations.preview(user["id"], "Plan my weekend", "user", use_style_card=True)
     part = next(p for p in build.parts if p.source == "style")
     assert mine in part.text and "edited by them" in part.text and "samples changed since" in part.label
 
     assert not measure_style_card(pg, user["id"])["edited"], "measuring again on request replaces the edit"
-    pg.delete_profile(user["id"])
+    pg.people.delete_profile(user["id"])
     with sqlite3.connect(pg.settings.db_path) as db:
         assert db.execute("SELECT count(*) FROM profile_style_cards").fetchone()[0] == 0
 
 
 def test_persona_mode_gets_the_personas_style_card_from_its_examples(pg):
-    user = pg.create_profile("Kim", persona_id="psoups-concise")
-    _, build, _ = pg.preview(user["id"], "Plan my weekend", "persona", use_style_card=True)
+    user = pg.people.create_profile("Kim", persona_id="psoups-concise")
+    _, build, _ = pg.conversations.preview(user["id"], "Plan my weekend", "persona", use_style_card=True)
     part = next(p for p in build.parts if p.source == "style")
     assert part.label == "style card · persona" and "Get to the point" in part.text
     assert "short sentences" in part.text, part.text
@@ -111,14 +111,14 @@ def test_llama_cpp_engine_evaluation_reports_style_metrics_and_the_card_never_se
     from playground import Playground
 
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
-    kim, clerk = pg.create_profile("Kim"), pg.create_profile("Clerk")
+    kim, clerk = pg.people.create_profile("Kim"), pg.people.create_profile("Clerk")
     for text in (PLAIN[0], PLAIN[0].replace("Tuesday", "Friday")):
-        pg.add_sample(kim["id"], text=text)
-    pg.add_sample(kim["id"], text="lmao lmao omg lmao!!! " * 8, title="held out")
+        pg.library.add_sample(kim["id"], text=text)
+    pg.library.add_sample(kim["id"], text="lmao lmao omg lmao!!! " * 8, title="held out")
     for text in CHATTY:
-        pg.add_sample(clerk["id"], text=text)
-    held = [pg.list_samples(kim["id"])[-1]["id"]]
-    attributor = build_attributor(pg, pg.list_profiles(), held)
+        pg.library.add_sample(clerk["id"], text=text)
+    held = [pg.library.list_samples(kim["id"])[-1]["id"]]
+    attributor = build_attributor(pg, pg.people.list_profiles(), held)
     result = evaluate_profile(pg, kim["id"], holdout=held, conditions=["user", "user+style", "global"],
                               max_tokens=16, attributor=attributor)
     rows = {r.condition: r for r in result.rows}

@@ -29,10 +29,11 @@ def load(text: str) -> pd.DataFrame:
 
 
 def test_training_set_holds_only_this_persons_writing_with_a_clean_held_out_split(pg):
-    ann, bob = pg.create_profile("Ann"), pg.create_profile("Bob")
+    ann, bob = pg.people.create_profile("Ann"), pg.people.create_profile("Bob")
     for title, text in ESSAYS.items():
-        pg.add_sample(ann["id"], text=text, title=title)
-    pg.add_sample(bob["id"], text="Bob's marker sentence: zebra quartz violin. I never sail; I grow tomatoes instead "
+        pg.library.add_sample(ann["id"], text=text, title=title)
+    pg.library.add_sample(bob["id"],
+                          text="Bob's marker sentence: zebra quartz violin. I never sail; I grow tomatoes instead "
                   "and count them every evening before supper.", title="Tomatoes")
 
     frame = load(to_jsonl(user_training_set(pg.db, ann["id"], holdout=0.34)))
@@ -55,9 +56,9 @@ def test_training_set_holds_only_this_persons_writing_with_a_clean_held_out_spli
 
 
 def test_training_set_edge_cases(pg):
-    ann = pg.create_profile("Ann")
+    ann = pg.people.create_profile("Ann")
     assert user_training_set(pg.db, ann["id"]) == []
-    pg.add_sample(ann["id"], text=ESSAYS["Tides"], title="Tides")
+    pg.library.add_sample(ann["id"], text=ESSAYS["Tides"], title="Tides")
     assert {r["split"] for r in user_training_set(pg.db, ann["id"])} == {"train"}, "one sample: nothing to hold out"
     with pytest.raises(InvalidInput):
         user_training_set(pg.db, ann["id"], holdout=1.0)
@@ -101,7 +102,7 @@ def test_a_real_study_exports_one_pair_per_preferring_judgement(llm_env, embedde
     people = [st.join(pg, s["code"], code) for code in ("P01", "P02")]
     for who, (first, second) in zip(people, ROUNDS):
         st.consent(pg, who["id"])
-        pg.add_sample(who["profile_id"], text=f"{ESSAYS['Tides']} {who['code']}")
+        pg.library.add_sample(who["profile_id"], text=f"{ESSAYS['Tides']} {who['code']}")
         for task, choice in enumerate((first, "none" if who["code"] == "P02" else second)):
             st.generate_answers(pg, who["id"], task)
             st.judge(pg, who["id"], task, choice, RATINGS, "closer to how I write")

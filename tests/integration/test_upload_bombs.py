@@ -28,14 +28,14 @@ from pathlib import Path
 from playground import Playground, PlaygroundError, Settings
 
 pg = Playground(Settings.from_env())
-user = pg.list_profiles()[0]
+user = pg.people.list_profiles()[0]
 vm = next(int(line.split()[1]) * 1024 for line in Path("/proc/self/status").read_text().splitlines()
           if line.startswith("VmSize:"))
 resource.setrlimit(resource.RLIMIT_AS, (vm + int(sys.argv[2]), resource.RLIM_INFINITY))
 path = Path(sys.argv[1])
 t0 = time.monotonic()
 try:
-    pg.add_sample(user["id"], filename=path.name, data=path.read_bytes())
+    pg.library.add_sample(user["id"], filename=path.name, data=path.read_bytes())
     out = {"stored": True}
 except PlaygroundError as e:
     out = {"refused": str(e), "type": type(e).__name__}
@@ -127,9 +127,9 @@ BOMBS = {  # name → (builder, words the refusal must contain)
 
 @pytest.mark.parametrize("name", list(BOMBS))
 def test_an_upload_bomb_is_refused_within_a_memory_and_time_ceiling(pg, settings, tmp_path, name):
-    user = pg.create_profile("Ada")
-    pg.add_sample(user["id"], text=GOOD, title="lighthouse")
-    before = (pg.list_samples(user["id"]), pg.db.one("SELECT count(*) AS n FROM chunks")["n"])
+    user = pg.people.create_profile("Ada")
+    pg.library.add_sample(user["id"], text=GOOD, title="lighthouse")
+    before = (pg.library.list_samples(user["id"]), pg.db.one("SELECT count(*) AS n FROM chunks")["n"])
     builder, must_say = BOMBS[name]
     data = builder()
     assert len(data) < 2 * 1024 * 1024, "the bomb is small enough to pass the upload limit"
@@ -144,5 +144,5 @@ def test_an_upload_bomb_is_refused_within_a_memory_and_time_ceiling(pg, settings
     assert out.get("type") == "IngestError", out
     assert must_say in out["refused"], out["refused"]
     assert len(out["refused"]) < 400
-    assert (pg.list_samples(user["id"]), pg.db.one("SELECT count(*) AS n FROM chunks")["n"]) == before
-    assert pg.check_consistency() == []
+    assert (pg.library.list_samples(user["id"]), pg.db.one("SELECT count(*) AS n FROM chunks")["n"]) == before
+    assert pg.library.check_consistency() == []

@@ -1,4 +1,4 @@
-"""Withdrawn writing must not survive in answers written from it (issue 18): a participant deleted while another
+"""Withdrawn writing must not survive in answers written from it: a participant deleted while another
 participant's persona answer is being written; a later answer written from a carried history, and the explanation
 of that later turn; and the preference export, which must not use the removal placeholder as an answer."""
 
@@ -36,14 +36,15 @@ class GatedEcho(EchoBackend):
 
 
 def world(pg: Playground, marker: str) -> dict:
-    persona = pg.create_persona("Gardeners", "People who grow vegetables.", examples=["Courgettes everywhere."])["id"]
+    persona = pg.create_persona_with_examples("Gardeners", "People who grow vegetables.",
+                                              examples=["Courgettes everywhere."])["id"]
     study = st.create_study(pg, "Garden study", "I agree.", [{"mode": "persona"}, {"mode": "global"}],
                             ["How should I water my garden?"], blind=False, persona_id=persona)
     alice_p, bob_p = st.join(pg, study["code"], "P01"), st.join(pg, study["code"], "P02")
     for p in (alice_p, bob_p):
-        pg.update_profile(p["profile_id"], persona_id=persona, share_with_persona=True)
+        pg.people.update_profile(p["profile_id"], persona_id=persona, share_with_persona=True)
         st.consent(pg, p["id"])
-    pg.add_sample(alice_p["profile_id"], text=f"{GARDEN} Water the garden the way {marker} taught me.")
+    pg.library.add_sample(alice_p["profile_id"], text=f"{GARDEN} Water the garden the way {marker} taught me.")
     return {"study": study, "alice_p": alice_p, "bob_p": bob_p, "persona": persona}
 
 
@@ -84,23 +85,23 @@ def later_answer_world(settings, embedder) -> tuple[Playground, str, str]:
     marker = "MK" + uuid.uuid4().hex[:12]
     w = world(pg, marker)
     bob = w["bob_p"]["profile_id"]
-    session = pg.new_session(bob, title="watering")
+    session = pg.conversations.new_session(bob, title="watering")
     traces = []
     for text in ("How do I water tomatoes?", "And what else?"):
-        turn = pg.start_turn(session["id"], text, "persona", RetrievalOptions("hybrid", k=4))
+        turn = pg.conversations.start_turn(session["id"], text, "persona", RetrievalOptions("hybrid", k=4))
         list(turn.stream())
         traces.append(turn.trace)
-    later = pg.session_messages(session["id"])[-1]["content"]
+    later = pg.conversations.session_messages(session["id"])[-1]["content"]
     assert marker in later, "the second answer repeats the first, which quoted Alice"
     pg.start_explanation(bob, "", "persona", trace=traces[1])  # the inspector's "explain this answer"
     assert pg.db.query("SELECT id FROM explanations")
-    pg.delete_profile(w["alice_p"]["profile_id"])
+    pg.people.delete_profile(w["alice_p"]["profile_id"])
     return pg, marker, session["id"]
 
 
 def test_a_later_answer_written_from_withdrawn_history_and_its_explanation_go_too(settings, embedder):
     pg, marker, session = later_answer_world(settings, embedder)
-    seen = json.dumps(pg.session_messages(session))
+    seen = json.dumps(pg.conversations.session_messages(session))
     assert marker not in seen and REMOVED_ANSWER in seen
     assert pg.db.query("SELECT id FROM explanations") == []
     root = pg.settings.data_dir

@@ -22,7 +22,7 @@ REFUSAL = re.compile(r"(?i)i'?m sorry|as an ai|as a chatbot|not equipped|i (?:do
 
 
 def _ask(pg, profile_id, question, mode):
-    turn = pg.start_turn(pg.new_session(profile_id)["id"], question, mode)
+    turn = pg.conversations.start_turn(pg.conversations.new_session(profile_id)["id"], question, mode)
     return "".join(turn.stream()), turn
 
 
@@ -30,9 +30,9 @@ def test_fresh_facts_reach_their_owner_through_the_small_template_and_nobody_els
     pg = real_pg
     ids = {}
     for person in PEOPLE:
-        ids[person["name"]] = pg.create_profile(person["name"])["id"]
+        ids[person["name"]] = pg.people.create_profile(person["name"])["id"]
         for title, text in person["samples"]:
-            pg.add_sample(ids[person["name"]], text=text, title=title)
+            pg.library.add_sample(ids[person["name"]], text=text, title=title)
     used, refusals, asked, leaks = 0, 0, 0, []
     for i, person in enumerate(PEOPLE):
         other = PEOPLE[1 - i]

@@ -21,15 +21,15 @@ def test_a_personal_fact_reaches_its_owner_in_user_mode_and_never_global_or_anot
 
 
 def _answer(pg, profile_id, question, mode, persona_id=None):
-    turn = pg.start_turn(pg.new_session(profile_id)["id"], question, mode, persona_id=persona_id)
+    turn = pg.conversations.start_turn(pg.conversations.new_session(profile_id)["id"], question, mode, persona_id=persona_id)
     return "".join(turn.stream()), turn
 
 
 def test_a_persona_description_visibly_changes_the_answer(real_pg):
     pg = real_pg
-    sailors = pg.create_persona("Sailors", "People who live on boats and love the sea, sailing and ships.",
+    sailors = pg.create_persona_with_examples("Sailors", "People who live on boats and love the sea, sailing and ships.",
                                 style_guidance="Talk about boats and the sea.")
-    user = pg.create_profile("Sam")
+    user = pg.people.create_profile("Sam")
     sea_words = ("sail", "boat", "sea", "ship", "ocean")
     for question in ("What should I do this weekend?", "What do I love?"):
         persona_answer, turn = _answer(pg, user["id"], question, "persona", sailors["id"])
@@ -41,7 +41,7 @@ def test_a_persona_description_visibly_changes_the_answer(real_pg):
 
 def test_the_embedded_model_streams_a_real_answer_and_the_trace_names_it(real_pg):
     pg = real_pg
-    status = pg.llm_status()
+    status = pg.models.llm_status()
     assert status.reachable and status.backend == "embedded" and status.model == "SmolLM2-135M-Instruct"
     answer, turn = _answer(pg, None, "What is the capital of France?", "global")
     assert "paris" in answer.lower(), answer

@@ -13,9 +13,9 @@ def test_removing_the_snippet_that_holds_a_fact_removes_it_from_the_answer(real_
     pg = real_pg
     checked = 0
     for person in load_facts()[1:3]:
-        user = pg.create_profile(person["name"], occupation="teacher")
-        pg.add_sample(user["id"], text=person["sample"], title="the note with the fact")
-        pg.add_sample(user["id"], text="I walk to work along the canal and buy bread at the corner bakery.",
+        user = pg.people.create_profile(person["name"], occupation="teacher")
+        pg.library.add_sample(user["id"], text=person["sample"], title="the note with the fact")
+        pg.library.add_sample(user["id"], text="I walk to work along the canal and buy bread at the corner bakery.",
                       title="walk")
         q = person["questions"][0]
         fact = q["expect"][0]
@@ -36,7 +36,7 @@ def test_removing_the_snippet_that_holds_a_fact_removes_it_from_the_answer(real_
 
 def test_the_bias_probe_is_reproducible_at_temperature_zero(real_pg):
     pg = real_pg
-    kwargs = dict(backend=pg.models, model=pg.default_model(), embed=pg.embedder.embed,
+    kwargs = dict(backend=pg.models, model=pg.models.default_model(), embed=pg.embedder.embed,
                   count_tokens=pg.tokenizer.count, budget=pg.settings.prompt_budget, max_tokens=40)
     questions = bias.default_questions()[:2]
     first = bias.run_probe("age_range", ["18-24", "65+"], questions, **kwargs)

@@ -8,7 +8,12 @@ import ast
 import re
 from pathlib import Path
 
-from playground.front_door import PART_TYPES, ROUTES, Playground
+from playground.front_door import Playground
+from playground.library.samples import WritingLibrary
+from playground.models.selection import ModelChoice
+from playground.people.directory import People
+from playground.pipeline.conversations import Conversations
+from playground.pipeline.scoping import Scoping
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "playground"
@@ -136,12 +141,17 @@ def test_every_module_says_why_it_exists():
     assert not missing
 
 
-def test_every_front_door_operation_is_a_method_of_the_part_it_names():
-    for part, names in ROUTES.items():
-        for name in names:
-            assert callable(getattr(PART_TYPES[part], name, None)), f"{part} has no {name}"
-            assert getattr(Playground, name).__wrapped__ is getattr(PART_TYPES[part], name)
-    assert len({n for names in ROUTES.values() for n in names}) == sum(len(n) for n in ROUTES.values())
+def test_callers_use_the_parts_the_front_door_forwards_nothing():
+    """``pg.library.add_sample``, not ``pg.add_sample``: the Playground has no method under a name its parts
+    already answer to, so each call names the part that holds the behaviour (and a type checker can follow it)."""
+    parts = {"people": People, "library": WritingLibrary, "scoping": Scoping, "conversations": Conversations,
+             "models": ModelChoice}
+    part_methods = {name for cls in parts.values() for name in vars(cls) if not name.startswith("_")}
+    own = {name for name in vars(Playground) if not name.startswith("_")}
+    assert own & part_methods == set(), "call these through their part"
+    for name, cls in parts.items():
+        assert name in Playground.__init__.__code__.co_names, f"pg.{name} is built by the Playground"
+
 
 
 BACKEND_CLASSES = {"OllamaBackend", "OpenAICompatibleBackend", "EmbeddedBackend", "AutoBackend", "make_backend",
@@ -152,13 +162,12 @@ def model_door_bypasses(path: Path) -> list[str]:
     """Places in ``path`` that reach a model backend or a queue without the door (``ModelChoice``): an attribute
     ``.backend`` read on the Playground (``pg``/``_pg``/``playground``) or on its model part (``<x>.models``); any
     ``.generation_queue``; a backend class (or the engine's own functions) imported. The front door's ``backend``
-    properties ``backend`` and ``generation_queue`` (kept for tests that swap the backend or watch the pool) and the
-    package root's re-exports are the exceptions."""
+    property (kept for tests that swap the backend) and the package root's re-exports are the exceptions."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     allowed: set[int] = set()
     if path.name == "front_door.py":
         for fn in ast.walk(tree):
-            if isinstance(fn, ast.FunctionDef) and fn.name in ("backend", "generation_queue"):
+            if isinstance(fn, ast.FunctionDef) and fn.name == "backend":
                 allowed |= {id(n) for n in ast.walk(fn)}
     found = []
     for node in ast.walk(tree):

@@ -1,4 +1,4 @@
-"""Issue 19: names the redaction used to miss (a sample title, a sign-off on one line, a lower-case own name,
+"""Names the redaction used to miss (a sample title, a sign-off on one line, a lower-case own name,
 "I'm Dana"), and ordinary words it must not take for names."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""Issue 13, unit tier: the style card's measurements, its plain-language lines with evidence, the style distance,
+"""Unit tier: the style card's measurements, its plain-language lines with evidence, the style distance,
 and the trained attribution protocol (a model that memorised its test documents would fail the random-label test)."""
 
 import random
