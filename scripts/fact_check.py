@@ -41,11 +41,9 @@ ON_TOPIC = 0.25  # cosine of all-MiniLM-L6-v2 embeddings of question and answer
 
 
 def word_ngram_repeat_fraction(text: str, n: int = 4) -> float:
-    """Share of word n-grams that repeat an earlier one (0 = no loop). Private copy: the engine branch adds the
-    same measure to playground/research/probes/metrics.py."""
-    words = re.findall(r"\w+", text.lower())
-    grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
-    return 0.0 if not grams else round(1 - len(set(grams)) / len(grams), 3)
+    from playground.research.probes.metrics import word_ngram_repeat_fraction as measure
+
+    return round(measure(text, n), 3)
 
 
 def uses(answer: str, expect: list[str]) -> bool:
@@ -122,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--modes", default="", help="comma list to limit the modes (e.g. user); default all four")
     ap.add_argument("--json", default="", help="write rows and tables here")
+    ap.add_argument("--sampling", default="", help="JSON of sampling settings for the embedded model, in place of "
+                    "its defaults (e.g. '{\"repeat_penalty\": 1.15, \"repeat_last_n\": 64}')")
     args = ap.parse_args(argv)
     os.environ.setdefault("PLAYGROUND_LLM_BACKEND", "embedded")
     from playground import Playground, Settings
@@ -132,8 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         MODES = tuple(m for m in MODES if m in keep)
         OTHER = OTHER if "other" in keep else "__skip__"
     pg = Playground(Settings.from_env())
+    if args.sampling:
+        pg.models.backend.sampling = json.loads(args.sampling)
     names = ["tune", "heldout"] if args.set == "both" else [args.set]
-    result: dict[str, Any] = {"template": args.template or "auto", "max_tokens": args.max_tokens, "sets": {}}
+    result: dict[str, Any] = {"template": args.template or "auto", "max_tokens": args.max_tokens,
+                              "sampling": getattr(pg.models.backend, "sampling", None), "sets": {}}
     t0 = time.perf_counter()
     for name in names:
         people = json.loads(SETS[name].read_text(encoding="utf-8"))["people"]

@@ -25,7 +25,8 @@ def test_findings_are_shown_and_redaction_is_the_default_in_a_private_workshop(n
     page = texts(at)
     assert "Personal data found" in page and "1 e-mail address, 1 phone number" in page and "1 name" in page
     findings = next(d.value for d in at.dataframe if "found" in d.value.columns)
-    assert list(findings["type"]) == ["NAME", "EMAIL", "PHONE"]
+    in_text = findings[findings["where"] == "text"]
+    assert list(in_text["replaced by"]) == ["[NAME]", "[EMAIL]", "[PHONE]"]
     assert "regatta.kim.83@example.org" in list(findings["found"])
     assert len(pg.library.list_samples(pid)) == 1, "nothing is stored before the person decides"
     assert at.checkbox(key=f"samples_redact_{pid}").value is True, "private workshops redact by default"
