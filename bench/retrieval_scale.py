@@ -2,7 +2,7 @@
 
 Measures, in one run on one store:
 - baseline: an unfiltered Chroma query over one collection holding all 100,000 chunks;
-- user mode: `Playground.retrieve(..., "user")` (one user's collection, plus the owner-name lookup);
+- user mode: `pg.conversations.retrieve(..., "user")` (one user's collection, plus the owner-name lookup);
 - persona mode: a persona whose 20 members share their samples;
 - for reference, what the per-user layout replaces: a `where={"owner_id": ...}` filter on the single collection.
 Targets: user p50 ≤ 3 × baseline p50; persona p50 ≤ 5 × baseline p50.

@@ -71,7 +71,7 @@ def _persona_names() -> dict[str, str]:
     try:
         from .services import playground
 
-        return {p["id"]: p["name"] for p in playground().list_personas()}
+        return {p["id"]: p["name"] for p in playground().people.list_personas()}
     except Exception:  # a note's wording must never break the inspector
         return {}
 

@@ -49,7 +49,7 @@ def active_in_sidebar(page) -> str:
 def test_double_clicks_create_one_profile_select_it_and_add_one_sample(page, no_llm_env):
     from playground import Playground, Settings
 
-    Playground(Settings.from_env(no_llm_env)).create_profile("Demo person")  # the profile that was active before
+    Playground(Settings.from_env(no_llm_env)).people.create_profile("Demo person")  # the profile that was active before
     with streamlit_server(no_llm_env) as url:
         page.goto(url + "/Profile")
         page.get_by_role("heading", name="Profile").first.wait_for()
@@ -57,22 +57,22 @@ def test_double_clicks_create_one_profile_select_it_and_add_one_sample(page, no_
         assert "Demo person" in active_in_sidebar(page)
 
         page.get_by_role("tab", name="Create a new profile").click()
-        page.get_by_label("Display name").last.fill("Ada Walls")
+        page.get_by_label("Display name").last.fill("Ada Quennell")
         double_click(page, page.get_by_role("button", name="Create profile"))
-        page.get_by_text("Profile “Ada Walls” created and selected").wait_for()
+        page.get_by_text("Profile “Ada Quennell” created and selected").wait_for()
         settle(page)
         page.wait_for_timeout(1500)  # let a late second run finish too
         settle(page)
         shot(page, "double-click-profile")
-        made = rows(no_llm_env, "SELECT id FROM profiles WHERE display_name = ?", "Ada Walls")
+        made = rows(no_llm_env, "SELECT id FROM profiles WHERE display_name = ?", "Ada Quennell")
         assert len(made) == 1, f"one double click made {len(made)} profiles"
-        assert "Ada Walls" in active_in_sidebar(page), "the new profile is the active one in the sidebar"
+        assert "Ada Quennell" in active_in_sidebar(page), "the new profile is the active one in the sidebar"
         assert page.get_by_test_id("stException").count() == 0
 
         nav(page, "Writing samples")
         page.get_by_role("heading", name="Writing samples").first.wait_for()
         settle(page)
-        assert "Ada Walls" in page.get_by_role("heading", name="Ada Walls's samples").inner_text()
+        assert "Ada Quennell" in page.get_by_role("heading", name="Ada Quennell's samples").inner_text()
         page.get_by_label("…or paste some text you wrote").fill(WRITING)
         double_click(page, page.get_by_role("button", name="Add to my samples"))
         page.get_by_text("pasted text: added as", exact=False).wait_for(timeout=120_000)
@@ -84,21 +84,24 @@ def test_double_clicks_create_one_profile_select_it_and_add_one_sample(page, no_
         assert samples == [(made[0][0], "ready")], f"one double click stored {samples}"
         assert page.get_by_text("Choose a file or paste some text first").count() == 0
         assert page.get_by_text("already in your samples").count() == 0
-        assert "Ada Walls" in active_in_sidebar(page), "still writing as the new profile"
+        assert "Ada Quennell" in active_in_sidebar(page), "still writing as the new profile"
 
 
 def test_a_double_click_on_delete_removes_only_the_profile_and_sample_it_was_meant_for(page, no_llm_env, embedder):
     from playground import Playground, Settings
 
     pg = Playground(Settings.from_env(no_llm_env), embedder=embedder)
-    keep = pg.people.create_profile("Keep me")["id"]
+    # Made by this browser (its resume code, sent once in the address bar): only the browser that made a profile
+    # may delete it or its writing.
+    code = "otter-maple-flint-42"
+    keep = pg.people.create_profile("Keep me", creator=code)["id"]
     pg.library.add_sample(keep, text="The lighthouse keeper's log: fog at six, the bell rung every two minutes.",
                           title="log")
     pg.library.add_sample(keep, text="Recipe for my aunt's seed cake, with caraway and far too much butter.", title="cake")
-    gone = pg.people.create_profile("Delete me")["id"]
+    gone = pg.people.create_profile("Delete me", creator=code)["id"]
     with streamlit_server(no_llm_env) as url:
         # A sample: tick, then double-click Delete; the second click must not delete the next sample in the list.
-        page.goto(f"{url}/Writing_samples?profile={keep}")
+        page.goto(f"{url}/Writing_samples?profile={keep}&me={code}")
         page.get_by_role("heading", name="Keep me's samples").wait_for()
         settle(page)
         page.get_by_text("Yes, delete “log”").click()
@@ -112,7 +115,7 @@ def test_a_double_click_on_delete_removes_only_the_profile_and_sample_it_was_mea
         assert left == [("cake",)], f"a double click on Delete sample left {left}"
 
         # A profile: the second click must not delete the profile that becomes active after the first.
-        page.goto(f"{url}/Profile?profile={gone}")
+        page.goto(f"{url}/Profile?profile={gone}&me={code}")
         page.get_by_role("heading", name="Delete this profile").wait_for()
         settle(page)
         page.get_by_text("Yes, delete “Delete me” and everything in it").click()

@@ -214,7 +214,7 @@ def test_doctor_reports_and_repair_removes_writing_left_under_no_profile(small_c
 DELETE = textwrap.dedent("""
     import sys
     from playground import Playground, Settings
-    Playground(Settings.from_env()).delete_profile(sys.argv[1])
+    Playground(Settings.from_env()).people.delete_profile(sys.argv[1])
     print("deleted", flush=True)
 """)
 

@@ -29,7 +29,7 @@ def test_two_loads_at_once_both_succeed_and_load_once(no_llm_env, embedder):
         t.join(timeout=300)
     assert not any(isinstance(r, Exception) for r in results), results
     assert [p["display_name"] for p in results[0]] == [p["display_name"] for p in results[1]]
-    profiles = browsers[0].list_profiles()
+    profiles = browsers[0].people.list_profiles()
     assert len(profiles) == 3, [p["display_name"] for p in profiles]
     assert [p["n_samples"] for p in profiles] == [1, 1, 1]
 
