@@ -20,10 +20,13 @@ def nav(page, name: str) -> None:
 def test_privacy_scan_and_beyond_prompting_in_chromium(page, no_llm_env):
     pg = Playground(Settings.from_env(no_llm_env))
     set_preset(pg, {"redact_uploads": "on"})
-    kim = pg.people.create_profile("Kim Tanaka")
+    # Made by this browser (its resume code, sent once in the address bar): a profile made outside the browser is
+    # read-only to participants, so the paste form would not be shown.
+    code = "heron-cedar-quartz-17"
+    kim = pg.people.create_profile("Kim Tanaka", creator=code)
     with streamlit_server(no_llm_env) as url:
         page.set_viewport_size({"width": 1440, "height": 1800})
-        page.goto(f"{url}/Writing_samples")
+        page.goto(f"{url}/Writing_samples?profile={kim['id']}&me={code}")
         page.get_by_text("or paste some text you wrote").wait_for()
         settle(page)
         page.get_by_label("…or paste some text you wrote").fill(LETTER)
