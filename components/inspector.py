@@ -97,9 +97,12 @@ def prompt_summary(prompt: Mapping[str, Any], key: str) -> None:
         by_source.setdefault(p["source"], []).append(p["tokens"])
     split = " · ".join(f":{SOURCE_MD.get(src, 'gray')}[{SOURCE_NAME.get(src, src)}" +
                        (f" ×{len(ts)}" if len(ts) > 1 else "") + f" {sum(ts)}]" for src, ts in by_source.items())
+    # The template on the summary's own line, its description in the tooltip: a caption line of its own pushed the
+    # first snippet below the fold of a 1280×720 inspector.
+    name = prompt.get("template") or "standard"
+    edited = " · **instructions edited by you**" if prompt.get("edited_instructions") else ""
     st.markdown(f"**Prompt: {plural(total, 'token')}** of a {budget}-token budget · {plural(len(parts), 'part')}"
-                f"  \n{split}")
-    st.caption(template_line(prompt))
+                f" · template **{md(name)}**{edited}  \n{split}", help=template_line(prompt))
     if prompt.get("cut"):
         st.warning("Cut to fit the budget: " + ", ".join(f"{md(c['label'])} ({plural(c['tokens'], 'token')})"
                                                           for c in prompt["cut"]))
