@@ -54,7 +54,17 @@ sid = sessions.get(pid)
 # Conversations belong to the browser: on a profile it made, it resumes the profile's latest chat; on a demo profile
 # (or anyone else's) it gets a conversation of its own, never another browser's (whose turns would be shown, and
 # enter this browser's prompts as history).
-title = CHAT_TITLE if may_edit(profile) else f"{CHAT_TITLE} · {hashlib.sha256(browser_token().encode()).hexdigest()[:16]}"
+
+
+def browser_key() -> str:
+    """What tells this browser's own conversation apart, also after a reload: the resume code lives in the session
+    only (a reload makes a new one), which opened a fresh conversation on every reload and hid the answer the reload
+    interrupted. Streamlit's XSRF cookie stays with the browser across reloads; the resume code is the fallback."""
+    cookie = st.context.cookies.get("_streamlit_xsrf") if st.context.cookies else None
+    return f"cookie:{cookie}" if cookie else browser_token()
+
+
+title = CHAT_TITLE if may_edit(profile) else f"{CHAT_TITLE} · {hashlib.sha256(browser_key().encode()).hexdigest()[:16]}"
 if not sid:
     # Resume the latest chat; Compare, Evaluate and the study keep their turns in sessions of their own.
     existing = [s for s in pg.conversations.sessions(pid) if s["title"] == title]
