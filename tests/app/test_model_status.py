@@ -59,7 +59,7 @@ def install() -> SwitchBackend:
     backend = SwitchBackend()
     FAKE.settings = Settings(llm_backend="openai")
     FAKE.models = ModelChoice(FAKE.settings, None, backend)  # type: ignore[arg-type]  # the real door, its pool
-    FAKE.preferred_model = lambda: ""
+    FAKE.models.preferred_model = lambda: ""  # no database behind this fake: no workshop preset to read
     return backend
 
 
