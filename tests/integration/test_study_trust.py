@@ -13,15 +13,7 @@ from playground.research import admin_guard
 from playground.research import study as st
 from playground.research.csv_safe import csv_safe
 from playground.research.eval_stats import evaluation_csv
-
-CONDITIONS = [{"mode": "user"}, {"mode": "global"}]
-PROMPTS = ["Plan my weekend.", "Explain taxes to me."]
-
-
-def make(pg, **kw):
-    args = dict(name="Pilot", consent_text="I agree to take part.", conditions=CONDITIONS, prompts=PROMPTS)
-    args.update(kw)
-    return st.create_study(pg, **args)
+from tests.integration.test_study import make
 
 
 def fake_answers(pg, p, task, a="Short answer.", b="A much longer answer with many more words in it."):
