@@ -205,6 +205,12 @@ class EmbeddedBackend:
         server = load_server(self.path, self.n_ctx, self.n_threads, self.slots)
         request = {"messages": list(messages), "temperature": temperature, "max_tokens": max_tokens,
                    "stream_options": {"include_usage": True}, **self.sampling}
+        if temperature == 0:
+            # Reproducible means computed the same way: with the prompt cache on, a repeated prompt is read from the
+            # cache but for its last token, whose logits then come from a one-token batch instead of the full one;
+            # the floats differ in the last bits and a near-tie between two words flips (seen: the bias probe run
+            # twice gave two different answers). Explain, probes and the judge rely on "same prompt, same answer".
+            request["cache_prompt"] = False
         usage: tuple[int, int] | None = None
         finish = ""
         n_out = 0

@@ -96,7 +96,8 @@ def fit(texts: Sequence[str], authors: Sequence[str]) -> _Model:
         mean, sd = rates.mean(axis=0), rates.std(axis=0)
         sd = np.where(sd > 0, sd, 1.0)
         blocks.append(sparse.csr_matrix(STYLE_BLOCK_WEIGHT * (rates - mean) / sd))
-    classifier = LinearSVC(C=SVM_C, class_weight="balanced", tol=1e-3)
+    # liblinear shuffles its coordinates: seeded, so a run repeats.
+    classifier = LinearSVC(C=SVM_C, class_weight="balanced", tol=1e-3, random_state=0)
     classifier.fit(sparse.hstack(blocks).tocsr(), list(authors))
     return _Model(vectorizers, frequent, mean, sd, classifier)
 

@@ -121,14 +121,18 @@ def test_a_participant_id_alone_does_not_resume_someone_elses_session(pg):
     s = st.create_study(pg, "Lab", "I agree.", [{"mode": "user"}, {"mode": "global"}], ["Plan my weekend."])
     alice = st.join(pg, s["code"], "P01")
     token = alice["resume_token"]
-    assert token and token not in (alice["id"], alice["code"]) and len(token) >= 20
-    assert st.join(pg, s["code"], "P01")["id"] == alice["id"], "before consent, joining again is harmless"
-    token = st.join(pg, s["code"], "P01")["resume_token"]
+    # A resume code is short enough to write down (12 characters, ~60 bits) and is none of the IDs a person sees.
+    assert token and token not in (alice["id"], alice["code"], alice["profile_id"]) and len(token) >= 12
+    for claim in ("P01", "p01", " P01 "):  # the ID as someone else would type it, even before consent
+        with pytest.raises(InvalidInput, match="already in use"):
+            st.join(pg, s["code"], claim)
+    assert st.join(pg, s["code"], "p01", resume_token=token.lower())["id"] == alice["id"], \
+        "the owner, typing their code back loosely, gets in"
     st.consent(pg, alice["id"])
     pg.library.add_sample(alice["profile_id"], text=ENGLISH)
-    with pytest.raises(InvalidInput, match="already started"):
+    with pytest.raises(InvalidInput, match="already in use"):
         st.join(pg, s["code"], "P01")
-    with pytest.raises(InvalidInput, match="already started"):
+    with pytest.raises(InvalidInput, match="already in use"):
         st.join(pg, s["code"], "P01", resume_token=alice["id"])
     for guess in (alice["id"], alice["code"], alice["profile_id"], ""):
         with pytest.raises(NotFound):

@@ -79,8 +79,10 @@ def test_llama_cpp_engine_full_participant_flow_export_and_deletion(llm_env, emb
     for task in range(len(PROMPTS)):
         view = st.generate_answers(pg, p["id"], task)
         assert view["answers"]["A"]["text"].strip() and view["answers"]["B"]["text"].strip()
-        with pytest.raises(InvalidInput, match="rate answer A"):
-            st.judge(pg, p["id"], task, "A", {"A": {"tone": 4}, "B": {}})
+        with pytest.raises(InvalidInput, match="Ratings for answer A are 1 to 5"):
+            st.judge(pg, p["id"], task, "A", {"A": {"tone": 9}, "B": {}})
+        with pytest.raises(InvalidInput, match="Ratings for answer B"):
+            st.judge(pg, p["id"], task, "A", {"A": {"tone": 4}, "B": {"how I feel": 3}})
         user_slot = "AB"[p["pairs"][task].index("c1")]  # where counterbalancing put the user condition
         st.judge(pg, p["id"], task, [user_slot, "none"][task],
                  {"A": {"tone": 4, "relevance": 5, "accuracy": 3}, "B": {"tone": 2, "relevance": 2, "accuracy": 3}},
