@@ -61,7 +61,9 @@ def seed(env: dict[str, str], embedder, base: str) -> dict[str, str]:
     alice = pg.people.create_profile(short(base, "an"), persona_id=persona["id"], share_with_persona=True)
     pg.library.add_sample(alice["id"], text="Ships and lighthouses at sea, every night. " + payloads(base, "st"),
                   title=payloads(base, "tt").replace("\n", " ")[:200])
-    bob = pg.people.create_profile("Bob", persona_id=persona["id"])
+    # Bob is this browser's own profile (made with its resume code, sent as me= below): the browser sees his
+    # conversation, as the person who made him would.
+    bob = pg.people.create_profile("Bob", persona_id=persona["id"], creator=BOB_CODE)
     session = pg.conversations.new_session(bob["id"], title="chat")
     turn = pg.conversations.start_turn(session["id"], "Tell me about ships at sea at night", "persona")
     assert any(h.owner_id == alice["id"] for h in turn.hits), "Alice's shared chunk reaches Bob's inspector"
@@ -75,6 +77,9 @@ def seed(env: dict[str, str], embedder, base: str) -> dict[str, str]:
     return {"alice": alice["id"], "bob": bob["id"], "resume": participant["resume_token"]}
 
 
+BOB_CODE = "otter-birch-quill-23"
+
+
 def test_other_peoples_markdown_and_html_make_no_browser_request(page, no_llm_env, embedder):
     recorder = Recorder()
     threading.Thread(target=recorder.serve_forever, daemon=True).start()
@@ -84,7 +89,7 @@ def test_other_peoples_markdown_and_html_make_no_browser_request(page, no_llm_en
         ids = seed(no_llm_env, embedder, recorder.url)
         with streamlit_server(no_llm_env) as url:
             page.set_viewport_size({"width": 1440, "height": 2000})
-            page.goto(f"{url}/Chat?profile={ids['bob']}")
+            page.goto(f"{url}/Chat?profile={ids['bob']}&me={BOB_CODE}")
             page.get_by_test_id("stChatInputTextArea").wait_for()
             settle(page)
             page.get_by_test_id("stRadio").first.get_by_text("persona", exact=True).click()
