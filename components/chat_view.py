@@ -66,8 +66,14 @@ def _pieces(pg: Playground, out: "queue.Queue[Any]", slot: Any, thinking: Any, t
         try:
             item = out.get(timeout=0.5)
         except queue.Empty:
-            if first:  # a screen update: also where Streamlit notices a reload and stops this run
+            # Every half second without a word, a screen update: that is where Streamlit notices a reload, a closed
+            # tab or a page switch and stops this run. Before the first word the queue count is refreshed; after
+            # it, an empty piece makes the caller redraw the answer so far (a model that stalls mid-answer, e.g.
+            # waiting for a slot, must not keep a page nobody watches generating).
+            if first:
                 thinking.update(label=thinking_label(_ahead(pg, turn)))
+            else:
+                yield ""
             continue
         if first:
             slot.empty()  # the first word (or the end): the thinking box goes

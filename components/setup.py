@@ -83,6 +83,22 @@ def browser_token() -> str:
     return token
 
 
+def browser_key() -> str:
+    """What tells this browser's own conversation on someone else's profile apart, also after a reload (the resume
+    code lives in the session only, and a reload makes a new session, which hid the answer the reload interrupted).
+    Streamlit's XSRF cookie stays with the browser, but the server re-masks it on every page load
+    (``2|mask|token^mask|time``): the key is the unmasked token, so the same browser gets the same key."""
+    raw = (st.context.cookies.get("_streamlit_xsrf") if st.context.cookies else None) or ""
+    parts = raw.strip("\"'").split("|")
+    try:
+        if len(parts) == 4 and parts[0] == "2":
+            mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+            return "cookie:" + bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked)).hex()
+    except ValueError:
+        pass
+    return f"cookie:{raw}" if raw else browser_token()
+
+
 def _resume_box(pg: Playground, private: bool) -> None:
     """The code that brings this browser's profiles back after a reload (private workshops), or gives back the right
     to edit the profiles it made (public ones), shown only on request."""

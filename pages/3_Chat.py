@@ -18,7 +18,7 @@ from components.inspector import (
 )
 from components.safe_text import answer_md, md
 from components.services import model_status
-from components.setup import browser_token, may_edit, need_profile, page_setup, show_error
+from components.setup import browser_key, may_edit, need_profile, page_setup, show_error
 from playground import GRANULARITIES, RETRIEVERS, PlaygroundError, RetrievalOptions
 from playground.workshop import get_preset
 
@@ -54,14 +54,6 @@ sid = sessions.get(pid)
 # Conversations belong to the browser: on a profile it made, it resumes the profile's latest chat; on a demo profile
 # (or anyone else's) it gets a conversation of its own, never another browser's (whose turns would be shown, and
 # enter this browser's prompts as history).
-
-
-def browser_key() -> str:
-    """What tells this browser's own conversation apart, also after a reload: the resume code lives in the session
-    only (a reload makes a new one), which opened a fresh conversation on every reload and hid the answer the reload
-    interrupted. Streamlit's XSRF cookie stays with the browser across reloads; the resume code is the fallback."""
-    cookie = st.context.cookies.get("_streamlit_xsrf") if st.context.cookies else None
-    return f"cookie:{cookie}" if cookie else browser_token()
 
 
 title = CHAT_TITLE if may_edit(profile) else f"{CHAT_TITLE} · {hashlib.sha256(browser_key().encode()).hexdigest()[:16]}"
