@@ -7,8 +7,10 @@ Usage: ``python -I chroma_purge.py CHROMA_DIR`` prints a JSON report."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import struct
 import sys
 import time
 from pathlib import Path
@@ -38,7 +40,7 @@ def _retry(conn: sqlite3.Connection, sql: str, attempts: int = 50) -> None:
 def purge_chroma(chroma_dir: Path) -> dict[str, Any]:
     """Clear deleted text and vectors from an embedded Chroma folder (see the module docstring)."""
     db_path = chroma_dir / "chroma.sqlite3"
-    report: dict[str, Any] = {"queue_rows": 0, "folders": [], "vacuumed": False}
+    report: dict[str, Any] = {"queue_rows": 0, "folders": [], "vacuumed": False, "scrubbed": 0}
     if not db_path.exists():
         return report
     conn = _connect(db_path)
@@ -65,7 +67,60 @@ def purge_chroma(chroma_dir: Path) -> dict[str, Any]:
         if child.is_dir() and child.name not in segments and _looks_like_segment(child):
             shutil.rmtree(child, ignore_errors=True)
             report["folders"].append(child.name)
+        elif child.is_dir() and child.name in segments:
+            report["scrubbed"] += scrub_segment(child)
     return report
+
+
+# -- the unused tail of a live vector index ---------------------------------------------------------------------------
+# hnswlib (Chroma's fork, persist-on-write) creates a segment's files on the collection's first write by dumping its
+# freshly malloc'd, uninitialised buffers for the initial capacity (100 elements): ``data_level0.bin`` (1,676 bytes an
+# element at 384 dimensions) and ``length.bin`` (4 bytes an element). Whatever the process's heap held there before
+# (freed text of documents, SQLite pages: a deleted person's writing) lands in those files, beyond the elements the
+# index holds; later writes only ever rewrite elements it holds (each zeroed when added). Nothing reads that tail.
+
+HEADER = struct.Struct("<iQQQQ")  # version, offsetLevel0, max_elements, cur_element_count, size_data_per_element
+
+
+def scrub_segment(folder: Path) -> int:
+    """Zero what lies beyond the elements a live hnswlib index holds (its header's count) in ``data_level0.bin``
+    and ``length.bin``; the files keep their size. Returns how many non-zero bytes were cleared. A header of another
+    layout (a future hnswlib) is left alone rather than guessed at."""
+    try:
+        raw = (folder / "header.bin").read_bytes()
+    except OSError:
+        return 0
+    if len(raw) < HEADER.size:
+        return 0
+    version, _offset, _max, count, size = HEADER.unpack_from(raw)
+    if version != 1 or not 0 < size < 1 << 24:
+        return 0
+    return _zero_from(folder / "data_level0.bin", count * size) + _zero_from(folder / "length.bin", count * 4)
+
+
+def _zero_from(path: Path, start: int, block: int = 1 << 20) -> int:
+    cleared = 0
+    try:
+        f = open(path, "r+b")
+    except OSError:
+        return 0
+    with f:
+        pos = start
+        while True:
+            f.seek(pos)
+            data = f.read(block)
+            if not data:
+                break
+            nonzero = len(data) - data.count(0)
+            if nonzero:
+                f.seek(pos)
+                f.write(bytes(len(data)))
+                cleared += nonzero
+            pos += len(data)
+        if cleared:
+            f.flush()
+            os.fsync(f.fileno())
+    return cleared
 
 
 def _looks_like_segment(folder: Path) -> bool:

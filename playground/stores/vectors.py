@@ -162,6 +162,7 @@ class VectorStore:
             raise self._error(e) from e
         self._path, self._chroma_settings = path, chroma_settings
         self._cache: dict[str, Any] = {}
+        self._scrubbed: dict[str, list[tuple[int, int]]] = {}  # index folder -> its files' (mtime, size) when scrubbed
         self._lock = threading.Lock()
         self.write_lock = WriteLock(None if host else path)
         self.write_lock.on_foreign_change = self._reopen
@@ -279,6 +280,34 @@ class VectorStore:
             for s in range(0, len(ids), batch):
                 self._call(col.upsert, ids=list(ids[s:s + batch]), embeddings=embeddings[s:s + batch],
                            documents=list(texts[s:s + batch]), metadatas=list(metadatas[s:s + batch]))
+            self._scrub_index_files()
+
+    def _scrub_index_files(self) -> None:
+        """Embedded: zero the unused tail of every vector-index file written since this process last looked.
+        A collection's first write creates its index files from uninitialised memory of this process, which may
+        hold freed text of anyone, a deleted person too (``chroma_purge.scrub_segment``); nothing reads that tail.
+        Called holding the write lock, right after the write that may have created them."""
+        if self._path is None:
+            return
+        from playground.stores.chroma_purge import scrub_segment
+
+        try:
+            folders = [d for d in self._path.iterdir() if len(d.name) == 36 and d.is_dir()]
+        except OSError:
+            return
+        for d in folders:
+            try:
+                stamp = [(f.stat().st_mtime_ns, f.stat().st_size) for f in (d / "data_level0.bin", d / "length.bin")]
+            except OSError:
+                continue
+            if self._scrubbed.get(d.name) == stamp:
+                continue
+            scrub_segment(d)
+            try:
+                self._scrubbed[d.name] = [(f.stat().st_mtime_ns, f.stat().st_size)
+                                          for f in (d / "data_level0.bin", d / "length.bin")]
+            except OSError:
+                self._scrubbed.pop(d.name, None)
 
     def delete(self, name: str, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None) -> None:
         with self.write_lock.hold():

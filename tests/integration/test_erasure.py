@@ -129,6 +129,8 @@ def assert_erased(pg: Playground, root: Path, marker: str, world: dict, route: s
     hits = pg.conversations.retrieve(someone["id"], "bread starter", "user", RetrievalOptions("dense", k=1))
     assert hits and "Sourdough" in hits[0].text
     assert pg.library.check_consistency() == []
+    # That add created a vector index in a process that held Alice's text (freed, not gone): still nothing of hers.
+    assert grep_data_folder(root, marker) == [], f"{route}: the marker is in a file written after the deletion"
 
 
 ROUTES = ["cli users delete", "profile page", "study participant deletion", "workshop reset"]
@@ -206,6 +208,42 @@ def test_a_thousand_chunks_leave_no_vector_index_folder_and_no_vector_behind(tmp
     assert pg.library.check_consistency() == []
     fresh = Playground(Settings.from_env(env), embedder=embedder)
     assert fresh.vectors.count(persona_collection(persona)) == pg.vectors.count(persona_collection(persona))
+
+
+def test_stale_memory_in_the_unused_tail_of_a_vector_index_is_cleared_and_the_index_still_serves(settings, embedder):
+    """hnswlib creates a collection's index files by writing out uninitialised memory for 100 elements, so whatever
+    the process freed there (a deleted person's text) can land beyond the elements the index holds. Planted here
+    (the real thing depends on the heap), it must be zeroed by the next write and by the purge, and the index must
+    still answer, in this process and in a fresh one."""
+    pg = Playground(settings, embedder=embedder)
+    marker = "zq" + uuid.uuid4().hex[:14]
+    bob = pg.people.create_profile("Bob")["id"]
+    pg.library.add_sample(bob, text="Bob walks his dog along the canal every evening and counts herons.")
+    chroma = pg.settings.chroma_path
+    folders = [d for d in chroma.iterdir() if (d / "header.bin").exists()]
+    assert folders, "the first write created the collection's vector index files"
+
+    def plant() -> None:
+        for d in folders:
+            count, size = struct.unpack("<iQQQQ", (d / "header.bin").read_bytes()[:36])[3:5]
+            for name, used in (("data_level0.bin", count * size), ("length.bin", count * 4)):
+                with open(d / name, "r+b") as f:
+                    f.seek(used + 8)
+                    f.write(f"stale {marker} heap".encode())
+        assert len(grep_data_folder(pg.settings.data_dir, marker)) == 2 * len(folders)
+
+    plant()
+    pg.library.add_sample(bob, text="On Sundays Bob bakes bread with his neighbour and they share the loaves.")
+    assert grep_data_folder(pg.settings.data_dir, marker) == [], "the next write clears the tail"
+    plant()
+    report = pg.people.purge_deleted()
+    assert grep_data_folder(pg.settings.data_dir, marker) == [], "the purge clears the tail"
+    assert report["chroma"]["scrubbed"] >= len(f"stale {marker} heap") * 2
+    for p in (pg, Playground(settings, embedder=embedder)):
+        hits = p.conversations.retrieve(bob, "dog canal herons", "user", RetrievalOptions("dense", k=2))
+        assert hits and "herons" in hits[0].text
+        assert p.vectors.count(user_collection(bob)) == 2
+        assert p.library.check_consistency() == []
 
 
 def recoverable(root: Path, vectors: np.ndarray) -> int:
