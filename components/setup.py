@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 import streamlit as st
@@ -10,7 +11,7 @@ from playground import Playground, PlaygroundError
 from playground.people import privacy
 from playground.people.owner import Owner, may_change
 
-from . import state
+from . import state, writes
 from .safe_text import md
 from .services import model_status, playground
 
@@ -29,15 +30,32 @@ def page_setup(title: str, intro: str, icon: str = "🧪") -> Playground:
         st.stop()
     st.title(title)
     st.caption(intro)
-    for kind, text in st.session_state.pop(state.FLASH, []):
-        getattr(st, kind)(text)  # flash() callers escape the people's text they include (md)
+    _show_flashes()
     _sidebar(pg)
     return pg
 
 
+FLASH_GRACE_S = 2.0
+
+
 def flash(kind: str, text: str) -> None:
     """Show ``text`` (kind: success, info, warning, error) after the next rerun."""
-    st.session_state.setdefault(state.FLASH, []).append((kind, text))
+    st.session_state.setdefault(state.FLASH, []).append([kind, text, None])
+
+
+def _show_flashes() -> None:
+    """Show the flashes, and keep each for ``FLASH_GRACE_S`` after it was first shown: a run that showed one can be
+    replaced a moment later by the run of a hurried second click, which would otherwise find nothing to show."""
+    now = time.monotonic()
+    kept = []
+    for item in st.session_state.get(state.FLASH, []):
+        kind, text, first = item
+        if first is None:
+            first = item[2] = now
+        if now - first <= FLASH_GRACE_S:
+            getattr(st, kind)(text)  # flash() callers escape the people's text they include (md)
+            kept.append(item)
+    st.session_state[state.FLASH] = kept
 
 
 def select_profile(profile_id: str | None) -> None:
@@ -225,6 +243,41 @@ def act(action: Callable[[], Any], success: str) -> bool:
     flash("success", success)
     st.rerun()
     return True  # pragma: no cover - st.rerun() does not return
+
+
+def act_in_background(form: str, what: str, action: Callable[[], Any], success: str,
+                      after: Callable[[], None] | None = None) -> None:
+    """A slow write that must happen once and be reported even if a second click stops this run (a deletion, with
+    the purge of the stores' files, takes seconds). Streamlit starts the second click's run at once and a stopped run
+    can no longer change the session, so the confirmation used to be lost. The action runs in a worker thread
+    (``writes``), keyed by ``what`` (the same click again attaches to it); whichever run sees it finish reports it
+    (``report_background``, which every run of the page calls), then ``after`` runs there."""
+    if writes.start(form, what, lambda report: (action(), (success, after))[1]) is None:
+        st.warning("Still finishing the previous deletion: try again in a moment.")
+        return
+    report_background(form)
+
+
+def report_background(form: str) -> None:
+    """If this page's background write is running or has just finished: wait for it, then flash its result and
+    rerun so every widget shows the new state (its error, if it failed)."""
+    job = writes.current(form)
+    if job is None:
+        return
+    with st.spinner("Deleting, and clearing it from the stores' files…"):
+        writes.wait(job)
+    if job.error is not None:
+        writes.finish(form)
+        if isinstance(job.error, PlaygroundError):
+            show_error(job.error)
+            return
+        raise job.error
+    success, after = job.result
+    if after:
+        after()
+    flash("success", success)
+    writes.finish(form)
+    st.rerun()
 
 
 def show_error(e: Exception) -> None:

@@ -6,6 +6,7 @@ from components import writes
 from components.safe_text import md
 from components.setup import (
     act,
+    act_in_background,
     active_profile,
     creator_code,
     flash,
@@ -13,6 +14,7 @@ from components.setup import (
     owner_token,
     page_setup,
     read_only_note,
+    report_background,
     select_profile,
     show_error,
 )
@@ -50,6 +52,8 @@ def attribute_inputs(prefix: str, values: dict) -> dict:
     return out
 
 
+DELETE_FORM = "profile_delete"
+report_background(DELETE_FORM)  # a deletion a second click's run took over: reported here, once
 profile = active_profile(pg)
 # A new browser opens on "Create" (the first tab): it used to open on editing whatever profile was active, so anyone
 # could change or delete a profile someone else made.
@@ -147,12 +151,9 @@ with tab_edit:
         sure_key = f"profile_delete_sure_{profile['id']}"
         sure = st.checkbox(f"Yes, delete “{md(profile['display_name'])}” and everything in it", key=sure_key)
         if st.button("Delete profile", disabled=not sure, key=f"profile_delete_{profile['id']}"):
-            try:
-                pg.people.delete_profile(profile["id"])
-            except PlaygroundError as e:
-                show_error(e)
-            else:
+            def forget(key: str = sure_key) -> None:
                 select_profile(None)
-                st.session_state.pop(sure_key, None)
-                flash("success", f"Deleted “{md(profile['display_name'])}” and all of its data.")
-                st.rerun()
+                st.session_state.pop(key, None)
+
+            act_in_background(DELETE_FORM, profile["id"], lambda pid=profile["id"]: pg.people.delete_profile(pid),
+                              f"Deleted “{md(profile['display_name'])}” and all of its data.", after=forget)

@@ -8,7 +8,16 @@ import streamlit as st
 from components import writes
 from components.charts import embedding_map, project_2d, style_figure
 from components.safe_text import md
-from components.setup import act, flash, may_edit, need_profile, page_setup, read_only_note, visible_profiles
+from components.setup import (
+    act_in_background,
+    flash,
+    may_edit,
+    need_profile,
+    page_setup,
+    read_only_note,
+    report_background,
+    visible_profiles,
+)
 from playground import SUPPORTED_FILE_TYPES, PlaygroundError
 from playground.library.privacy_scan import LABELS, Finding, describe, known_names, scan
 from playground.library.privacy_scan import redact as redact_text
@@ -21,6 +30,7 @@ profile = need_profile(pg)
 pid = profile["id"]
 
 FORM = f"samples_add_{pid}"
+DELETE_FORM = f"samples_delete_{pid}"
 KEEP = f"samples_keep_{pid}"  # pasted text whose adding failed: it goes back into the box
 kept = st.session_state.pop(KEEP, None)
 if kept:
@@ -172,6 +182,7 @@ if job:
     writes.finish(FORM)
     st.rerun()
 
+report_background(DELETE_FORM)  # a deletion a second click's run took over: reported here, once
 samples = pg.library.list_samples(pid)
 st.subheader(f"{md(profile['display_name'])}'s samples ({len(samples)})")
 if not samples:
@@ -189,8 +200,9 @@ else:
     # Keys name the sample: a second click arriving after the first deleted it must not delete the next one.
     sure = False if not editable else st.checkbox(f"Yes, delete “{md(titles[chosen])}”", key=f"samples_delete_sure_{chosen}")
     if editable and st.button("Delete sample", disabled=not sure, key=f"samples_delete_{chosen}"):
-        st.session_state.pop(f"samples_delete_sure_{chosen}", None)
-        act(lambda: pg.library.delete_sample(chosen), f"Deleted “{md(titles[chosen])}” and its vectors.")
+        act_in_background(DELETE_FORM, chosen, lambda: pg.library.delete_sample(chosen),
+                          f"Deleted “{md(titles[chosen])}” and its vectors.",
+                          after=lambda: st.session_state.pop(f"samples_delete_sure_{chosen}", None))
 
 st.subheader("Style at a glance")
 st.caption("Simple features of each person's writing (and each persona's examples). Distinct habits here are what "
