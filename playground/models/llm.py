@@ -177,7 +177,7 @@ class OpenAICompatibleBackend:
                            "It may be busy; try again in a moment.")
         if isinstance(e, openai.APIConnectionError):
             return LLMUnavailable(f"No model server answers at {self.where}.",
-                                  "Start it (e.g. `vllm serve MODEL` or `python -m llama_cpp.server --model FILE`) or "
+                                  "Start it (e.g. `vllm serve MODEL` or llama.cpp's `llama-server -m FILE`) or "
                                   "fix PLAYGROUND_OPENAI_BASE_URL.")
         if isinstance(e, openai.NotFoundError):
             return ModelNotInstalled(f"The server at {self.where} has no model '{model}'.",

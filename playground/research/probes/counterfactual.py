@@ -15,6 +15,7 @@ can be resumed and skips what is already done.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -254,6 +255,10 @@ def _fan_out(jobs: Sequence[Callable[[], dict[str, Any]]], concurrency: int) -> 
         return list(pool.map(lambda job: job(), jobs))
 
 
+_workers: dict[str, int] = {}  # run id -> the number of the latest worker started on it in this process
+_workers_lock = threading.Lock()
+
+
 def run(db: Database, run_id: str, *, backend: LLMBackend, embed: Embed, person_vector: np.ndarray | None,
         max_tokens: int, count_tokens: Callable[[str], int] | None = None, progress: Progress | None = None,
         should_stop: Callable[[], bool] | None = None, concurrency: int = 1) -> dict[str, Any]:
@@ -265,6 +270,8 @@ def run(db: Database, run_id: str, *, backend: LLMBackend, embed: Embed, person_
     with ``concurrency`` > 1, that many variants are asked at once (for a backend with parallel slots).
     Stops between variants (or batches) when ``should_stop()`` is true or someone called ``request_cancel``;
     the run is then 'cancelled' and keeps what was done. Returns ``get_run``."""
+    with _workers_lock:  # this call is now the run's worker; an earlier one (cancelled, then resumed) stops
+        mine = _workers[run_id] = _workers.get(run_id, 0) + 1
     row = get_run(db, run_id)
     db.execute("UPDATE explanations SET status = 'running', error = '', updated = ? WHERE id = ? AND status != "
                "'cancelling'", (now(), run_id))
@@ -280,6 +287,8 @@ def run(db: Database, run_id: str, *, backend: LLMBackend, embed: Embed, person_
     queue = [p for p in [base_plan, *rest] if (p[1].key if p[1] else ORIGINAL) not in done]
 
     def stopped() -> bool:
+        if _workers.get(run_id) != mine:  # Resume started a newer worker: it finishes the run, not this one
+            return True
         if (should_stop and should_stop()) or _status(db, run_id) in ("cancelling", "cancelled"):
             db.execute("UPDATE explanations SET status = 'cancelled', updated = ? WHERE id = ?", (now(), run_id))
             return True
@@ -306,8 +315,10 @@ def run(db: Database, run_id: str, *, backend: LLMBackend, embed: Embed, person_
         else:
             variants.append(v)
             measure([variants[0], v], embed, person_vector)
+        # A cancelled worker may still store the variant it was writing when Resume queued it again: the same
+        # prompt at temperature 0, so whichever is stored first stands.
         db.execute("INSERT INTO explanation_variants (id, explanation_id, key, position, answer, status, data, "
-                   "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(explanation_id, key) DO NOTHING",
                    (new_id("var"), run_id, key, position, v.answer, v.status, json.dumps(v.to_dict()), now()))
         done.add(key)
         if v.status == "complete":
