@@ -12,6 +12,7 @@ from playground import Playground, Settings
 from playground.research import study as studies
 from playground.research.probes import counterfactual
 from tests.e2e.conftest import ask_in_chat, settle, shot, streamlit_server
+from tests.support.gate import Gate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine]
 
@@ -35,8 +36,17 @@ def nav(page, name: str) -> None:
 
 
 def test_llama_cpp_engine_explain_cancel_resume_bias_and_judge_in_chromium(page, llm_env):
-    # Long answers make each variant take a few seconds, so Cancel can be clicked while the batch runs.
-    env = {**llm_env, "PLAYGROUND_MAX_TOKENS": "300", "PLAYGROUND_ADMIN_PASSPHRASE": "sesame"}
+    # The gate makes the model slow after the first words of every answer (a few seconds each), so Cancel lands
+    # while the batch runs on any machine; it is released once Cancel has been checked.
+    gate = Gate(llm_env["PLAYGROUND_OPENAI_BASE_URL"], hold_after=8, trickle=0.3).__enter__()
+    try:
+        run_the_probes(page, {**llm_env, "PLAYGROUND_MAX_TOKENS": "40", "PLAYGROUND_ADMIN_PASSPHRASE": "sesame",
+                              "PLAYGROUND_OPENAI_BASE_URL": gate.url}, gate)
+    finally:
+        gate.__exit__(None, None, None)
+
+
+def run_the_probes(page, env: dict[str, str], gate: Gate) -> None:
     pg = Playground(Settings.from_env(env))
     ada = pg.people.create_profile("Ada", occupation="hydrologist", location="Leith")
     pg.library.add_sample(ada["id"], text=WRITING, title="sea")
@@ -67,13 +77,18 @@ def test_llama_cpp_engine_explain_cancel_resume_bias_and_judge_in_chromium(page,
         stopped_at = len(counterfactual.get_run(pg.db, run["id"])["variants"])
         total = counterfactual.get_run(pg.db, run["id"])["total"]
         assert run["status"] == "cancelled" and 1 <= stopped_at < total
+        streams = gate.streams
         time.sleep(6)  # longer than one variant takes: nothing is still generating in the background
         assert len(counterfactual.get_run(pg.db, run["id"])["variants"]) <= stopped_at + 1
+        assert gate.streams <= streams + 1, "cancelled, yet the model was still asked for more variants"
         shot(page, "explain-cancelled")
+        gate.release()  # full speed from here on
         page.get_by_role("button", name="Resume").click()
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 120
         while counterfactual.get_run(pg.db, run["id"])["status"] != "complete":
-            assert time.monotonic() < deadline, "the resumed batch did not finish"
+            if time.monotonic() > deadline:
+                visible_or_explain(page, page.get_by_text("no such text, to fail with the page's text"), 1,
+                                   f"the resumed batch's end ({counterfactual.get_run(pg.db, run['id'])['status']})")
             time.sleep(1)
         settle(page)
         page.wait_for_function("() => !document.body.innerText.includes('Stopped after')", timeout=60_000)
