@@ -5,8 +5,10 @@ a Retry button. Screenshots go to test-output/e2e/ (the README's come from test_
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -120,47 +122,45 @@ def wait_for_answer_row(env: dict[str, str], page) -> list[tuple]:
         db.close()
 
 
-def test_reload_mid_answer_keeps_the_partial_answer_with_a_reason_and_retry(page, llm_env, embedder):
+@contextlib.contextmanager
+def mid_answer(page, llm_env: dict[str, str], embedder, question: str) -> Iterator[tuple[Gate, dict[str, str]]]:
+    """The Chat page with ``question`` asked and its answer streaming: the gate lets the first words through and
+    then trickles, so what the test does next lands mid-answer on any machine. Yields (gate, the app's env)."""
     pid = make_profile(llm_env, embedder)
-    # The gate lets the first words through and holds the rest: the reload lands mid-answer on any machine.
     with Gate(llm_env["PLAYGROUND_OPENAI_BASE_URL"], hold_after=4) as gate:
         env = {**llm_env, "PLAYGROUND_MAX_TOKENS": "400", "PLAYGROUND_OPENAI_BASE_URL": gate.url}
         with streamlit_server(env) as url:
             page.goto(f"{url}/Chat?profile={pid}")
             page.get_by_test_id("stChatInputTextArea").wait_for()
             settle(page)
-            ask(page, "Tell me everything about navies.")
+            ask(page, question)
             assert gate.holding.wait(120), "the answer never started streaming"
-            page.get_by_test_id("stChatMessage").nth(1).wait_for()
-            shot(page, "chat-mid-answer")
-            page.reload()
-            page.get_by_test_id("stChatInputTextArea").wait_for()
-            row = wait_for_answer_row(env, page)
-            assert row and row[0][0] == "interrupted", row
-            assert "reload" in row[0][1] and row[0][2] > 0, "the partial answer is kept, with the reason"
-            assert gate.hung_up.wait(30), "the model's stream was left open for a page nobody watches"
-            page.reload()  # now the saved answer is on the page
-            page.get_by_text("Stopped part-way", exact=False).wait_for()
-            page.get_by_text("Interrupted by a reload", exact=False).first.wait_for()
-            settle(page)
-            shot(page, "chat-interrupted")
-            retry = page.get_by_role("button", name="Retry")
-            assert retry.count() == 1
+            yield gate, env
+
+
+def test_reload_mid_answer_keeps_the_partial_answer_with_a_reason_and_retry(page, llm_env, embedder):
+    with mid_answer(page, llm_env, embedder, "Tell me everything about navies.") as (gate, env):
+        page.get_by_test_id("stChatMessage").nth(1).wait_for()
+        shot(page, "chat-mid-answer")
+        page.reload()
+        page.get_by_test_id("stChatInputTextArea").wait_for()
+        row = wait_for_answer_row(env, page)
+        assert row and row[0][0] == "interrupted", row
+        assert "reload" in row[0][1] and row[0][2] > 0, "the partial answer is kept, with the reason"
+        assert gate.hung_up.wait(30), "the model's stream was left open for a page nobody watches"
+        page.reload()  # now the saved answer is on the page
+        page.get_by_text("Stopped part-way", exact=False).wait_for()
+        page.get_by_text("Interrupted by a reload", exact=False).first.wait_for()
+        settle(page)
+        shot(page, "chat-interrupted")
+        assert page.get_by_role("button", name="Retry").count() == 1
 
 
 def test_leaving_for_another_page_mid_answer_keeps_it_as_interrupted_by_a_page_switch(page, llm_env, embedder):
-    pid = make_profile(llm_env, embedder)
-    with Gate(llm_env["PLAYGROUND_OPENAI_BASE_URL"], hold_after=4) as gate:
-        env = {**llm_env, "PLAYGROUND_MAX_TOKENS": "400", "PLAYGROUND_OPENAI_BASE_URL": gate.url}
-        with streamlit_server(env) as url:
-            page.goto(f"{url}/Chat?profile={pid}")
-            page.get_by_test_id("stChatInputTextArea").wait_for()
-            settle(page)
-            ask(page, "And what about the army?")
-            assert gate.holding.wait(120), "the answer never started streaming"
-            page.get_by_test_id("stSidebar").get_by_role("link", name="Profile", exact=True).click()
-            page.get_by_role("heading", name="Profile").first.wait_for()
-            answers = wait_for_answer_row(env, page)
-            assert answers and answers[0][0] == "interrupted", answers
-            assert "leaving the page" in answers[0][1] or "page switch" in answers[0][1], answers
-            assert gate.hung_up.wait(30), "the model kept writing for a page nobody watches"
+    with mid_answer(page, llm_env, embedder, "And what about the army?") as (gate, env):
+        page.get_by_test_id("stSidebar").get_by_role("link", name="Profile", exact=True).click()
+        page.get_by_role("heading", name="Profile").first.wait_for()
+        answers = wait_for_answer_row(env, page)
+        assert answers and answers[0][0] == "interrupted", answers
+        assert "leaving the page" in answers[0][1] or "page switch" in answers[0][1], answers
+        assert gate.hung_up.wait(30), "the model kept writing for a page nobody watches"
