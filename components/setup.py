@@ -245,21 +245,21 @@ def act(action: Callable[[], Any], success: str) -> bool:
     return True  # pragma: no cover - st.rerun() does not return
 
 
-def act_in_background(form: str, what: str, action: Callable[[], Any], success: str,
+def delete_in_background(form: str, what: str, action: Callable[[], Any], success: str,
                       after: Callable[[], None] | None = None) -> None:
-    """A slow write that must happen once and be reported even if a second click stops this run (a deletion, with
-    the purge of the stores' files, takes seconds). Streamlit starts the second click's run at once and a stopped run
+    """A deletion that must happen once and be reported even if a second click stops this run (with the purge of
+    the stores' files it takes seconds). Streamlit starts the second click's run at once and a stopped run
     can no longer change the session, so the confirmation used to be lost. The action runs in a worker thread
     (``writes``), keyed by ``what`` (the same click again attaches to it); whichever run sees it finish reports it
-    (``report_background``, which every run of the page calls), then ``after`` runs there."""
+    (``report_deletion``, which every run of the page calls), then ``after`` runs there."""
     if writes.start(form, what, lambda report: (action(), (success, after))[1]) is None:
         st.warning("Still finishing the previous deletion: try again in a moment.")
         return
-    report_background(form)
+    report_deletion(form)
 
 
-def report_background(form: str) -> None:
-    """If this page's background write is running or has just finished: wait for it, then flash its result and
+def report_deletion(form: str) -> None:
+    """If this page's background deletion is running or has just finished: wait for it, then flash its result and
     rerun so every widget shows the new state (its error, if it failed)."""
     job = writes.current(form)
     if job is None:

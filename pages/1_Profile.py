@@ -6,15 +6,15 @@ from components import writes
 from components.safe_text import md
 from components.setup import (
     act,
-    act_in_background,
     active_profile,
     creator_code,
+    delete_in_background,
     flash,
     may_edit,
     owner_token,
     page_setup,
     read_only_note,
-    report_background,
+    report_deletion,
     select_profile,
     show_error,
 )
@@ -53,7 +53,7 @@ def attribute_inputs(prefix: str, values: dict) -> dict:
 
 
 DELETE_FORM = "profile_delete"
-report_background(DELETE_FORM)  # a deletion a second click's run took over: reported here, once
+report_deletion(DELETE_FORM)  # a deletion a second click's run took over: reported here, once
 profile = active_profile(pg)
 # A new browser opens on "Create" (the first tab): it used to open on editing whatever profile was active, so anyone
 # could change or delete a profile someone else made.
@@ -155,5 +155,5 @@ with tab_edit:
                 select_profile(None)
                 st.session_state.pop(key, None)
 
-            act_in_background(DELETE_FORM, profile["id"], lambda pid=profile["id"]: pg.people.delete_profile(pid),
+            delete_in_background(DELETE_FORM, profile["id"], lambda pid=profile["id"]: pg.people.delete_profile(pid),
                               f"Deleted “{md(profile['display_name'])}” and all of its data.", after=forget)

@@ -9,13 +9,13 @@ from components import writes
 from components.charts import embedding_map, project_2d, style_figure
 from components.safe_text import md
 from components.setup import (
-    act_in_background,
+    delete_in_background,
     flash,
     may_edit,
     need_profile,
     page_setup,
     read_only_note,
-    report_background,
+    report_deletion,
     visible_profiles,
 )
 from playground import SUPPORTED_FILE_TYPES, PlaygroundError
@@ -182,7 +182,7 @@ if job:
     writes.finish(FORM)
     st.rerun()
 
-report_background(DELETE_FORM)  # a deletion a second click's run took over: reported here, once
+report_deletion(DELETE_FORM)  # a deletion a second click's run took over: reported here, once
 samples = pg.library.list_samples(pid)
 st.subheader(f"{md(profile['display_name'])}'s samples ({len(samples)})")
 if not samples:
@@ -200,7 +200,7 @@ else:
     # Keys name the sample: a second click arriving after the first deleted it must not delete the next one.
     sure = False if not editable else st.checkbox(f"Yes, delete “{md(titles[chosen])}”", key=f"samples_delete_sure_{chosen}")
     if editable and st.button("Delete sample", disabled=not sure, key=f"samples_delete_{chosen}"):
-        act_in_background(DELETE_FORM, chosen, lambda: pg.library.delete_sample(chosen),
+        delete_in_background(DELETE_FORM, chosen, lambda: pg.library.delete_sample(chosen),
                           f"Deleted “{md(titles[chosen])}” and its vectors.",
                           after=lambda: st.session_state.pop(f"samples_delete_sure_{chosen}", None))
 

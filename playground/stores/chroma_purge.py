@@ -64,7 +64,7 @@ def purge_chroma(chroma_dir: Path) -> dict[str, Any]:
     finally:
         conn.close()
     for child in chroma_dir.iterdir():
-        if child.is_dir() and child.name not in segments and _looks_like_segment(child):
+        if child.is_dir() and child.name not in segments and looks_like_segment(child):
             shutil.rmtree(child, ignore_errors=True)
             report["folders"].append(child.name)
         elif child.is_dir() and child.name in segments:
@@ -123,7 +123,7 @@ def _zero_from(path: Path, start: int, block: int = 1 << 20) -> int:
     return cleared
 
 
-def _looks_like_segment(folder: Path) -> bool:
+def looks_like_segment(folder: Path) -> bool:
     """A Chroma vector-index folder: named by a UUID, holding hnswlib's files."""
     name = folder.name
     if len(name) != 36 or name.count("-") != 4:

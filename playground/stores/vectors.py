@@ -289,25 +289,29 @@ class VectorStore:
         Called holding the write lock, right after the write that may have created them."""
         if self._path is None:
             return
-        from playground.stores.chroma_purge import scrub_segment
+        from playground.stores.chroma_purge import looks_like_segment, scrub_segment
+
+        def stamp(folder: Path) -> list[tuple[int, int]] | None:
+            try:
+                return [(st.st_mtime_ns, st.st_size) for st in
+                        ((folder / "data_level0.bin").stat(), (folder / "length.bin").stat())]
+            except OSError:
+                return None
 
         try:
-            folders = [d for d in self._path.iterdir() if len(d.name) == 36 and d.is_dir()]
+            folders = [d for d in self._path.iterdir() if d.is_dir() and looks_like_segment(d)]
         except OSError:
             return
         for d in folders:
-            try:
-                stamp = [(f.stat().st_mtime_ns, f.stat().st_size) for f in (d / "data_level0.bin", d / "length.bin")]
-            except OSError:
-                continue
-            if self._scrubbed.get(d.name) == stamp:
+            before = stamp(d)
+            if before is None or self._scrubbed.get(d.name) == before:
                 continue
             scrub_segment(d)
-            try:
-                self._scrubbed[d.name] = [(f.stat().st_mtime_ns, f.stat().st_size)
-                                          for f in (d / "data_level0.bin", d / "length.bin")]
-            except OSError:
+            after = stamp(d)
+            if after is None:
                 self._scrubbed.pop(d.name, None)
+            else:
+                self._scrubbed[d.name] = after
 
     def delete(self, name: str, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None) -> None:
         with self.write_lock.hold():

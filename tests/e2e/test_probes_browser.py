@@ -38,12 +38,9 @@ def nav(page, name: str) -> None:
 def test_llama_cpp_engine_explain_cancel_resume_bias_and_judge_in_chromium(page, llm_env):
     # The gate makes the model slow after the first words of every answer (a few seconds each), so Cancel lands
     # while the batch runs on any machine; it is released once Cancel has been checked.
-    gate = Gate(llm_env["PLAYGROUND_OPENAI_BASE_URL"], hold_after=8, trickle=0.3).__enter__()
-    try:
+    with Gate(llm_env["PLAYGROUND_OPENAI_BASE_URL"], hold_after=8, trickle=0.3) as gate:
         run_the_probes(page, {**llm_env, "PLAYGROUND_MAX_TOKENS": "40", "PLAYGROUND_ADMIN_PASSPHRASE": "sesame",
                               "PLAYGROUND_OPENAI_BASE_URL": gate.url}, gate)
-    finally:
-        gate.__exit__(None, None, None)
 
 
 def run_the_probes(page, env: dict[str, str], gate: Gate) -> None:
