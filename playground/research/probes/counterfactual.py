@@ -265,8 +265,9 @@ def run(db: Database, run_id: str, *, backend: LLMBackend, embed: Embed, person_
     """Generate every variant not yet stored (baseline first), storing each as soon as it is measured.
 
     Made for live use: every answer (baseline included, so they compare at the same length) is cut at
-    ``max_tokens``; the variants run in the order that lets the engine reuse the most shared prompt start
-    (``prefix_order``); a variant whose prompt equals one already answered reuses that answer (temperature 0);
+    ``max_tokens``; the variants run in the order that lets a caching server reuse the most shared prompt start
+    (``prefix_order``; the embedded engine reads temperature-0 prompts afresh, for answers that repeat exactly, so
+    it gains nothing from the order); a variant whose prompt equals one already answered reuses that answer (temperature 0);
     with ``concurrency`` > 1, that many variants are asked at once (for a backend with parallel slots).
     Stops between variants (or batches) when ``should_stop()`` is true or someone called ``request_cancel``;
     the run is then 'cancelled' and keeps what was done. Returns ``get_run``."""
