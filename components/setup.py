@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
 import streamlit as st
@@ -30,32 +29,15 @@ def page_setup(title: str, intro: str, icon: str = "🧪") -> Playground:
         st.stop()
     st.title(title)
     st.caption(intro)
-    _show_flashes()
+    for kind, text in st.session_state.pop(state.FLASH, []):
+        getattr(st, kind)(text)  # flash() callers escape the people's text they include (md)
     _sidebar(pg)
     return pg
 
 
-FLASH_GRACE_S = 2.0
-
-
 def flash(kind: str, text: str) -> None:
     """Show ``text`` (kind: success, info, warning, error) after the next rerun."""
-    st.session_state.setdefault(state.FLASH, []).append([kind, text, None])
-
-
-def _show_flashes() -> None:
-    """Show the flashes, and keep each for ``FLASH_GRACE_S`` after it was first shown: a run that showed one can be
-    replaced a moment later by the run of a hurried second click, which would otherwise find nothing to show."""
-    now = time.monotonic()
-    kept = []
-    for item in st.session_state.get(state.FLASH, []):
-        kind, text, first = item
-        if first is None:
-            first = item[2] = now
-        if now - first <= FLASH_GRACE_S:
-            getattr(st, kind)(text)  # flash() callers escape the people's text they include (md)
-            kept.append(item)
-    st.session_state[state.FLASH] = kept
+    st.session_state.setdefault(state.FLASH, []).append((kind, text))
 
 
 def select_profile(profile_id: str | None) -> None:
