@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 import streamlit as st
@@ -29,15 +30,33 @@ def page_setup(title: str, intro: str, icon: str = "🧪") -> Playground:
         st.stop()
     st.title(title)
     st.caption(intro)
-    for kind, text in st.session_state.pop(state.FLASH, []):
-        getattr(st, kind)(text)  # flash() callers escape the people's text they include (md)
+    _show_flashes(title)
     _sidebar(pg)
     return pg
 
 
+FLASH_GRACE_S = 2.0
+
+
 def flash(kind: str, text: str) -> None:
     """Show ``text`` (kind: success, info, warning, error) after the next rerun."""
-    st.session_state.setdefault(state.FLASH, []).append((kind, text))
+    st.session_state.setdefault(state.FLASH, []).append([kind, text, None, ""])
+
+
+def _show_flashes(page: str) -> None:
+    """Show the flashes in the next run, and again in runs of the same page within ``FLASH_GRACE_S``: the run that
+    showed one can be replaced at once by another (a deleted profile's selector changing, a hurried second click),
+    which would otherwise find nothing to show. Never on another page: a confirmation does not follow people."""
+    now = time.monotonic()
+    kept = []
+    for item in st.session_state.get(state.FLASH, []):
+        if item[2] is None:
+            item[2], item[3] = now, page
+        elif item[3] != page or now - item[2] > FLASH_GRACE_S:
+            continue
+        getattr(st, item[0])(item[1])  # flash() callers escape the people's text they include (md)
+        kept.append(item)
+    st.session_state[state.FLASH] = kept
 
 
 def select_profile(profile_id: str | None) -> None:
