@@ -18,8 +18,10 @@ from playground.library.bounded import ExpansionLimits
 from playground.models.embeddings import Embedder, Tokenizer, doc_vector
 from playground.people.directory import People
 from playground.settings import Settings
+from playground.stores import liveness
 from playground.stores.db import Database, new_id, now
 from playground.stores.erasure import rebuild_collection
+from playground.stores.liveness import working
 from playground.stores.personal_data import scrub_from_others
 from playground.stores.scratch import remove_stale
 from playground.stores.vectors import VectorHit, VectorStore, mark_changed, persona_collection, user_collection
@@ -119,36 +121,38 @@ class WritingLibrary:
                 collections.append(persona_collection(shares))
         progress("storing", 0, len(chunks))
         tokens = self.tokenizer.count_many(chunks)  # one call for all chunks, outside the write lock
-        with self.db.transaction() as db:  # 1. the record, marked pending
-            self._refuse_deleted_owner(db, owner_kind, owner_id)
-            if owner_kind == "profile":  # atomic with the insert: BEGIN IMMEDIATE holds the write lock
-                self._refuse_duplicate(db, owner_id, read.content_hash)
-            db.execute("INSERT INTO samples (id, owner_kind, owner_id, title, source_name, kind, chars, n_chunks, "
-                       "content_hash, text, status, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-                       (sid, owner_kind, owner_id, title[:200], source_name[:200], read.kind, len(read.text),
-                        len(chunks), read.content_hash, read.text, created))
-            db.executemany("INSERT INTO chunks (id, sample_id, owner_kind, owner_id, position, text, tokens) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           [(ids[i], sid, owner_kind, owner_id, i, c, tokens[i]) for i, c in enumerate(chunks)])
-        try:  # 2. the vectors
-            for name in collections:
-                self.vectors.add(name, ids, vectors, chunks, metas)
-        except BaseException:
-            self.remove_sample(sid, owner_kind, owner_id)
-            raise
-        with self.db.transaction() as db:  # 3. ready, unless the owner was deleted meanwhile (the row went with them)
-            landed = db.execute("UPDATE samples SET status = 'ready' WHERE id = ? AND status = 'pending'",
-                                (sid,)).rowcount
-            mark_changed(db, *collections)
-        if not landed:
-            self._forget_late_upload(sid, owner_kind, owner_id, collections)
-        if len(collections) > 1:  # the owner may have opted out (or left) while the vectors were being written
-            row = self.db.one("SELECT persona_id, share_with_persona FROM profiles WHERE id = ?", (owner_id,))
-            still = persona_collection(row["persona_id"]) if row and row["share_with_persona"] and \
-                row["persona_id"] else None
-            for name in collections[1:]:
-                if name != still:
-                    self.vectors.delete(name, where={"sample_id": sid})
+        with working(self.settings.data_dir) as writer:  # start-up repair elsewhere leaves this upload alone
+            with self.db.transaction() as db:  # 1. the record, marked pending
+                self._refuse_deleted_owner(db, owner_kind, owner_id)
+                if owner_kind == "profile":  # atomic with the insert: BEGIN IMMEDIATE holds the write lock
+                    self._refuse_duplicate(db, owner_id, read.content_hash)
+                db.execute("INSERT INTO samples (id, owner_kind, owner_id, title, source_name, kind, chars, "
+                           "n_chunks, content_hash, text, status, created, writer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                           "?, ?, 'pending', ?, ?)",
+                           (sid, owner_kind, owner_id, title[:200], source_name[:200], read.kind, len(read.text),
+                            len(chunks), read.content_hash, read.text, created, writer))
+                db.executemany("INSERT INTO chunks (id, sample_id, owner_kind, owner_id, position, text, tokens) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               [(ids[i], sid, owner_kind, owner_id, i, c, tokens[i]) for i, c in enumerate(chunks)])
+            try:  # 2. the vectors
+                for name in collections:
+                    self.vectors.add(name, ids, vectors, chunks, metas)
+            except BaseException:
+                self.remove_sample(sid, owner_kind, owner_id)
+                raise
+            with self.db.transaction() as db:  # 3. ready, unless the owner was deleted meanwhile (the row went)
+                landed = db.execute("UPDATE samples SET status = 'ready', writer = NULL WHERE id = ? AND "
+                                    "status = 'pending'", (sid,)).rowcount
+                mark_changed(db, *collections)
+            if not landed:
+                self._forget_late_upload(sid, owner_kind, owner_id, collections)
+            if len(collections) > 1:  # the owner may have opted out (or left) while the vectors were being written
+                row = self.db.one("SELECT persona_id, share_with_persona FROM profiles WHERE id = ?", (owner_id,))
+                still = persona_collection(row["persona_id"]) if row and row["share_with_persona"] and \
+                    row["persona_id"] else None
+                for name in collections[1:]:
+                    if name != still:
+                        self.vectors.delete(name, where={"sample_id": sid})
         progress("done", len(chunks), len(chunks))
         return {**self.get_sample(sid), "notes": read.notes}
 
@@ -249,10 +253,11 @@ class WritingLibrary:
         """Remove a sample from both stores and from other people's traces; ``purge`` then clears its bytes from
         SQLite's WAL and Chroma's files, as a profile deletion does (False only for shipped persona texts)."""
         s = self.get_sample(sample_id)
-        self.db.execute("UPDATE samples SET status = 'deleting' WHERE id = ?", (sample_id,))
-        if s["owner_kind"] == "profile":  # out of other people's stored traces too
-            scrub_from_others(self.db, s["owner_id"], (sample_id,))
-        self.remove_sample(sample_id, s["owner_kind"], s["owner_id"])
+        with working(self.settings.data_dir) as writer:
+            self.db.execute("UPDATE samples SET status = 'deleting', writer = ? WHERE id = ?", (writer, sample_id))
+            if s["owner_kind"] == "profile":  # out of other people's stored traces too
+                scrub_from_others(self.db, s["owner_id"], (sample_id,))
+            self.remove_sample(sample_id, s["owner_kind"], s["owner_id"])
         if purge:
             # Chroma keeps a live collection's write log (with the text) until its index is persisted: rebuilding
             # the collection sends the log rows with the old one, which the purge then clears (as profile deletion
@@ -282,7 +287,9 @@ class WritingLibrary:
     # -- consistency (library.repair) ------------------------------------------------------------------------------
     def repair(self) -> dict[str, Any]:
         """Finish or undo what a crash interrupted; return what was fixed."""
-        report = consistency.repair(self.db, self.vectors, self.remove_sample, self.people.finish_deletion)
+        report = consistency.repair(self.db, self.vectors, self.remove_sample, self.people.finish_deletion,
+                                    self._alive)
+        liveness.sweep(self.settings.data_dir)
         stale = remove_stale(self.settings.data_dir)
         report["stale_scratch_folders"] = len(stale)
         if stale:
@@ -293,7 +300,10 @@ class WritingLibrary:
 
     def check_consistency(self) -> list[str]:
         """Every disagreement between SQLite and Chroma, as sentences (empty when consistent)."""
-        return consistency.check(self.db, self.vectors)
+        return consistency.check(self.db, self.vectors, self._alive)
+
+    def _alive(self, writer: str | None) -> bool:
+        return liveness.alive(self.settings.data_dir, writer)
 
     def expected_vector_ids(self) -> dict[str, set[str]]:
         return consistency.expected_vector_ids(self.db)

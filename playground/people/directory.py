@@ -16,6 +16,7 @@ from playground.people.profiles import clean_attributes
 from playground.settings import Settings
 from playground.stores.db import Database, new_id, now
 from playground.stores.erasure import purge
+from playground.stores.liveness import working
 from playground.stores.personal_data import end_deletion, erase_profile, export_profile, scrub_from_others
 from playground.stores.vectors import VectorStore, mark_changed, persona_collection, user_collection
 
@@ -109,16 +110,19 @@ class People:
     def delete_profile(self, profile_id: str, *, purge: bool = True) -> dict[str, Any]:
         """Erase a person everywhere personal_data.PLACES lists; ``purge`` then clears the bytes the stores keep
         (pass False when deleting many, and call ``purge_deleted()`` once at the end)."""
-        report = erase_profile(self.db, self.vectors, self.get_profile(profile_id))
-        if purge:
-            report["purge"] = self.purge_deleted()
+        profile = self.get_profile(profile_id)
+        with working(self.settings.data_dir) as writer:
+            report = erase_profile(self.db, self.vectors, profile, writer)
+            if purge:
+                report["purge"] = self.purge_deleted()
         return report
 
     def finish_deletion(self, profile_id: str) -> dict[str, Any]:
         """Finish a deletion that was recorded and interrupted (start-up repair): erase whatever is left, purge."""
         row = self.db.one("SELECT * FROM profiles WHERE id = ?", (profile_id,))
-        report = erase_profile(self.db, self.vectors, row or {"id": profile_id})
-        report["purge"] = self.purge_deleted()
+        with working(self.settings.data_dir) as writer:
+            report = erase_profile(self.db, self.vectors, row or {"id": profile_id}, writer)
+            report["purge"] = self.purge_deleted()
         return report
 
     def purge_deleted(self) -> dict[str, Any]:
@@ -226,13 +230,14 @@ class People:
         if persona["builtin"]:
             raise InvalidInput("Shipped personas cannot be deleted.")
         self._check_not_frozen(persona)
-        with self.db.transaction() as db:
-            db.execute("UPDATE samples SET status = 'deleting' WHERE owner_kind = 'persona' AND owner_id = ?",
-                       (persona_id,))
-        self.vectors.drop(persona_collection(persona_id))
-        with self.db.transaction() as db:
-            db.execute("DELETE FROM samples WHERE owner_kind = 'persona' AND owner_id = ?", (persona_id,))
-            db.execute("UPDATE profiles SET persona_id = NULL WHERE persona_id = ?", (persona_id,))
-            db.execute("DELETE FROM personas WHERE id = ?", (persona_id,))
-            db.execute("DELETE FROM scope_revs WHERE scope = ?", (persona_collection(persona_id),))
+        with working(self.settings.data_dir) as writer:
+            with self.db.transaction() as db:
+                db.execute("UPDATE samples SET status = 'deleting', writer = ? WHERE owner_kind = 'persona' AND "
+                           "owner_id = ?", (writer, persona_id))
+            self.vectors.drop(persona_collection(persona_id))
+            with self.db.transaction() as db:
+                db.execute("DELETE FROM samples WHERE owner_kind = 'persona' AND owner_id = ?", (persona_id,))
+                db.execute("UPDATE profiles SET persona_id = NULL WHERE persona_id = ?", (persona_id,))
+                db.execute("DELETE FROM personas WHERE id = ?", (persona_id,))
+                db.execute("DELETE FROM scope_revs WHERE scope = ?", (persona_collection(persona_id),))
         self.purge_deleted()  # the examples' text out of SQLite's WAL and Chroma's files too

@@ -38,7 +38,7 @@ def rebuild_collection(vectors: VectorStore, name: str) -> int:
     collection, which ``purge`` then clears). Returns the number of records kept."""
     import numpy as np
 
-    with vectors.write_lock.hold():  # no other writer may add to it between the copy and the re-creation
+    with vectors.rebuilding(name):  # no writer adds to it between the copy and the re-creation; readers wait
         kept = vectors.get(name, embeddings=True)
         vectors.drop(name)
         if kept:

@@ -387,3 +387,11 @@ def m028_persona_locks(db: sqlite3.Connection) -> None:
     # A persona a study answers with, frozen while the study is open: the text as it was when the study was created.
     db.execute("CREATE TABLE persona_locks (persona_id TEXT NOT NULL, study_id TEXT NOT NULL REFERENCES studies(id) "
                "ON DELETE CASCADE, snapshot TEXT NOT NULL, PRIMARY KEY (persona_id, study_id))")
+
+
+@migration
+def m029_writers(db: sqlite3.Connection) -> None:
+    # The work that left a row unfinished (stores.liveness): start-up repair in another process leaves it alone
+    # while that work is still running. NULL: written before this step, or finished.
+    db.execute("ALTER TABLE samples ADD COLUMN writer TEXT")
+    db.execute("ALTER TABLE deletions ADD COLUMN writer TEXT")

@@ -269,16 +269,19 @@ def scrub_withdrawn_answers(db: Database) -> int:
 
 
 # -- erasure -------------------------------------------------------------------------------------------------------
-def erase_profile(db: Database, vectors: VectorStore, profile: dict[str, Any]) -> dict[str, Any]:
+def erase_profile(db: Database, vectors: VectorStore, profile: dict[str, Any], writer: str | None = None
+                  ) -> dict[str, Any]:
     """Erase one person everywhere the declaration lists (rows and vectors; ``erasure.purge`` then clears the bytes).
     The deletion is recorded first (``deletions``) and its samples marked 'deleting', so a crash part-way is
     finished by ``library.repair`` at start-up; ``end_deletion`` drops the record once the bytes are purged.
-    ``profile`` may be just ``{"id": …}`` when repair finishes a deletion whose profile row is already gone."""
+    ``profile`` may be just ``{"id": …}`` when repair finishes a deletion whose profile row is already gone;
+    ``writer``: the running deletion's token (stores.liveness), so repair elsewhere leaves it alone meanwhile."""
     pid = profile["id"]
     with db.transaction() as conn:
-        conn.execute("INSERT INTO deletions (profile_id, started) VALUES (?, ?) ON CONFLICT(profile_id) DO UPDATE "
-                     "SET stage = 'resumed'", (pid, now()))
-        conn.execute("UPDATE samples SET status = 'deleting' WHERE owner_kind = 'profile' AND owner_id = ?", (pid,))
+        conn.execute("INSERT INTO deletions (profile_id, started, writer) VALUES (?, ?, ?) ON CONFLICT(profile_id) "
+                     "DO UPDATE SET stage = 'resumed', writer = excluded.writer", (pid, now(), writer))
+        conn.execute("UPDATE samples SET status = 'deleting', writer = ? WHERE owner_kind = 'profile' AND "
+                     "owner_id = ?", (writer, pid))
     halt_point("deletion:recorded")
     scrubbed = scrub_from_others(db, pid)
     # Every persona collection, not only the current persona's: a copy must not survive an earlier switch.

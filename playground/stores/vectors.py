@@ -24,7 +24,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -113,6 +113,17 @@ class WriteLock:
                         self._fd = None
 
 
+_RAISE = object()  # VectorStore._call: no stand-in result, a missing collection is an error
+_EMPTY_GET = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}  # what a get of a dropped collection finds
+_EMPTY_QUERY = {"ids": [[]], "documents": [[]], "metadatas": [[]], "distances": [[]], "embeddings": [[]]}
+
+
+def _stale(e: Exception) -> bool:
+    """Chroma's words for a collection handle whose collection was dropped (or is being re-created) meanwhile."""
+    text = str(e).lower()
+    return "not exist" in text or ("missing" in text and "segment" in text)
+
+
 @dataclass
 class VectorHit:
     id: str
@@ -164,6 +175,7 @@ class VectorStore:
         self._cache: dict[str, Any] = {}
         self._scrubbed: dict[str, list[tuple[int, int]]] = {}  # index folder -> its files' (mtime, size) when scrubbed
         self._lock = threading.Lock()
+        self._rebuilding: set[str] = set()  # collections this process is dropping and re-creating right now
         self.write_lock = WriteLock(None if host else path)
         self.write_lock.on_foreign_change = self._reopen
 
@@ -255,23 +267,32 @@ class VectorStore:
             self._cache[name] = col
             return col
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, fn: Any, *args: Any, gone: Any = _RAISE, **kwargs: Any) -> Any:
+        """``fn`` (a collection's method); ``gone``: what to return when the collection no longer exists (a read of
+        a collection another process dropped meanwhile finds nothing)."""
         try:
             return fn(*args, **kwargs)
         except Exception as e:
-            # Another process may have dropped and re-created the collection (erasure rebuilds persona collections):
-            # the cached handle is stale, so fetch the collection again once.
             col = getattr(fn, "__self__", None)
             name = getattr(col, "name", None)
-            if name and self._cache.get(name) is col and "not exist" in str(e).lower():
-                self._cache.pop(name, None)
+            if not name or not _stale(e):
+                raise self._error(e) from e
+            # A writer (this process or another) dropped the collection, or is re-creating it (erasure rebuilds
+            # persona collections), since the handle was taken: once that writer is done (it holds the write lock
+            # throughout), fetch the collection again and retry once.
+            with self.write_lock.hold():
+                with self._lock:
+                    if self._cache.get(name) is col:
+                        self._cache.pop(name, None)
                 fresh = self._collection(name, create=False)
-                if fresh is not None:
-                    try:
-                        return getattr(fresh, fn.__name__)(*args, **kwargs)
-                    except Exception as e2:
-                        raise self._error(e2) from e2
-            raise self._error(e) from e
+                if fresh is None:
+                    if gone is _RAISE:
+                        raise self._error(e) from e
+                    return gone
+                try:
+                    return getattr(fresh, fn.__name__)(*args, **kwargs)
+                except Exception as e2:
+                    raise self._error(e2) from e2
 
     def add(self, name: str, ids: Sequence[str], embeddings: np.ndarray, texts: Sequence[str],
             metadatas: Sequence[dict[str, Any]], batch: int = 4000) -> None:
@@ -318,7 +339,7 @@ class VectorStore:
             col = self._collection(name, create=False)
             if col is None or (ids is not None and not ids):
                 return
-            self._call(col.delete, ids=list(ids) if ids is not None else None, where=where)
+            self._call(col.delete, ids=list(ids) if ids is not None else None, where=where, gone=None)
 
     def drop(self, name: str) -> None:
         with self.write_lock.hold(), self._lock:
@@ -329,40 +350,70 @@ class VectorStore:
                 if "not exist" not in str(e).lower() and "not found" not in str(e).lower():
                     raise self._error(e) from e
 
-    def count(self, name: str) -> int:
+    # -- rebuilding a collection while others read it ---------------------------------------------------------------
+    def _marker(self, name: str) -> Path | None:
+        return self._path / f"playground-rebuilding.{name}" if self._path is not None else None
+
+    @contextlib.contextmanager
+    def rebuilding(self, name: str) -> Iterator[None]:
+        """Hold the write lock while ``name`` is dropped and re-created (``erasure.rebuild_collection``). Readers in
+        this process and, through a marker file, in other processes on this data folder see the collection missing
+        or part-filled meanwhile; they notice and read again once this block ends (``_read``)."""
+        with self.write_lock.hold():
+            marker = self._marker(name)
+            self._rebuilding.add(name)
+            if marker is not None:
+                marker.touch()
+            try:
+                yield
+            finally:
+                self._rebuilding.discard(name)
+                if marker is not None:
+                    marker.unlink(missing_ok=True)
+
+    def _being_rebuilt(self, name: str) -> bool:
+        marker = self._marker(name)
+        return name in self._rebuilding or (marker is not None and marker.exists())
+
+    def _read(self, name: str, read: Callable[[Any], Any]) -> Any:
+        """``read(collection or None)``, again under the write lock if a rebuild of ``name`` overlapped it."""
         self._fresh()
-        col = self._collection(name, create=False)
-        return 0 if col is None else int(self._call(col.count))
+        if not self._being_rebuilt(name):
+            result = read(self._collection(name, create=False))
+            if not self._being_rebuilt(name):
+                return result
+        with self.write_lock.hold():  # no rebuild runs now: a marker still there was left by a killed process
+            marker = self._marker(name)
+            if name not in self._rebuilding and marker is not None:
+                marker.unlink(missing_ok=True)
+            return read(self._collection(name, create=False))
+
+    # -- reads ------------------------------------------------------------------------------------------------------
+    def count(self, name: str) -> int:
+        return int(self._read(name, lambda col: 0 if col is None else self._call(col.count, gone=0)))
 
     def get(self, name: str, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None,
             embeddings: bool = False, limit: int | None = None) -> list[VectorHit]:
-        self._fresh()
-        col = self._collection(name, create=False)
-        if col is None:
-            return []
         include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
-        res = self._call(col.get, ids=list(ids) if ids is not None else None, where=where, include=include,
-                         limit=limit)
+        res = self._read(name, lambda col: _EMPTY_GET if col is None else self._call(
+            col.get, ids=list(ids) if ids is not None else None, where=where, include=include, limit=limit,
+            gone=_EMPTY_GET))
         embs = res.get("embeddings") if embeddings else None
         return [VectorHit(i, 0.0, res["documents"][n], res["metadatas"][n],
                           np.asarray(embs[n], dtype=np.float32) if embs is not None else None)
                 for n, i in enumerate(res["ids"])]
 
     def ids(self, name: str) -> set[str]:
-        self._fresh()
-        col = self._collection(name, create=False)
-        if col is None:
-            return set()
-        return set(self._call(col.get, include=[])["ids"])
+        return set(self._read(name, lambda col: _EMPTY_GET if col is None else self._call(
+            col.get, include=[], gone=_EMPTY_GET))["ids"])
 
     def query(self, name: str, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None,
               embeddings: bool = False) -> list[VectorHit]:
-        self._fresh()
-        col = self._collection(name, create=False)
-        if col is None or k <= 0:
+        if k <= 0:
             return []
         include = ["documents", "metadatas", "distances"] + (["embeddings"] if embeddings else [])
-        res = self._call(col.query, query_embeddings=[embedding], n_results=k, where=where, include=include)
+        res = self._read(name, lambda col: _EMPTY_QUERY if col is None else self._call(
+            col.query, query_embeddings=[embedding], n_results=k, where=where, include=include, gone=_EMPTY_QUERY))
         embs = res.get("embeddings")[0] if embeddings else None
         return [VectorHit(i, float(res["distances"][0][n]), res["documents"][0][n], res["metadatas"][0][n],
                           np.asarray(embs[n], dtype=np.float32) if embs is not None else None)

@@ -162,6 +162,119 @@ def test_a_cli_upload_while_the_app_deletes_leaves_every_store_intact(small_chun
     assert any("bob file 3" in h.text for h in hits), "this process sees the CLI's writing"
 
 
+# -- another process starting while work is under way --------------------------------------------------------------
+START = textwrap.dedent("""
+    import json
+    from playground import Playground, Settings
+    pg = Playground(Settings.from_env())
+    print(json.dumps({"repair": pg.repair_report, "problems": pg.library.check_consistency()}), flush=True)
+""")
+
+
+def start_another_process(data_dir: Path) -> dict:
+    """What a second app or a CLI command does first: open the data folder (start-up repair) and check it."""
+    out = subprocess.run([sys.executable, "-c", START], cwd=ROOT, env=env_for(data_dir), capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def paused_after(obj: object, method: str):
+    """Make ``obj.method`` stop after its first call until released: (reached, release)."""
+    reached, release = threading.Event(), threading.Event()
+    original = getattr(obj, method)
+
+    def wrapper(*args, **kwargs):
+        result = original(*args, **kwargs)
+        if not reached.is_set():
+            reached.set()
+            assert release.wait(600)
+        return result
+
+    setattr(obj, method, wrapper)
+    return reached, release
+
+
+def test_another_process_starting_mid_upload_leaves_the_upload_alone(small_chunks):
+    """A participant's upload has written its vectors and is about to be marked ready when the instructor runs a
+    CLI command (or a second app starts): that start-up must not take it for a crashed upload and undo it."""
+    pg = small_chunks
+    alice = pg.people.create_profile("Alice")["id"]
+    marker = "zq" + uuid.uuid4().hex[:12]
+    reached, release = paused_after(pg.vectors, "add")
+    outcome: list[object] = []
+
+    def upload() -> None:
+        try:
+            outcome.append(pg.library.add_sample(alice, text=text_of(300, marker), title="harbour notes"))
+        except BaseException as e:  # noqa: BLE001
+            outcome.append(e)
+
+    t = threading.Thread(target=upload)
+    t.start()
+    try:
+        assert reached.wait(300), "the upload reached its vectors"
+        other = start_another_process(pg.settings.data_dir)
+    finally:
+        release.set()
+        t.join(300)
+    assert other["repair"]["unfinished_samples"] == 0 and other["repair"]["orphan_vectors"] == 0, other
+    assert other["problems"] == [], "an upload under way is not a disagreement"
+    assert len(outcome) == 1 and isinstance(outcome[0], dict) and outcome[0]["status"] == "ready", outcome
+    assert [s["title"] for s in pg.library.list_samples(alice)] == ["harbour notes"]
+    assert pg.library.check_consistency() == []
+    hits = pg.conversations.retrieve(alice, marker, "user", RetrievalOptions("dense", k=20))
+    assert any(marker in h.text for h in hits), "her writing can be found"
+
+
+def test_another_process_starting_mid_deletion_does_not_run_it_again(small_chunks):
+    """Someone's deletion has removed their rows and is clearing the bytes when another process starts: it leaves
+    the deletion to the process doing it, and the deletion still ends with nothing of theirs on disk."""
+    pg = small_chunks
+    marker = "zq" + uuid.uuid4().hex[:12]
+    alice = pg.people.create_profile("Alice")["id"]
+    bob = pg.people.create_profile("Bob")["id"]
+    pg.library.add_sample(alice, text=text_of(300, marker))
+    pg.library.add_sample(bob, text=text_of(100, "bob keeps this"))
+    reached, release = paused_after(pg.db, "checkpoint")  # the first step of the byte-level purge
+    errors: list[BaseException] = []
+
+    def delete() -> None:
+        try:
+            pg.people.delete_profile(alice)
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    t = threading.Thread(target=delete)
+    t.start()
+    try:
+        assert reached.wait(300), "the deletion reached its purge"
+        other = start_another_process(pg.settings.data_dir)
+    finally:
+        release.set()
+        t.join(300)
+    assert errors == []
+    assert other["repair"]["interrupted_deletions"] == 0 and other["repair"]["left_running"] == 1, other
+    assert other["problems"] == [], other
+    assert pg.db.query("SELECT * FROM deletions") == []
+    assert [s["owner_id"] for s in pg.db.query("SELECT owner_id FROM samples")] == [bob]
+    assert_stores_sound(pg, marker)
+
+
+def test_work_that_ended_unfinished_is_repaired_by_the_next_start(small_chunks):
+    """The other side of the rule: an upload whose process is gone (here: its lock released, its row still
+    'pending', as a crash leaves it) is undone at the next start, as before."""
+    pg = small_chunks
+    alice = pg.people.create_profile("Alice")["id"]
+    marker = "zq" + uuid.uuid4().hex[:12]
+    sample = pg.library.add_sample(alice, text=text_of(200, marker))
+    pg.db.execute("UPDATE samples SET status = 'pending', writer = 'a-process-that-was-killed' WHERE id = ?",
+                  (sample["id"],))
+    other = start_another_process(pg.settings.data_dir)
+    assert other["repair"]["unfinished_samples"] == 1 and other["problems"] == [], other
+    assert pg.library.list_samples(alice) == []
+
+
 # -- a person deleted while their own upload shows "storing" --------------------------------------------------------
 def test_a_person_deleted_while_their_upload_is_storing_does_not_come_back(small_chunks):
     pg = small_chunks
@@ -342,3 +455,56 @@ def test_a_corrupted_local_store_is_reported_as_damaged_not_as_an_unreachable_se
     assert out.returncode == 1
     assert "cannot be reached" not in out.stderr and "server" not in out.stderr.lower(), out.stderr
     assert "damaged" in out.stderr and str(data / "chroma") in out.stderr, out.stderr
+
+
+# -- reading a persona collection while a deletion rebuilds it ------------------------------------------------------
+def test_people_reading_a_persona_while_deletions_rebuild_it_find_every_shared_snippet(tmp_path):
+    """Each deletion of a member rebuilds the persona collection (drop, re-create, copy back). Other people's
+    chats read it meanwhile, from threads of this process and from another process: every read finds the shared
+    writing, none fails ("Collection … does not exist") or comes back short."""
+    import numpy as np
+
+    from playground.stores.erasure import rebuild_collection
+
+    store = VectorStore(tmp_path / "chroma")
+    vectors = np.random.default_rng(0).normal(size=(40, 384)).astype(np.float32)
+    store.add("p-walkers", [f"c{n}" for n in range(40)], vectors, [f"walk {n}" for n in range(40)],
+              [{"owner_id": "someone"} for _ in range(40)])
+    rebuilds, done = 40, threading.Event()
+    outcomes: list[object] = []
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                outcomes.append(len(store.query("p-walkers", vectors[0], 4)))
+            except BaseException as e:  # noqa: BLE001
+                outcomes.append(e)
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    other = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import sys, numpy as np
+        from pathlib import Path
+        from playground.stores.vectors import VectorStore
+        store, v = VectorStore(Path(sys.argv[1])), np.random.default_rng(0).normal(size=(40, 384)).astype(np.float32)
+        bad = 0
+        for _ in range(int(sys.argv[2])):
+            try:
+                bad += len(store.query("p-walkers", v[0], 4)) != 4
+            except Exception as e:
+                bad += 1
+                print(e, file=sys.stderr)
+        print(bad)
+    """), str(tmp_path / "chroma"), "400"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for t in readers:
+        t.start()
+    try:
+        for _ in range(rebuilds):
+            assert rebuild_collection(store, "p-walkers") == 40
+    finally:
+        done.set()
+        for t in readers:
+            t.join(120)
+    out, err = other.communicate(timeout=600)
+    assert [o for o in outcomes if o != 4] == [], "a read during a rebuild failed or came back short"
+    assert len(outcomes) > rebuilds, "the readers ran alongside the rebuilds"
+    assert other.returncode == 0 and out.strip() == "0", err[-2000:]
