@@ -257,3 +257,47 @@ def test_llama_cpp_engine_judge_cli_judges_each_task_once_and_never_guesses(llm_
     assert len(pg.db.query("SELECT id FROM judge_verdicts")) == 3 and again["rows"] == out["rows"]
     bad = _cli(llm_env, "judge", "--study", "std_nope", "--no-run")
     assert bad.returncode == 1 and "no longer exists" in bad.stderr
+
+
+def test_a_person_deleted_while_their_answer_is_explained_is_told_in_words(settings, embedder):
+    """The person (or an instructor) deletes the profile while "Explain this answer" is generating its variants:
+    the batch stops with a sentence for people (never "FOREIGN KEY constraint failed"), and nothing of it is kept."""
+    import threading
+
+    from playground import PlaygroundError
+    from tests.support.fake_llm import EchoBackend
+
+    class Gated(EchoBackend):
+        def __init__(self) -> None:
+            super().__init__()
+            self.streams, self.writing, self.release = 0, threading.Event(), threading.Event()
+
+        def stream(self, messages, model, **kw):
+            self.streams += 1
+            if self.streams == 2:  # the first variant after the baseline
+                self.writing.set()
+                assert self.release.wait(120)
+            yield from super().stream(messages, model, **kw)
+
+    backend = Gated()
+    pg = Playground(settings, embedder=embedder, backend=backend)
+    pid = _person(pg)
+    run_id = pg.start_explanation(pid, "When should I sail?", "user")
+    outcome: list[object] = []
+
+    def explain() -> None:
+        try:
+            outcome.append(pg.run_explanation(run_id))
+        except BaseException as e:  # noqa: BLE001
+            outcome.append(e)
+
+    t = threading.Thread(target=explain)
+    t.start()
+    assert backend.writing.wait(120), outcome
+    pg.people.delete_profile(pid)
+    backend.release.set()
+    t.join(300)
+    assert len(outcome) == 1 and isinstance(outcome[0], PlaygroundError), outcome
+    said = str(outcome[0])
+    assert "deleted" in said and "FOREIGN" not in said.upper() and "constraint" not in said, said
+    assert pg.db.query("SELECT id FROM explanations") == [] and pg.db.query("SELECT * FROM explanation_variants") == []
