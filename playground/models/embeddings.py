@@ -11,11 +11,14 @@ import os
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 import numpy as np
 
 from playground.errors import ConfigError
+
+if TYPE_CHECKING:  # the real import waits for the first embedding (~5 s)
+    from sentence_transformers import SentenceTransformer
 
 
 def default_model_path() -> Path:
@@ -28,8 +31,12 @@ def default_model_path() -> Path:
 
 
 class Embedder(Protocol):
-    name: str
-    dimension: int
+    # Read-only in the protocol: ``SentenceTransformerEmbedder`` answers ``dimension`` with a property.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
 
     def embed(self, texts: Sequence[str], batch_size: int = 32,
               progress: Callable[[int, int], None] | None = None) -> np.ndarray: ...
@@ -81,7 +88,7 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
 
     @cached_property
-    def model(self):  # type: ignore[no-untyped-def]
+    def model(self) -> SentenceTransformer:
         with self._lock:
             # Offline by design: the model ships in a package, so never ask a hub; and no progress bars on stderr.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -50,8 +50,12 @@ class BackendStatus:
 
 
 class LLMBackend(Protocol):
-    name: str
-    where: str
+    # Read-only in the protocol: ``AutoBackend`` and ``ModelChoice`` answer them with properties.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def where(self) -> str: ...
 
     def list_models(self) -> list[str]: ...
 
