@@ -132,7 +132,7 @@ def stream_server(server: Any, request: dict[str, Any]) -> Iterator[dict[str, An
 def _chat_model_class() -> type:
     """A LangChain chat model over an ``xllamacpp.Server`` (built lazily: langchain_core is imported on first use)."""
     from langchain_core.language_models.chat_models import BaseChatModel
-    from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+    from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, UsageMetadata
     from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
     roles = {"system": "system", "human": "user", "ai": "assistant"}
@@ -151,7 +151,7 @@ def _chat_model_class() -> type:
             msgs = [{"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages]
             for piece, usage, finish in self.backend.generate(msgs, temperature=self.temperature,
                                                               max_tokens=self.max_tokens):
-                meta = None
+                meta: UsageMetadata | None = None
                 if usage:
                     meta = {"input_tokens": usage[0], "output_tokens": usage[1], "total_tokens": sum(usage)}
                 yield ChatGenerationChunk(message=AIMessageChunk(

@@ -205,13 +205,16 @@ class OpenAICompatibleBackend:
         chat = self._chats.get(key)
         if chat is None:  # one client per model and parameters: reuses its HTTP connections across turns
             from langchain_openai import ChatOpenAI
+            from pydantic import SecretStr
 
             # LangChain sends the limit as `max_completion_tokens`, which llama.cpp's server ignores (it then writes
             # until the context is full); sending the classic `max_tokens` too keeps every server within the limit.
+            # (`max_completion_tokens` is the constructor's name for the `max_tokens` field; a str key would be
+            # wrapped in a SecretStr by pydantic anyway.)
             chat = self._chats[key] = ChatOpenAI(
-                base_url=self.where, api_key=self.api_key, model=model, temperature=temperature,
-                max_tokens=max_tokens, streaming=True, stream_usage=True, timeout=self.timeout, max_retries=0,
-                extra_body={"max_tokens": max_tokens})
+                base_url=self.where, api_key=SecretStr(self.api_key), model=model, temperature=temperature,
+                max_completion_tokens=max_tokens, streaming=True, stream_usage=True, timeout=self.timeout,
+                max_retries=0, extra_body={"max_tokens": max_tokens})
         return _stream_chat(chat, messages, lambda e: self._classify(e, model), require_finish=True)
 
 
