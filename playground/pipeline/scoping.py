@@ -57,8 +57,8 @@ class Scoping:
         persona it belongs to or is closest to, else global. Returns the mode, persona and the reason, for people."""
         if not profile:
             return {"mode": "global", "persona_id": None, "reason": "No profile is selected, so nothing is personal."}
-        n = self.db.one("SELECT count(*) AS n FROM chunks WHERE owner_kind = 'profile' AND owner_id = ?",
-                        (profile["id"],))["n"]
+        n = self.db.count("SELECT count(*) AS n FROM chunks WHERE owner_kind = 'profile' AND owner_id = ?",
+                          (profile["id"],))
         name = profile["display_name"]
         if n >= AUTO_MIN_CHUNKS:
             return {"mode": "user", "persona_id": None,

@@ -115,7 +115,7 @@ PERSONAL_KEYS: tuple[str, ...] = ("samples", "chunks", "chat_turns", "profile_fi
 def collected(db: Database, profile_id: str | None = None) -> dict[str, int]:
     """What this installation holds that the routes could learn from: overall, or for one profile where it is
     personal (samples, chunks, chat turns, profile attributes, Compare preferences)."""
-    one = lambda sql, params=(): int(db.one(sql, params)["n"])  # noqa: E731
+    one = db.count
     mine = " AND owner_id = ?" if profile_id else ""
     p = (profile_id,) if profile_id else ()
     attrs = ("age_range", "occupation", "location", "interests", "preferred_tone", "notes", "persona_id")

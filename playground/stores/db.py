@@ -101,6 +101,12 @@ class Database:
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
+    def count(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> int:
+        """The ``n`` of an aggregate query (``SELECT count(*) AS n ...``), which always answers one row."""
+        row = self.one(sql, params)
+        assert row is not None, "a count query answers one row"
+        return int(row["n"])
+
     def checkpoint(self, attempts: int = 20) -> bool:
         """Copy the write-ahead log into the database file and truncate it to zero bytes, so rows deleted since
         the last checkpoint no longer sit in ``-wal``. Retries while readers hold old snapshots; True when done."""
