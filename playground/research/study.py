@@ -16,7 +16,7 @@ import json
 import math
 import random
 import secrets
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 from playground.errors import InvalidInput, LLMError, NotFound, PlaygroundError
 from playground.pipeline.retrieval import RETRIEVERS, RetrievalOptions
@@ -33,6 +33,12 @@ if TYPE_CHECKING:
     from playground.pipeline.conversations import Conversations
     from playground.settings import Settings
     from playground.stores.db import Database
+
+
+class StudyRecords(Protocol):
+    """Where a study's records are: enough to read a study and its answers (the judge reads them too)."""
+
+    db: "Database"
 
 
 class StudyParts(Protocol):
@@ -152,7 +158,8 @@ def create_study(parts: StudyParts, name: str, consent_text: str, conditions: Se
         retriever = c.get("retriever") or "dense"
         if retriever not in RETRIEVERS:
             raise InvalidInput(f"Condition {n}: unknown retriever '{retriever}'.")
-        cond = {"id": f"c{n}", "mode": c["mode"], "retriever": retriever, "label": f"{c['mode']} · {retriever}"}
+        cond: dict[str, Any] = {"id": f"c{n}", "mode": c["mode"], "retriever": retriever,
+                                "label": f"{c['mode']} · {retriever}"}
         if c["mode"] == "persona":
             chosen = c.get("persona_id") or persona_id
             if not chosen:
@@ -221,21 +228,21 @@ def new_preview_key(parts: StudyParts, study_id: str) -> str:
     return key
 
 
-def get_study(parts: StudyParts, study_id: str) -> dict[str, Any]:
+def get_study(parts: StudyRecords, study_id: str) -> dict[str, Any]:
     row = parts.db.one("SELECT * FROM studies WHERE id = ?", (study_id,))
     if not row:
         raise NotFound("That study no longer exists.")
     return _study_row(row)
 
 
-def study_by_code(parts: StudyParts, code: str) -> dict[str, Any]:
+def study_by_code(parts: StudyRecords, code: str) -> dict[str, Any]:
     row = parts.db.one("SELECT * FROM studies WHERE code = ?", (code.strip().upper(),))
     if not row:
         raise NotFound(f"There is no study with the code “{code.strip()}”.", "Check the code with the researcher.")
     return _study_row(row)
 
 
-def list_studies(parts: StudyParts) -> list[dict[str, Any]]:
+def list_studies(parts: StudyRecords) -> list[dict[str, Any]]:
     rows = parts.db.query("SELECT s.*, (SELECT count(*) FROM participants p WHERE p.study_id = s.id AND p.preview = 0) "
                           "AS n_participants "
                        "FROM studies s ORDER BY created DESC")
@@ -294,7 +301,7 @@ def join(parts: StudyParts, study_code: str, participant_code: str, resume_token
     invited = None
     if study["settings"].get("access") == "invited":
         row = parts.db.one("SELECT * FROM study_invites WHERE study_id = ? AND code_key = ?", (study["id"], key))
-        invited = bool(row) and bool(access_code) and secrets.compare_digest(
+        invited = row is not None and bool(access_code) and secrets.compare_digest(
             row["access_hash"], _token_hash(_norm(access_code)))
     existing = parts.db.one("SELECT * FROM participants WHERE study_id = ? AND code_key = ? AND preview = 0",
                             (study["id"], key))
@@ -416,7 +423,7 @@ def finish(parts: StudyParts, participant_id: str) -> dict[str, Any]:
     before the minimum number of tasks. The resume link stops working. A preview leaves nothing behind."""
     p = get_participant(parts, participant_id)
     study = get_study(parts, p["study_id"])
-    done = parts.db.one("SELECT count(*) AS n FROM judgements WHERE participant_id = ?", (participant_id,))["n"]
+    done = parts.db.count("SELECT count(*) AS n FROM judgements WHERE participant_id = ?", (participant_id,))
     if done < tasks_needed(study):
         raise InvalidInput(f"Please complete at least {tasks_needed(study)} tasks before finishing "
                            f"({done} done so far).")
@@ -456,7 +463,7 @@ def _condition(study: dict[str, Any], cid: str) -> dict[str, Any]:
     return next(c for c in study["conditions"] if c["id"] == cid)
 
 
-def _answers(parts: StudyParts, participant_id: str, task: int) -> dict[str, dict[str, Any]]:
+def _answers(parts: StudyRecords, participant_id: str, task: int) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for e in parts.db.query("SELECT data FROM study_events WHERE participant_id = ? AND kind = 'answer' ORDER BY id",
                          (participant_id,)):
@@ -527,8 +534,8 @@ def generate_answers(parts: StudyParts, participant_id: str, task: int) -> dict[
     return task_view(parts, participant_id, task)
 
 
-def judge(parts: StudyParts, participant_id: str, task: int, choice: str, ratings: dict[str, dict[str, int]],
-          reason: str = "") -> None:
+def judge(parts: StudyParts, participant_id: str, task: int, choice: str,
+          ratings: Mapping[str, Mapping[str, int | None]], reason: str = "") -> None:
     """Record the preferred answer (A, B or none), Likert ratings per answer and question, and a free-text reason."""
     p = get_participant(parts, participant_id)
     study = get_study(parts, p["study_id"])
