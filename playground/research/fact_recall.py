@@ -44,7 +44,7 @@ def load_facts(path: Path = FACTS_FILE) -> list[dict[str, Any]]:
     return list(json.loads(path.read_text(encoding="utf-8"))["people"])
 
 
-def ask(parts: FactRecallParts, profile_id: str, question: str, mode: str) -> tuple[str, dict[str, Any]]:
+def ask(parts: ScratchParts, profile_id: str, question: str, mode: str) -> tuple[str, dict[str, Any]]:
     """One turn in a new session; the answer and its trace."""
     session = parts.conversations.new_session(profile_id, title="fact recall")
     turn = parts.conversations.start_turn(session["id"], question, mode)

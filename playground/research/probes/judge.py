@@ -218,8 +218,8 @@ def agreement_report(parts: JudgeParts, study_id: str, template: str = DEFAULT_T
     rows = _judgements(parts, study_id)
     sql = "SELECT * FROM judge_verdicts WHERE study_id = ? AND template_hash = ?" + (" AND model = ?" if model else "")
     verdicts: dict[tuple[str, int], dict[str, Any]] = {}
-    for v in parts.db.query(sql + " ORDER BY created", (study_id, th, model) if model else (study_id, th)):
-        verdicts[(v["participant_id"], v["task"])] = v
+    for row in parts.db.query(sql + " ORDER BY created", (study_id, th, model) if model else (study_id, th)):
+        verdicts[(row["participant_id"], row["task"])] = row
     items = []
     for r in rows:
         v = verdicts.get((r["participant_id"], r["task"]))
