@@ -114,8 +114,10 @@ class WriteLock:
 
 
 _RAISE = object()  # VectorStore._call: no stand-in result, a missing collection is an error
-_EMPTY_GET = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}  # what a get of a dropped collection finds
-_EMPTY_QUERY = {"ids": [[]], "documents": [[]], "metadatas": [[]], "distances": [[]], "embeddings": [[]]}
+# What a get (a query) of a dropped collection finds.
+_EMPTY_GET: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
+_EMPTY_QUERY: dict[str, list[list[Any]]] = {"ids": [[]], "documents": [[]], "metadatas": [[]], "distances": [[]],
+                                            "embeddings": [[]]}
 
 
 def _stale(e: Exception) -> bool:

@@ -116,11 +116,11 @@ def summarise(questions: Sequence[QuestionResult]) -> dict[str, Any]:
     ok = [q for q in questions if q.status == ["complete", "complete"]]
     out: dict[str, Any] = {"questions": len(questions), "answered": len(ok)}
     for m in MEASURES:
-        diffs = [float(q.measures[1][m]) - float(q.measures[0][m]) for q in ok  # type: ignore[arg-type]
-                 if q.measures[0][m] is not None and q.measures[1][m] is not None]
+        diffs = [float(b) - float(a) for q in ok
+                 if (a := q.measures[0][m]) is not None and (b := q.measures[1][m]) is not None]
         out[m] = {"mean_difference": metrics.mean_with_ci(diffs), "sign_test": metrics.sign_test(diffs),
-                  "means": [metrics.mean_with_ci([float(q.measures[i][m]) for q in ok  # type: ignore[arg-type]
-                                                  if q.measures[i][m] is not None])["mean"] for i in (0, 1)]}
+                  "means": [metrics.mean_with_ci([float(v) for q in ok
+                                                  if (v := q.measures[i][m]) is not None])["mean"] for i in (0, 1)]}
     out["embedding_distance"] = metrics.mean_with_ci([q.embedding_distance for q in ok
                                                       if q.embedding_distance is not None])
     out["identical_answers"] = sum(1 for q in ok if q.answers[0].strip() == q.answers[1].strip())
@@ -144,7 +144,8 @@ def run_probe(attribute: str, values: Sequence[str], questions: Sequence[str], *
             break
         if progress:
             progress(q, n, len(questions))
-        answers, states = [], []
+        answers: list[str] = []
+        states: list[str] = []
         for p in profiles:
             messages = build_prompt(q, "user", count_tokens=count_tokens, budget=budget, profile=p).messages
             if n == 0:

@@ -19,6 +19,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -336,7 +337,7 @@ def run(db: Database, run_id: str, *, backend: LLMBackend, embed: Embed, person_
             names = ", ".join(r.label if r else "the full prompt" for _, r, _ in fresh) or "reusing answers"
             progress(names, len(done), total)
         got = dict(zip((id(p) for p in fresh), _fan_out(
-            [lambda m=m: generate(backend, m, row["model"], max_tokens, count_tokens) for _, _, m in fresh],
+            [partial(generate, backend, m, row["model"], max_tokens, count_tokens) for _, _, m in fresh],
             concurrency)))
         for p in batch:
             position, removal, messages = p
