@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import numpy as np
-
 from playground.stores.db import Database
-from playground.stores.vectors import VectorStore, persona_collection, user_collection
+from playground.stores.vectors import VectorStore, persona_collection, stack_embeddings, user_collection
 
 RemoveSample = Callable[[str, str, str], None]  # (sample id, owner kind, owner id)
 FinishDeletion = Callable[[str], Any]  # (profile id)
@@ -120,7 +118,7 @@ def _recopy(db: Database, vectors: VectorStore, name: str, missing: set[str]) ->
     for owner in owners:
         got = [c for c in vectors.get(user_collection(owner), embeddings=True) if c.id in missing]
         if got:
-            vectors.add(name, [c.id for c in got], np.vstack([c.embedding for c in got]),  # type: ignore[misc]
+            vectors.add(name, [c.id for c in got], stack_embeddings(got),
                         [c.text for c in got], [c.metadata for c in got])
             n += len(got)
     return n

@@ -24,7 +24,14 @@ from playground.stores.erasure import rebuild_collection
 from playground.stores.liveness import working
 from playground.stores.personal_data import scrub_from_others
 from playground.stores.scratch import remove_stale
-from playground.stores.vectors import VectorHit, VectorStore, mark_changed, persona_collection, user_collection
+from playground.stores.vectors import (
+    VectorHit,
+    VectorStore,
+    mark_changed,
+    persona_collection,
+    stack_embeddings,
+    user_collection,
+)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -246,7 +253,7 @@ class WritingLibrary:
         if not profile_id:
             return None
         chunks = self.chunk_vectors(profile_id)
-        return doc_vector(np.vstack([c.embedding for c in chunks])) if chunks else None  # type: ignore[misc]
+        return doc_vector(stack_embeddings(chunks)) if chunks else None
 
     # -- deleting --------------------------------------------------------------------------------------------------
     def delete_sample(self, sample_id: str, *, purge: bool = True) -> None:

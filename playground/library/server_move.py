@@ -11,11 +11,9 @@ copied back from their owners' collections by the start-up repair that follows."
 
 from __future__ import annotations
 
-import numpy as np
-
 from playground.library.repair import expected_vector_ids
 from playground.stores.db import Database
-from playground.stores.vectors import VectorStore, mark_changed
+from playground.stores.vectors import VectorStore, mark_changed, stack_embeddings
 
 
 def move_from_shared_default(db: Database, vectors: VectorStore) -> int:
@@ -30,7 +28,7 @@ def move_from_shared_default(db: Database, vectors: VectorStore) -> int:
     for name, ids in expected.items():
         got = legacy.get(name, ids=sorted(ids), embeddings=True)
         if got:
-            vectors.add(name, [v.id for v in got], np.vstack([v.embedding for v in got]),  # type: ignore[misc]
+            vectors.add(name, [v.id for v in got], stack_embeddings(got),
                         [v.text for v in got], [v.metadata for v in got])
             moved += len(got)
     for name, ids in expected.items():

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import numpy as np
-
 from playground.errors import InvalidInput, NotFound
 from playground.people.owner import Owner
 from playground.people.personas import PersonaFile, check_persona_fields, load_persona_files, slug
@@ -18,7 +16,7 @@ from playground.stores.db import Database, new_id, now
 from playground.stores.erasure import purge
 from playground.stores.liveness import working
 from playground.stores.personal_data import end_deletion, erase_profile, export_profile, scrub_from_others
-from playground.stores.vectors import VectorStore, mark_changed, persona_collection, user_collection
+from playground.stores.vectors import VectorStore, mark_changed, persona_collection, stack_embeddings, user_collection
 
 
 class People:
@@ -102,7 +100,7 @@ class People:
             chunks = self.vectors.get(user_collection(new["id"]), embeddings=True)
             if chunks:
                 self.vectors.add(persona_collection(after), [c.id for c in chunks],
-                                 np.vstack([c.embedding for c in chunks]),  # type: ignore[misc]
+                                 stack_embeddings(chunks),
                                  [c.text for c in chunks], [c.metadata for c in chunks])
         with self.db.transaction() as db:
             mark_changed(db, *[persona_collection(p) for p in (before, after) if p])

@@ -16,7 +16,7 @@ import numpy as np
 from playground.errors import InvalidInput
 from playground.people.consent import MEMBER_NAME
 from playground.stores.db import Database
-from playground.stores.vectors import VectorHit, VectorStore, persona_collection, user_collection
+from playground.stores.vectors import VectorHit, VectorStore, persona_collection, stack_embeddings, user_collection
 
 RetrieverName = Literal["dense", "bm25", "hybrid"]
 RETRIEVERS: tuple[str, ...] = ("dense", "bm25", "hybrid")
@@ -261,7 +261,7 @@ class Retriever:
 
 def mmr_select(qvec: np.ndarray, found: Sequence[VectorHit], k: int, lam: float) -> list[VectorHit]:
     """Maximal marginal relevance (Carbonell & Goldstein, 1998): relevant, and not redundant with what is chosen."""
-    embs = np.vstack([v.embedding for v in found])  # type: ignore[misc]
+    embs = stack_embeddings(found)
     rel = embs @ qvec
     chosen: list[int] = []
     left = list(range(len(found)))

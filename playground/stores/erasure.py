@@ -30,19 +30,18 @@ from typing import Any, Iterable
 
 from playground.errors import StorageError
 from playground.stores.db import Database
-from playground.stores.vectors import VectorStore, WriteLock
+from playground.stores.vectors import VectorStore, WriteLock, stack_embeddings
 
 
 def rebuild_collection(vectors: VectorStore, name: str) -> int:
     """Copy a collection's records into a fresh collection of the same name (old index and log rows go with the old
     collection, which ``purge`` then clears). Returns the number of records kept."""
-    import numpy as np
 
     with vectors.rebuilding(name):  # no writer adds to it between the copy and the re-creation; readers wait
         kept = vectors.get(name, embeddings=True)
         vectors.drop(name)
         if kept:
-            vectors.add(name, [c.id for c in kept], np.vstack([c.embedding for c in kept]),  # type: ignore[misc]
+            vectors.add(name, [c.id for c in kept], stack_embeddings(kept),
                         [c.text for c in kept], [c.metadata for c in kept])
     return len(kept)
 

@@ -135,6 +135,16 @@ class VectorHit:
     embedding: np.ndarray | None = None
 
 
+def stack_embeddings(hits: Sequence[VectorHit]) -> np.ndarray:
+    """The hits' embeddings as one matrix, a row each; the hits must have been read with ``embeddings=True``."""
+    rows: list[np.ndarray] = []
+    for h in hits:
+        if h.embedding is None:
+            raise ValueError(f"The vector {h.id} was read without its embedding.")
+        rows.append(h.embedding)
+    return np.vstack(rows)
+
+
 def server_database(db: Any) -> str:
     """This data folder's database on a Chroma server (``playground-<id>``; the id is written by migration m022)."""
     row = db.one("SELECT name FROM chroma_namespace WHERE id = 1")
