@@ -127,9 +127,12 @@ def attribute(docs: Sequence[Doc], method: str, progress: Callable[[int, int], N
         guesses, k = cross_validated_predictions([d.text for d in docs], [d.author for d in docs], folds, progress)
         return _result(method, docs, authors, [{"doc_id": d.doc_id, "author": d.author, "predicted": g}
                                                for d, g in zip(docs, guesses)], protocol_text(k), k)
-    if method in ("dense", "hybrid") and any(d.vector is None for d in docs):
-        raise InvalidInput("Dense attribution needs the documents' embeddings.")
-    dense = np.vstack([d.vector for d in docs]) if method in ("dense", "hybrid") else None  # type: ignore[misc]
+    dense = None
+    if method in ("dense", "hybrid"):
+        vectors = [d.vector for d in docs if d.vector is not None]
+        if len(vectors) < len(docs):
+            raise InvalidInput("Dense attribution needs the documents' embeddings.")
+        dense = np.vstack(vectors)
     bm25 = None
     if method in ("bm25", "hybrid"):
         from rank_bm25 import BM25Plus
@@ -144,16 +147,21 @@ def attribute(docs: Sequence[Doc], method: str, progress: Callable[[int, int], N
 
     predictions = []
     for i, d in enumerate(docs):
+        # The features each method uses were built above (dense: dense, hybrid; bm25: bm25, hybrid; style).
         if method == "dense":
-            guess = _nearest_centroid(dense, docs, i, cosine=True)  # type: ignore[arg-type]
+            assert dense is not None
+            guess = _nearest_centroid(dense, docs, i, cosine=True)
         elif method == "style":
-            guess = _nearest_centroid(style, docs, i, cosine=False)  # type: ignore[arg-type]
+            assert style is not None
+            guess = _nearest_centroid(style, docs, i, cosine=False)
         else:
-            sparse_rank = _rank_others(np.asarray(bm25.get_scores(bm25_tokens(d.text))), i)  # type: ignore[union-attr]
+            assert bm25 is not None
+            sparse_rank = _rank_others(np.asarray(bm25.get_scores(bm25_tokens(d.text))), i)
             if method == "bm25":
                 guess = docs[sparse_rank[0]].author
             else:
-                dense_rank = _rank_others(dense @ dense[i], i)  # type: ignore[index, operator]
+                assert dense is not None
+                dense_rank = _rank_others(dense @ dense[i], i)
                 fused: dict[int, float] = {}
                 for ranking in (dense_rank, sparse_rank):
                     for r, j in enumerate(ranking, 1):
@@ -184,7 +192,7 @@ def profile_docs(parts: AttributionParts, profiles: Sequence[dict[str, Any]] | N
     """Every stored sample of every profile with at least two, with dense vectors from Chroma (no re-embedding).
 
     ``Doc.author`` is the profile id (display names need not be unique)."""
-    from playground.stores.vectors import user_collection
+    from playground.stores.vectors import VectorHit, stack_embeddings, user_collection
 
     docs: list[Doc] = []
     for p in parts.people.list_profiles() if profiles is None else profiles:
@@ -192,11 +200,11 @@ def profile_docs(parts: AttributionParts, profiles: Sequence[dict[str, Any]] | N
         if len(samples) < 2:
             continue
         vectors = parts.vectors.get(user_collection(p["id"]), embeddings=True)
-        by_sample: dict[str, list[np.ndarray]] = {}
+        by_sample: dict[str, list[VectorHit]] = {}
         for v in vectors:
-            by_sample.setdefault(v.metadata.get("sample_id", ""), []).append(v.embedding)
+            by_sample.setdefault(v.metadata.get("sample_id", ""), []).append(v)
         for s in samples:
             if s["id"] in by_sample:
                 docs.append(Doc(p["id"], s["id"], parts.library.sample_text(s["id"]),
-                                doc_vector(np.vstack(by_sample[s["id"]]))))
+                                doc_vector(stack_embeddings(by_sample[s["id"]]))))
     return docs
