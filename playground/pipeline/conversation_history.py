@@ -102,10 +102,10 @@ def _group(rows: Sequence[Mapping[str, Any]]) -> list[_Turn]:
     open_question: _Turn | None = None
     for r in rows:
         if r["role"] == "user":
-            t = _Turn([r])
-            turns.append(t)
-            by_user_id[r["id"]] = t
-            open_question = t
+            question = _Turn([r])
+            turns.append(question)
+            by_user_id[r["id"]] = question
+            open_question = question
             continue
         trace = r.get("trace") or {}
         t = by_user_id.get(trace.get("user_message_id") or "") or open_question

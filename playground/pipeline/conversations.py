@@ -61,7 +61,8 @@ class Turn:
     def stream(self) -> Iterator[str]:
         """Yield the answer piece by piece; the answer (or what arrived of it) and the trace are saved either way."""
         conv, models = self.conversations, self.conversations.models
-        params = {"temperature": conv.settings.temperature, "max_tokens": conv.settings.max_tokens}
+        temperature, max_tokens = conv.settings.temperature, conv.settings.max_tokens
+        params = {"temperature": temperature, "max_tokens": max_tokens}
         self.trace.update(backend=models.name, backend_url=models.where, params=params)
         pieces: list[str] = []
         usage = Usage()
@@ -71,7 +72,8 @@ class Turn:
             if not self.model:
                 self.model = models.default_model()
             self.trace["model"] = self.model
-            for piece in models.stream(self.prompt.messages, self.model, on_wait=self._waiting, **params):
+            for piece in models.stream(self.prompt.messages, self.model, on_wait=self._waiting, temperature=temperature,
+                                       max_tokens=max_tokens):
                 if isinstance(piece, Usage):
                     usage = piece
                     continue
@@ -81,7 +83,7 @@ class Turn:
                 yield piece
             if usage.cut_at_limit:  # the answer stopped at PLAYGROUND_MAX_TOKENS, not where the model ended it
                 self.cut_at_limit = True
-                marker = cut_marker(params["max_tokens"])
+                marker = cut_marker(max_tokens)
                 pieces.append(marker)
                 yield marker
             if not "".join(pieces).strip():  # never recorded as a complete answer
