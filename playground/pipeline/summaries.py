@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Protocol
 
-from playground.errors import InvalidInput
+from playground.errors import InvalidInput, NotFound
 from playground.models.llm import Usage
 from playground.pipeline.prompting import PromptPart
 from playground.stores.db import now
@@ -53,6 +53,14 @@ def get_summary(parts: SummaryParts, profile_id: str) -> dict[str, Any] | None:
     return row
 
 
+def _stored_summary(parts: SummaryParts, profile_id: str) -> dict[str, Any]:
+    """The summary just stored; gone only if the profile was deleted meanwhile (its summary goes with it)."""
+    summary = get_summary(parts, profile_id)
+    if summary is None:
+        raise NotFound("That profile no longer exists.", "Pick or create another one.")
+    return summary
+
+
 def summary_prompt(parts: SummaryParts, profile_id: str) -> list[dict[str, str]]:
     _, samples = parts.library.recent_samples(profile_id, MAX_SAMPLES)
     if not samples:
@@ -73,7 +81,7 @@ def generate_summary(parts: SummaryParts, profile_id: str, model: str = "") -> d
     text = "".join(p for p in parts.models.stream(messages, model, temperature=0.2, max_tokens=250)
                    if not isinstance(p, Usage)).strip()
     _store(parts, profile_id, text, digest, samples, model, edited=False)
-    return get_summary(parts, profile_id)  # type: ignore[return-value]
+    return _stored_summary(parts, profile_id)
 
 
 def save_summary(parts: SummaryParts, profile_id: str, text: str) -> dict[str, Any]:
@@ -83,7 +91,7 @@ def save_summary(parts: SummaryParts, profile_id: str, text: str) -> dict[str, A
         raise InvalidInput("A summary can be at most 3,000 characters long.")
     digest, samples = parts.library.recent_samples(profile_id, MAX_SAMPLES)
     _store(parts, profile_id, text.strip(), digest, samples, "edited by the user", edited=True)
-    return get_summary(parts, profile_id)  # type: ignore[return-value]
+    return _stored_summary(parts, profile_id)
 
 
 def ensure_summary(parts: SummaryParts, profile_id: str) -> dict[str, Any] | None:

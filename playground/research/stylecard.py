@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
-from playground.errors import InvalidInput
+from playground.errors import InvalidInput, NotFound
 from playground.pipeline.prompting import PromptPart
 from playground.research.stylometry import FUNCTION_WORDS
 from playground.stores.db import now
@@ -185,7 +185,7 @@ def card_lines(stats: dict[str, Any], ref: dict[str, Any] | None = None) -> list
     """The distinctive habits, most distinctive first, each with its measured evidence."""
     if stats["words"] < 20:
         return []
-    lines = []
+    lines: list[dict[str, Any]] = []
     for f, c in compare(stats, ref).items():
         label, unit, high, low = FEATURES[f]
         phrase = high if c["z"] >= DISTINCT_Z else low if c["z"] <= -DISTINCT_Z else None
@@ -241,6 +241,14 @@ def get_style_card(parts: StyleParts, profile_id: str) -> dict[str, Any] | None:
     return row
 
 
+def _stored_card(parts: StyleParts, profile_id: str) -> dict[str, Any]:
+    """The card just stored; gone only if the profile was deleted meanwhile (its card goes with it)."""
+    card = get_style_card(parts, profile_id)
+    if card is None:
+        raise NotFound("That profile no longer exists.", "Pick or create another one.")
+    return card
+
+
 def measure_style_card(parts: StyleParts, profile_id: str) -> dict[str, Any]:
     """Measure the card from the person's samples now and store it (replacing an edit: the person asked for it)."""
     parts.people.get_profile(profile_id)
@@ -249,7 +257,7 @@ def measure_style_card(parts: StyleParts, profile_id: str) -> dict[str, Any]:
         raise InvalidInput("There is no writing to measure yet.", "Upload a writing sample first.")
     card = card_from_texts([parts.library.sample_text(s["id"]) for s in samples])
     _store(parts, profile_id, card["text"], card["lines"], digest, samples, edited=False)
-    return get_style_card(parts, profile_id)  # type: ignore[return-value]
+    return _stored_card(parts, profile_id)
 
 
 def save_style_card(parts: StyleParts, profile_id: str, text: str) -> dict[str, Any]:
@@ -260,7 +268,7 @@ def save_style_card(parts: StyleParts, profile_id: str, text: str) -> dict[str, 
     current = get_style_card(parts, profile_id)
     digest, samples = parts.library.recent_samples(profile_id, MAX_SAMPLES)
     _store(parts, profile_id, text.strip(), current["lines"] if current else [], digest, samples, edited=True)
-    return get_style_card(parts, profile_id)  # type: ignore[return-value]
+    return _stored_card(parts, profile_id)
 
 
 def ensure_style_card(parts: StyleParts, profile_id: str) -> dict[str, Any] | None:

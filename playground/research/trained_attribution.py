@@ -200,7 +200,7 @@ def _habit_rates(texts: Sequence[str]) -> tuple[dict[str, float], dict[str, floa
 
 
 def _contrast(mine: dict[str, float], others: dict[str, float], floor: float, top: int) -> list[dict[str, Any]]:
-    rows = [{"feature": k, "this person": round(mine[k], 2), "others": round(others[k], 2),
+    rows: list[dict[str, Any]] = [{"feature": k, "this person": round(mine[k], 2), "others": round(others[k], 2),
              "log2_ratio": round(float(np.log2((mine[k] + floor) / (others[k] + floor))), 3)} for k in mine]
     rows.sort(key=lambda r: -abs(r["log2_ratio"]))
     return rows[:top]
