@@ -98,6 +98,9 @@ class Settings:
     model: str = setting("", "Model to chat with. Empty: the first model the backend lists.")
     temperature: float = setting(0.7, "Sampling temperature sent to the model.", parse=float)
     max_tokens: int = setting(512, "Longest answer, in model tokens.", parse=int)
+    loop_window: int = setting(
+        24, "An answer is stopped, and marked as stopped, once most word 4-grams of its last N words repeat what it "
+            "already wrote (a small model's loop). 0: never stop.", parse=int)
     prompt_template: str = setting(
         "auto",
         "Prompt template: `small` (short direct instructions, notes before the question; for models of ~1B "
@@ -178,6 +181,8 @@ class Settings:
             raise ConfigError("PLAYGROUND_LLM_PARALLEL and PLAYGROUND_EMBEDDED_PARALLEL must be at least 1.")
         if self.explain_parallel < 1 or self.explain_max_tokens < 1:
             raise ConfigError("PLAYGROUND_EXPLAIN_PARALLEL and PLAYGROUND_EXPLAIN_MAX_TOKENS must be at least 1.")
+        if self.loop_window != 0 and self.loop_window < 8:
+            raise ConfigError("PLAYGROUND_LOOP_WINDOW must be 0 (never stop a looping answer) or at least 8 words.")
         if self.prompt_template not in ("auto", "small", "standard"):
             raise ConfigError("PLAYGROUND_PROMPT_TEMPLATE must be auto, small or standard.")
         if self.default_k < 1 or self.prompt_budget < 200:

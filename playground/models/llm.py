@@ -24,11 +24,17 @@ SUGGESTED_MODEL = "llama3.2"
 class Usage:
     input_tokens: int | None = None
     output_tokens: int | None = None
-    finish_reason: str = ""  # "stop", or "length" when the answer was cut at the token limit; "" when not told
+    # "stop"; "length" when the answer was cut at the token limit; "loop" when the door stopped an answer that was
+    # repeating itself (loop_guard); "" when not told
+    finish_reason: str = ""
 
     @property
     def cut_at_limit(self) -> bool:
         return self.finish_reason == "length"
+
+    @property
+    def stopped_looping(self) -> bool:
+        return self.finish_reason == "loop"
 
 
 @dataclass

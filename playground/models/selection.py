@@ -30,6 +30,7 @@ from playground.models.llm import (
     applicable_preference,
     backend_status,
 )
+from playground.models.loop_guard import LoopGuard
 from playground.settings import Settings
 from playground.stores.db import Database
 
@@ -132,8 +133,13 @@ class ModelChoice:
             if on_wait:
                 on_wait(0)
             stream = self.backend.stream(messages, model, temperature=temperature, max_tokens=max_tokens)
+            guard = LoopGuard(self.settings.loop_window)
             try:
-                yield from stream
+                for piece in stream:
+                    yield piece
+                    if isinstance(piece, str) and guard.feed(piece):
+                        yield Usage(finish_reason="loop")  # closing the engine's stream below ends the answer
+                        return
             finally:
                 close = getattr(stream, "close", None)
                 if close:

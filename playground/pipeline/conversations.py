@@ -33,6 +33,9 @@ def cut_marker(max_tokens: int) -> str:
     return f" … (cut at the {max_tokens}-token limit)"
 
 
+LOOP_MARKER = " … (stopped here: the model had begun repeating itself)"
+
+
 @dataclass
 class Turn:
     """One chat turn: retrieval and prompt are done when it is created; ``stream()`` asks the model."""
@@ -51,6 +54,7 @@ class Turn:
     on_wait: OnWait | None = None  # called with how many questions are ahead while this one waits for the model
     ahead: int = 0  # questions ahead of this one at the model now (never counting this one); 0 once answered
     cut_at_limit: bool = False  # the answer reached the token limit (its text ends with ``cut_marker``)
+    stopped_looping: bool = False  # the door stopped a looping answer (its text ends with ``LOOP_MARKER``)
     _started: float = field(default_factory=time.perf_counter)
 
     def _waiting(self, ahead: int) -> None:
@@ -86,6 +90,10 @@ class Turn:
                 marker = cut_marker(max_tokens)
                 pieces.append(marker)
                 yield marker
+            if usage.stopped_looping:  # the door stopped it (PLAYGROUND_LOOP_WINDOW); say so, never trim silently
+                self.stopped_looping = True
+                pieces.append(LOOP_MARKER)
+                yield LOOP_MARKER
             if not "".join(pieces).strip():  # never recorded as a complete answer
                 raise EmptyAnswer("The model returned an empty answer.",
                                   "It may have been cut off by another request or run out of room for the prompt; "
@@ -102,6 +110,7 @@ class Turn:
             out_tokens = usage.output_tokens
             self.trace.update(
                 finish_reason=usage.finish_reason, cut_at_limit=self.cut_at_limit,
+                stopped_looping=self.stopped_looping,
                 latency_s=round(time.perf_counter() - t0, 3),
                 ttft_s=None if ttft is None else round(ttft, 3),
                 output_tokens=out_tokens if out_tokens is not None else conv.tokenizer.count(self.answer),

@@ -206,3 +206,21 @@ def test_model_status_tells_down_from_slow_and_a_slow_server_still_gets_the_ques
     assert ready.state == "ready" and ready.can_answer and ready.model == "echo"
     none = backend_status(EchoBackend(models=()))
     assert none.state == "no_model" and not none.can_answer
+
+
+def test_a_looping_answer_is_stopped_marked_and_kept_and_the_next_question_is_answered(settings, embedder):
+    loop = "The navy guards our ships. " + "The union is strong and the union needs a navy to guard its trade. " * 30
+    pg = Playground(settings, embedder=embedder, backend=EchoBackend(answer=loop))
+    session = pg.conversations.new_session(None)
+    turn = pg.conversations.start_turn(session["id"], "Why a navy?", "global")
+    shown = "".join(turn.stream())
+    assert turn.status == "complete" and shown == turn.answer
+    assert turn.answer.endswith("(stopped here: the model had begun repeating itself)")
+    assert len(turn.answer) < len(loop) // 5, "stopped within a few repetitions, not at the end of the loop"
+    saved = pg.conversations.session_messages(session["id"])[1]
+    assert saved["content"] == turn.answer and saved["status"] == "complete"
+    assert saved["trace"]["finish_reason"] == "loop" and saved["trace"]["stopped_looping"]
+    assert not saved["trace"]["cut_at_limit"]
+    pg.backend = EchoBackend()
+    again = pg.conversations.start_turn(session["id"], "Hello?", "global")
+    assert "repeating itself" not in "".join(again.stream()) and again.status == "complete"
