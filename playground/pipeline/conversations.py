@@ -137,11 +137,6 @@ class Conversations:
         options = options or RetrievalOptions(k=self.settings.default_k)
         return self.retriever.retrieve(query, self.scoping.scope_for(profile, mode, persona_id), options)
 
-    def history(self, session_id: str | None, before: str | None = None, mode: str = "user",
-                persona_id: str | None = None) -> list[dict[str, str]]:
-        """The earlier messages a ``mode`` turn carries (user mode: all of them), oldest first."""
-        return self.history_choice(session_id, mode, persona_id, before=before).messages
-
     def history_choice(self, session_id: str | None, mode: str, persona_id: str | None = None,
                        before: str | None = None) -> HistoryChoice:
         """History that respects granularity, with the earlier turns left out and why (conversation_history)."""
