@@ -256,10 +256,11 @@ def evaluate_corpus(parts: CorpusEvaluationParts, corpus: Path, docs: Sequence[C
                     holdout: int = 1, authors: int = 0, conditions: Sequence[str] = CONDITIONS,
                     retriever: str = "dense", k: int = 4, max_tokens: int | None = None,
                     rows: bool = False) -> dict[str, Any]:
-    """LaMP-style evaluation of a corpus read from ``corpus``: each author (at most ``authors``, 0: all) becomes a
-    temporary profile with their first ``per_author`` documents, in a throw-away playground (``parts.scratch``),
-    and their last ``holdout`` documents are held out. Metrics per condition with 95% intervals, paired differences,
-    and (``rows``) every item."""
+    """LaMP-style evaluation of ``docs`` (read from the file ``corpus``, which the result names): each author (at
+    most ``authors``, 0: all) becomes a temporary profile with their first ``per_author`` documents, in a throw-away
+    playground (``parts.scratch``), and their last ``holdout`` documents are held out. Metrics per condition with 95%
+    intervals, paired differences, and (``rows``) every item. The error for too few documents names the options of
+    ``python -m playground evaluate``, its one caller."""
     grouped = {a: ds for a, ds in by_author(docs, per_author, authors).items() if len(ds) >= holdout + 1}
     if not grouped:
         raise InvalidInput(f"Evaluation needs at least {holdout + 1} documents per author.",
