@@ -168,16 +168,6 @@ def prompt_parts(prompt: Mapping[str, Any], key: str) -> None:
         st.code(p["text"], language=None, wrap_lines=True)
 
 
-def render_prompt(prompt: Mapping[str, Any], key: str, nested: bool = False) -> None:
-    """The summary, then every part of the prompt (collapsible, as it is long, unless already inside an expander)."""
-    prompt_summary(prompt, key)
-    if nested:
-        prompt_parts(prompt, key)
-        return
-    with st.expander("The exact prompt, part by part", key=f"{key}_parts"):
-        prompt_parts(prompt, key)
-
-
 def render_trace_summary(trace: Mapping[str, Any]) -> None:
     bits = [f"mode **{trace['mode']}**", f"retriever {trace['retrieval']['retriever']}, k={trace['retrieval']['k']}"]
     if trace.get("model"):

@@ -4,7 +4,6 @@ PROFILE = "active_profile_id"          # the profile the sidebar selected
 SESSIONS = "chat_session_by_profile"   # {profile id: chat session id}
 COMPARE = "compare_result"             # the latest comparison: message, traces per granularity
 PARTICIPANT = "study_participant_id"   # study mode: the joined participant
-STUDY_TASK = "study_task"              # study mode: current task index
 ADMIN_OK = "study_admin_unlocked"      # the admin passphrase was given in this browser session
 PENDING_ASK = "chat_pending_message"   # "ask again" re-sends this message
 FLASH = "flash_messages"              # feedback that must survive a rerun: [(kind, text)]

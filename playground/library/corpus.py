@@ -47,3 +47,15 @@ def read_corpus(path: Path, author_field: str, text_field: str, title_field: str
     if not docs:
         raise InvalidInput(f"No documents left in {path.name}.")
     return docs
+
+
+def by_author(docs: Sequence[CorpusDoc], per_author: int = 0, authors: int = 0) -> dict[str, list[CorpusDoc]]:
+    """The documents grouped by author, in corpus order: at most ``per_author`` each (0: all), and only the
+    ``authors`` authors with the most documents (0: all), most documents first."""
+    grouped: dict[str, list[CorpusDoc]] = {}
+    for d in docs:
+        grouped.setdefault(d.author, []).append(d)
+    if per_author:
+        grouped = {a: ds[:per_author] for a, ds in grouped.items()}
+    names = sorted(grouped, key=lambda a: -len(grouped[a]))
+    return {a: grouped[a] for a in (names[:authors] if authors else names)}

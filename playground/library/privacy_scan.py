@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import phonenumbers
 from stdnum import iban as _iban
 from stdnum import luhn as _luhn
 
-from playground.errors import IngestError
-from playground.library.ingest import ReadText
+from playground.errors import IngestError, PlaygroundError
+from playground.library.ingest import ReadText, read_bytes
 from playground.people.owner import Owner
 
 TYPES: tuple[str, ...] = ("EMAIL", "PHONE", "URL", "ADDRESS", "CARD", "IBAN", "DOB", "NAME")
@@ -257,3 +258,25 @@ def redact_read(read: ReadText, names: Sequence[str] = ()) -> tuple[ReadText, li
         raise IngestError("After replacing the personal data in it, no writing is left.",
                           "Nothing was stored. Add a text with some of your own writing in it.")
     return ReadText(text, read.kind, [*read.notes, f"replaced {describe(findings)} with placeholders"]), findings
+
+
+def scan_files(files: Sequence[Path], names: Sequence[str], max_upload_bytes: int) -> tuple[list[dict[str, Any]], int]:
+    """Findings per file (type, start, end, text; positions in the text as the playground reads it, after
+    cleaning), and how many files could not be read. Needs no stores and no models."""
+    out: list[dict[str, Any]] = []
+    failed = 0
+    for f in files:
+        try:
+            read = read_bytes(f.read_bytes(), f.name, max_upload_bytes)
+        except OSError as e:
+            failed += 1
+            out.append({"file": str(f), "error": f"{f} cannot be read: {e.strerror}."})
+            continue
+        except PlaygroundError as e:
+            failed += 1
+            out.append({"file": str(f), "error": str(e)})
+            continue
+        findings = scan(read.text, names)
+        out.append({"file": str(f), "chars": len(read.text), "counts": counts(findings),
+                    "findings": [x.to_dict() for x in findings]})
+    return out, failed

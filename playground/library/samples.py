@@ -311,6 +311,3 @@ class WritingLibrary:
 
     def _alive(self, writer: str | None) -> bool:
         return liveness.alive(self.settings.data_dir, writer)
-
-    def expected_vector_ids(self) -> dict[str, set[str]]:
-        return consistency.expected_vector_ids(self.db)

@@ -183,9 +183,6 @@ class People:
             "SELECT text FROM samples WHERE owner_kind = 'persona' AND owner_id = ? AND status = 'ready' "
             "ORDER BY created", (persona_id,))]
 
-    def persona_members(self, persona_id: str) -> list[dict[str, Any]]:
-        return [p for p in self.list_profiles() if p["persona_id"] == persona_id]
-
     def create_persona(self, name: str, description: str, style_guidance: str = "", group: str = "") -> str:
         """Store a new persona (its example texts go through the writing library); return its id."""
         check_persona_fields(name, description)

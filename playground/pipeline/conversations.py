@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
-from playground.errors import EmptyAnswer, GenerationInterrupted, LLMError, NotFound, PlaygroundError
+from playground.errors import EmptyAnswer, GenerationInterrupted, InvalidInput, LLMError, NotFound, PlaygroundError
 from playground.library.samples import WritingLibrary
 from playground.models.embeddings import Tokenizer
 from playground.models.generation_queue import OnWait
@@ -146,11 +146,6 @@ class Conversations:
         options = options or RetrievalOptions(k=self.settings.default_k)
         return self.retriever.retrieve(query, self.scoping.scope_for(profile, mode, persona_id), options)
 
-    def history(self, session_id: str | None, before: str | None = None, mode: str = "user",
-                persona_id: str | None = None) -> list[dict[str, str]]:
-        """The earlier messages a ``mode`` turn carries (user mode: all of them), oldest first."""
-        return self.history_choice(session_id, mode, persona_id, before=before).messages
-
     def history_choice(self, session_id: str | None, mode: str, persona_id: str | None = None,
                        before: str | None = None) -> HistoryChoice:
         """History that respects granularity, with the earlier turns left out and why (conversation_history)."""
@@ -206,6 +201,18 @@ class Conversations:
         self.db.execute("INSERT INTO sessions (id, profile_id, title, created) VALUES (?, ?, ?, ?)",
                         (sid, profile_id, title, now()))
         return {"id": sid, "profile_id": profile_id, "title": title}
+
+    def owned_session(self, profile_id: str, session_id: str) -> dict[str, Any]:
+        """The conversation ``session_id``, which must belong to the profile ``profile_id``. The messages name the
+        command line's ``--session``: the one place a conversation is continued by an id someone typed."""
+        self.people.get_profile(profile_id)
+        session = self.db.one("SELECT * FROM sessions WHERE id = ?", (session_id,))
+        if not session:
+            raise NotFound(f"There is no conversation '{session_id}'.", "Leave out --session to start a new one.")
+        if session["profile_id"] != profile_id:
+            raise InvalidInput(f"The conversation '{session_id}' belongs to another profile.",
+                               "Continue it with the profile that started it, or leave out --session.")
+        return session
 
     def sessions(self, profile_id: str) -> list[dict[str, Any]]:
         return self.db.query("SELECT s.*, (SELECT count(*) FROM messages m WHERE m.session_id = s.id) AS n_messages "

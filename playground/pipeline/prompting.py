@@ -136,12 +136,6 @@ class PromptBuild:
             "edited_instructions": self.edited,
         }
 
-    def tokens_by_source(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for p in self.parts:
-            out[p.source] = out.get(p.source, 0) + p.tokens
-        return out
-
 
 def _quote(text: str) -> str:
     """Neutralise tag-like text so a snippet cannot close its own <snippet> quote."""

@@ -14,6 +14,7 @@ Baselines reported beside every result: the majority class and chance (1 / numbe
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 import numpy as np
 
 from playground.errors import InvalidInput
+from playground.library.corpus import CorpusDoc, by_author
 from playground.models.embeddings import doc_vector
 from playground.pipeline.retrieval import RRF_K, bm25_tokens
 from playground.research.stylometry import FUNCTION_WORDS
@@ -32,8 +34,11 @@ _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _SENT = re.compile(r"[.!?]+(?:\s|$)")
 
 if TYPE_CHECKING:
+    from playground.library.ingest import Chunker
     from playground.library.samples import WritingLibrary
+    from playground.models.embeddings import Embedder
     from playground.people.directory import People
+    from playground.settings import Settings
     from playground.stores.vectors import VectorStore
 
 
@@ -43,6 +48,14 @@ class AttributionParts(Protocol):
     vectors: "VectorStore"
     people: "People"
     library: "WritingLibrary"
+
+
+class CorpusAttributionParts(Protocol):
+    """What attributing a corpus file uses: the chunker and the embedder (dense vectors for its documents)."""
+
+    settings: "Settings"
+    embedder: "Embedder"
+    chunker: "Chunker"
 
 
 @dataclass
@@ -208,3 +221,18 @@ def profile_docs(parts: AttributionParts, profiles: Sequence[dict[str, Any]] | N
                 docs.append(Doc(p["id"], s["id"], parts.library.sample_text(s["id"]),
                                 doc_vector(stack_embeddings(by_sample[s["id"]]))))
     return docs
+
+
+def attribute_corpus(parts: CorpusAttributionParts, docs: Sequence[CorpusDoc], method: str, *, folds: int = 5,
+                     per_author: int = 0) -> dict[str, Any]:
+    """Attribution of a corpus's documents (at most ``per_author`` per author, 0: all) as a plain dict, without the
+    per-document predictions; ``seconds`` is the time attribution took, embedding the documents not included."""
+    items = [Doc(a, d.doc_id, d.text) for a, ds in by_author(docs, per_author).items() for d in ds]
+    if method in ("dense", "hybrid"):
+        for item in items:
+            item.vector = doc_vector(parts.embedder.embed(parts.chunker.split(item.text), parts.settings.embed_batch_size))
+    t0 = time.perf_counter()
+    result = attribute(items, method, folds=folds).to_dict()
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    result.pop("predictions")
+    return result

@@ -29,9 +29,3 @@ def record_preference(parts: PreferenceStore, profile_id: str | None, message: s
                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (pid, profile_id, message, json.dumps(list(shown)), choice,
                                                       json.dumps(trace_ids), reason.strip()[:2000], now()))
     return pid
-
-
-def preference_counts(parts: PreferenceStore, profile_id: str | None = None) -> dict[str, int]:
-    sql = "SELECT choice, count(*) AS n FROM preferences" + (" WHERE profile_id = ?" if profile_id else "") + \
-        " GROUP BY choice"
-    return {r["choice"]: r["n"] for r in parts.db.query(sql, (profile_id,) if profile_id else ())}

@@ -143,3 +143,11 @@ def route_dicts() -> list[dict[str, Any]]:
     from dataclasses import asdict
 
     return [asdict(r) for r in ROUTES]
+
+
+def routes_with_counts(db: Database, profile_id: str | None = None) -> list[dict[str, Any]]:
+    """The routes as plain dicts, each with what was collected for it: ``everyone``'s count and, for a personal
+    key when ``profile_id`` is given, that profile's (``user``)."""
+    overall, mine = collected(db), collected(db, profile_id) if profile_id else None
+    return [{**r, "collected": {k: {"everyone": overall[k], **({"user": mine[k]} if mine and k in PERSONAL_KEYS else {})}
+                                for k in r["collects"]}} for r in route_dicts()]

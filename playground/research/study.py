@@ -16,6 +16,8 @@ import json
 import math
 import random
 import secrets
+import tomllib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 from playground.errors import InvalidInput, LLMError, NotFound, PlaygroundError
@@ -192,6 +194,36 @@ def create_study(parts: StudyParts, name: str, consent_text: str, conditions: Se
     return get_study(parts, sid)
 
 
+CONFIG_KEYS = frozenset({"name", "consent", "conditions", "prompts", "assignment", "blind", "questions", "persona",
+                         "online", "invites"})
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """A study file (TOML; its keys are in docs/study-data.md), refused when it has a key we do not know."""
+    try:
+        cfg = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise InvalidInput(f"{path} cannot be read: {e.strerror}.") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidInput(f"{path} is not valid TOML: {e}.") from None
+    if set(cfg) - CONFIG_KEYS:
+        raise InvalidInput(f"Unknown key(s) in {path}: {', '.join(sorted(set(cfg) - CONFIG_KEYS))}.")
+    return cfg
+
+
+def create_from_config(parts: StudyParts, path: Path) -> dict[str, Any]:
+    """A study as code: created from the file at ``path`` (``read_config``), its invited participants registered.
+    Returns what a researcher needs next, the access codes included (shown this once)."""
+    cfg = read_config(path)
+    s = create_study(parts, cfg.get("name", ""), cfg.get("consent", ""), cfg.get("conditions", []),
+                     cfg.get("prompts", []), assignment=cfg.get("assignment", "within"), blind=cfg.get("blind", True),
+                     questions=cfg.get("questions", list(DEFAULT_QUESTIONS)), persona_id=cfg.get("persona", ""),
+                     settings=cfg.get("online", {}))
+    codes = invite(parts, s["id"], cfg.get("invites", [])) if cfg.get("invites") else []
+    return {"id": s["id"], "code": s["code"], "name": s["name"], "conditions": s["conditions"],
+            "questions": s["questions"], "settings": s["settings"], "access_codes": codes}
+
+
 def invite(parts: StudyParts, study_id: str, participant_codes: Sequence[str]) -> list[dict[str, str]]:
     """Register participant IDs, each with a fresh access code to hand to that person (shown once: only a hash
     is stored). In an 'invited' study nobody joins without an ID on this list and its access code, so knowing the
@@ -240,6 +272,14 @@ def study_by_code(parts: StudyRecords, code: str) -> dict[str, Any]:
     if not row:
         raise NotFound(f"There is no study with the code “{code.strip()}”.", "Check the code with the researcher.")
     return _study_row(row)
+
+
+def find_study(parts: StudyRecords, ref: str) -> dict[str, Any]:
+    """The study with this id or, failing that, this code."""
+    try:
+        return get_study(parts, ref)
+    except NotFound:
+        return study_by_code(parts, ref)
 
 
 def list_studies(parts: StudyRecords) -> list[dict[str, Any]]:
@@ -579,6 +619,17 @@ def progress(parts: StudyParts, study_id: str) -> list[dict[str, Any]]:
     return rows
 
 
+def status_report(parts: StudyParts, study: dict[str, Any]) -> dict[str, Any]:
+    """A study's participants and how far each has got, with totals."""
+    prog = progress(parts, study["id"])
+    return {"id": study["id"], "code": study["code"], "name": study["name"], "open": study["open"],
+            "participants": len(prog), "judgements": sum(p["done"] for p in prog),
+            "finished": sum(1 for p in prog if p["finished"]),
+            "progress": [{"participant": p["code"], "consented": bool(p["consented"]), "done": p["done"],
+                          "of": p["tasks"], "attention_passed": p["attention_passed"],
+                          "finished": bool(p["finished"])} for p in prog]}
+
+
 def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """Wilson score interval for a proportion (95% by default)."""
     if n == 0:
@@ -685,6 +736,17 @@ def export_jsonl(parts: StudyParts, study_id: str, participant_id: str | None = 
     return "\n".join(lines) + ("\n" if lines else "")
 
 
+def export_folder(parts: StudyParts, study: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """judgements.csv, events.jsonl and codebook.json written into ``folder`` (made if missing); what was written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"judgements.csv": export_csv(parts, study["id"]), "events.jsonl": export_jsonl(parts, study["id"]),
+             "codebook.json": json.dumps(codebook(study), indent=2, ensure_ascii=False) + "\n"}
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return {"study": study["id"], "folder": str(folder), "files": sorted(files),
+            "judgements": max(0, len(files["judgements.csv"].splitlines()) - 1)}
+
+
 def summary(parts: StudyParts, study_id: str) -> dict[str, Any]:
     """Preference counts and win rates per condition with 95% Wilson intervals (ties excluded from the rate), and
     the rating distributions per condition and question."""
@@ -740,6 +802,16 @@ def delete_participant(parts: StudyParts, participant_id: str) -> None:
         db.execute("DELETE FROM judgements WHERE participant_id = ?", (participant_id,))
         db.execute("DELETE FROM participants WHERE id = ?", (participant_id,))
     parts.people.purge_deleted()
+
+
+def find_participant(parts: StudyRecords, study: dict[str, Any], ref: str) -> str:
+    """The internal id of the study's participant with this internal id or this participant ID (look-alikes of
+    it count: participant_ids.key)."""
+    row = parts.db.one("SELECT id FROM participants WHERE study_id = ? AND (id = ? OR code_key = ?)",
+                       (study["id"], ref, participant_ids.key(ref)))
+    if not row:
+        raise NotFound(f"Study {study['code']} has no participant “{ref}”.")
+    return str(row["id"])
 
 
 def export_participant(parts: StudyParts, participant_id: str) -> dict[str, Any]:

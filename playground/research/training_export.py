@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any, Iterable
 
 from playground.errors import InvalidInput, NotFound
@@ -125,6 +126,14 @@ def preference_pairs(db: Database, study_id: str) -> tuple[list[dict[str, Any]],
 def to_jsonl(records: Iterable[dict[str, Any]]) -> str:
     lines = [json.dumps(r, ensure_ascii=False, default=str) for r in records]
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], path: Path) -> None:
+    """``to_jsonl`` into the file at ``path``, or InvalidInput when it cannot be written."""
+    try:
+        path.write_text(to_jsonl(records), encoding="utf-8")
+    except OSError as e:
+        raise InvalidInput(f"{path} cannot be written: {e.strerror}.", "Choose another file.") from e
 
 
 def split_counts(records: Iterable[dict[str, Any]]) -> dict[str, int]:

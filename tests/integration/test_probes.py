@@ -80,9 +80,7 @@ def test_llama_cpp_engine_explain_removes_each_part_once_and_keeps_each_variants
 
 
 @pytest.mark.engine
-@pytest.mark.parametrize("cancel", [counterfactual.request_cancel, counterfactual.cancel_now],
-                         ids=["request", "the Cancel button"])
-def test_llama_cpp_engine_explain_cancel_stops_between_variants_and_resume_finishes(llm_env, embedder, cancel):
+def test_llama_cpp_engine_explain_cancel_stops_between_variants_and_resume_finishes(llm_env, embedder):
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
     pid = _person(pg)
     rid = pg.start_explanation(pid, "Plan my weekend", "user")
@@ -97,7 +95,7 @@ def test_llama_cpp_engine_explain_cancel_stops_between_variants_and_resume_finis
 
     def cancel_after_two(stage, done, total):
         if done == 1:  # the Cancel button in another rerun or tab: stored in the database
-            cancel(pg.db, rid)
+            counterfactual.cancel_now(pg.db, rid)
 
     first = pg.run_explanation(rid, progress=cancel_after_two)
     assert first["status"] == "cancelled"

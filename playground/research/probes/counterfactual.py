@@ -199,17 +199,6 @@ def get_run(db: Database, run_id: str) -> dict[str, Any]:
     return row
 
 
-def runs_for_trace(db: Database, trace_id: str) -> list[dict[str, Any]]:
-    return db.query("SELECT id, status, model, created FROM explanations WHERE source_trace_id = ? "
-                    "ORDER BY created DESC", (trace_id,))
-
-
-def request_cancel(db: Database, run_id: str) -> None:
-    """Ask a running batch to stop after the variant it is generating (a finished run is left as it is)."""
-    db.execute("UPDATE explanations SET status = 'cancelling', updated = ? WHERE id = ? AND status = 'running'",
-               (now(), run_id))
-
-
 def cancel_now(db: Database, run_id: str) -> None:
     """The person pressed Cancel: the run is 'cancelled' at once, and a batch still running (in another tab, or the
     script the click interrupted) stops after the variant it is generating, keeping what was done."""
@@ -270,7 +259,7 @@ def run(db: Database, run_id: str, *, backend: LLMBackend, embed: Embed, person_
     (``prefix_order``; the embedded engine reads temperature-0 prompts afresh, for answers that repeat exactly, so
     it gains nothing from the order); a variant whose prompt equals one already answered reuses that answer (temperature 0);
     with ``concurrency`` > 1, that many variants are asked at once (for a backend with parallel slots).
-    Stops between variants (or batches) when ``should_stop()`` is true or someone called ``request_cancel``;
+    Stops between variants (or batches) when ``should_stop()`` is true or someone pressed Cancel (``cancel_now``);
     the run is then 'cancelled' and keeps what was done. Returns ``get_run``."""
     with _workers_lock:  # this call is now the run's worker; an earlier one (cancelled, then resumed) stops
         mine = _workers[run_id] = _workers.get(run_id, 0) + 1
