@@ -71,7 +71,8 @@ if res:
         mdiff = s[m]["mean_difference"]
         rows.append({"measure": label, f"mean for {a}": s[m]["means"][0], f"mean for {b}": s[m]["means"][1],
                      "mean difference (2nd − 1st)": mdiff["mean"],
-                     "95% CI": f"{mdiff['ci95'][0]:.2f} to {mdiff['ci95'][1]:.2f}" if mdiff["ci95"] else "—",
+                     "95% CI": f"{mdiff['ci95'][0]:.2f} to {mdiff['ci95'][1]:.2f}" if mdiff["ci95"]
+                     else "— (too few questions)",
                      "sign test": f"{s[m]['sign_test']['positive']}↑ {s[m]['sign_test']['negative']}↓ "
                                   f"p={s[m]['sign_test']['p']:.2f}"})
     st.dataframe(rows, hide_index=True, width="stretch", key="bias_summary")

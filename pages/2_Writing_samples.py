@@ -21,7 +21,8 @@ from components.setup import (
 from playground import SUPPORTED_FILE_TYPES, PlaygroundError
 from playground.library.privacy_scan import LABELS, Finding, describe, known_names, scan
 from playground.library.privacy_scan import redact as redact_text
-from playground.research.stylometry import style_profile
+from playground.research.stylecard import card_texts
+from playground.research.stylometry import style_at_a_glance
 from playground.wording import plural
 
 pg = page_setup("Writing samples", "Your own writing is what user-level retrieval searches. Upload essays, posts or "
@@ -205,19 +206,19 @@ else:
                           after=lambda: st.session_state.pop(f"samples_delete_sure_{chosen}", None))
 
 st.subheader("Style at a glance")
-st.caption("Simple features of each person's writing (and each persona's examples). Distinct habits here are what "
-           "makes writing recognisable: see the Evaluate page for how often it is.")
+st.caption("Simple features of each person's writing (and each persona's examples), measured from the same samples "
+           "and in the same way as the style card on the Profile page. Distinct habits here are what makes writing "
+           "recognisable: see the Evaluate page for how often it is.")
 # You first, then up to seven others (a workshop may have dozens of profiles).
 people = sorted(visible_profiles(pg), key=lambda p: p["id"] != pid)[:8]
 rows = []
 for p in people:
-    texts = [pg.library.sample_text(s["id"])[:20000] for s in pg.library.list_samples(p["id"])[:5]]
+    texts = card_texts(pg.library, p["id"])[2]
     if texts:
-        rows.append({"who": p["display_name"] + (" (you)" if p["id"] == pid else ""),
-                     **style_profile("\n\n".join(texts))})
+        rows.append({"who": p["display_name"] + (" (you)" if p["id"] == pid else ""), **style_at_a_glance(texts)})
 # Your own persona first, then a few others.
 for persona in sorted(pg.people.list_personas(), key=lambda x: x["id"] != profile["persona_id"])[:4]:
-    rows.append({"who": f"persona: {persona['name']}", **style_profile("\n\n".join(persona["examples"]))})
+    rows.append({"who": f"persona: {persona['name']}", **style_at_a_glance(persona["examples"])})
 if rows:
     st.plotly_chart(style_figure(rows), width="stretch", key="samples_style")
 

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from playground.people.personas import load_persona_files  # noqa: E402
-from playground.research.stylecard import REFERENCE_PATH, measure, reference_stats  # noqa: E402
+from playground.research.stylecard import REFERENCE_PATH, reference_stats  # noqa: E402
+from playground.research.stylometry import measure  # noqa: E402
 
 FEDERALIST = ROOT / "playground" / "data" / "federalist" / "federalist.jsonl"
 WRITERS = REFERENCE_PATH.parent / "writers.jsonl"

@@ -13,8 +13,13 @@ NAMES = {"rouge1": "ROUGE-1", "rougeL": "ROUGE-L", "meteor": "METEOR (exact+stem
          "sim_reference": "similarity to the held-out text", "sim_profile": "similarity to the person's writing"}
 
 
+def interval(ci95: list[float] | None, fmt: str) -> str:
+    """The bracketed interval, or why there is none (eval_stats.MIN_BOOTSTRAP)."""
+    return "[no interval: too few items]" if ci95 is None else f"[{ci95[0]:{fmt}}, {ci95[1]:{fmt}}]"
+
+
 def ci(cell: dict | None) -> str:
-    return "—" if not cell else f"{cell['mean']:.3f} [{cell['ci95'][0]:.3f}, {cell['ci95'][1]:.3f}]"
+    return "—" if not cell else f"{cell['mean']:.3f} {interval(cell['ci95'], '.3f')}"
 
 
 def evaluation(result: dict) -> str:
@@ -30,7 +35,7 @@ def evaluation(result: dict) -> str:
         for m in metrics:
             d = by_metric.get(m)
             if d:
-                lines.append(f"| {NAMES[m]} | {d['mean_difference']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]"
+                lines.append(f"| {NAMES[m]} | {d['mean_difference']:+.3f} {interval(d['ci95'], '+.3f')}"
                              f" | {d['wins']} / {d['losses']} / {d['ties']} |")
     return "\n".join(lines)
 

@@ -36,7 +36,8 @@ from playground.pipeline.retrieval import RetrievalOptions
 from playground.research.attribution import doc_vector
 from playground.research.eval_stats import condition_table, paired_table
 from playground.research.rouge import rouge
-from playground.research.stylecard import card_from_texts, measure, style_distance, style_prompt_part
+from playground.research.stylecard import card_from_texts, style_distance, style_prompt_part
+from playground.research.stylometry import measure
 
 if TYPE_CHECKING:
     from playground.library.samples import WritingLibrary

@@ -1,7 +1,8 @@
 """A style card: how a person writes, measured from their samples, in a few plain-language lines.
 
-``measure`` counts habits anyone can check by hand (sentence length, vocabulary richness, function words, pronouns,
-punctuation, capitalisation, emoji, slang, contractions). Each is compared with a shipped reference of other
+``stylometry.measure`` counts habits anyone can check by hand (sentence length, vocabulary richness, function words,
+pronouns, punctuation, capitalisation, emoji, slang, contractions); the Writing samples page's chart shows some of the
+same measurements of the same samples (``card_texts``). Each is compared with a shipped reference of other
 writers (``style_reference/reference.json``: the three Federalist authors, the shipped personas' examples and
 a few writers composed for the project, all public domain or our own; rebuilt by
 ``python scripts/build_style_reference.py``). Habits at least ``DISTINCT_Z`` standard deviations from the reference
@@ -17,15 +18,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from playground.errors import InvalidInput, NotFound
 from playground.pipeline.prompting import PromptPart
-from playground.research.stylometry import FUNCTION_WORDS
+from playground.research.stylometry import LABELS, measure, shown
 from playground.stores.db import now
 
 if TYPE_CHECKING:
@@ -47,92 +46,36 @@ REFERENCE_PATH = Path(__file__).resolve().parent.parent / "style_reference" / "r
 DISTINCT_Z = 1.0
 MAX_LINES = 6
 MAX_SAMPLES = 50
-CHARS_PER_SAMPLE = 20000
 MAX_CARD_CHARS = 1500
 DISTANCE_CAP = 3.0
 
-SLANG = frozenset("""
-lol lmao lmfao rofl omg omfg wtf btw idk imo imho tbh brb ttyl gonna wanna gotta kinda sorta dunno ya yeah yep nope
-yay woo haha hahaha hehe heh ugh meh duh cuz coz u ur r k kk ok okay pls plz thx cya bday xoxo xd dude awesome cool
-""".split())
-FIRST_SINGULAR = frozenset("i me my mine myself i'm i've i'd i'll im ive".split())
-FIRST_PLURAL = frozenset("we us our ours ourselves we're we've".split())
-SECOND = frozenset("you your yours yourself you're you've u ur".split())
-_FW = frozenset(FUNCTION_WORDS)
-_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
-_EMOTICON = re.compile(r"(?:(?<=\s)|^)(?:[:;=8][-']?[)(DPpO/\\|3]|<3|\^_\^|xD|XD)(?=\s|$|[.,!?])")
-_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]")
-
-# feature → (label, unit, line when high, line when low or None)
+# feature → (label, unit, line when high, line when low or None); labels and units are the measurer's (stylometry)
+_LINES: dict[str, tuple[str | None, str | None]] = {
+    "words_per_sentence": ("long sentences", "short sentences"),
+    "vocabulary": ("varied vocabulary", "a small, repeated vocabulary"),
+    "long_words": ("many long words", "short, plain words"),
+    "function_words": ("many function words", "few function words"),
+    "first_singular": ("writes about themself (I, me, my)", "rarely says “I”"),
+    "first_plural": ("often says “we”", None),
+    "second_person": ("addresses the reader (“you”)", None),
+    "commas": ("many commas", "few commas"),
+    "semicolons": ("semicolons and colons", None),
+    "exclamations": ("many exclamation marks", None),
+    "questions": ("asks many questions", None),
+    "ellipses": ("trails off with “...”", None),
+    "lowercase_starts": ("lower case", None),
+    "capitals": ("SHOUTS in capitals", None),
+    "emoji": ("emoji and emoticons", None),
+    "slang": ("slang", None),
+    "contractions": ("many contractions (don't, it's)", "no contractions"),
+}
 FEATURES: dict[str, tuple[str, str, str | None, str | None]] = {
-    "words_per_sentence": ("words per sentence", "", "long sentences", "short sentences"),
-    "vocabulary": ("distinct words per 100 (moving window)", "", "varied vocabulary", "a small, repeated vocabulary"),
-    "long_words": ("words of 7+ letters", "%", "many long words", "short, plain words"),
-    "function_words": ("function words (the, of, which…)", "%", "many function words", "few function words"),
-    "first_singular": ("I / me / my per 100 words", "", "writes about themself (I, me, my)", "rarely says “I”"),
-    "first_plural": ("we / us / our per 100 words", "", "often says “we”", None),
-    "second_person": ("you / your per 100 words", "", "addresses the reader (“you”)", None),
-    "commas": ("commas per 100 words", "", "many commas", "few commas"),
-    "semicolons": ("semicolons and colons per 100 words", "", "semicolons and colons", None),
-    "exclamations": ("! per 100 sentences", "", "many exclamation marks", None),
-    "questions": ("? per 100 sentences", "", "asks many questions", None),
-    "ellipses": ("… per 100 sentences", "", "trails off with “...”", None),
-    "lowercase_starts": ("sentences starting in lower case", "%", "lower case", None),
-    "capitals": ("WORDS IN CAPITALS per 100 words", "", "SHOUTS in capitals", None),
-    "emoji": ("emoji and emoticons per 100 words", "", "emoji and emoticons", None),
-    "slang": ("slang words per 100 words", "", "slang", None),
-    "contractions": ("contractions per 100 words", "", "many contractions (don't, it's)", "no contractions"),
+    **{f: (*LABELS[f], *_LINES[f]) for f in LABELS},
     "formality": ("formality (long words and long sentences, minus contractions, slang, “I” and “!”)", "sd",
                   "formal", "informal"),
 }
 FORMALITY_PARTS = {"long_words": 1, "words_per_sentence": 1, "contractions": -1, "slang": -1, "first_singular": -1,
                    "exclamations": -1}
-
-
-def _mattr(words: list[str], window: int = 100) -> float:
-    """Moving-average type-token ratio ×100: vocabulary richness that does not fall as texts get longer."""
-    if len(words) <= window:
-        return 100.0 * len(set(words)) / max(len(words), 1)
-    step = max(1, (len(words) - window) // 50)
-    ratios = [len(set(words[i:i + window])) / window for i in range(0, len(words) - window + 1, step)]
-    return 100.0 * sum(ratios) / len(ratios)
-
-
-def measure(texts: Sequence[str]) -> dict[str, Any]:
-    """The raw habits of some writing (all of a person's samples together); ``formality`` needs a reference and is
-    added by ``compare``. Also returns the slang words and emoji actually used, as examples for the card."""
-    text = "\n\n".join(t[:CHARS_PER_SAMPLE] for t in texts)
-    words = _WORD.findall(text)
-    lower = [w.lower() for w in words]
-    n = max(len(words), 1)
-    sentences = [s.strip() for s in _SENTENCE.findall(text) if _WORD.search(s)]
-    ns = max(len(sentences), 1)
-    per100 = 100.0 / n
-    slang = Counter(w for w in lower if w in SLANG)
-    emoji = Counter(_EMOJI.findall(text) + _EMOTICON.findall(text))
-    starts = [next((c for c in s if c.isalpha()), "") for s in sentences]
-    return {
-        "words": len(words),
-        "words_per_sentence": len(words) / ns,
-        "vocabulary": _mattr(lower),
-        "long_words": 100.0 * sum(len(w) >= 7 for w in words) / n,
-        "function_words": 100.0 * sum(w in _FW for w in lower) / n,
-        "first_singular": per100 * sum(w in FIRST_SINGULAR for w in lower),
-        "first_plural": per100 * sum(w in FIRST_PLURAL for w in lower),
-        "second_person": per100 * sum(w in SECOND for w in lower),
-        "commas": per100 * text.count(","),
-        "semicolons": per100 * (text.count(";") + len(re.findall(r":(?=\s)", text))),
-        "exclamations": 100.0 * text.count("!") / ns,
-        "questions": 100.0 * text.count("?") / ns,
-        "ellipses": 100.0 * (len(re.findall(r"\.\.\.|…", text))) / ns,
-        "lowercase_starts": 100.0 * sum(c.islower() for c in starts) / max(len([c for c in starts if c]), 1),
-        "capitals": per100 * sum(len(w) >= 2 and w.isupper() for w in words),
-        "emoji": per100 * sum(emoji.values()),
-        "slang": per100 * sum(slang.values()),
-        "contractions": per100 * sum("'" in w for w in words),
-        "examples": {"slang": [w for w, _ in slang.most_common(4)], "emoji": [e for e, _ in emoji.most_common(4)]},
-    }
 
 
 @lru_cache(maxsize=1)
@@ -178,7 +121,7 @@ def style_distance(a: dict[str, Any], b: dict[str, Any], ref: dict[str, Any] | N
 def _fmt(x: float, unit: str) -> str:
     if unit == "sd":
         return f"{x:+.1f} sd"
-    return f"{x:.1f}{unit}" if abs(x) < 100 else f"{x:.0f}{unit}"
+    return f"{shown(x):.1f}{unit}" if abs(x) < 100 else f"{shown(x):.0f}{unit}"
 
 
 def card_lines(stats: dict[str, Any], ref: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -249,13 +192,20 @@ def _stored_card(parts: StyleParts, profile_id: str) -> dict[str, Any]:
     return card
 
 
+def card_texts(library: "WritingLibrary", profile_id: str) -> tuple[str, list[dict[str, Any]], list[str]]:
+    """What a person's card is measured from: their ``MAX_SAMPLES`` latest samples (the digest naming them, the
+    samples, their texts). The Writing samples page's chart measures the same, so both show the same numbers."""
+    digest, samples = library.recent_samples(profile_id, MAX_SAMPLES)
+    return digest, samples, [library.sample_text(s["id"]) for s in samples]
+
+
 def measure_style_card(parts: StyleParts, profile_id: str) -> dict[str, Any]:
     """Measure the card from the person's samples now and store it (replacing an edit: the person asked for it)."""
     parts.people.get_profile(profile_id)
-    digest, samples = parts.library.recent_samples(profile_id, MAX_SAMPLES)
+    digest, samples, texts = card_texts(parts.library, profile_id)
     if not samples:
         raise InvalidInput("There is no writing to measure yet.", "Upload a writing sample first.")
-    card = card_from_texts([parts.library.sample_text(s["id"]) for s in samples])
+    card = card_from_texts(texts)
     _store(parts, profile_id, card["text"], card["lines"], digest, samples, edited=False)
     return _stored_card(parts, profile_id)
 

@@ -1,5 +1,8 @@
-"""In AppTest from app.py: the style card on the Profile page (lines with their evidence, an edit kept) and
-its switch in the Chat inspector, which puts a labelled “style card” part into the prompt or leaves it out."""
+"""In AppTest from app.py: the style card on the Profile page (lines with their evidence, an edit kept, the same
+numbers as the Writing samples page's chart) and its switch in the Chat inspector, which puts a labelled “style card”
+part into the prompt or leaves it out."""
+
+import json
 
 from tests.app.conftest import button, make_user, no_errors, paste_box, texts
 
@@ -18,6 +21,17 @@ def test_profile_page_shows_the_style_card_with_evidence_and_keeps_an_edit(app_n
     assert all("other writers" in e or "formality" in e for e in table["measured"].tolist())
     area = next(a for a in at.text_area if a.key.startswith(f"profile_style_card_{pid}"))
     assert "“lol”" in area.value
+    at.switch_page("pages/2_Writing_samples.py").run()
+    no_errors(at)
+    chart = json.loads(next(c for c in at.get("plotly_chart") if "words per sentence" in c.proto.spec).proto.spec)
+    bars = {t["hovertemplate"].split("<br>")[1].split(": %{y}")[0]: t["y"][0] for t in chart["data"]
+            if t["name"] == "Kim (you)"}
+    shared = [(e, bars[e.split(": ")[0]]) for e in table["measured"].tolist() if e.split(": ")[0] in bars]
+    assert shared, (bars, table["measured"].tolist())  # "? per 100 sentences" stands out in this writing
+    for evidence, value in shared:
+        assert evidence.startswith(f"{evidence.split(': ')[0]}: {value:.1f} ("), (evidence, value)
+    at.switch_page("pages/1_Profile.py").run()
+    area = next(a for a in at.text_area if a.key.startswith(f"profile_style_card_{pid}"))
     area.input("Chatty and cheerful; lots of exclamation marks.")
     button(at, "Save my style card").click().run()
     no_errors(at)

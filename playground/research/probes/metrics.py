@@ -1,5 +1,5 @@
 """Small, hand-checkable measures shared by the probes: word diffs, overlap, cosine, text measures, and statistics
-(Cohen's kappa, bootstrap intervals, the sign test).
+(Cohen's kappa, the sign test, and intervals from the project's one bootstrap, ``eval_stats.bootstrap_ci``).
 
 Everything here is a pure function of its inputs; the bootstrap takes a seed so a result can be reproduced.
 """
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import difflib
 import math
-import random
 import re
 from typing import Any, Sequence
 
 import numpy as np
 
-MIN_BOOTSTRAP = 5
+from playground.research.eval_stats import bootstrap_ci
+
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)?")
 
 
@@ -109,28 +109,6 @@ def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
     return (po - pe) / (1 - pe)
 
 
-def bootstrap_ci(items: Sequence[Any], stat: Any, n_boot: int = 2000, seed: int = 0,
-                 level: float = 0.95) -> tuple[float, float] | None:
-    """Percentile bootstrap interval of ``stat(resampled items)``; resamples where the statistic is undefined (None)
-    are skipped. None with fewer than ``MIN_BOOTSTRAP`` items (a bootstrap of two or three values gives intervals that
-    look precise and are not) or no defined resample."""
-    if len(items) < MIN_BOOTSTRAP:
-        return None
-    rng = random.Random(seed)
-    values = []
-    n = len(items)
-    for _ in range(n_boot):
-        s = stat([items[rng.randrange(n)] for _ in range(n)])
-        if s is not None and not (isinstance(s, float) and math.isnan(s)):
-            values.append(s)
-    if not values:
-        return None
-    values.sort()
-    lo = values[int(math.floor((1 - level) / 2 * (len(values) - 1)))]
-    hi = values[int(math.ceil((1 + level) / 2 * (len(values) - 1)))]
-    return (float(lo), float(hi))
-
-
 def kappa_with_ci(pairs: Sequence[tuple[str, str]], seed: int = 0) -> dict[str, Any]:
     """Kappa of (rater 1, rater 2) label pairs with a 95% percentile-bootstrap interval."""
     kappa = cohen_kappa([p[0] for p in pairs], [p[1] for p in pairs])
@@ -151,11 +129,12 @@ def sign_test(diffs: Sequence[float]) -> dict[str, Any]:
 
 
 def mean_with_ci(values: Sequence[float], seed: int = 0) -> dict[str, Any]:
-    """Mean with a 95% percentile-bootstrap interval (None for the interval with fewer than five values)."""
+    """Mean with a 95% percentile-bootstrap interval (None for the interval with fewer than ``MIN_BOOTSTRAP``
+    values)."""
     vals = [float(v) for v in values]
     if not vals:
         return {"mean": None, "ci95": None, "n": 0}
-    ci = bootstrap_ci(vals, lambda s: sum(s) / len(s), seed=seed)
+    ci = bootstrap_ci(vals, seed=seed)
     return {"mean": sum(vals) / len(vals), "ci95": list(ci) if ci else None, "n": len(vals)}
 
 
