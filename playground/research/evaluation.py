@@ -244,7 +244,8 @@ def evaluate_profile(parts: EvaluationParts, profile_id: str, *, holdout: Sequen
 
 
 METRIC_NOTES = ("METEOR uses exact and stem matches only (no WordNet download). "
-                "Intervals: 95% percentile bootstrap over held-out items (2,000 resamples). "
+                "Intervals: 95% percentile bootstrap over held-out items (2,000 resamples; none with fewer than 5 "
+                "items). "
                 "attributed: share of outputs the trained attribution method (fitted on "
                 "all {authors} authors' non-held-out documents) gives to the person; "
                 "style_distance: distance of the output's style habits from the person's "
