@@ -1,14 +1,16 @@
-"""What a room of strangers sees: other people's names in charts, demo profiles shared by browsers,
-feedback above the fold at 1280×720, the prompt shown while the model thinks, two browsers loading the demo."""
+"""What a room of strangers sees: other people's names in charts, and feedback and the retrieved snippets above the
+fold at 1280×720 (also with Retrieval settings open)."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
 
 from playground import Playground, Settings
-from tests.e2e.conftest import settle, shot, streamlit_server
+from playground.demo import load_demo_data
+from tests.e2e.conftest import ask_in_chat, settle, shot, streamlit_server
 from tests.e2e.test_rendering_other_peoples_text import Recorder
 
 pytestmark = [pytest.mark.e2e]
@@ -121,5 +123,65 @@ def test_feedback_is_on_screen_at_1280x720(browser, no_llm_env, embedder):
             settle(page)
             shot(page, "room-720-kept-message")
             assert on_screen(page, kept), "the kept too-long message is below the fold"
+    finally:
+        context.close()
+
+
+def seen_height(locator) -> float:
+    """How many pixels of the element can be seen: inside the window and inside the inspector's scrolling box."""
+    return locator.evaluate("""el => {
+        const b = el.getBoundingClientRect();
+        const clip = document.querySelector('.st-key-chat_inspector').getBoundingClientRect();
+        return Math.max(0, Math.min(b.bottom, clip.bottom, window.innerHeight) - Math.max(b.top, clip.top, 0)); }""")
+
+
+def assert_first_snippet_in_view(page, where: str, lines: int = 2) -> None:
+    """The first snippet's rank, score and source wholly in view, with ``lines`` lines of its text, and the page
+    itself not scrolled (nothing below the fold)."""
+    heading = (page.locator(".st-key-chat_inspector").get_by_test_id("stMarkdownContainer")
+               .filter(has_text=re.compile(r"^#1 · score \d")).first)
+    heading.wait_for()
+    card = heading.locator("xpath=ancestor::div[@data-testid='stVerticalBlock'][1]")  # its bordered box
+    text = card.get_by_test_id("stText").first
+    line = text.evaluate("el => parseFloat(getComputedStyle(el).lineHeight)")
+    height = heading.bounding_box()["height"]
+    assert seen_height(heading) >= height - 1, f"{where}: the first snippet's rank, score and source are cut off"
+    assert seen_height(text) >= lines * line, f"{where}: less than {lines} lines of the first snippet's text in view"
+    assert page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+                         " return m.scrollHeight <= m.clientHeight + 1; }"), f"{where}: the page scrolls"
+
+
+def test_the_first_snippet_stays_in_view_with_retrieval_settings_open_at_1280x720(browser, no_llm_env, embedder,
+                                                                                  tmp_path):
+    # The demo's essay titles are long: a snippet's rank, score and source take three lines of the inspector.
+    load_demo_data(Playground(Settings.from_env(no_llm_env), embedder=embedder), essays_per_author=1)
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        with streamlit_server(no_llm_env) as url:
+            page.goto(f"{url}/Chat")
+            ask_in_chat(page, "Why does the union need a navy?")
+            # Closed, the prompt summary comes first (test_projector.py): the snippet's source is in view.
+            assert_first_snippet_in_view(page, "settings closed", lines=0)
+            page.get_by_text("Retrieval settings").first.click()
+            # The page has run with the box open: the snippets lead the inspector, ahead of the turn's summary line.
+            page.wait_for_function("""() => {
+                const els = [...document.querySelectorAll('.st-key-chat_inspector [data-testid="stMarkdownContainer"], '
+                                                          + '.st-key-chat_inspector [data-testid="stCaptionContainer"]')];
+                const at = t => els.findIndex(e => e.innerText.startsWith(t));
+                return at('Retrieved snippets') >= 0 && at('Retrieved snippets') < at('mode user ·'); }""")
+            settle(page)
+            page.screenshot(path=str(tmp_path / "chat-720-settings-open.png"))
+            assert on_screen(page, page.get_by_text("Snippets (k)").first), "the settings are below the fold"
+            assert_first_snippet_in_view(page, "settings open")
+
+            # Tuning: another retriever previews its snippets, and the first of them is in view as well.
+            page.get_by_test_id("stButtonGroup").get_by_text("bm25", exact=True).click()
+            page.get_by_role("button", name="Ask again under user").wait_for()
+            settle(page)
+            page.screenshot(path=str(tmp_path / "chat-720-settings-open-bm25.png"))
+            assert on_screen(page, page.get_by_role("button", name="Ask again under user"))
+            assert_first_snippet_in_view(page, "bm25 preview", lines=1)  # the Ask again row takes one
     finally:
         context.close()
