@@ -183,14 +183,19 @@ def render_trace_summary(trace: Mapping[str, Any]) -> None:
     st.caption(" · ".join(bits))
 
 
-def render_trace(trace: Mapping[str, Any], key: str, nested: bool = False) -> None:
+def render_trace(trace: Mapping[str, Any], key: str, nested: bool = False, snippets_first: bool = False) -> None:
     """Everything about one turn: summary line, the prompt at a glance, snippets in full, the prompt's parts
-    (``nested``: already inside an expander, where Streamlit allows no other)."""
+    (``nested``: already inside an expander, where Streamlit allows no other; ``snippets_first``: while retrieval
+    is being tuned the snippets are what is watched, so they lead)."""
+    if snippets_first:
+        st.markdown("**Retrieved snippets**")
+        render_snippets(trace["hits"], trace["mode"], trace["retrieval"].get("k"))
     render_trace_summary(trace)
     render_resolution(trace["prompt"])
     prompt_summary(trace["prompt"], key)
-    st.markdown("**Retrieved snippets**")
-    render_snippets(trace["hits"], trace["mode"], trace["retrieval"].get("k"))
+    if not snippets_first:
+        st.markdown("**Retrieved snippets**")
+        render_snippets(trace["hits"], trace["mode"], trace["retrieval"].get("k"))
     if nested:
         st.markdown("**The exact prompt, part by part**")
         prompt_parts(trace["prompt"], key)

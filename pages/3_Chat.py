@@ -65,19 +65,24 @@ if not sid:
 
 # Laid out for a projector (1280×720 and up): the chat and the inspector each scroll inside their own box, sized to
 # the window, so the granularity switch, the latest answer, the prompt summary and the chat input stay on screen
-# together. Sizes follow the window (CSS on the boxes' keys), not fixed pixels.
+# together. Sizes follow the window (CSS), not fixed pixels. Streamlit gives a box with a height a wrapper around the
+# keyed block, with the height and flex-basis on it, so the rules address that wrapper. The inspector's column is as
+# tall as the window and its box takes what the controls above and below it leave: opening Retrieval settings (under
+# the box) shrinks the box instead of pushing the snippets below the fold.
 st.html("""<style>
 .stMainBlockContainer { padding-top: 2.2rem; padding-bottom: 1rem; }
 .stMainBlockContainer h1 { font-size: 2rem; padding: 0 0 0.2rem 0; }
-.st-key-chat_history { height: calc(100vh - 270px) !important; min-height: 200px; }
-.st-key-chat_inspector { height: calc(100vh - 300px) !important; min-height: 220px; }
-
+[data-testid="stLayoutWrapper"]:has(> .st-key-chat_history) { flex: 0 0 auto !important;
+  height: calc(100vh - 300px) !important; min-height: 200px; }
+[data-testid="stLayoutWrapper"]:has(> .st-key-chat_side) { height: calc(100vh - 170px); min-height: 420px; }
+[data-testid="stLayoutWrapper"]:has(> .st-key-chat_inspector) { flex: 1 1 0 !important; height: auto !important;
+  min-height: 140px; }
 .st-key-chat_inspector [data-testid="stText"], .st-key-chat_history [data-testid="stText"] {
   font-family: inherit; font-size: 0.95rem; white-space: pre-wrap; }
 </style>""")
 chat_col, insp_col = st.columns([1, 1], gap="medium")
 
-with insp_col:
+with insp_col.container(key="chat_side"):
     # Streamlit forgets a widget's value when its page is left: the choice is kept under a key of its own, so a page
     # switch or Back no longer resets the granularity to user.
     if "chat_mode" not in st.session_state:
@@ -94,26 +99,7 @@ with insp_col:
     use_style_card = st.checkbox("Add the style card (user: yours, persona: the persona's)", key="chat_style_card",
                                  help="A few lines measured from the writing (sentence length, punctuation, "
                                       "slang…), labelled “style card” in the prompt. See it on the Profile page.")
-    if not preset["hide_controls"]:
-        # A fixed label and a key: the box stays open while you try settings (it used to close after each change).
-        # Compact, in two columns, so that with the box open the snippets stay on a 1280×720 screen (they are
-        # then listed first in the inspector, whose box shrinks to fit: CSS above).
-        settings_box = st.expander("Retrieval settings", key="chat_settings_box", on_change="rerun")
-        with settings_box:
-            r1, r2 = st.columns(2)
-            retriever = r1.radio("Retriever", RETRIEVERS, horizontal=True, key="chat_retriever",
-                                 help="dense: meaning (embeddings) · bm25: shared words · hybrid: both, fused by rank")
-            k = r2.slider("Snippets (k)", 1, 10, pg.settings.default_k, key="chat_k")
-            c1, c2, c3 = st.columns(3)
-            if c1.checkbox("Minimum score", key="chat_use_threshold",
-                           help="Drop weak matches. Scores differ by retriever: cosine for dense, BM25 points for "
-                                "bm25, rank-fusion for hybrid."):
-                threshold = c1.number_input("Threshold", value=0.3, step=0.05, key="chat_threshold")
-            mmr = c2.checkbox("Diversify (MMR)", key="chat_mmr", help="Prefer snippets that are not near-duplicates.")
-            use_summary = c3.checkbox("Add the summary (user mode)", key="chat_summary",
-                                      help="Add the model-written summary of my writing (user mode).")
-    st.caption(f"Granularity {MODE_HELP[mode]}" + ("" if preset["hide_controls"] else
-                                                  f" · retriever {retriever}, k={k}"))
+    caption = st.empty()  # filled once the retrieval settings (below the inspector) are known
     if mode == "persona":
         ids = [p["id"] for p in personas]
         default = profile["persona_id"] if profile["persona_id"] in ids else ids[0]
@@ -125,12 +111,31 @@ with insp_col:
         if persona_id != profile["persona_id"]:
             st.caption("You are not a member of this persona: you see its description and examples, not what its "
                        "members share (that reaches only members).")
-    options = RetrievalOptions(retriever, k=k, threshold=threshold, mmr=mmr)
-    settings_open = settings_box is not None and bool(settings_box.open)
-    if settings_open:  # the open settings take ~170 px: the inspector's box shrinks so it still ends on screen
-        st.html("<style>.st-key-chat_inspector { height: calc(100vh - 480px) !important; min-height: 160px; }"
-                "</style>")
     details = st.container(key="chat_inspector", height=420, border=False)  # the height follows the window (CSS)
+    if not preset["hide_controls"]:
+        # A fixed label and a key: the box stays open while you try settings (it used to close after each change).
+        # Under the inspector and compact, so that while it is open the snippets (then listed first) stay in view.
+        settings_box = st.expander("Retrieval settings", key="chat_settings_box", on_change="rerun")
+        with settings_box:
+            r1, r2 = st.columns([3, 2])  # the retriever's three buttons on one line at 1280 px
+            retriever = r1.segmented_control(
+                "Retriever", RETRIEVERS, default=RETRIEVERS[0], required=True, key="chat_retriever",
+                help="dense: meaning (embeddings) · bm25: shared words · hybrid: both, fused by rank")
+            k = r2.slider("Snippets (k)", 1, 10, pg.settings.default_k, key="chat_k")
+            c1, c2, c3 = st.columns(3)
+            if c1.checkbox("Min. score", key="chat_use_threshold",
+                           help="Minimum score: drop weak matches. Scores differ by retriever: cosine for dense, "
+                                "BM25 points for bm25, rank-fusion for hybrid."):
+                threshold = c1.number_input("Threshold", value=0.3, step=0.05, key="chat_threshold")
+            mmr = c2.checkbox("Diversify", key="chat_mmr",
+                              help="Diversify (MMR): prefer snippets that are not near-duplicates.")
+            use_summary = c3.checkbox("Summary", key="chat_summary",
+                                      help="Add the model-written summary of my writing (user mode).")
+    settings_open = settings_box is not None and bool(settings_box.open)
+    if not settings_open:  # when open, the settings themselves say this
+        # One line where it fits: every line here is one less of the first snippet on a 1280×720 screen.
+        caption.caption(MODE_HELP[mode] + ("" if preset["hide_controls"] else f" · {retriever}, k={k}"))
+    options = RetrievalOptions(retriever, k=k, threshold=threshold, mmr=mmr)
 
 with chat_col:
     top = st.columns([3, 1], vertical_alignment="center")
@@ -230,9 +235,14 @@ with details:
                    or (mode == "persona" and latest.get("persona_id") != persona_id))
         if changed and not message:
             # One click on the granularity shows the difference at once: the same message under the new setting.
-            st.markdown(f"**Preview under the current setting ({mode})** · “{md(latest['query'][:80])}”, "
-                        "not yet sent")
-            if st.button(f"Ask again under {mode}", type="primary", key="chat_ask_again"):
+            if settings_open:  # tuning retrieval: one row above the snippets, so the first one stays in view
+                line, ask = st.columns([3, 2], vertical_alignment="center")
+                line.markdown(f"**Preview ({mode})**, not yet sent")
+            else:
+                line = ask = st.container()
+                line.markdown(f"**Preview under the current setting ({mode})** · “{md(latest['query'][:80])}”, "
+                              "not yet sent")
+            if ask.button(f"Ask again under {mode}", type="primary", key="chat_ask_again"):
                 st.session_state[state.PENDING_ASK] = latest["query"]
                 st.rerun()
             try:
@@ -257,10 +267,7 @@ with details:
                 render_trace(latest, key="chat_latest", nested=True)
         else:
             st.markdown(f"**Latest turn** · “{md(latest['query'][:80])}”")
-            if settings_open:  # tuning retrieval: the snippets first, where the eye is
-                st.markdown("**Retrieved snippets**")
-                render_snippets(latest["hits"], latest["mode"], latest["retrieval"].get("k"))
-            render_trace(latest, key="chat_latest")
+            render_trace(latest, key="chat_latest", snippets_first=settings_open)  # tuning: the snippets lead
     with st.expander("Prompt template: see and edit the instructions", key="chat_template"):
         template_editor(pg.conversations.template_for(), mode, key="chat_template")
 
