@@ -30,11 +30,29 @@ def federalist() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def embedder():
+def real_embedder():
     """One real all-MiniLM-L6-v2 embedder for the whole run (loading it is the slow part)."""
     from playground.models.embeddings import SentenceTransformerEmbedder, default_model_path
 
     return SentenceTransformerEmbedder(default_model_path())
+
+
+def fake_embedder_wanted(request) -> bool:
+    """Marked ``fake_embedder`` (the test or its module) and not ``real_embedder`` (the test itself)."""
+    node = request.node
+    return node.get_closest_marker("fake_embedder") is not None and node.get_closest_marker("real_embedder") is None
+
+
+@pytest.fixture
+def embedder(request):
+    """The real embedder, or for a test marked ``fake_embedder`` the hashed bag-of-words one
+    (tests/support/fake_embedder.py): only for tests whose assertions do not depend on how good embeddings are. In
+    a module marked ``fake_embedder``, a test marked ``real_embedder`` keeps the real one."""
+    if fake_embedder_wanted(request):
+        from tests.support.fake_embedder import FakeEmbedder
+
+        return FakeEmbedder()
+    return request.getfixturevalue("real_embedder")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.conftest import ROOT, closed_port
+from tests.conftest import ROOT, closed_port, fake_embedder_wanted
 
 SERVER_START_TIMEOUT = 120.0
 
@@ -107,14 +107,17 @@ def settings(settings, server_env):
 
 
 @pytest.fixture
-def cli(tmp_path, server_env):
+def cli(tmp_path, server_env, request):
     """Run ``python -m playground …`` in a fresh data folder with no model server (Ollama on a closed port);
-    ``ok=False`` returns a failing run instead of asserting success."""
+    ``ok=False`` returns a failing run instead of asserting success. Marked ``fake_embedder``: the child embeds
+    with the fake too."""
     env = {**os.environ, "PLAYGROUND_DATA_DIR": str(tmp_path / "data"), "PLAYGROUND_LLM_BACKEND": "ollama",
            "PLAYGROUND_OLLAMA_HOST": f"http://127.0.0.1:{closed_port()}", **server_env}
 
+    entry = "tests.support.fake_embedder" if fake_embedder_wanted(request) else "playground"
+
     def run(*args: str, ok: bool = True):
-        p = subprocess.run([sys.executable, "-m", "playground", *args], capture_output=True, text=True, env=env,
+        p = subprocess.run([sys.executable, "-m", entry, *args], capture_output=True, text=True, env=env,
                            cwd=ROOT, timeout=180)
         if ok:
             assert p.returncode == 0, p.stderr

@@ -13,6 +13,10 @@ from playground import IngestError, InvalidInput, PlaygroundError
 from tests.conftest import ROOT, closed_port
 from tests.support_files import docx_with, pdf_blank, pdf_encrypted, pdf_with_text
 
+# The fake embedder (tests/support/fake_embedder.py): validation and messages: nothing here depends on how good
+# embeddings are.
+pytestmark = pytest.mark.fake_embedder
+
 MB = 1024 * 1024
 GOOD = "The lighthouse keeper logs the weather at dawn and dusk, and the ships reply with their lamps."
 

@@ -4,6 +4,10 @@ import json
 
 import pytest
 
+# The fake embedder (tests/support/fake_embedder.py): argument handling and output shapes, in the CLI child too:
+# nothing here depends on how good embeddings are.
+pytestmark = pytest.mark.fake_embedder
+
 
 def test_users_samples_retrieve_prompt_and_delete(cli, tmp_path, federalist):
     essays = [r for r in federalist if r["author"] == "HAMILTON"][:2]

@@ -17,6 +17,10 @@ from playground.people.profiles import SHARING_EXPLAINED
 from playground.research import study as st
 from playground.stores.vectors import persona_collection
 
+# The fake embedder (tests/support/fake_embedder.py): what is asserted is who may reach which passage, not how well it
+# ranks; shared words find the passages.
+pytestmark = pytest.mark.fake_embedder
+
 # Each test using a Playground runs on the embedded store and on a real Chroma server (tests/integration/conftest.py).
 VECTOR_BACKENDS = ("local", "server")
 
@@ -72,6 +76,8 @@ def test_a_member_gets_shared_writing_without_the_writers_name(pg):
     assert f"Alice {secret}" not in got and MEMBER_NAME in got
 
 
+# The example about courgettes shares no word with the question about tomatoes: only real embeddings find it.
+@pytest.mark.real_embedder
 @pytest.mark.parametrize("who", ["a non-member picking the persona", "no profile at all"])
 def test_picking_a_persona_without_joining_it_gives_examples_only(pg, who):
     persona, secret = gardeners(pg), marker()

@@ -28,6 +28,10 @@ from playground.stores.vectors import persona_collection, user_collection
 from playground.workshop import reset_all
 from tests.conftest import ROOT
 
+# The fake embedder (tests/support/fake_embedder.py): what is asserted is which bytes are left behind; the retrievals
+# afterwards ask with shared words.
+pytestmark = pytest.mark.fake_embedder
+
 GARDEN = ("We grow tomatoes, beans and squash in raised beds behind the house. Every spring we turn the compost, "
           "sow the seeds indoors in March and plant them out after the last frost. Watering early in the morning "
           "keeps the leaves dry and the slugs away.")

@@ -11,6 +11,10 @@ from playground import InvalidInput, NotFound, Playground, Settings
 from playground.research import study as st
 from tests.integration.helpers import chroma_mentions, sqlite_mentions
 
+# The fake embedder (tests/support/fake_embedder.py): set-up checks, counterbalancing, records and deletion: nothing
+# here depends on how good embeddings are.
+pytestmark = pytest.mark.fake_embedder
+
 CONDITIONS = [{"mode": "user"}, {"mode": "global"}]
 PROMPTS = ["Plan my weekend.", "Explain taxes to me."]
 

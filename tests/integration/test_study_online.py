@@ -11,6 +11,10 @@ import pytest
 from playground import InvalidInput
 from playground.research import study as st
 
+# The fake embedder (tests/support/fake_embedder.py): joining, task counts and completion: nothing here depends on how
+# good embeddings are.
+pytestmark = pytest.mark.fake_embedder
+
 TOML = '''
 name = "Online pilot"
 consent = "I agree to take part."

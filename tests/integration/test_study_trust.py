@@ -15,6 +15,10 @@ from playground.research.csv_safe import csv_safe
 from playground.research.eval_stats import evaluation_csv
 from tests.integration.test_study import make
 
+# The fake embedder (tests/support/fake_embedder.py): study records, IDs, locks and exports: nothing here depends on
+# how good embeddings are.
+pytestmark = pytest.mark.fake_embedder
+
 
 def fake_answers(pg, p, task, a="Short answer.", b="A much longer answer with many more words in it."):
     """Answers as generate_answers logs them (the model is not what these tests attack)."""

@@ -8,12 +8,18 @@ import json
 import threading
 import uuid
 
+import pytest
+
 from playground import Playground, RetrievalOptions
 from playground.research import study as st
 from playground.research.training_export import preference_pairs
 from playground.stores.personal_data import REMOVED_ANSWER
 from tests.integration.test_erasure import GARDEN, grep_data_folder
 from tests.support.fake_llm import MARKER, EchoBackend
+
+# The fake embedder (tests/support/fake_embedder.py): what is asserted is where withdrawn text is kept, not how well
+# it ranks.
+pytestmark = pytest.mark.fake_embedder
 
 
 class GatedEcho(EchoBackend):

@@ -1,6 +1,7 @@
 """A data folder made by an older playground opens in this one: every later step applies on top of the data
 already there, nothing stored before is lost, and the schema ends exactly where a fresh database's does."""
 
+import contextlib
 import sqlite3
 
 import pytest
@@ -57,3 +58,150 @@ def test_steps_have_unique_names_in_number_order():
     names = [name for name, _ in migrations.MIGRATIONS]
     assert len(set(names)) == len(names)
     assert names == sorted(names), "steps run in file order; keep the numbers rising with it"
+
+
+# The first three steps (core tables, profile summaries, studies): a data folder from before owner tokens, resume
+# links, style cards, the deletion journal, the Chroma namespace and online studies, so most later steps alter
+# tables that already hold rows.
+EARLY = 3
+
+
+def _early_data_folder(path) -> None:
+    """A database file as a playground that knew only the first ``EARLY`` steps left it, with a person, their
+    writing, a conversation and a study participant in it."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)")
+        for name, fn in migrations.MIGRATIONS[:EARLY]:
+            with db:
+                fn(db)
+                db.execute("INSERT INTO _migrations VALUES (?, '2026-01-01 09:00:00')", (name,))
+        with db:
+            db.executescript(
+                """
+                INSERT INTO personas (id, name, grp, description, created, updated)
+                    VALUES ('p1', 'Harbour master', 'demo', 'Speaks plainly.', 't0', 't0');
+                INSERT INTO profiles (id, display_name, age_range, occupation, interests, persona_id,
+                                      share_with_persona, created, updated)
+                    VALUES ('u1', 'Ada', '30-39', 'Sailmaker', 'boats, knots', 'p1', 1, 't1', 't1');
+                INSERT INTO samples (id, owner_kind, owner_id, title, source_name, chars, n_chunks, content_hash,
+                                     text, status, created)
+                    VALUES ('s1', 'profile', 'u1', 'Letter', 'letter.txt', 23, 1, 'h1', 'My boat is called Tern.',
+                            'ready', 't2'),
+                           ('s2', 'profile', 'u1', 'Diary', 'diary.md', 26, 1, 'h2', 'Mended the jib on Tuesday.',
+                            'ready', 't3');
+                INSERT INTO chunks VALUES ('c1', 's1', 'profile', 'u1', 0, 'My boat is called Tern.', 6),
+                                          ('c2', 's2', 'profile', 'u1', 0, 'Mended the jib on Tuesday.', 7);
+                INSERT INTO sessions VALUES ('x1', 'u1', 'Boats', 't4');
+                INSERT INTO messages (id, session_id, role, content, status, created)
+                    VALUES ('m1', 'x1', 'user', 'What is my boat called?', 'complete', 't5'),
+                           ('m2', 'x1', 'assistant', 'Your boat is called Tern.', 'complete', 't6');
+                INSERT INTO traces VALUES ('t1', 'm2', 'x1', 'u1', 'rag', '{"chunks": ["c1"]}', 't6');
+                INSERT INTO profile_summaries VALUES ('u1', 'A sailmaker.', '[{"id": "s1"}]', 'h', 'm', 0, 't7');
+                INSERT INTO studies (id, code, name, consent_text, conditions, assignment, questions, prompts,
+                                     created)
+                    VALUES ('st1', 'SAIL', 'Sail study', 'I agree.', '[]', 'within', '[]', '["Hi"]', 't8');
+                INSERT INTO participants (id, study_id, code, profile_id, session_id, position, pairs, consented,
+                                          created)
+                    VALUES ('pa1', 'st1', 'Ana-07', 'u1', 'x1', 0, '[]', 't9', 't9');
+                INSERT INTO study_events (study_id, participant_id, kind, data, created)
+                    VALUES ('st1', 'pa1', 'consent', '{}', 't9');
+                """
+            )
+
+
+def _rows(db: sqlite3.Connection, table: str, columns: list[str]) -> list[tuple]:
+    return db.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY rowid").fetchall()
+
+
+def _columns(db: sqlite3.Connection, table: str) -> list[str]:
+    return [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
+
+
+def _table_info(db: sqlite3.Connection) -> dict[str, list[tuple]]:
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {t: db.execute(f"PRAGMA table_info({t})").fetchall() for t in sorted(tables)}
+
+
+def test_a_data_folder_from_an_early_playground_opens_with_the_current_code(tmp_path):
+    from playground.stores.db import Database
+
+    old = tmp_path / "old" / "playground.sqlite3"
+    old.parent.mkdir()
+    _early_data_folder(old)
+    with contextlib.closing(sqlite3.connect(old)) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                           "AND name != '_migrations'")]
+        before = {t: (_columns(db, t), _rows(db, t, _columns(db, t))) for t in tables}
+    assert sum(len(rows) for _, rows in before.values()) >= 14, "the old database holds a person's data"
+
+    Database(old)  # what the app does at start-up
+    fresh = tmp_path / "fresh" / "playground.sqlite3"
+    Database(fresh)
+
+    with contextlib.closing(sqlite3.connect(old)) as db, contextlib.closing(sqlite3.connect(fresh)) as new:
+        recorded = db.execute("SELECT name, applied FROM _migrations ORDER BY rowid").fetchall()
+        assert [name for name, _ in recorded] == [name for name, _ in migrations.MIGRATIONS], \
+            "every later step applied, each once, in order"
+        assert [applied for _, applied in recorded[:EARLY]] == ["2026-01-01 09:00:00"] * EARLY, \
+            "the steps already there were not run again"
+
+        for table, (columns, rows) in before.items():
+            assert _rows(db, table, columns) == rows, f"{table}: a row stored before the upgrade changed"
+        # What the later steps give the rows that were already there.
+        assert db.execute("SELECT owner_token, gender, creator FROM profiles").fetchall() == [("", "", "")]
+        assert db.execute("SELECT writer FROM samples").fetchall() == [(None,), (None,)]
+        assert db.execute("SELECT code_key, resume_hash, external, preview, finished FROM participants"
+                          ).fetchall() == [("ana-07", "", "{}", 0, None)]
+        assert db.execute("SELECT settings FROM studies").fetchall() == [("{}",)]
+        assert db.execute("SELECT move_pending FROM chroma_namespace").fetchall() == [(1,)], \
+            "writing stored before the namespace existed is marked to be moved on a server"
+        assert new.execute("SELECT move_pending FROM chroma_namespace").fetchall() == [(0,)]
+
+        assert _schema(db) == _schema(new)
+        assert _table_info(db) == _table_info(new)
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+    Database(old)  # a second start
+    with contextlib.closing(sqlite3.connect(old)) as db:
+        assert db.execute("SELECT name, applied FROM _migrations ORDER BY rowid").fetchall() == recorded
+
+
+def test_a_step_that_fails_is_not_recorded_and_is_tried_again_at_the_next_start(tmp_path, monkeypatch):
+    """A step is recorded only once it has run; a start whose step fails stops there, says so, and the next start
+    runs that step and the ones after it. (A step's statements are not rolled back as one: only a step that fails
+    before it changes anything leaves the database exactly at the previous step.)"""
+    from playground.errors import StorageError
+    from playground.stores.db import Database
+
+    path = tmp_path / "playground.sqlite3"
+    _early_data_folder(path)
+
+    def m030_broken(db: sqlite3.Connection) -> None:
+        db.execute("CREATE TABLE profiles (id TEXT)")  # already there: fails before changing anything
+
+    def m031_later(db: sqlite3.Connection) -> None:
+        db.execute("CREATE TABLE later (id TEXT)")
+
+    steps = [*migrations.MIGRATIONS, ("m030_broken", m030_broken), ("m031_later", m031_later)]
+    monkeypatch.setattr(migrations, "MIGRATIONS", steps)
+    with pytest.raises(StorageError, match="profiles already exists"):
+        Database(path)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        names = [r[0] for r in db.execute("SELECT name FROM _migrations ORDER BY rowid")]
+        assert names == [name for name, _ in steps[:-2]], "the steps before it stay applied; it is not recorded"
+        assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'later'").fetchone() == (0,), \
+            "no step after a failed one runs"
+        assert db.execute("SELECT display_name FROM profiles").fetchall() == [("Ada",)]
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+    def m030_fixed(db: sqlite3.Connection) -> None:
+        db.execute("CREATE TABLE fixed (id TEXT)")
+
+    steps[-2] = ("m030_broken", m030_fixed)
+    Database(path)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        names = [r[0] for r in db.execute("SELECT name FROM _migrations ORDER BY rowid")]
+        assert names == [name for name, _ in steps]
+        assert {r[0] for r in db.execute("SELECT name FROM sqlite_master")} >= {"fixed", "later"}
