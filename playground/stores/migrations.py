@@ -19,23 +19,47 @@ def migration(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Con
 
 
 def apply(db: sqlite3.Connection) -> list[str]:
-    """Apply every migration not yet recorded; return the names applied now."""
+    """Apply every migration not yet recorded; return the names applied now.
+
+    Each step runs in one transaction with its record: a step that fails, or a process killed during it, leaves
+    the database exactly at the step before (SQLite's schema changes are transactional), and the next start runs
+    it again. ``db`` must be in autocommit mode (``isolation_level=None``, as ``Database`` opens it). Two
+    processes starting on a new data folder at once take turns: the second finds each step recorded and skips it.
+    """
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)")
     done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
     applied = []
     for name, fn in MIGRATIONS:
         if name in done:
             continue
-        with db:
-            fn(db)
-            db.execute("INSERT INTO _migrations (name, applied) VALUES (?, datetime('now'))", (name,))
-        applied.append(name)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone() is None:
+                fn(db)
+                db.execute("INSERT INTO _migrations (name, applied) VALUES (?, datetime('now'))", (name,))
+                applied.append(name)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
     return applied
+
+
+def script(db: sqlite3.Connection, sql: str) -> None:
+    """Run a script's statements one by one inside the step's transaction (``executescript`` would commit first,
+    so a step failing half-way would leave half its changes and fail again at every start)."""
+    start = 0
+    for i, ch in enumerate(sql):
+        if ch == ";" and sqlite3.complete_statement(sql[start:i + 1]):
+            db.execute(sql[start:i + 1])
+            start = i + 1
+    if sql[start:].strip():
+        db.execute(sql[start:])
 
 
 @migration
 def m001_core(db: sqlite3.Connection) -> None:
-    db.executescript(
+    script(db,
         """
         CREATE TABLE personas (
             id TEXT PRIMARY KEY,
@@ -131,7 +155,7 @@ def m001_core(db: sqlite3.Connection) -> None:
 
 @migration
 def m003_profile_summaries(db: sqlite3.Connection) -> None:
-    db.executescript(
+    script(db,
         """
         CREATE TABLE profile_summaries (
             profile_id TEXT PRIMARY KEY REFERENCES profiles(id) ON DELETE CASCADE,
@@ -148,7 +172,7 @@ def m003_profile_summaries(db: sqlite3.Connection) -> None:
 
 @migration
 def m004_studies(db: sqlite3.Connection) -> None:
-    db.executescript(
+    script(db,
         """
         CREATE TABLE studies (
             id TEXT PRIMARY KEY,
@@ -207,7 +231,7 @@ def m004_studies(db: sqlite3.Connection) -> None:
 
 @migration
 def m005_preferences(db: sqlite3.Connection) -> None:
-    db.executescript(
+    script(db,
         """
         CREATE TABLE preferences (
             id TEXT PRIMARY KEY,
@@ -240,7 +264,7 @@ def m009_participant_resume(db: sqlite3.Connection) -> None:
 
 @migration
 def m012_style_cards(db: sqlite3.Connection) -> None:
-    db.executescript(
+    script(db,
         """
         CREATE TABLE profile_style_cards (
             profile_id TEXT PRIMARY KEY REFERENCES profiles(id) ON DELETE CASCADE,
@@ -263,7 +287,7 @@ def m014_probes(db: sqlite3.Connection) -> None:
     cols = {r[1] for r in db.execute("PRAGMA table_info(profiles)")}
     if "gender" not in cols:
         db.execute("ALTER TABLE profiles ADD COLUMN gender TEXT NOT NULL DEFAULT ''")
-    db.executescript(
+    script(db,
         """
         CREATE TABLE explanations (
             id TEXT PRIMARY KEY,
@@ -312,7 +336,7 @@ def m014_probes(db: sqlite3.Connection) -> None:
 def m019_deletion_journal(db: sqlite3.Connection) -> None:
     # A profile deletion is recorded here before anything is removed and the row is dropped once the stores' bytes
     # are purged, so a deletion interrupted by a crash or `kill -9` is finished by start-up repair.
-    db.executescript(
+    script(db,
         """
         CREATE TABLE deletions (
             profile_id TEXT PRIMARY KEY,
@@ -328,7 +352,7 @@ def m022_chroma_namespace(db: sqlite3.Connection) -> None:
     # This data folder's own database on a Chroma server (``playground-<name>``), generated once. ``move_pending``:
     # the folder already held writing, so on a server its collections are still in the shared default database and
     # are moved into its own at the next start in server mode (``library.server_move``).
-    db.executescript(
+    script(db,
         """
         CREATE TABLE chroma_namespace (
             id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -355,7 +379,7 @@ def m026_study_access(db: sqlite3.Connection) -> None:
     # How a study is joined and run online (JSON: access, url parameters, completion, minimum tasks, attention
     # check, preview key hash); per participant the normalised ID that look-alikes map to, the ids the recruiting
     # platform passed in the URL, whether it is the researcher's preview, and whether they skipped "Your writing".
-    db.executescript(
+    script(db,
         """
         ALTER TABLE studies ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
         ALTER TABLE participants ADD COLUMN code_key TEXT NOT NULL DEFAULT '';

@@ -3,6 +3,7 @@ already there, nothing stored before is lost, and the schema ends exactly where 
 
 import contextlib
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -169,9 +170,10 @@ def test_a_data_folder_from_an_early_playground_opens_with_the_current_code(tmp_
 
 
 def test_a_step_that_fails_is_not_recorded_and_is_tried_again_at_the_next_start(tmp_path, monkeypatch):
-    """A step is recorded only once it has run; a start whose step fails stops there, says so, and the next start
-    runs that step and the ones after it. (A step's statements are not rolled back as one: only a step that fails
-    before it changes anything leaves the database exactly at the previous step.)"""
+    """A step is recorded only once it has run; a start whose step fails stops there, says so, leaves nothing of
+    that step behind (its statements are rolled back as one), and the next start runs that step and the ones after
+    it. A half-applied step would fail again at every start ("duplicate column name") and the folder would never
+    open again."""
     from playground.errors import StorageError
     from playground.stores.db import Database
 
@@ -179,7 +181,8 @@ def test_a_step_that_fails_is_not_recorded_and_is_tried_again_at_the_next_start(
     _early_data_folder(path)
 
     def m030_broken(db: sqlite3.Connection) -> None:
-        db.execute("CREATE TABLE profiles (id TEXT)")  # already there: fails before changing anything
+        migrations.script(db, "ALTER TABLE profiles ADD COLUMN half TEXT; UPDATE profiles SET half = 'x';"
+                              "CREATE TABLE profiles (id TEXT);")  # the last is already there: fails after changes
 
     def m031_later(db: sqlite3.Connection) -> None:
         db.execute("CREATE TABLE later (id TEXT)")
@@ -194,10 +197,11 @@ def test_a_step_that_fails_is_not_recorded_and_is_tried_again_at_the_next_start(
         assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'later'").fetchone() == (0,), \
             "no step after a failed one runs"
         assert db.execute("SELECT display_name FROM profiles").fetchall() == [("Ada",)]
+        assert "half" not in {r[1] for r in db.execute("PRAGMA table_info(profiles)")}, "the failed step left a column"
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
     def m030_fixed(db: sqlite3.Connection) -> None:
-        db.execute("CREATE TABLE fixed (id TEXT)")
+        migrations.script(db, "ALTER TABLE profiles ADD COLUMN half TEXT; CREATE TABLE fixed (id TEXT);")
 
     steps[-2] = ("m030_broken", m030_fixed)
     Database(path)
@@ -205,3 +209,26 @@ def test_a_step_that_fails_is_not_recorded_and_is_tried_again_at_the_next_start(
         names = [r[0] for r in db.execute("SELECT name FROM _migrations ORDER BY rowid")]
         assert names == [name for name, _ in steps]
         assert {r[0] for r in db.execute("SELECT name FROM sqlite_master")} >= {"fixed", "later"}
+
+
+def test_playgrounds_starting_at_once_on_a_new_data_folder_all_open_it(tmp_path):
+    """Two workshop machines (or a CLI and the app) started together on one new folder: every one opens it, and
+    each step is applied once."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    path, go = tmp_path / "playground.sqlite3", tmp_path / "go"
+    code = ("import sys, time, pathlib\n"
+            "from playground.stores.db import Database\n"
+            "go = pathlib.Path(sys.argv[2])\n"
+            "while not go.exists(): time.sleep(0.01)\n"
+            "Database(pathlib.Path(sys.argv[1]))\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path), str(go)], cwd=root,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    go.touch()
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        names = [r[0] for r in db.execute("SELECT name FROM _migrations")]
+    assert names == [name for name, _ in migrations.MIGRATIONS]
