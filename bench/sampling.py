@@ -2,8 +2,11 @@
 `python -m playground demo` does), temperature 0, the real SmolLM2-135M through the app's door and prompt.
 
 For each sampling setting: the word-4-gram repeat fraction of each answer (target < 0.2), its length in the model's
-tokens, and whether it was cut at the token limit. "before" sends no penalty (what main sent); "after" is
-``EMBEDDED_SAMPLING`` (DRY); the repeat-penalty candidates are listed for the record (``--only`` picks by label).
+tokens, and how it ended (the model stopped, cut at the token limit, or stopped by the door's loop guard). The repeat
+fraction is measured on the model's own words: the marker the app appends to a cut or stopped answer is left out.
+"before" sends no penalty; "after" is ``EMBEDDED_SAMPLING`` (DRY) with the loop guard off, "shipped" the same with
+the guard on (PLAYGROUND_LOOP_WINDOW); the repeat-penalty candidates are listed for the record (``--only`` picks by
+label).
 
     .venv/bin/python bench/sampling.py [--max-tokens 512]
 """
@@ -11,6 +14,7 @@ tokens, and whether it was cut at the token limit. "before" sends no penalty (wh
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -28,7 +32,8 @@ CANDIDATES = {
     "repeat 1.15": {"repeat_penalty": 1.15, "repeat_last_n": 256, "min_p": 0.05, "top_k": 40},
     "repeat 1.25": {"repeat_penalty": 1.25, "repeat_last_n": 256, "min_p": 0.05, "top_k": 40},
     "repeat 1.15, last 64": {"repeat_penalty": 1.15, "repeat_last_n": 64, "min_p": 0.05, "top_k": 40},
-    "after (EMBEDDED_SAMPLING)": EMBEDDED_SAMPLING,
+    "after (EMBEDDED_SAMPLING, no loop guard)": EMBEDDED_SAMPLING,
+    "shipped (EMBEDDED_SAMPLING + loop guard)": EMBEDDED_SAMPLING,
 }
 
 
@@ -40,21 +45,28 @@ def main() -> None:
     pg = fresh_playground(PLAYGROUND_LLM_BACKEND="embedded", PLAYGROUND_TEMPERATURE="0",
                           PLAYGROUND_MAX_TOKENS=str(a.max_tokens))
     from playground.demo import load_demo_data
+    from playground.pipeline.conversations import LOOP_MARKER, cut_marker
 
     profiles = {p["display_name"]: p for p in load_demo_data(pg)}
     rows = []
+    guarded = pg.models.settings
     for label, sampling in CANDIDATES.items():
         if a.only and a.only not in label:
             continue
         pg.models.backend.sampling = dict(sampling)
+        pg.models.settings = dataclasses.replace(guarded, loop_window=guarded.loop_window if "loop guard)" in label
+                                                 and "no loop" not in label else 0)
         for who, question, _paper in WALKTHROUGH:
             turn = pg.conversations.start_turn(pg.conversations.new_session(profiles[who]["id"])["id"], question, "user")
             answer = "".join(turn.stream())
-            rows.append({"sampling": label, "who": who, "repeat4": round(word_ngram_repeat_fraction(answer), 3),
-                         "tokens": turn.trace["output_tokens"], "cut": turn.trace["cut_at_limit"],
+            own = answer.removesuffix(LOOP_MARKER).removesuffix(cut_marker(a.max_tokens))
+            ended = ("stopped by the loop guard" if turn.trace["stopped_looping"] else
+                     "cut at the limit" if turn.trace["cut_at_limit"] else "ended by the model")
+            rows.append({"sampling": label, "who": who, "repeat4": round(word_ngram_repeat_fraction(own), 3),
+                         "tokens": turn.trace["output_tokens"], "ended": ended,
                          "start": answer[:90].replace("\n", " ")})
             r = rows[-1]
-            print(f"{label:28} {who:20} repeat4={r['repeat4']:.3f} tokens={r['tokens']:4} cut={r['cut']!s:5} "
+            print(f"{label:42} {who:20} repeat4={r['repeat4']:.3f} tokens={r['tokens']:4} {ended:26} "
                   f"{r['start']!r}", flush=True)
     print(json.dumps({"sampling": {k: v for k, v in CANDIDATES.items()}, "rows": rows}))
 

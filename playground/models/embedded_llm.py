@@ -33,7 +33,8 @@ SMALL_MODEL_NOTE = ("SmolLM2-135M is a very small model that runs on any laptop:
 # temperature 0 with no penalty the navy and faction answers loop (0.91 / 0.90 of word 4-grams repeated, cut at 512).
 # repeat_penalty 1.15 (last 256 tokens) fixes that (0.005 / 0.012 / 0.000) but llama.cpp counts the prompt's tokens
 # too, so the person's facts are penalised: tests/realmodel fact recall fell to 0 of 6. DRY keeps the facts (that
-# test passes) but did not stop the navy loop (0.863). Open: see the benchmarks note. Sent with every request.
+# test passes) but does not stop the navy loop; the door's loop guard (loop_guard.py) ends such an answer instead.
+# Sent with every request.
 EMBEDDED_SAMPLING: dict[str, float | int] = {"dry_multiplier": 0.8, "dry_base": 1.75, "dry_allowed_length": 2, "min_p": 0.05,
                                              "top_k": 40}
 
