@@ -252,44 +252,34 @@ def cmd_judge(pg: Playground, args: argparse.Namespace) -> int:
 
 
 def cmd_study_create(pg: Playground, args: argparse.Namespace) -> int:
-    from playground.research import study as studies
-
-    _out(studies.create_from_config(pg, args.config))
+    _out(pg.studies.create_from_config(args.config))
     return 0
 
 
 def cmd_study_status(pg: Playground, args: argparse.Namespace) -> int:
-    from playground.research import study as studies
-
     if args.study:
-        _out(studies.status_report(pg, studies.find_study(pg, args.study)))
+        _out(pg.studies.status_report(pg.studies.find_study(args.study)))
     else:
-        _out([studies.status_report(pg, s) for s in studies.list_studies(pg)])
+        _out([pg.studies.status_report(s) for s in pg.studies.list_studies()])
     return 0
 
 
 def cmd_study_export(pg: Playground, args: argparse.Namespace) -> int:
-    from playground.research import study as studies
-
-    _out(studies.export_folder(pg, studies.find_study(pg, args.study), args.out))
+    _out(pg.studies.export_folder(pg.studies.find_study(args.study), args.out))
     return 0
 
 
 def cmd_study_close(pg: Playground, args: argparse.Namespace) -> int:
-    from playground.research import study as studies
-
-    s = studies.find_study(pg, args.study)
-    studies.close_study(pg, s["id"])
+    s = pg.studies.find_study(args.study)
+    pg.studies.close_study(s["id"])
     _out({"study": s["id"], "open": False})
     return 0
 
 
 def cmd_study_delete_participant(pg: Playground, args: argparse.Namespace) -> int:
-    from playground.research import study as studies
-
-    s = studies.find_study(pg, args.study)
-    participant = studies.find_participant(pg, s, args.participant)
-    studies.delete_participant(pg, participant)
+    s = pg.studies.find_study(args.study)
+    participant = pg.studies.find_participant(s, args.participant)
+    pg.studies.delete_participant(participant)
     _out({"study": s["id"], "deleted": participant})
     return 0
 

@@ -1,7 +1,7 @@
 """The ``Playground`` front door: builds the stores, the embedder and the model choice once and composes the parts
-(``pg.people``, ``pg.library``, ``pg.scoping``, ``pg.conversations``, ``pg.models``). Callers use the parts'
-methods directly; the few operations here are the ones that span parts (a persona with its examples, explanations,
-status). No engine module imports this one."""
+(``pg.people``, ``pg.library``, ``pg.scoping``, ``pg.conversations``, ``pg.models``, ``pg.studies``). Callers use
+the parts' methods directly; the few operations here are the ones that span parts (a persona with its examples,
+explanations, status). No engine module imports this one."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from playground.pipeline.retrieval import RetrievalOptions, Retriever
 from playground.pipeline.scoping import AUTO_MIN_CHUNKS, GRANULARITIES, Scoping
 from playground.research import stylecard
 from playground.research.probes import counterfactual
+from playground.research.study import Studies
 from playground.settings import Settings
 from playground.stores.db import Database
 from playground.stores.scratch import scratch_folder
@@ -52,6 +53,7 @@ class Playground:
         self.scoping = Scoping(self.db, self.people, self.library, self.embedder)
         self.conversations = Conversations(self.db, self.settings, self.tokenizer, self.people, self.library,
                                            self.scoping, self.retriever, self.models, style_part=self._style_part)
+        self.studies = Studies(self.db, self.settings, self.people, self.library, self.conversations)
         self.chunker = self.library.chunker
         self.moved_from_shared_default = move_from_shared_default(self.db, self.vectors)
         self.people.sync_personas()

@@ -5,7 +5,6 @@ from streamlit.testing.v1 import AppTest
 
 from components.state import BROWSER
 from playground import Playground, Settings
-from playground.research import study as studies
 from playground.workshop import set_preset
 from tests.app.conftest import button, new_name_box, no_errors, start, texts
 from tests.conftest import ROOT
@@ -20,8 +19,8 @@ def test_each_browser_sees_only_its_own_profiles(no_llm_env, set_env):
     pg = Playground(Settings.from_env(no_llm_env))
     set_preset(pg, {"private_profiles": True})
     pg.people.create_profile("Demo person")  # public, like the demo data
-    s = studies.create_study(pg, "Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
-    studies.join(pg, s["code"], "P01")
+    s = pg.studies.create_study("Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
+    pg.studies.join(s["code"], "P01")
 
     browsers = {}
     for who in ("Ana", "Ben"):
@@ -126,8 +125,8 @@ def test_the_personas_page_never_names_other_browsers_members(no_llm_env, set_en
                              share_with_persona=True)
     pg.people.create_profile("Ben Elsewhere", owner_token="raven-moss-pine-22", persona_id=persona["id"],
                              share_with_persona=True)
-    s = studies.create_study(pg, "Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
-    pg.people.update_profile(studies.join(pg, s["code"], "P01")["profile_id"], persona_id=persona["id"])
+    s = pg.studies.create_study("Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
+    pg.people.update_profile(pg.studies.join(s["code"], "P01")["profile_id"], persona_id=persona["id"])
 
     set_env(no_llm_env)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
@@ -149,8 +148,8 @@ def test_the_address_bar_cannot_claim_the_admin_or_a_study_participant(no_llm_en
     from playground.people import privacy
 
     assert privacy.hide_existing(pg.db) == 1
-    s = studies.create_study(pg, "Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
-    participant = studies.join(pg, s["code"], "P01")
+    s = pg.studies.create_study("Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
+    participant = pg.studies.join(s["code"], "P01")
     for claim in ("hidden:admin", "HIDDEN:ADMIN", f"study:{participant['id']}", "", "%20"):
         set_env(env)
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)

@@ -10,7 +10,6 @@ import pytest
 
 from playground import IngestError, InvalidInput
 from playground.library.privacy_scan import scan
-from playground.research import study as st
 from playground.workshop import set_preset
 
 # Each test using a Playground runs on the embedded store and on a real Chroma server (tests/integration/conftest.py).
@@ -88,9 +87,9 @@ def test_redaction_is_on_by_default_for_study_participants_and_private_workshops
     assert email in pg.library.sample_text(pg.library.add_sample(public["id"],
                                                                  text=text)["id"]), "a public demo stores as given"
 
-    study = st.create_study(pg, "Pilot", "I agree.", [{"mode": "user"}, {"mode": "global"}], ["Plan my weekend."])
-    participant = st.join(pg, study["code"], "P01")
-    st.consent(pg, participant["id"])
+    study = pg.studies.create_study("Pilot", "I agree.", [{"mode": "user"}, {"mode": "global"}], ["Plan my weekend."])
+    participant = pg.studies.join(study["code"], "P01")
+    pg.studies.consent(participant["id"])
     assert pg.library.redaction_default(participant["profile_id"]) is True
     s = pg.library.add_sample(participant["profile_id"], text=text)
     assert email not in pg.library.sample_text(s["id"]) and s["redacted"] == {"EMAIL": 1}

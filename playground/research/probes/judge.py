@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from playground.models.selection import ModelChoice
     from playground.people.directory import People
     from playground.pipeline.conversations import Conversations
+    from playground.research.study import Studies
     from playground.stores.db import Database
 
 
@@ -38,6 +39,7 @@ class JudgeParts(Protocol):
     people: "People"
     conversations: "Conversations"
     models: "ModelChoice"
+    studies: "Studies"
 
 PLACEHOLDERS = ("{profile}", "{snippets}", "{question}", "{answer_a}", "{answer_b}")
 REQUIRED = ("{question}", "{answer_a}", "{answer_b}")
@@ -149,9 +151,7 @@ def judge_pair(backend: LLMBackend, model: str, template: str, *, profile: str, 
 
 # -- studies ---------------------------------------------------------------------------------------------------------
 def _judgements(parts: JudgeParts, study_id: str) -> list[dict[str, Any]]:
-    from playground.research import study as studies
-
-    studies.get_study(parts, study_id)
+    parts.studies.get_study(study_id)
     return parts.db.query("SELECT j.participant_id, j.task, j.prompt, j.choice, p.code, p.profile_id FROM judgements j "
                        "JOIN participants p ON p.id = j.participant_id WHERE j.study_id = ? "
                        "ORDER BY p.position, j.task", (study_id,))
@@ -162,8 +162,6 @@ def judge_study(parts: JudgeParts, study_id: str, template: str = DEFAULT_TEMPLA
                 should_stop: Callable[[], bool] | None = None) -> int:
     """Judge every judged task of a study that has no verdict yet for this template and model; return how many were
     judged now. Each participant's profile and the snippets retrieved for the task from their own writing go in."""
-    from playground.research import study as studies
-
     check_template(template)
     model = model or parts.models.default_model()
     th = template_hash(template)
@@ -178,7 +176,7 @@ def judge_study(parts: JudgeParts, study_id: str, template: str = DEFAULT_TEMPLA
             break
         if progress:
             progress(f"participant {r['code']}, task {r['task'] + 1}", i, len(todo))
-        answers = studies._answers(parts, r["participant_id"], r["task"])
+        answers = parts.studies.answers(r["participant_id"], r["task"])
         profile = parts.people.get_profile(r["profile_id"]) if r["profile_id"] else None
         snippets = [h.text for h in parts.conversations.retrieve(profile["id"], r["prompt"], "user")] if profile else []
         got = judge_pair(parts.models, model, template, profile=profile_text(profile) if profile else "",
