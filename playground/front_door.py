@@ -1,7 +1,7 @@
 """The ``Playground`` front door: builds the stores, the embedder and the model choice once and composes the parts
-(``pg.people``, ``pg.library``, ``pg.scoping``, ``pg.conversations``, ``pg.models``, ``pg.studies``). Callers use
-the parts' methods directly; the few operations here are the ones that span parts (a persona with its examples,
-explanations, status). No engine module imports this one."""
+(``pg.people``, ``pg.library``, ``pg.scoping``, ``pg.conversations``, ``pg.models``, ``pg.summaries``, ``pg.style``,
+``pg.studies``). Callers use the parts' methods directly; the few operations here are the ones that span parts (a
+persona with its examples, explanations, status). No engine module imports this one."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ from playground.people.directory import People
 from playground.pipeline.conversations import Conversations, Turn
 from playground.pipeline.retrieval import RetrievalOptions, Retriever
 from playground.pipeline.scoping import AUTO_MIN_CHUNKS, GRANULARITIES, Scoping
-from playground.research import stylecard
+from playground.pipeline.summaries import Summaries
 from playground.research.probes import counterfactual
 from playground.research.study import Studies
+from playground.research.stylecard import StyleCards
 from playground.settings import Settings
 from playground.stores.db import Database
 from playground.stores.scratch import scratch_folder
@@ -51,8 +52,11 @@ class Playground:
         self.people = People(self.db, self.vectors, self.settings)
         self.library = WritingLibrary(self.db, self.vectors, self.embedder, self.tokenizer, self.settings, self.people)
         self.scoping = Scoping(self.db, self.people, self.library, self.embedder)
+        self.summaries = Summaries(self.db, self.people, self.library, self.tokenizer, self.models)
+        self.style = StyleCards(self.db, self.people, self.library, self.tokenizer)
         self.conversations = Conversations(self.db, self.settings, self.tokenizer, self.people, self.library,
-                                           self.scoping, self.retriever, self.models, style_part=self._style_part)
+                                           self.scoping, self.retriever, self.models, self.summaries,
+                                           style_part=self.style.style_card_part)
         self.studies = Studies(self.db, self.settings, self.people, self.library, self.conversations)
         self.chunker = self.library.chunker
         self.moved_from_shared_default = move_from_shared_default(self.db, self.vectors)
@@ -82,9 +86,6 @@ class Playground:
         with scratch_folder(self.settings.data_dir, prefix) as tmp:  # removed after any stop (stores.scratch)
             settings = dataclasses.replace(self.settings, data_dir=tmp, chroma_host="", **overrides)
             yield Playground(settings, embedder=self.embedder, backend=self.backend)
-
-    def _style_part(self, mode: str, profile: dict[str, Any] | None, persona: dict[str, Any] | None) -> Any:
-        return stylecard.style_card_part(self, mode, profile, persona)
 
     # -- operations that span parts --------------------------------------------------------------------------------
     def create_persona_with_examples(self, name: str, description: str, style_guidance: str = "",

@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 from playground import Playground, RetrievalOptions, Settings
-from playground.pipeline.summaries import generate_summary, save_summary
 from playground.research.evaluation import evaluate_profile
 from playground.research.preferences import record_preference
 from playground.stores.personal_data import REMOVED_ANSWER
@@ -79,14 +78,14 @@ def make_world(pg: Playground, marker: str, engine: bool) -> dict:
     chat(alice, f"Tell me about {marker} and my garden", "user")
     chat(alice, "What should I plant?", "persona")
     if engine:
-        generate_summary(pg, alice)
+        pg.summaries.generate_summary(alice)
         for task in range(1):
             pg.studies.generate_answers(alice_p["id"], task)
             pg.studies.generate_answers(bob_p["id"], task)
             ratings = {s: {"tone": 3, "relevance": 3, "accuracy": 3} for s in "AB"}
             pg.studies.judge(alice_p["id"], task, "A", ratings, f"because of {marker}")
         evaluate_profile(pg, alice, holdout=1, conditions=["user", "global"], max_tokens=8)
-    save_summary(pg, alice, f"Writes about gardens and {marker}.")
+    pg.summaries.save_summary(alice, f"Writes about gardens and {marker}.")
     record_preference(pg, alice, f"compare {marker}", ["user", "global"], "user", {}, f"liked {marker}")
     # Exports are built on request (downloads); build them all, as an admin would, to prove none leaves a file.
     pg.studies.export_jsonl(study["id"]), pg.studies.export_csv(study["id"]), pg.studies.export_participant(alice_p["id"])

@@ -124,22 +124,21 @@ def test_llama_cpp_engine_evaluate_cli_prints_metrics_per_condition(llm_env, tmp
 @pytest.mark.engine
 def test_llama_cpp_engine_profile_summary_is_cached_editable_and_goes_stale(llm_env, embedder):
     from playground import Playground
-    from playground.pipeline.summaries import ensure_summary, get_summary, save_summary
 
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
     user = pg.people.create_profile("Ada")
     pg.library.add_sample(user["id"], text="I sail on the estuary every weekend; the tide tables rule my life.", title="sea")
-    first = ensure_summary(pg, user["id"])
+    first = pg.summaries.ensure_summary(user["id"])
     assert first["text"] and first["model"] == "tiny" and [s["title"] for s in first["sources"]] == ["sea"]
-    assert ensure_summary(pg, user["id"])["updated"] == first["updated"], "cached while the samples are the same"
+    assert pg.summaries.ensure_summary(user["id"])["updated"] == first["updated"], "cached while the samples are the same"
     _, build, _ = pg.conversations.preview(user["id"], "Plan my weekend", "user", use_summary=True)
     part = next(p for p in build.parts if p.source == "summary")
     assert first["text"] in part.text and part.meta["sources"] == ["sea"]
     pg.library.add_sample(user["id"], text="Bread on Sundays: a slow sourdough, baked hot.", title="bread")
-    assert get_summary(pg, user["id"])["stale"]
-    regenerated = ensure_summary(pg, user["id"])
+    assert pg.summaries.get_summary(user["id"])["stale"]
+    regenerated = pg.summaries.ensure_summary(user["id"])
     assert not regenerated["stale"] and {s["title"] for s in regenerated["sources"]} == {"sea", "bread"}
-    save_summary(pg, user["id"], "Writes short, practical notes about sailing and baking.")
+    pg.summaries.save_summary(user["id"], "Writes short, practical notes about sailing and baking.")
     pg.library.add_sample(user["id"], text="A third note, about the garden and its slugs.", title="garden")
-    kept = ensure_summary(pg, user["id"])
+    kept = pg.summaries.ensure_summary(user["id"])
     assert kept["edited"] and kept["stale"] and kept["text"].startswith("Writes short"), "the person's edit is kept"
