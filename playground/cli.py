@@ -246,8 +246,8 @@ def cmd_judge(pg: Playground, args: argparse.Namespace) -> int:
 
     template = judge.check_template(args.template.read_text()) if args.template else judge.DEFAULT_TEMPLATE
     if not args.no_run:
-        judge.judge_study(pg, args.study, template, progress=_progress)
-    _out(judge.agreement_report(pg, args.study, template))
+        pg.judge.judge_study(args.study, template, progress=_progress)
+    _out(pg.judge.agreement_report(args.study, template))
     return 0
 
 

@@ -1,7 +1,8 @@
 """The ``Playground`` front door: builds the stores, the embedder and the model choice once and composes the parts
-(``pg.people``, ``pg.library``, ``pg.scoping``, ``pg.conversations``, ``pg.models``, ``pg.summaries``, ``pg.style``,
-``pg.studies``). Callers use the parts' methods directly; the few operations here are the ones that span parts (a
-persona with its examples, explanations, status). No engine module imports this one."""
+(``pg.people``, ``pg.library``, ``pg.scoping``, ``pg.conversations``, ``pg.models``, and the research built on
+them: ``pg.summaries``, ``pg.style``, ``pg.studies``, ``pg.judge``). Callers use the parts' methods directly; the
+few operations here are the ones that span parts (a persona with its examples, explanations, status). No engine
+module imports this one."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from playground.pipeline.retrieval import RetrievalOptions, Retriever
 from playground.pipeline.scoping import AUTO_MIN_CHUNKS, GRANULARITIES, Scoping
 from playground.pipeline.summaries import Summaries
 from playground.research.probes import counterfactual
+from playground.research.probes.judge import Judge
 from playground.research.study import Studies
 from playground.research.stylecard import StyleCards
 from playground.settings import Settings
@@ -58,6 +60,7 @@ class Playground:
                                            self.scoping, self.retriever, self.models, self.summaries,
                                            style_part=self.style.style_card_part)
         self.studies = Studies(self.db, self.settings, self.people, self.library, self.conversations)
+        self.judge = Judge(self.db, self.people, self.conversations, self.models, self.studies)
         self.chunker = self.library.chunker
         self.moved_from_shared_default = move_from_shared_default(self.db, self.vectors)
         self.people.sync_personas()

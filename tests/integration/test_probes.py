@@ -209,7 +209,7 @@ def test_judge_agreement_report_matches_hand_computed_values(pg):
         pg.db.execute("INSERT INTO judge_verdicts (id, study_id, participant_id, task, template_hash, model, verdict, "
                       "confidence, raw, data, created) VALUES (?, ?, ?, ?, ?, 'm', ?, ?, '', '{}', 'now')",
                       (f"v{task}", sid, pid, task, th, v, conf))
-    r = judge.agreement_report(pg, sid)
+    r = pg.judge.agreement_report(sid)
     assert r["judgements"] == 9 and r["judged"] == 9 and r["compared"] == 8
     assert r["participant_no_preference"] == 1
     assert r["agreement"]["agree"] == 6 and r["agreement"]["rate"] == pytest.approx(0.75)
@@ -221,7 +221,7 @@ def test_judge_agreement_report_matches_hand_computed_values(pg):
     assert r["by_confidence"]["low"] == {**r["by_confidence"]["low"], "n": 2, "agree": 2}
     assert r["by_confidence"]["medium"]["agree"] == 1 and r["by_confidence"]["unparsed"]["n"] == 1
     assert r["judge_said_A"] == 5
-    other = judge.agreement_report(pg, sid, judge.DEFAULT_TEMPLATE + "\nBe brief.")
+    other = pg.judge.agreement_report(sid, judge.DEFAULT_TEMPLATE + "\nBe brief.")
     assert other["judged"] == 0 and other["kappa"] is None, "verdicts belong to the template that produced them"
     # Deleting the participant deletes the judge's verdicts about them too.
     pg.studies.delete_participant(pid)

@@ -113,15 +113,13 @@ def test_after_the_later_answer_scenario_no_chroma_file_holds_the_marker(setting
 def test_the_judges_verdicts_on_answers_quoting_a_deleted_member_go_with_them(settings, embedder):
     """Bob's persona answer quoted Alice's shared writing; the personalized judge then compared it and stored its
     prompt and reply. When Alice is deleted, no verdict that quoted her writing is left, and Bob's other data is."""
-    from playground.research.probes import judge
-
     pg = Playground(settings, embedder=embedder, backend=EchoBackend())
     marker = "MK" + uuid.uuid4().hex[:12]
     w = world(pg, marker)
     bob = w["bob_p"]["id"]
     pg.studies.generate_answers(bob, 0)
     pg.studies.judge(bob, 0, "A", {s: {"tone": 4, "relevance": 4, "accuracy": 4} for s in "AB"}, "the first")
-    assert judge.judge_study(pg, w["study"]["id"]) == 1
+    assert pg.judge.judge_study(w["study"]["id"]) == 1
     stored = pg.db.query("SELECT data, raw FROM judge_verdicts")
     assert len(stored) == 1 and marker in json.dumps(stored), "the judge's prompt quoted the answer with her words"
     pg.studies.delete_participant(w["alice_p"]["id"])
