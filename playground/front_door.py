@@ -1,8 +1,8 @@
 """The ``Playground`` front door: builds the stores, the embedder and the model choice once and composes the parts
-(``pg.people``, ``pg.library``, ``pg.scoping``, ``pg.conversations``, ``pg.models``, and the research built on
-them: ``pg.summaries``, ``pg.style``, ``pg.studies``, ``pg.judge``). Callers use the parts' methods directly; the
-few operations here are the ones that span parts (a persona with its examples, explanations, status). No engine
-module imports this one."""
+(``pg.people``, ``pg.library``, ``pg.scoping``, ``pg.conversations``, ``pg.models``, and the research parts built
+on them: ``pg.studies``, ``pg.summaries``, ``pg.style``, …; ``__init__`` builds them all). Callers use the parts'
+methods directly; the few operations here are the ones that span parts (a persona with its examples,
+explanations, status). No engine module imports this one."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from playground.pipeline.conversations import Conversations, Turn
 from playground.pipeline.retrieval import RetrievalOptions, Retriever
 from playground.pipeline.scoping import AUTO_MIN_CHUNKS, GRANULARITIES, Scoping
 from playground.pipeline.summaries import Summaries
+from playground.research.preferences import Preferences
 from playground.research.probes import counterfactual
 from playground.research.probes.judge import Judge
 from playground.research.study import Studies
@@ -60,6 +61,7 @@ class Playground:
                                            self.scoping, self.retriever, self.models, self.summaries,
                                            style_part=self.style.style_card_part)
         self.studies = Studies(self.db, self.settings, self.people, self.library, self.conversations)
+        self.preferences = Preferences(self.db)
         self.judge = Judge(self.db, self.people, self.conversations, self.models, self.studies)
         self.chunker = self.library.chunker
         self.moved_from_shared_default = move_from_shared_default(self.db, self.vectors)

@@ -20,7 +20,6 @@ import pytest
 
 from playground import Playground, RetrievalOptions, Settings
 from playground.research.evaluation import evaluate_profile
-from playground.research.preferences import record_preference
 from playground.stores.personal_data import REMOVED_ANSWER
 from playground.stores.vectors import persona_collection, user_collection
 from playground.workshop import reset_all
@@ -86,7 +85,7 @@ def make_world(pg: Playground, marker: str, engine: bool) -> dict:
             pg.studies.judge(alice_p["id"], task, "A", ratings, f"because of {marker}")
         evaluate_profile(pg, alice, holdout=1, conditions=["user", "global"], max_tokens=8)
     pg.summaries.save_summary(alice, f"Writes about gardens and {marker}.")
-    record_preference(pg, alice, f"compare {marker}", ["user", "global"], "user", {}, f"liked {marker}")
+    pg.preferences.record_preference(alice, f"compare {marker}", ["user", "global"], "user", {}, f"liked {marker}")
     # Exports are built on request (downloads); build them all, as an admin would, to prove none leaves a file.
     pg.studies.export_jsonl(study["id"]), pg.studies.export_csv(study["id"]), pg.studies.export_participant(alice_p["id"])
     pg.people.export_profile(alice)
