@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Sequence
 from playground import GRANULARITIES, RETRIEVERS, Playground, PlaygroundError, RetrievalOptions, Settings
 from playground.library.corpus import CorpusDoc, read_corpus
 from playground.library.privacy_scan import scan_files
-from playground.research.attribution import METHODS, attribute_corpus
+from playground.research.attribution import METHODS
 from playground.research.evaluation import evaluate_corpus
 from playground.research.routes import routes_with_counts
 from playground.research.training_export import preference_pairs, split_counts, to_jsonl, user_training_set, write_jsonl
@@ -169,7 +169,7 @@ def cmd_evaluate(pg: Playground, args: argparse.Namespace) -> int:
 
 
 def cmd_attribution(pg: Playground, args: argparse.Namespace) -> int:
-    _out(attribute_corpus(pg, _read_corpus(args), args.method, folds=args.folds, per_author=args.per_author))
+    _out(pg.attribution.attribute_corpus(_read_corpus(args), args.method, folds=args.folds, per_author=args.per_author))
     return 0
 
 

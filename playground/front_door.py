@@ -23,6 +23,7 @@ from playground.pipeline.conversations import Conversations, Turn
 from playground.pipeline.retrieval import RetrievalOptions, Retriever
 from playground.pipeline.scoping import AUTO_MIN_CHUNKS, GRANULARITIES, Scoping
 from playground.pipeline.summaries import Summaries
+from playground.research.attribution import Attribution
 from playground.research.preferences import Preferences
 from playground.research.probes import counterfactual
 from playground.research.probes.judge import Judge
@@ -64,6 +65,8 @@ class Playground:
         self.preferences = Preferences(self.db)
         self.judge = Judge(self.db, self.people, self.conversations, self.models, self.studies)
         self.chunker = self.library.chunker
+        self.attribution = Attribution(self.vectors, self.people, self.library, self.settings, self.embedder,
+                                       self.chunker)
         self.moved_from_shared_default = move_from_shared_default(self.db, self.vectors)
         self.people.sync_personas()
         self.repair_report = self.library.repair()

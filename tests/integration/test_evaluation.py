@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from playground import RetrievalOptions, Settings
-from playground.research.attribution import Doc, attribute, profile_docs
+from playground.research.attribution import Doc, attribute
 from playground.research.evaluation import evaluate_profile, meteor, rouge
 from tests.conftest import FEDERALIST, ROOT
 
@@ -45,7 +45,7 @@ def test_dense_attribution_over_stored_profiles_uses_their_vectors(pg, federalis
         user = pg.people.create_profile(author.title())
         for r in [r for r in undisputed(federalist) if r["author"] == author][:3]:
             pg.library.add_sample(user["id"], text=r["text"][:3000], title=r["title"])
-    docs = profile_docs(pg)
+    docs = pg.attribution.profile_docs()
     assert len(docs) == 6 and all(d.vector is not None and d.vector.shape == (384,) for d in docs)
     result = attribute(docs, "dense")
     assert result.n == 6 and 0 <= result.accuracy <= 1

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from playground import Settings
-from playground.research.attribution import Doc, attribute, profile_docs
+from playground.research.attribution import Doc, attribute
 from playground.research.eval_stats import paired_table
 from playground.research.evaluation import build_attributor, evaluate_profile
 from tests.conftest import FEDERALIST, ROOT
@@ -56,7 +56,7 @@ def test_trained_attribution_over_stored_profiles_with_two_samples_each_uses_two
         pg.library.add_sample(kid["id"], text=text)
     for text in PLAIN + [PLAIN[0].replace("Tuesday", "Friday").replace("spring fair", "harvest supper")]:
         pg.library.add_sample(clerk["id"], text=text)
-    result = attribute(profile_docs(pg), "trained")
+    result = attribute(pg.attribution.profile_docs(), "trained")
     assert result.n == 4 and result.folds == 2 and "2-fold" in result.protocol
 
 

@@ -15,6 +15,7 @@ from playground.people.directory import People
 from playground.pipeline.conversations import Conversations
 from playground.pipeline.scoping import Scoping
 from playground.pipeline.summaries import Summaries
+from playground.research.attribution import Attribution
 from playground.research.preferences import Preferences
 from playground.research.probes.judge import Judge
 from playground.research.study import Studies
@@ -151,7 +152,8 @@ def test_callers_use_the_parts_the_front_door_forwards_nothing():
     already answer to, so each call names the part that holds the behaviour (and a type checker can follow it)."""
     parts = {"people": People, "library": WritingLibrary, "scoping": Scoping, "conversations": Conversations,
              "models": ModelChoice, "studies": Studies, "summaries": Summaries, "style": StyleCards,
-             "judge": Judge, "preferences": Preferences}
+             "judge": Judge, "preferences": Preferences,
+             "attribution": Attribution}
     part_methods = {name for cls in parts.values() for name in vars(cls) if not name.startswith("_")}
     own = {name for name in vars(Playground) if not name.startswith("_")}
     assert own & part_methods == set(), "call these through their part"
