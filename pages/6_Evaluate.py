@@ -8,7 +8,7 @@ from components.setup import need_profile, page_setup, show_error, visible_profi
 from playground import RETRIEVERS, InvalidInput, PlaygroundError
 from playground.research.attribution import METHODS, attribute
 from playground.research.eval_stats import evaluation_csv
-from playground.research.evaluation import CONDITIONS, METRICS, build_attributor, evaluate_profile
+from playground.research.evaluation import CONDITIONS, METRICS
 from playground.research.trained_attribution import explain
 from playground.wording import metric_name, plural
 
@@ -85,10 +85,11 @@ if st.button("Run evaluation", type="primary", key="eval_run"):
     bar = st.progress(0.0, text="Generating…")
     try:
         held = [s["id"] for s in pg.library.list_samples(profile["id"])[-int(holdout):]]
-        attributor = build_attributor(pg, visible_profiles(pg), held)
-        result = evaluate_profile(pg, profile["id"], holdout=int(holdout), conditions=conditions, retriever=retriever,
-                                  progress=lambda d, t: bar.progress(d / t, text=f"generation {d} of {t}"),
-                                  attributor=attributor)
+        attributor = pg.evaluation.build_attributor(visible_profiles(pg), held)
+        result = pg.evaluation.evaluate_profile(profile["id"], holdout=int(holdout), conditions=conditions,
+                                                retriever=retriever,
+                                                progress=lambda d, t: bar.progress(d / t, text=f"generation {d} of {t}"),
+                                                attributor=attributor)
     except PlaygroundError as e:
         show_error(e)
     else:

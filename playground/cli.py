@@ -17,7 +17,6 @@ from playground import GRANULARITIES, RETRIEVERS, Playground, PlaygroundError, R
 from playground.library.corpus import CorpusDoc, read_corpus
 from playground.library.privacy_scan import scan_files
 from playground.research.attribution import METHODS
-from playground.research.evaluation import evaluate_corpus
 from playground.research.routes import routes_with_counts
 from playground.research.training_export import preference_pairs, split_counts, to_jsonl, user_training_set, write_jsonl
 
@@ -161,9 +160,9 @@ def cmd_evaluate(pg: Playground, args: argparse.Namespace) -> int:
     docs = _read_corpus(args)
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     with _stopped_cleanly():
-        result = evaluate_corpus(pg, args.corpus, docs, per_author=args.per_author, holdout=args.holdout,
-                                 authors=args.authors, conditions=conditions, retriever=args.retriever, k=args.k,
-                                 max_tokens=args.max_tokens, rows=args.rows)
+        result = pg.evaluation.evaluate_corpus(args.corpus, docs, per_author=args.per_author, holdout=args.holdout,
+                                               authors=args.authors, conditions=conditions, retriever=args.retriever,
+                                               k=args.k, max_tokens=args.max_tokens, rows=args.rows)
     _out(result)
     return 0
 

@@ -24,6 +24,7 @@ from playground.pipeline.retrieval import RetrievalOptions, Retriever
 from playground.pipeline.scoping import AUTO_MIN_CHUNKS, GRANULARITIES, Scoping
 from playground.pipeline.summaries import Summaries
 from playground.research.attribution import Attribution
+from playground.research.evaluation import Evaluation
 from playground.research.preferences import Preferences
 from playground.research.probes import counterfactual
 from playground.research.probes.judge import Judge
@@ -65,6 +66,8 @@ class Playground:
         self.preferences = Preferences(self.db)
         self.judge = Judge(self.db, self.people, self.conversations, self.models, self.studies)
         self.chunker = self.library.chunker
+        self.evaluation = Evaluation(self.settings, self.tokenizer, self.embedder, self.retriever, self.people,
+                                     self.library, self.scoping, self.models, self._scratch_evaluation)
         self.attribution = Attribution(self.vectors, self.people, self.library, self.settings, self.embedder,
                                        self.chunker)
         self.moved_from_shared_default = move_from_shared_default(self.db, self.vectors)
@@ -94,6 +97,11 @@ class Playground:
         with scratch_folder(self.settings.data_dir, prefix) as tmp:  # removed after any stop (stores.scratch)
             settings = dataclasses.replace(self.settings, data_dir=tmp, chroma_host="", **overrides)
             yield Playground(settings, embedder=self.embedder, backend=self.backend)
+
+    @contextlib.contextmanager
+    def _scratch_evaluation(self) -> Iterator[Evaluation]:
+        with self.scratch("playground-eval-") as temp:
+            yield temp.evaluation
 
     # -- operations that span parts --------------------------------------------------------------------------------
     def create_persona_with_examples(self, name: str, description: str, style_guidance: str = "",

@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 from playground import Playground, RetrievalOptions, Settings
-from playground.research.evaluation import evaluate_profile
 from playground.stores.personal_data import REMOVED_ANSWER
 from playground.stores.vectors import persona_collection, user_collection
 from playground.workshop import reset_all
@@ -83,7 +82,7 @@ def make_world(pg: Playground, marker: str, engine: bool) -> dict:
             pg.studies.generate_answers(bob_p["id"], task)
             ratings = {s: {"tone": 3, "relevance": 3, "accuracy": 3} for s in "AB"}
             pg.studies.judge(alice_p["id"], task, "A", ratings, f"because of {marker}")
-        evaluate_profile(pg, alice, holdout=1, conditions=["user", "global"], max_tokens=8)
+        pg.evaluation.evaluate_profile(alice, holdout=1, conditions=["user", "global"], max_tokens=8)
     pg.summaries.save_summary(alice, f"Writes about gardens and {marker}.")
     pg.preferences.record_preference(alice, f"compare {marker}", ["user", "global"], "user", {}, f"liked {marker}")
     # Exports are built on request (downloads); build them all, as an admin would, to prove none leaves a file.

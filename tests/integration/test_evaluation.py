@@ -10,7 +10,7 @@ import pytest
 
 from playground import RetrievalOptions, Settings
 from playground.research.attribution import Doc, attribute
-from playground.research.evaluation import evaluate_profile, meteor, rouge
+from playground.research.evaluation import meteor, rouge
 from tests.conftest import FEDERALIST, ROOT
 
 UNDISPUTED = ["--drop-where", "traditionally_disputed=true", "--drop-where", "author=MADISON_HAMILTON"]
@@ -88,8 +88,8 @@ def test_llama_cpp_engine_evaluation_never_retrieves_the_held_out_text(llm_env, 
     uid = users["HAMILTON"]["id"]
     held = [s["id"] for s in pg.library.list_samples(uid)[-1:]]
     held_chunks = {c["text"] for c in pg.db.query("SELECT text FROM chunks WHERE sample_id = ?", (held[0],))}
-    result = evaluate_profile(pg, uid, holdout=held, conditions=["user", "persona", "global", "none"],
-                              retriever="hybrid", k=8, max_tokens=20)
+    result = pg.evaluation.evaluate_profile(uid, holdout=held, conditions=["user", "persona", "global", "none"],
+                                            retriever="hybrid", k=8, max_tokens=20)
     assert {r.condition for r in result.rows} == {"user", "persona", "global", "none"}
     for row in result.rows:
         assert row.output.strip() and not row.error

@@ -13,7 +13,6 @@ import pytest
 from playground import Settings
 from playground.research.attribution import Doc, attribute
 from playground.research.eval_stats import paired_table
-from playground.research.evaluation import build_attributor, evaluate_profile
 from tests.conftest import FEDERALIST, ROOT
 
 UNDISPUTED = ["--drop-where", "traditionally_disputed=true", "--drop-where", "author=MADISON_HAMILTON"]
@@ -118,9 +117,9 @@ def test_llama_cpp_engine_evaluation_reports_style_metrics_and_the_card_never_se
     for text in CHATTY:
         pg.library.add_sample(clerk["id"], text=text)
     held = [pg.library.list_samples(kim["id"])[-1]["id"]]
-    attributor = build_attributor(pg, pg.people.list_profiles(), held)
-    result = evaluate_profile(pg, kim["id"], holdout=held, conditions=["user", "user+style", "global"],
-                              max_tokens=16, attributor=attributor)
+    attributor = pg.evaluation.build_attributor(pg.people.list_profiles(), held)
+    result = pg.evaluation.evaluate_profile(kim["id"], holdout=held, conditions=["user", "user+style", "global"],
+                                            max_tokens=16, attributor=attributor)
     rows = {r.condition: r for r in result.rows}
     assert set(rows) == {"user", "user+style", "global"} and not any(r.error for r in rows.values())
     style_prompt = " ".join(m["content"] for m in rows["user+style"].messages)
