@@ -39,9 +39,8 @@ def main() -> None:
     a = ap.parse_args()
     pg = fresh_playground(PLAYGROUND_LLM_BACKEND="embedded", PLAYGROUND_TEMPERATURE="0",
                           PLAYGROUND_MAX_TOKENS=str(a.max_tokens))
-    from playground.demo import load_demo_data
 
-    profiles = {p["display_name"]: p for p in load_demo_data(pg)}
+    profiles = {p["display_name"]: p for p in pg.demo.load_demo_data()}
     rows = []
     for label, sampling in CANDIDATES.items():
         if a.only and a.only not in label:

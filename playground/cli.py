@@ -173,11 +173,9 @@ def cmd_attribution(pg: Playground, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(pg: Playground, args: argparse.Namespace) -> int:
-    from playground.demo import load_demo_data
-
     _out([{k: p[k] for k in ("id", "display_name", "occupation", "location", "interests", "preferred_tone")}
           | {"samples": [s["title"] for s in pg.library.list_samples(p["id"])]}
-          for p in load_demo_data(pg, essays_per_author=args.essays)])
+          for p in pg.demo.load_demo_data(essays_per_author=args.essays)])
     return 0
 
 

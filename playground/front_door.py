@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from playground.demo import Demo
 from playground.library.samples import WritingLibrary
 from playground.library.server_move import move_from_shared_default
 from playground.models.embeddings import Embedder, SentenceTransformerEmbedder, Tokenizer, default_model_path
@@ -66,6 +67,7 @@ class Playground:
         self.preferences = Preferences(self.db)
         self.judge = Judge(self.db, self.people, self.conversations, self.models, self.studies)
         self.chunker = self.library.chunker
+        self.demo = Demo(self.people, self.library)
         self.evaluation = Evaluation(self.settings, self.tokenizer, self.embedder, self.retriever, self.people,
                                      self.library, self.scoping, self.models, self._scratch_evaluation)
         self.attribution = Attribution(self.vectors, self.people, self.library, self.settings, self.embedder,

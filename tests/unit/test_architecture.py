@@ -8,6 +8,7 @@ import ast
 import re
 from pathlib import Path
 
+from playground.demo import Demo
 from playground.front_door import Playground
 from playground.library.samples import WritingLibrary
 from playground.models.selection import ModelChoice
@@ -154,7 +155,8 @@ def test_callers_use_the_parts_the_front_door_forwards_nothing():
     parts = {"people": People, "library": WritingLibrary, "scoping": Scoping, "conversations": Conversations,
              "models": ModelChoice, "studies": Studies, "summaries": Summaries, "style": StyleCards,
              "judge": Judge, "preferences": Preferences,
-             "attribution": Attribution, "evaluation": Evaluation}
+             "attribution": Attribution, "evaluation": Evaluation,
+             "demo": Demo}
     part_methods = {name for cls in parts.values() for name in vars(cls) if not name.startswith("_")}
     own = {name for name in vars(Playground) if not name.startswith("_")}
     assert own & part_methods == set(), "call these through their part"
