@@ -180,10 +180,8 @@ def cmd_demo(pg: Playground, args: argparse.Namespace) -> int:
 
 
 def cmd_fact_recall(pg: Playground, args: argparse.Namespace) -> int:
-    from playground.research.fact_recall import fact_recall
-
-    result = fact_recall(pg, questions_per_person=args.questions, max_tokens=args.max_tokens,
-                         progress=_count_answers)
+    result = pg.fact_recall.fact_recall(questions_per_person=args.questions, max_tokens=args.max_tokens,
+                                        progress=_count_answers)
     sys.stderr.write("\n")
     if not args.rows:
         result.pop("rows")

@@ -26,6 +26,7 @@ from playground.pipeline.scoping import AUTO_MIN_CHUNKS, GRANULARITIES, Scoping
 from playground.pipeline.summaries import Summaries
 from playground.research.attribution import Attribution
 from playground.research.evaluation import Evaluation
+from playground.research.fact_recall import FactRecall
 from playground.research.preferences import Preferences
 from playground.research.probes import counterfactual
 from playground.research.probes.judge import Judge
@@ -70,6 +71,8 @@ class Playground:
         self.demo = Demo(self.people, self.library)
         self.evaluation = Evaluation(self.settings, self.tokenizer, self.embedder, self.retriever, self.people,
                                      self.library, self.scoping, self.models, self._scratch_evaluation)
+        self.fact_recall = FactRecall(self.people, self.library, self.conversations, self.models,
+                                      self._scratch_fact_recall)
         self.attribution = Attribution(self.vectors, self.people, self.library, self.settings, self.embedder,
                                        self.chunker)
         self.moved_from_shared_default = move_from_shared_default(self.db, self.vectors)
@@ -104,6 +107,11 @@ class Playground:
     def _scratch_evaluation(self) -> Iterator[Evaluation]:
         with self.scratch("playground-eval-") as temp:
             yield temp.evaluation
+
+    @contextlib.contextmanager
+    def _scratch_fact_recall(self, **overrides: Any) -> Iterator[FactRecall]:
+        with self.scratch("playground-facts-", **overrides) as temp:
+            yield temp.fact_recall
 
     # -- operations that span parts --------------------------------------------------------------------------------
     def create_persona_with_examples(self, name: str, description: str, style_guidance: str = "",

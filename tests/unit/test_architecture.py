@@ -18,6 +18,7 @@ from playground.pipeline.scoping import Scoping
 from playground.pipeline.summaries import Summaries
 from playground.research.attribution import Attribution
 from playground.research.evaluation import Evaluation
+from playground.research.fact_recall import FactRecall
 from playground.research.preferences import Preferences
 from playground.research.probes.judge import Judge
 from playground.research.study import Studies
@@ -156,7 +157,7 @@ def test_callers_use_the_parts_the_front_door_forwards_nothing():
              "models": ModelChoice, "studies": Studies, "summaries": Summaries, "style": StyleCards,
              "judge": Judge, "preferences": Preferences,
              "attribution": Attribution, "evaluation": Evaluation,
-             "demo": Demo}
+             "demo": Demo, "fact_recall": FactRecall}
     part_methods = {name for cls in parts.values() for name in vars(cls) if not name.startswith("_")}
     own = {name for name in vars(Playground) if not name.startswith("_")}
     assert own & part_methods == set(), "call these through their part"
