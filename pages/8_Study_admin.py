@@ -15,7 +15,7 @@ from playground.people import privacy
 from playground.research import admin_guard
 from playground.research import study as studies
 from playground.wording import plural
-from playground.workshop import PAGES, get_preset, reset_all, set_preset
+from playground.workshop import PAGES
 
 pg = page_setup("Study admin", "For researchers and instructors: create studies, follow progress, export the data, "
                 "and set up a workshop.", icon="🗂️")
@@ -193,7 +193,7 @@ with tab_studies:
                 st.rerun()
 
 with tab_workshop:
-    preset = get_preset(pg)
+    preset = pg.workshop.get_preset()
     with st.form("admin_preset"):
         hidden = st.multiselect("Pages participants do not see", PAGES, default=preset["hidden_pages"],
                                 key="admin_hidden")
@@ -214,8 +214,8 @@ with tab_workshop:
                                        "off": "never"}.get, key="admin_redact")
         if st.form_submit_button("Apply to everyone"):
             switched_on = private and not preset["private_profiles"]
-            set_preset(pg, {"hidden_pages": hidden, "hide_controls": hide_controls, "fixed_model": fixed,
-                            "private_profiles": private, "redact_uploads": redact})
+            pg.workshop.set_preset({"hidden_pages": hidden, "hide_controls": hide_controls, "fixed_model": fixed,
+                                    "private_profiles": private, "redact_uploads": redact})
             n = privacy.hide_existing(pg.db) if switched_on else 0
             flash("success", "Workshop preset applied to every browser on this server." +
                   (f" Private profiles are on: {plural(n, 'existing profile')} hidden from every browser." if n
@@ -250,7 +250,7 @@ with tab_workshop:
                        key="admin_reset_sure")
     if st.button("Reset all data", disabled=not sure, key="admin_reset_all"):
         try:
-            n = reset_all(pg)
+            n = pg.workshop.reset_all()
         except PlaygroundError as e:
             show_error(e)
         else:

@@ -36,6 +36,7 @@ from playground.settings import Settings
 from playground.stores.db import Database
 from playground.stores.scratch import scratch_folder
 from playground.stores.vectors import VectorStore, server_database
+from playground.workshop import Workshop
 
 __all__ = ["AUTO_MIN_CHUNKS", "GRANULARITIES", "Playground", "Turn"]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -57,6 +58,7 @@ class Playground:
         self.models = ModelChoice(self.settings, self.db, backend)
         self.retriever = Retriever(self.db, self.vectors, self.embed_query)
         self.people = People(self.db, self.vectors, self.settings)
+        self.workshop = Workshop(self.db, self.settings, self.people)
         self.library = WritingLibrary(self.db, self.vectors, self.embedder, self.tokenizer, self.settings, self.people)
         self.scoping = Scoping(self.db, self.people, self.library, self.embedder)
         self.summaries = Summaries(self.db, self.people, self.library, self.tokenizer, self.models)

@@ -5,7 +5,6 @@ import json
 
 from playground import Playground, Settings
 from playground.research.routes import ROUTES
-from playground.workshop import set_preset
 from tests.app.conftest import button, make_user, no_errors, start, texts
 
 WRITING = ("I sail on the estuary every weekend. The tide tables rule my life, and I plan every trip around the ebb. "
@@ -67,7 +66,7 @@ def test_an_unlocked_admin_exports_a_studys_preference_pairs(no_llm_env, set_env
 
 
 def test_a_workshop_can_hide_the_page(no_llm_env, set_env):
-    set_preset(Playground(Settings.from_env(no_llm_env)), {"hidden_pages": ["Beyond prompting"]})
+    Playground(Settings.from_env(no_llm_env)).workshop.set_preset({"hidden_pages": ["Beyond prompting"]})
     at = start(no_llm_env, set_env)
     assert not any(link.proto.label == "Beyond prompting" for link in at.sidebar.get("page_link"))
     at.switch_page("pages/9_Beyond_prompting.py").run()

@@ -5,7 +5,6 @@ from streamlit.testing.v1 import AppTest
 
 from components.state import BROWSER
 from playground import Playground, Settings
-from playground.workshop import set_preset
 from tests.app.conftest import button, new_name_box, no_errors, start, texts
 from tests.conftest import ROOT
 
@@ -17,7 +16,7 @@ def names(at):
 
 def test_each_browser_sees_only_its_own_profiles(no_llm_env, set_env):
     pg = Playground(Settings.from_env(no_llm_env))
-    set_preset(pg, {"private_profiles": True})
+    pg.workshop.set_preset({"private_profiles": True})
     pg.people.create_profile("Demo person")  # public, like the demo data
     s = pg.studies.create_study("Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
     pg.studies.join(s["code"], "P01")
@@ -50,7 +49,7 @@ def resume(at: AppTest, code: str) -> None:
 
 def test_the_address_bar_never_shows_the_resume_code_and_a_photographed_link_gives_nothing(no_llm_env, set_env):
     pg = Playground(Settings.from_env(no_llm_env))
-    set_preset(pg, {"private_profiles": True})
+    pg.workshop.set_preset({"private_profiles": True})
     at = start(no_llm_env, set_env)
     at.switch_page("pages/1_Profile.py").run()
     new_name_box(at).input("Cleo")
@@ -118,7 +117,7 @@ def test_the_personas_page_never_names_other_browsers_members(no_llm_env, set_en
     from tests.app.conftest import texts
 
     pg = Playground(Settings.from_env(no_llm_env))
-    set_preset(pg, {"private_profiles": True})
+    pg.workshop.set_preset({"private_profiles": True})
     persona = pg.people.list_personas()[0]
     pg.people.create_profile("Demo person", persona_id=persona["id"])  # public
     pg.people.create_profile("Ana Mine", owner_token="otter-maple-flint-11", persona_id=persona["id"],
@@ -144,7 +143,7 @@ def test_the_address_bar_cannot_claim_the_admin_or_a_study_participant(no_llm_en
     env = {**no_llm_env, "PLAYGROUND_ADMIN_PASSPHRASE": "open sesame"}
     pg = Playground(Settings.from_env(env))
     pg.people.create_profile("Early bird", notes="my biopsy result came back")
-    set_preset(pg, {"private_profiles": True})
+    pg.workshop.set_preset({"private_profiles": True})
     from playground.people import privacy
 
     assert privacy.hide_existing(pg.db) == 1

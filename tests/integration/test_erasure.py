@@ -21,7 +21,6 @@ import pytest
 from playground import Playground, RetrievalOptions, Settings
 from playground.stores.personal_data import REMOVED_ANSWER
 from playground.stores.vectors import persona_collection, user_collection
-from playground.workshop import reset_all
 from tests.conftest import ROOT
 
 GARDEN = ("We grow tomatoes, beans and squash in raised beds behind the house. Every spring we turn the compost, "
@@ -101,7 +100,7 @@ def delete_by(route: str, pg: Playground, world: dict, env: dict[str, str]) -> N
     elif route == "study participant deletion":
         pg.studies.delete_participant(world["alice_p"]["id"])
     elif route == "workshop reset":
-        reset_all(pg)
+        pg.workshop.reset_all()
     else:
         raise AssertionError(route)
 

@@ -23,6 +23,7 @@ from playground.research.preferences import Preferences
 from playground.research.probes.judge import Judge
 from playground.research.study import Studies
 from playground.research.stylecard import StyleCards
+from playground.workshop import Workshop
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "playground"
@@ -157,7 +158,8 @@ def test_callers_use_the_parts_the_front_door_forwards_nothing():
              "models": ModelChoice, "studies": Studies, "summaries": Summaries, "style": StyleCards,
              "judge": Judge, "preferences": Preferences,
              "attribution": Attribution, "evaluation": Evaluation,
-             "demo": Demo, "fact_recall": FactRecall}
+             "demo": Demo, "fact_recall": FactRecall,
+             "workshop": Workshop}
     part_methods = {name for cls in parts.values() for name in vars(cls) if not name.startswith("_")}
     own = {name for name in vars(Playground) if not name.startswith("_")}
     assert own & part_methods == set(), "call these through their part"
