@@ -44,7 +44,7 @@ def render_judge(pg: Playground, study_id: str, code: str) -> None:
 
             try:
                 pg.judge.judge_study(study_id, judge.check_template(template), model=status.model,
-                                  progress=progress)
+                                     progress=progress)
             except PlaygroundError as e:
                 show_error(e)
             bar.empty()

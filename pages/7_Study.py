@@ -48,8 +48,8 @@ elif not participant and q.get("study"):
     if online.get("participant_param") and q.get(online["participant_param"]):
         try:
             participant = pg.studies.join(q["study"], q[online["participant_param"]],
-                                       external={"study": q.get(online.get("study_param") or "", ""),
-                                                 "session": q.get(online.get("session_param") or "", "")})
+                                          external={"study": q.get(online.get("study_param") or "", ""),
+                                                    "session": q.get(online.get("session_param") or "", "")})
         except PlaygroundError as e:
             show_error(e)
             st.info("If you started this study before, type your participant ID and resume code below.")

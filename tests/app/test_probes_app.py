@@ -102,7 +102,7 @@ def test_study_admin_shows_the_judges_agreement_and_checks_the_edited_prompt(no_
     env = {**no_llm_env, "PLAYGROUND_ADMIN_PASSPHRASE": "sesame"}
     pg = Playground(Settings.from_env(env))
     s = pg.studies.create_study("Pilot", "Agree?", [{"mode": "user"}, {"mode": "global"}],
-                             [f"Task {n}" for n in range(8)])
+                                [f"Task {n}" for n in range(8)])
     p = pg.studies.join(s["code"], "P1")
     th = judge.template_hash(judge.DEFAULT_TEMPLATE)
     ratings = json.dumps({slot: {q["id"]: 3 for q in s["questions"]} for slot in "AB"})

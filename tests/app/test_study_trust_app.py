@@ -30,7 +30,7 @@ def test_an_attendee_cannot_rewrite_or_delete_the_persona_of_a_running_study(no_
 def test_study_ratings_start_unanswered(no_llm_env, set_env):
     pg = Playground(Settings.from_env(no_llm_env))
     s = pg.studies.create_study("Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"],
-                             questions=["It sounds like me."])
+                                questions=["It sounds like me."])
     p = pg.studies.join(s["code"], "P01")
     pg.studies.consent(p["id"])
     pg.studies.skip_writing(p["id"])

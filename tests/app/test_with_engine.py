@@ -56,7 +56,7 @@ def test_llama_cpp_engine_compare_three_granularities_and_record_a_preference(ap
 def test_llama_cpp_engine_blind_study_never_shows_a_condition(llm_env, set_env):
     pg = Playground(Settings.from_env(llm_env))
     s = pg.studies.create_study("Pilot", "Please agree.", [{"mode": "user"}, {"mode": "global"}],
-                             ["Plan my weekend.", "What should I cook?"], blind=True)
+                                ["Plan my weekend.", "What should I cook?"], blind=True)
     at = start(llm_env, set_env)
     at.switch_page("pages/7_Study.py").run()
     at.text_input(key="study_code").input(s["code"])

@@ -109,7 +109,7 @@ def run_the_probes(page, env: dict[str, str], gate: Gate) -> None:
         shot(page, "bias-probe", full_page=True)
 
         s = pg.studies.create_study("Pilot", "Agree?", [{"mode": "user"}, {"mode": "global"}],
-                                 ["Plan my weekend.", "What should I cook?"])
+                                    ["Plan my weekend.", "What should I cook?"])
         p = pg.studies.join(s["code"], "P1")
         pg.studies.consent(p["id"])
         pg.library.add_sample(pg.studies.get_participant(p["id"])["profile_id"], text=WRITING, title="sea")

@@ -71,7 +71,7 @@ def seed(env: dict[str, str], embedder, base: str) -> dict[str, str]:
     answered.answer, answered.status = "**Bold** is fine. " + payloads(base, "ans"), "complete"
     pg.conversations.save_answer(answered)  # an answer as a model could have written it (e.g. copying a shared snippet)
     study = pg.studies.create_study(short(base, "sn"), "Please agree. " + payloads(base, "sc"),
-                                 [{"mode": "user"}, {"mode": "global"}], [payloads(base, "sp")])
+                                    [{"mode": "user"}, {"mode": "global"}], [payloads(base, "sp")])
     participant = pg.studies.join(study["code"], "P01")
     return {"alice": alice["id"], "bob": bob["id"], "resume": participant["resume_token"]}
 

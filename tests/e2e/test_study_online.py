@@ -20,11 +20,11 @@ def test_online_study_from_a_prolific_url_to_the_completion_code(page, llm_env):
     env = {**llm_env, "PLAYGROUND_MAX_TOKENS": "40"}
     pg = Playground(Settings.from_env(env))
     s = pg.studies.create_study("Online pilot", "I agree to take part.", [{"mode": "user"}, {"mode": "global"}],
-                             ["Plan my weekend.", "What should I cook?"], questions=["It sounds like me."],
-                             settings={"participant_param": "PROLIFIC_PID", "study_param": "STUDY_ID",
-                                       "session_param": "SESSION_ID", "completion_code": "C1A2B3",
-                                       "redirect_url": "https://app.prolific.com/submissions/complete?cc=C1A2B3",
-                                       "min_tasks": 1, "attention_check": True})
+                                ["Plan my weekend.", "What should I cook?"], questions=["It sounds like me."],
+                                settings={"participant_param": "PROLIFIC_PID", "study_param": "STUDY_ID",
+                                          "session_param": "SESSION_ID", "completion_code": "C1A2B3",
+                                          "redirect_url": "https://app.prolific.com/submissions/complete?cc=C1A2B3",
+                                          "min_tasks": 1, "attention_check": True})
     with streamlit_server(env) as url:
         page.goto(f"{url}/Study?study={s['code']}&PROLIFIC_PID=5f3c0a1b2c3d4e5f6a7b8c9d&STUDY_ID=S1&SESSION_ID=X9")
         page.get_by_text("I have read this and agree").click()

@@ -112,12 +112,12 @@ def test_study_participants_and_workshop_users_never_receive_each_others_writing
     workshop_secret, study_secret, fellow_secret = marker(), marker(), marker()
     sharer(pg, persona, workshop_secret)
     study = pg.studies.create_study("Garden study", "I agree.", [{"mode": "persona"}, {"mode": "global"}], [QUESTION],
-                            persona_id=persona)
+                                    persona_id=persona)
     p1, p2 = pg.studies.join(study["code"], "P01"), pg.studies.join(study["code"], "P02")
     sharer(pg, persona, study_secret, profile_id=p1["profile_id"])
     sharer(pg, persona, fellow_secret, profile_id=p2["profile_id"])
     other = pg.studies.create_study("Other study", "I agree.", [{"mode": "persona"}, {"mode": "global"}], [QUESTION],
-                            persona_id=persona)
+                                    persona_id=persona)
     q = pg.studies.join(other["code"], "Q01")
     pg.people.update_profile(q["profile_id"], persona_id=persona)
     bob = pg.people.create_profile("Bob", persona_id=persona)["id"]

@@ -44,7 +44,7 @@ def make_world(pg: Playground, marker: str, engine: bool) -> dict:
     persona = pg.create_persona_with_examples("Gardeners", "You are talking with people who grow vegetables at home.",
                                 examples=["Our allotment gives more courgettes than we can eat."])["id"]
     study = pg.studies.create_study("Garden study", "I agree.", [{"mode": "persona"}, {"mode": "user"}],
-                            ["How should I water my garden?"], blind=False, persona_id=persona)
+                                    ["How should I water my garden?"], blind=False, persona_id=persona)
     alice_p, bob_p = pg.studies.join(study["code"], f"P01{marker}"), pg.studies.join(study["code"], "P02")
     alice, bob = alice_p["profile_id"], bob_p["profile_id"]
     pg.people.update_profile(alice, display_name=f"Alice {marker}", notes=f"my notes {marker}", persona_id=persona,

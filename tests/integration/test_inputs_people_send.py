@@ -102,7 +102,7 @@ def test_a_blind_persona_study_runs_for_participants_with_no_persona(llm_env, em
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
     persona = next(p for p in pg.people.list_personas() if p["examples"])
     s = pg.studies.create_study("Personas", "I agree.", [{"mode": "persona"}, {"mode": "user"}],
-                        ["Plan my weekend.", "Explain taxes to me."], blind=True, persona_id=persona["id"])
+                                ["Plan my weekend.", "Explain taxes to me."], blind=True, persona_id=persona["id"])
     p = pg.studies.join(s["code"], "P01")
     assert pg.people.get_profile(p["profile_id"])["persona_id"] is None
     pg.studies.consent(p["id"])

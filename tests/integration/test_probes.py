@@ -189,7 +189,7 @@ def test_shipped_bias_questions_are_neutral_and_the_gender_attribute_is_optional
 
 def _study_with_judgements(pg: Playground, choices: list[str]) -> dict:
     s = pg.studies.create_study("Pilot", "Agree?", [{"mode": "user"}, {"mode": "global"}],
-                             [f"Task {n}" for n in range(len(choices))])
+                                [f"Task {n}" for n in range(len(choices))])
     p = pg.studies.join(s["code"], "P1")
     pg.studies.consent(p["id"])
     return {"study": s, "participant": p}

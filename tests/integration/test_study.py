@@ -85,12 +85,12 @@ def test_llama_cpp_engine_full_participant_flow_export_and_deletion(llm_env, emb
             pg.studies.judge(p["id"], task, "A", {"A": {"tone": 4}, "B": {"how I feel": 3}})
         user_slot = "AB"[p["pairs"][task].index("c1")]  # where counterbalancing put the user condition
         pg.studies.judge(p["id"], task, [user_slot, "none"][task],
-                 {"A": {"tone": 4, "relevance": 5, "accuracy": 3}, "B": {"tone": 2, "relevance": 2, "accuracy": 3}},
-                 "A sounded like me.")
+                         {"A": {"tone": 4, "relevance": 5, "accuracy": 3}, "B": {"tone": 2, "relevance": 2, "accuracy": 3}},
+                         "A sounded like me.")
     pg.studies.generate_answers(other["id"], 0)
     assert other["pairs"][0] == ["c1", "c2"] and p["pairs"][0] == ["c2", "c1"]
     pg.studies.judge(other["id"], 0, "A", {"A": {"tone": 1, "relevance": 1, "accuracy": 1},
-                                       "B": {"tone": 5, "relevance": 5, "accuracy": 5}})
+                                           "B": {"tone": 5, "relevance": 5, "accuracy": 5}})
     assert [r["done"] for r in pg.studies.progress(s["id"])] == [1, 2]
 
     frame = pd.read_csv(io.StringIO(pg.studies.export_csv(s["id"])))

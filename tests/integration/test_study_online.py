@@ -31,14 +31,14 @@ attention_check = true
 def fake_answers(pg, p, task):
     for slot, cid in zip("AB", p["pairs"][task]):
         pg.studies.log_event(p["id"], "answer", {"task": task, "slot": slot, "condition": cid, "trace_id": f"t{slot}",
-                                             "text": "An answer " * (3 if slot == "A" else 9), "status": "complete",
-                                             "snippets": []})
+                                                 "text": "An answer " * (3 if slot == "A" else 9), "status": "complete",
+                                                 "snippets": []})
 
 
 def test_online_participant_needs_the_minimum_then_gets_the_completion_code(pg):
     s = pg.studies.create_study("Online", "Agree?", [{"mode": "user"}, {"mode": "global"}], ["a?", "b?", "c?"],
-                        settings={"participant_param": "PROLIFIC_PID", "completion_code": "C1A2B3", "min_tasks": 2,
-                                  "attention_check": True})
+                                settings={"participant_param": "PROLIFIC_PID", "completion_code": "C1A2B3", "min_tasks": 2,
+                                          "attention_check": True})
     p = pg.studies.join(s["code"], "5f3c0a1b2c3d4e5f6a7b8c9d", external={"study": "S1", "session": "X9"})
     pg.studies.consent(p["id"])
     assert pg.studies.answer_attention(p["id"], "Red") is False
@@ -59,7 +59,7 @@ def test_online_participant_needs_the_minimum_then_gets_the_completion_code(pg):
 
 def test_the_preview_counts_nothing_and_leaves_nothing(pg):
     s = pg.studies.create_study("Online", "Agree?", [{"mode": "user"}, {"mode": "global"}], ["a?"],
-                        settings={"completion_code": "DONE"})
+                                settings={"completion_code": "DONE"})
     with pytest.raises(InvalidInput, match="preview link"):
         pg.studies.join(s["code"], "", preview_key="guessed")
     key = pg.studies.new_preview_key(s["id"])

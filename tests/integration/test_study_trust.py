@@ -19,7 +19,7 @@ def fake_answers(pg, p, task, a="Short answer.", b="A much longer answer with ma
     """Answers as generate_answers logs them (the model is not what these tests attack)."""
     for slot, cid, text in (("A", p["pairs"][task][0], a), ("B", p["pairs"][task][1], b)):
         pg.studies.log_event(p["id"], "answer", {"task": task, "slot": slot, "condition": cid, "trace_id": f"t{slot}",
-                                             "text": text, "status": "complete", "snippets": []})
+                                                 "text": text, "status": "complete", "snippets": []})
 
 
 def test_an_invited_participant_id_cannot_be_claimed_by_someone_who_only_knows_it(pg):

@@ -68,7 +68,7 @@ def test_training_set_edge_cases(pg):
 def _answer(pg, participant, task, slot, text):
     """An answer event as generate_answers logs it (for the skip cases, which need exact texts)."""
     pg.studies.log_event(participant["id"], "answer", {"task": task, "slot": slot, "condition": "c1", "trace_id": "t",
-                                                   "text": text, "status": "complete", "model": "m"})
+                                                       "text": text, "status": "complete", "model": "m"})
 
 
 RATINGS = {"A": {"tone": 4, "relevance": 4, "accuracy": 4}, "B": {"tone": 2, "relevance": 2, "accuracy": 2}}
@@ -97,7 +97,7 @@ def test_preference_pairs_leave_out_ties_and_identical_answers_and_say_so(pg):
 def test_a_real_study_exports_one_pair_per_preferring_judgement(llm_env, embedder):
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
     s = pg.studies.create_study("Pilot", "I agree.", [{"mode": "user"}, {"mode": "global"}],
-                        ["Plan my weekend.", "Explain taxes to me."])
+                                ["Plan my weekend.", "Explain taxes to me."])
     people = [pg.studies.join(s["code"], code) for code in ("P01", "P02")]
     for who, (first, second) in zip(people, ROUNDS):
         pg.studies.consent(who["id"])

@@ -36,7 +36,7 @@ def world(pg: Playground, marker: str) -> dict:
     persona = pg.create_persona_with_examples("Gardeners", "People who grow vegetables.",
                                               examples=["Courgettes everywhere."])["id"]
     study = pg.studies.create_study("Garden study", "I agree.", [{"mode": "persona"}, {"mode": "global"}],
-                            ["How should I water my garden?"], blind=False, persona_id=persona)
+                                    ["How should I water my garden?"], blind=False, persona_id=persona)
     alice_p, bob_p = pg.studies.join(study["code"], "P01"), pg.studies.join(study["code"], "P02")
     for p in (alice_p, bob_p):
         pg.people.update_profile(p["profile_id"], persona_id=persona, share_with_persona=True)
