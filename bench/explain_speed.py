@@ -46,10 +46,9 @@ def main() -> None:
     ap.add_argument("--parallel", type=int, default=1)
     ap.add_argument("--skip-before", action="store_true", help="only the after run (no ratio)")
     args = ap.parse_args()
-    from playground.demo import load_demo_data
 
     pg = fresh_playground(PLAYGROUND_LLM_BACKEND="embedded", PLAYGROUND_TEMPERATURE="0")
-    people = load_demo_data(pg)
+    people = pg.demo.load_demo_data()
     hamilton = next(p for p in people if p["display_name"].startswith("Alexander Hamilton"))
     pg.warm_up()
     rows = []

@@ -69,12 +69,11 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=30)
     args = ap.parse_args()
 
-    from playground.demo import load_demo_data
     from playground.models.embedded_llm import EMBEDDED_SAMPLING, load_server
 
     pg = fresh_playground(PLAYGROUND_LLM_BACKEND="embedded", PLAYGROUND_TEMPERATURE="0",
                           PLAYGROUND_MAX_TOKENS=str(args.tokens), PLAYGROUND_HISTORY_TURNS="0")
-    hamilton = load_demo_data(pg, essays_per_author=1)[0]
+    hamilton = pg.demo.load_demo_data(essays_per_author=1)[0]
     pg.warm_up()
     mem_before = rss_mb()
     backend = pg.backend

@@ -44,10 +44,9 @@ def main() -> None:
     a = ap.parse_args()
     pg = fresh_playground(PLAYGROUND_LLM_BACKEND="embedded", PLAYGROUND_TEMPERATURE="0",
                           PLAYGROUND_MAX_TOKENS=str(a.max_tokens))
-    from playground.demo import load_demo_data
     from playground.pipeline.conversations import LOOP_MARKER, cut_marker
 
-    profiles = {p["display_name"]: p for p in load_demo_data(pg)}
+    profiles = {p["display_name"]: p for p in pg.demo.load_demo_data()}
     rows = []
     guarded = pg.models.settings
     for label, sampling in CANDIDATES.items():

@@ -43,13 +43,13 @@ def render_judge(pg: Playground, study_id: str, code: str) -> None:
                 bar.progress(min(done / max(total, 1), 1.0), text=f"{done} of {total} judged · now: {stage}")
 
             try:
-                judge.judge_study(pg, study_id, judge.check_template(template), model=status.model,
-                                  progress=progress)
+                pg.judge.judge_study(study_id, judge.check_template(template), model=status.model,
+                                     progress=progress)
             except PlaygroundError as e:
                 show_error(e)
             bar.empty()
     try:
-        report = judge.agreement_report(pg, study_id, judge.check_template(template))
+        report = pg.judge.agreement_report(study_id, judge.check_template(template))
     except PlaygroundError as e:
         show_error(e)
         return

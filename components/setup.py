@@ -74,9 +74,7 @@ def sidebar_key() -> str:
 
 
 def hidden_pages(pg: Playground) -> list[str]:
-    from playground.workshop import get_preset
-
-    return list(get_preset(pg).get("hidden_pages", []))
+    return list(pg.workshop.get_preset().get("hidden_pages", []))
 
 
 NAV = (("app.py", "Home", "🏠"), ("pages/1_Profile.py", "Profile", "👤"),
@@ -144,9 +142,7 @@ def _resume_box(pg: Playground, private: bool) -> None:
 
 def owner_token(pg: Playground) -> str:
     """What new profiles are tagged with: this browser's token in a private workshop, else '' (public)."""
-    from playground.workshop import get_preset
-
-    return browser_token() if get_preset(pg)["private_profiles"] else ""
+    return browser_token() if pg.workshop.get_preset()["private_profiles"] else ""
 
 
 def creator_code() -> str:
@@ -172,9 +168,7 @@ def read_only_note(profile: dict[str, Any]) -> None:
 
 def visible_profiles(pg: Playground) -> list[dict[str, Any]]:
     """The profiles this browser may see: all of them, or in a private workshop the public ones and its own."""
-    from playground.workshop import get_preset
-
-    return pg.people.list_profiles(visible_to=browser_token() if get_preset(pg)["private_profiles"] else None)
+    return pg.people.list_profiles(visible_to=browser_token() if pg.workshop.get_preset()["private_profiles"] else None)
 
 
 def _sidebar(pg: Playground) -> None:
@@ -198,9 +192,8 @@ def _sidebar(pg: Playground) -> None:
         else:
             st.session_state[state.PROFILE] = None
             st.info("No profiles yet. Create one on the Profile page, or load the demo data on Home.")
-        from playground.workshop import get_preset
 
-        _resume_box(pg, bool(get_preset(pg)["private_profiles"]))
+        _resume_box(pg, bool(pg.workshop.get_preset()["private_profiles"]))
         status = model_status(pg)
         if status.state == "busy" or (status.reachable and status.model):
             st.caption(f"Model: **{md(status.model or 'running')}** via {status.backend} ✓"

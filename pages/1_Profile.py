@@ -19,8 +19,6 @@ from components.setup import (
     show_error,
 )
 from playground import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED, PlaygroundError
-from playground.pipeline.summaries import generate_summary, get_summary, save_summary
-from playground.research.stylecard import ensure_style_card, measure_style_card, save_style_card
 
 pg = page_setup("Profile", "Static attributes about you go into the prompt in user mode. Nothing here is required "
                 "except a display name.", icon="👤")
@@ -96,7 +94,7 @@ with tab_edit:
         st.subheader("What the model thinks your writing is like")
         st.caption("Profile-augmented prompting: a model summarises your samples (style, tone, topics). You can edit "
                    "it; your edit is never overwritten. Turn it on in the Chat inspector.")
-        summary = get_summary(pg, profile["id"])
+        summary = pg.summaries.get_summary(profile["id"])
         if summary:
             if summary["stale"]:
                 st.warning("Your samples changed since this summary was written." +
@@ -109,16 +107,16 @@ with tab_edit:
         if s1.button("Write it with the model", key="profile_summary_generate"):
             st.session_state.pop(f"profile_summary_{profile['id']}", None)  # show the new text, not the old edit
             with st.spinner("Asking the model…"):
-                act(lambda: generate_summary(pg, profile["id"]), "Summary written.")
+                act(lambda: pg.summaries.generate_summary(profile["id"]), "Summary written.")
         if s2.button("Save my edit", key="profile_summary_save"):
-            act(lambda: save_summary(pg, profile["id"], text), "Your summary is saved and marked as edited by you.")
+            act(lambda: pg.summaries.save_summary(profile["id"], text), "Your summary is saved and marked as edited by you.")
 
         st.subheader("Your style card")
         st.caption("Measured from your samples, no model needed: the habits in which your writing differs most from "
                    "a reference of other writers, with the numbers beside each line. You can edit it; your edit is "
                    "never overwritten. Turn it on in the Chat inspector (“Add the style card”).")
         try:
-            card = ensure_style_card(pg, profile["id"])
+            card = pg.style.ensure_style_card(profile["id"])
         except PlaygroundError as e:
             show_error(e)
             card = None
@@ -137,10 +135,10 @@ with tab_edit:
                                      key=f"profile_style_card_{profile['id']}_{card['updated']}", height=90)
             c1, c2 = st.columns(2)
             if c1.button("Save my style card", key="profile_style_save"):
-                act(lambda: save_style_card(pg, profile["id"], card_text),
+                act(lambda: pg.style.save_style_card(profile["id"], card_text),
                     "Your style card is saved and marked as edited by you.")
             if c2.button("Measure again from my samples", key="profile_style_measure"):
-                act(lambda: measure_style_card(pg, profile["id"]), "Style card measured again.")
+                act(lambda: pg.style.measure_style_card(profile["id"]), "Style card measured again.")
 
         st.subheader("Delete this profile")
         st.caption("Deletes the profile, its writing samples, their vectors, its chats and their traces, its summary, "

@@ -20,7 +20,6 @@ from components.safe_text import answer_md, md
 from components.services import model_status
 from components.setup import browser_key, may_edit, need_profile, page_setup, show_error
 from playground import GRANULARITIES, RETRIEVERS, PlaygroundError, RetrievalOptions
-from playground.workshop import get_preset
 
 CHAT_TITLE = "chat"  # the title of the sessions this page writes
 KEPT = "chat_kept_message"   # a message the model could not take (too long): given back to edit
@@ -47,7 +46,7 @@ pg = page_setup("Chat", "Ask anything: the inspector shows what was retrieved fr
                 icon="💬")
 profile = need_profile(pg)
 pid = profile["id"]
-preset = get_preset(pg)
+preset = pg.workshop.get_preset()
 
 sessions = st.session_state.setdefault(state.SESSIONS, {})
 sid = sessions.get(pid)

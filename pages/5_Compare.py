@@ -13,7 +13,6 @@ from components.safe_text import answer_md
 from components.services import model_status
 from components.setup import need_profile, page_setup, show_error
 from playground import PlaygroundError, RetrievalOptions
-from playground.research.preferences import record_preference
 from playground.wording import plural
 
 pg = page_setup("Compare", "The same message, three granularities, three answers side by side. The differences "
@@ -104,8 +103,8 @@ if result and result["traces"]:
         reason = st.text_input("Why? (optional)", key="compare_reason")
         if st.form_submit_button("Record my preference"):
             try:
-                record_preference(pg, pid, result["message"], MODES, choice,
-                                  {m: t["id"] for m, t in result["traces"].items()}, reason)
+                pg.preferences.record_preference(pid, result["message"], MODES, choice,
+                                                 {m: t["id"] for m, t in result["traces"].items()}, reason)
             except PlaygroundError as e:
                 show_error(e)
             else:

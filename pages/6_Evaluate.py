@@ -6,9 +6,9 @@ from components.charts import confusion_figure, metrics_figure, recognisable_fig
 from components.safe_text import answer_md, md
 from components.setup import need_profile, page_setup, show_error, visible_profiles
 from playground import RETRIEVERS, InvalidInput, PlaygroundError
-from playground.research.attribution import METHODS, attribute, profile_docs
+from playground.research.attribution import METHODS, attribute
 from playground.research.eval_stats import evaluation_csv
-from playground.research.evaluation import CONDITIONS, METRICS, build_attributor, evaluate_profile
+from playground.research.evaluation import CONDITIONS, METRICS
 from playground.research.trained_attribution import explain
 from playground.wording import metric_name, plural
 
@@ -28,7 +28,7 @@ method = st.radio("Method", METHODS, horizontal=True, key="eval_method")
 if st.button("Run attribution", key="eval_attr_run"):
     try:
         with st.spinner("Comparing every sample with every profile…"):
-            docs = profile_docs(pg, visible_profiles(pg))
+            docs = pg.attribution.profile_docs(visible_profiles(pg))
             st.session_state["eval_attr"] = (method, attribute(docs, method).to_dict())
     except PlaygroundError as e:
         show_error(e)
@@ -53,7 +53,7 @@ st.caption("The n-grams the trained classifier weighs most for a person (fitted 
 if st.button("Explain", key="eval_explain_run"):
     try:
         with st.spinner("Fitting the classifier on every sample…"):
-            docs = profile_docs(pg, visible_profiles(pg))
+            docs = pg.attribution.profile_docs(visible_profiles(pg))
             if len({d.author for d in docs}) < 2:
                 raise InvalidInput("The explanation needs at least two profiles with two or more samples each.")
             st.session_state["eval_explain"] = explain([d.text for d in docs], [d.author for d in docs])
@@ -85,10 +85,11 @@ if st.button("Run evaluation", type="primary", key="eval_run"):
     bar = st.progress(0.0, text="Generating…")
     try:
         held = [s["id"] for s in pg.library.list_samples(profile["id"])[-int(holdout):]]
-        attributor = build_attributor(pg, visible_profiles(pg), held)
-        result = evaluate_profile(pg, profile["id"], holdout=int(holdout), conditions=conditions, retriever=retriever,
-                                  progress=lambda d, t: bar.progress(d / t, text=f"generation {d} of {t}"),
-                                  attributor=attributor)
+        attributor = pg.evaluation.build_attributor(visible_profiles(pg), held)
+        result = pg.evaluation.evaluate_profile(profile["id"], holdout=int(holdout), conditions=conditions,
+                                                retriever=retriever,
+                                                progress=lambda d, t: bar.progress(d / t, text=f"generation {d} of {t}"),
+                                                attributor=attributor)
     except PlaygroundError as e:
         show_error(e)
     else:

@@ -22,18 +22,18 @@ pid = st.session_state.get(state.PARTICIPANT)
 participant = None
 if pid:
     try:
-        participant = studies.get_participant(pg, pid)
+        participant = pg.studies.get_participant(pid)
     except PlaygroundError:
         st.session_state.pop(state.PARTICIPANT, None)
 if not participant and q.get("resume"):
     try:
-        participant = studies.resume(pg, q["resume"])
+        participant = pg.studies.resume(q["resume"])
     except PlaygroundError as e:
         show_error(e)
         del q["resume"]
 if not participant and q.get("study") and q.get("preview"):
     try:
-        participant = studies.join(pg, q["study"], "", preview_key=q["preview"])
+        participant = pg.studies.join(q["study"], "", preview_key=q["preview"])
     except PlaygroundError as e:
         show_error(e)
     else:
@@ -41,15 +41,15 @@ if not participant and q.get("study") and q.get("preview"):
         q["resume"] = participant["resume_token"]
 elif not participant and q.get("study"):
     try:
-        online = studies.study_by_code(pg, q["study"])["settings"]
+        online = pg.studies.study_by_code(q["study"])["settings"]
     except PlaygroundError as e:
         show_error(e)
         online = {}
     if online.get("participant_param") and q.get(online["participant_param"]):
         try:
-            participant = studies.join(pg, q["study"], q[online["participant_param"]],
-                                       external={"study": q.get(online.get("study_param") or "", ""),
-                                                 "session": q.get(online.get("session_param") or "", "")})
+            participant = pg.studies.join(q["study"], q[online["participant_param"]],
+                                          external={"study": q.get(online.get("study_param") or "", ""),
+                                                    "session": q.get(online.get("session_param") or "", "")})
         except PlaygroundError as e:
             show_error(e)
             st.info("If you started this study before, type your participant ID and resume code below.")
@@ -68,7 +68,7 @@ if not participant:
         again = st.text_input("Resume code (only if you started before)", key="study_resume")
         if st.form_submit_button("Join", type="primary"):
             try:
-                participant = studies.join(pg, code, who, again, access_code=access)
+                participant = pg.studies.join(code, who, again, access_code=access)
             except PlaygroundError as e:
                 show_error(e)
             else:
@@ -78,7 +78,7 @@ if not participant:
                 st.rerun()
     st.stop()
 
-study = studies.get_study(pg, participant["study_id"])
+study = pg.studies.get_study(participant["study_id"])
 if participant["preview"]:
     st.warning("Preview: this is what participants see. Nothing you do here is counted or exported, and it is deleted "
                "when you finish or open the preview again.", icon="👁️")
@@ -92,7 +92,7 @@ if not participant["consented"]:
     st.markdown(answer_md(study["consent_text"]))  # the researcher's formatting, but nothing fetched
     agree = st.checkbox("I have read this and agree to take part", key="study_agree")
     if st.button("Continue", disabled=not agree, type="primary", key="study_consent"):
-        studies.consent(pg, participant["id"])
+        pg.studies.consent(participant["id"])
         st.rerun()
     st.stop()
 
@@ -111,19 +111,19 @@ if not samples and not participant["skipped_writing"]:
     if c1.button("Add my writing", type="primary", key="study_add_writing"):
         try:
             s = pg.library.add_sample(profile_id, text=text, title="my writing")
-            studies.log_event(pg, participant["id"], "upload", {"sample_id": s["id"], "title": s["title"],
+            pg.studies.log_event(participant["id"], "upload", {"sample_id": s["id"], "title": s["title"],
                                                                "chunks": s["n_chunks"]})
         except PlaygroundError as e:
             show_error(e)
         else:
             st.rerun()
     if c2.button("Skip", key="study_skip"):
-        studies.skip_writing(pg, participant["id"])  # remembered on the server: a reload does not ask again
+        pg.studies.skip_writing(participant["id"])  # remembered on the server: a reload does not ask again
         st.rerun()
     st.stop()
 
 check = study["settings"].get("attention_check")
-if check and studies.attention_answer(pg, participant["id"]) is None:
+if check and pg.studies.attention_answer(participant["id"]) is None:
     st.subheader("A quick check")
     with st.form("study_attention"):
         pick = st.radio(check["question"], check["options"], index=None, key="study_attention_pick")
@@ -131,11 +131,11 @@ if check and studies.attention_answer(pg, participant["id"]) is None:
             if pick is None:
                 st.warning("Pick one of the options.")
             else:
-                studies.answer_attention(pg, participant["id"], pick)
+                pg.studies.answer_attention(participant["id"], pick)
                 st.rerun()
     st.stop()
 
-done = set(studies.judged_tasks(pg, participant["id"]))
+done = set(pg.studies.judged_tasks(participant["id"]))
 todo = [t for t in range(len(study["prompts"])) if t not in done]
 needed = studies.tasks_needed(study)
 st.progress(len(done) / len(study["prompts"]), text=f"{len(done)} of {len(study['prompts'])} tasks done")
@@ -155,7 +155,7 @@ if st.session_state.get("study_finished") == participant["id"]:
     st.stop()
 if not todo or (todo and len(done) >= needed and st.session_state.get("study_finish_now")):
     try:
-        result = studies.finish(pg, participant["id"])
+        result = pg.studies.finish(participant["id"])
     except PlaygroundError as e:
         show_error(e)
         st.stop()
@@ -171,7 +171,7 @@ if len(done) >= needed:
         st.rerun()
 
 task = todo[0]
-view = studies.task_view(pg, participant["id"], task)
+view = pg.studies.task_view(participant["id"], task)
 st.subheader(f"Task {task + 1} of {view['of']}")
 st.markdown(f"**The request:** {md(view['prompt'])}")
 # One slot for everything below the request: while the answers are written, the spinner replaces the previous task's
@@ -180,7 +180,7 @@ area = st.empty()
 if set(view["answers"]) != {"A", "B"} or any(a["status"] != "complete" for a in view["answers"].values()):
     try:
         with area.container(), st.spinner("Writing two answers…"):
-            view = studies.generate_answers(pg, participant["id"], task)
+            view = pg.studies.generate_answers(participant["id"], task)
     except PlaygroundError as e:
         with area.container():
             show_error(e)
@@ -210,7 +210,7 @@ with area.container():
                 st.warning("Pick A, B or no preference.")
             else:
                 try:
-                    studies.judge(pg, participant["id"], task, choice, ratings, reason)
+                    pg.studies.judge(participant["id"], task, choice, ratings, reason)
                 except PlaygroundError as e:
                     show_error(e)
                 else:

@@ -15,7 +15,7 @@ from playground.people import privacy
 from playground.research import admin_guard
 from playground.research import study as studies
 from playground.wording import plural
-from playground.workshop import PAGES, get_preset, reset_all, set_preset
+from playground.workshop import PAGES
 
 pg = page_setup("Study admin", "For researchers and instructors: create studies, follow progress, export the data, "
                 "and set up a workshop.", icon="🗂️")
@@ -89,8 +89,8 @@ with tab_new:
                         "min_tasks": int(min_tasks), "attention_check": attention}
             sig = writes.signature(name, consent, modes, retrievers, assignment, blind, prompts, questions, settings,
                                    invites)
-            s, error, repeated = writes.run_once("admin_new_study", sig, lambda: studies.create_study(
-                pg, name, consent, [{"mode": m, "retriever": r} for m in modes for r in retrievers],
+            s, error, repeated = writes.run_once("admin_new_study", sig, lambda: pg.studies.create_study(
+                name, consent, [{"mode": m, "retriever": r} for m in modes for r in retrievers],
                 prompts.splitlines(), assignment=assignment, blind=blind,
                 persona_id=study_persona, questions=questions.splitlines(), settings=settings))
             if isinstance(error, PlaygroundError):
@@ -98,7 +98,7 @@ with tab_new:
             elif error is not None:
                 raise error
             elif not repeated:
-                codes = studies.invite(pg, s["id"], invites.splitlines()) if invites.strip() else []
+                codes = pg.studies.invite(s["id"], invites.splitlines()) if invites.strip() else []
                 flash("success", f"Study “{md(s['name'])}” created. Participants join on the Study page with code "
                                  f"**{s['code']}**." + (" Access codes (shown once, in the Studies tab too until "
                                                         "you leave this page) are ready." if codes else ""))
@@ -106,14 +106,14 @@ with tab_new:
                 st.rerun()
 
 with tab_studies:
-    all_studies = studies.list_studies(pg)
+    all_studies = pg.studies.list_studies()
     if not all_studies:
         st.info("No studies yet: create one in the next tab.")
     else:
         labels = {s["id"]: f"{s['name']} · code {s['code']} · {plural(s['n_participants'], 'participant')}"
                   for s in all_studies}
         sid = st.selectbox("Study", list(labels), format_func=labels.get, key="admin_study")
-        s = studies.get_study(pg, sid)
+        s = pg.studies.get_study(sid)
         st.caption(f"Conditions: {', '.join(c['label'] for c in s['conditions'])} · {s['assignment']}-subject · "
                    f"{'blind' if s['blind'] else 'labelled'} · {len(s['prompts'])} tasks")
         if st.session_state.get("admin_new_access_codes"):
@@ -127,18 +127,18 @@ with tab_studies:
                        "&" + "&".join(ps) + "`")
         a1, a2 = st.columns(2)
         if a1.button("Preview as a participant", key="admin_preview"):
-            st.session_state["admin_preview_key"] = (sid, studies.new_preview_key(pg, sid))
+            st.session_state["admin_preview_key"] = (sid, pg.studies.new_preview_key(sid))
         if st.session_state.get("admin_preview_key", ("",))[0] == sid:
             a1.caption(f"Open `/Study?study={s['code']}&preview={st.session_state['admin_preview_key'][1]}` "
                        "(in a private window): what participants see; nothing is counted or exported.")
         if s["open"]:
             if a2.button("Close the study", key="admin_close"):
-                studies.close_study(pg, sid)
+                pg.studies.close_study(sid)
                 flash("success", "Closed: no new participants, and its persona may be edited again.")
                 st.rerun()
         else:
             a2.caption("Closed to new participants.")
-        summary = studies.summary(pg, sid)
+        summary = pg.studies.summary(sid)
         c1, c2 = st.columns(2)
         with c1:
             st.markdown(f"**Preferences** ({plural(summary['judgements'], 'judgement')})")
@@ -167,16 +167,16 @@ with tab_studies:
                        "0, longer answers won more often whatever wrote them. With few choices the standard errors "
                        "are wide and the fit says little; a small ridge penalty keeps a condition that always won "
                        "finite, so it understates extreme strengths.")
-        progress = studies.progress(pg, sid)
+        progress = pg.studies.progress(sid)
         st.markdown("**Participants**")
         st.dataframe([{"participant": p["code"], "consented": bool(p["consented"]), "tasks done": p["done"],
                        "of": p["tasks"], "attention check": {None: "—", True: "passed", False: "failed"}[
                            p["attention_passed"]]} for p in progress], hide_index=True, width="stretch",
                      key="admin_progress")
         d1, d2 = st.columns(2)
-        d1.download_button("Export judgements (CSV)", studies.export_csv(pg, sid), f"{s['code']}-judgements.csv",
+        d1.download_button("Export judgements (CSV)", pg.studies.export_csv(sid), f"{s['code']}-judgements.csv",
                            "text/csv", key="admin_csv")
-        d2.download_button("Export all events (JSONL)", studies.export_jsonl(pg, sid), f"{s['code']}-events.jsonl",
+        d2.download_button("Export all events (JSONL)", pg.studies.export_jsonl(sid), f"{s['code']}-events.jsonl",
                            "application/jsonl", key="admin_jsonl")
         st.caption("Column meanings: docs/study-data.md")
         render_judge(pg, sid, s["code"])
@@ -184,16 +184,16 @@ with tab_studies:
             codes = {p["id"]: p["code"] for p in progress}
             who = st.selectbox("One participant", list(codes), format_func=codes.get, key="admin_participant")
             st.download_button("Export this participant's data (JSON)",
-                               json.dumps(studies.export_participant(pg, who), default=str, indent=2),
+                               json.dumps(pg.studies.export_participant(who), default=str, indent=2),
                                f"participant-{codes[who]}.json", "application/json", key="admin_p_export")
             sure = st.checkbox(f"Yes, delete everything of participant {md(codes[who])}", key=f"admin_p_sure_{who}")
             if st.button("Delete participant", disabled=not sure, key=f"admin_p_delete_{who}"):
-                studies.delete_participant(pg, who)
+                pg.studies.delete_participant(who)
                 flash("success", f"Deleted participant {md(codes[who])} everywhere.")
                 st.rerun()
 
 with tab_workshop:
-    preset = get_preset(pg)
+    preset = pg.workshop.get_preset()
     with st.form("admin_preset"):
         hidden = st.multiselect("Pages participants do not see", PAGES, default=preset["hidden_pages"],
                                 key="admin_hidden")
@@ -214,8 +214,8 @@ with tab_workshop:
                                        "off": "never"}.get, key="admin_redact")
         if st.form_submit_button("Apply to everyone"):
             switched_on = private and not preset["private_profiles"]
-            set_preset(pg, {"hidden_pages": hidden, "hide_controls": hide_controls, "fixed_model": fixed,
-                            "private_profiles": private, "redact_uploads": redact})
+            pg.workshop.set_preset({"hidden_pages": hidden, "hide_controls": hide_controls, "fixed_model": fixed,
+                                    "private_profiles": private, "redact_uploads": redact})
             n = privacy.hide_existing(pg.db) if switched_on else 0
             flash("success", "Workshop preset applied to every browser on this server." +
                   (f" Private profiles are on: {plural(n, 'existing profile')} hidden from every browser." if n
@@ -250,7 +250,7 @@ with tab_workshop:
                        key="admin_reset_sure")
     if st.button("Reset all data", disabled=not sure, key="admin_reset_all"):
         try:
-            n = reset_all(pg)
+            n = pg.workshop.reset_all()
         except PlaygroundError as e:
             show_error(e)
         else:

@@ -5,7 +5,6 @@ import streamlit as st
 from components import state
 from components.charts import pipeline_with_routes
 from components.setup import active_profile, page_setup
-from playground.research import study as studies
 from playground.research.routes import COLLECTED_LABELS, PERSONAL_KEYS, ROUTES, STAGES, collected
 from playground.research.training_export import preference_pairs, split_counts, to_jsonl, user_training_set
 
@@ -82,7 +81,7 @@ st.caption("One record per judgement that preferred an answer: the task prompt, 
 if not st.session_state.get(state.ADMIN_OK):
     st.info("Study data is for the researcher: unlock the Study admin page first (with the admin passphrase).")
 else:
-    all_studies = studies.list_studies(pg)
+    all_studies = pg.studies.list_studies()
     if not all_studies:
         st.info("No studies yet: create one on the Study admin page.")
     else:

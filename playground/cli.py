@@ -16,8 +16,7 @@ from typing import Any, Callable, Iterator, Sequence
 from playground import GRANULARITIES, RETRIEVERS, Playground, PlaygroundError, RetrievalOptions, Settings
 from playground.library.corpus import CorpusDoc, read_corpus
 from playground.library.privacy_scan import scan_files
-from playground.research.attribution import METHODS, attribute_corpus
-from playground.research.evaluation import evaluate_corpus
+from playground.research.attribution import METHODS
 from playground.research.routes import routes_with_counts
 from playground.research.training_export import preference_pairs, split_counts, to_jsonl, user_training_set, write_jsonl
 
@@ -161,32 +160,28 @@ def cmd_evaluate(pg: Playground, args: argparse.Namespace) -> int:
     docs = _read_corpus(args)
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     with _stopped_cleanly():
-        result = evaluate_corpus(pg, args.corpus, docs, per_author=args.per_author, holdout=args.holdout,
-                                 authors=args.authors, conditions=conditions, retriever=args.retriever, k=args.k,
-                                 max_tokens=args.max_tokens, rows=args.rows)
+        result = pg.evaluation.evaluate_corpus(args.corpus, docs, per_author=args.per_author, holdout=args.holdout,
+                                               authors=args.authors, conditions=conditions, retriever=args.retriever,
+                                               k=args.k, max_tokens=args.max_tokens, rows=args.rows)
     _out(result)
     return 0
 
 
 def cmd_attribution(pg: Playground, args: argparse.Namespace) -> int:
-    _out(attribute_corpus(pg, _read_corpus(args), args.method, folds=args.folds, per_author=args.per_author))
+    _out(pg.attribution.attribute_corpus(_read_corpus(args), args.method, folds=args.folds, per_author=args.per_author))
     return 0
 
 
 def cmd_demo(pg: Playground, args: argparse.Namespace) -> int:
-    from playground.demo import load_demo_data
-
     _out([{k: p[k] for k in ("id", "display_name", "occupation", "location", "interests", "preferred_tone")}
           | {"samples": [s["title"] for s in pg.library.list_samples(p["id"])]}
-          for p in load_demo_data(pg, essays_per_author=args.essays)])
+          for p in pg.demo.load_demo_data(essays_per_author=args.essays)])
     return 0
 
 
 def cmd_fact_recall(pg: Playground, args: argparse.Namespace) -> int:
-    from playground.research.fact_recall import fact_recall
-
-    result = fact_recall(pg, questions_per_person=args.questions, max_tokens=args.max_tokens,
-                         progress=_count_answers)
+    result = pg.fact_recall.fact_recall(questions_per_person=args.questions, max_tokens=args.max_tokens,
+                                        progress=_count_answers)
     sys.stderr.write("\n")
     if not args.rows:
         result.pop("rows")
@@ -246,50 +241,40 @@ def cmd_judge(pg: Playground, args: argparse.Namespace) -> int:
 
     template = judge.check_template(args.template.read_text()) if args.template else judge.DEFAULT_TEMPLATE
     if not args.no_run:
-        judge.judge_study(pg, args.study, template, progress=_progress)
-    _out(judge.agreement_report(pg, args.study, template))
+        pg.judge.judge_study(args.study, template, progress=_progress)
+    _out(pg.judge.agreement_report(args.study, template))
     return 0
 
 
 def cmd_study_create(pg: Playground, args: argparse.Namespace) -> int:
-    from playground.research import study as studies
-
-    _out(studies.create_from_config(pg, args.config))
+    _out(pg.studies.create_from_config(args.config))
     return 0
 
 
 def cmd_study_status(pg: Playground, args: argparse.Namespace) -> int:
-    from playground.research import study as studies
-
     if args.study:
-        _out(studies.status_report(pg, studies.find_study(pg, args.study)))
+        _out(pg.studies.status_report(pg.studies.find_study(args.study)))
     else:
-        _out([studies.status_report(pg, s) for s in studies.list_studies(pg)])
+        _out([pg.studies.status_report(s) for s in pg.studies.list_studies()])
     return 0
 
 
 def cmd_study_export(pg: Playground, args: argparse.Namespace) -> int:
-    from playground.research import study as studies
-
-    _out(studies.export_folder(pg, studies.find_study(pg, args.study), args.out))
+    _out(pg.studies.export_folder(pg.studies.find_study(args.study), args.out))
     return 0
 
 
 def cmd_study_close(pg: Playground, args: argparse.Namespace) -> int:
-    from playground.research import study as studies
-
-    s = studies.find_study(pg, args.study)
-    studies.close_study(pg, s["id"])
+    s = pg.studies.find_study(args.study)
+    pg.studies.close_study(s["id"])
     _out({"study": s["id"], "open": False})
     return 0
 
 
 def cmd_study_delete_participant(pg: Playground, args: argparse.Namespace) -> int:
-    from playground.research import study as studies
-
-    s = studies.find_study(pg, args.study)
-    participant = studies.find_participant(pg, s, args.participant)
-    studies.delete_participant(pg, participant)
+    s = pg.studies.find_study(args.study)
+    participant = pg.studies.find_participant(s, args.participant)
+    pg.studies.delete_participant(participant)
     _out({"study": s["id"], "deleted": participant})
     return 0
 

@@ -1,7 +1,8 @@
 """The ``Playground`` front door: builds the stores, the embedder and the model choice once and composes the parts
-(``pg.people``, ``pg.library``, ``pg.scoping``, ``pg.conversations``, ``pg.models``). Callers use the parts'
-methods directly; the few operations here are the ones that span parts (a persona with its examples, explanations,
-status). No engine module imports this one."""
+(``pg.people``, ``pg.library``, ``pg.scoping``, ``pg.conversations``, ``pg.models``, and the research parts built
+on them: ``pg.studies``, ``pg.summaries``, ``pg.style``, …; ``__init__`` builds them all). Callers use the parts'
+methods directly; the few operations here are the ones that span parts (a persona with its examples,
+explanations, status). No engine module imports this one."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from playground.demo import Demo
 from playground.library.samples import WritingLibrary
 from playground.library.server_move import move_from_shared_default
 from playground.models.embeddings import Embedder, SentenceTransformerEmbedder, Tokenizer, default_model_path
@@ -21,12 +23,20 @@ from playground.people.directory import People
 from playground.pipeline.conversations import Conversations, Turn
 from playground.pipeline.retrieval import RetrievalOptions, Retriever
 from playground.pipeline.scoping import AUTO_MIN_CHUNKS, GRANULARITIES, Scoping
-from playground.research import stylecard
+from playground.pipeline.summaries import Summaries
+from playground.research.attribution import Attribution
+from playground.research.evaluation import Evaluation
+from playground.research.fact_recall import FactRecall
+from playground.research.preferences import Preferences
 from playground.research.probes import counterfactual
+from playground.research.probes.judge import Judge
+from playground.research.study import Studies
+from playground.research.stylecard import StyleCards
 from playground.settings import Settings
 from playground.stores.db import Database
 from playground.stores.scratch import scratch_folder
 from playground.stores.vectors import VectorStore, server_database
+from playground.workshop import Workshop
 
 __all__ = ["AUTO_MIN_CHUNKS", "GRANULARITIES", "Playground", "Turn"]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -48,11 +58,25 @@ class Playground:
         self.models = ModelChoice(self.settings, self.db, backend)
         self.retriever = Retriever(self.db, self.vectors, self.embed_query)
         self.people = People(self.db, self.vectors, self.settings)
+        self.workshop = Workshop(self.db, self.settings, self.people)
         self.library = WritingLibrary(self.db, self.vectors, self.embedder, self.tokenizer, self.settings, self.people)
         self.scoping = Scoping(self.db, self.people, self.library, self.embedder)
+        self.summaries = Summaries(self.db, self.people, self.library, self.tokenizer, self.models)
+        self.style = StyleCards(self.db, self.people, self.library, self.tokenizer)
         self.conversations = Conversations(self.db, self.settings, self.tokenizer, self.people, self.library,
-                                           self.scoping, self.retriever, self.models, style_part=self._style_part)
+                                           self.scoping, self.retriever, self.models, self.summaries,
+                                           style_part=self.style.style_card_part)
+        self.studies = Studies(self.db, self.settings, self.people, self.library, self.conversations)
+        self.preferences = Preferences(self.db)
+        self.judge = Judge(self.db, self.people, self.conversations, self.models, self.studies)
         self.chunker = self.library.chunker
+        self.demo = Demo(self.people, self.library)
+        self.evaluation = Evaluation(self.settings, self.tokenizer, self.embedder, self.retriever, self.people,
+                                     self.library, self.scoping, self.models, self._scratch_evaluation)
+        self.fact_recall = FactRecall(self.people, self.library, self.conversations, self.models,
+                                      self._scratch_fact_recall)
+        self.attribution = Attribution(self.vectors, self.people, self.library, self.settings, self.embedder,
+                                       self.chunker)
         self.moved_from_shared_default = move_from_shared_default(self.db, self.vectors)
         self.people.sync_personas()
         self.repair_report = self.library.repair()
@@ -81,8 +105,15 @@ class Playground:
             settings = dataclasses.replace(self.settings, data_dir=tmp, chroma_host="", **overrides)
             yield Playground(settings, embedder=self.embedder, backend=self.backend)
 
-    def _style_part(self, mode: str, profile: dict[str, Any] | None, persona: dict[str, Any] | None) -> Any:
-        return stylecard.style_card_part(self, mode, profile, persona)
+    @contextlib.contextmanager
+    def _scratch_evaluation(self) -> Iterator[Evaluation]:
+        with self.scratch("playground-eval-") as temp:
+            yield temp.evaluation
+
+    @contextlib.contextmanager
+    def _scratch_fact_recall(self, **overrides: Any) -> Iterator[FactRecall]:
+        with self.scratch("playground-facts-", **overrides) as temp:
+            yield temp.fact_recall
 
     # -- operations that span parts --------------------------------------------------------------------------------
     def create_persona_with_examples(self, name: str, description: str, style_guidance: str = "",

@@ -4,7 +4,7 @@ browser session on the server gets the same preset."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from playground.errors import InvalidInput
 
@@ -14,51 +14,50 @@ if TYPE_CHECKING:
     from playground.stores.db import Database
 
 
-class PresetStore(Protocol):
-    """What reading and writing the preset needs: the database and the settings."""
-
-    db: "Database"
-    settings: "Settings"
-
-
-class ResetParts(PresetStore, Protocol):
-    people: "People"
-
 DEFAULT_PRESET: dict[str, Any] = {"hidden_pages": [], "hide_controls": False, "fixed_model": "",
                                   "private_profiles": False, "redact_uploads": "auto"}
 PAGES = ("Profile", "Writing samples", "Chat", "Personas", "Compare", "Evaluate", "Study", "Beyond prompting",
          "Bias probe")
 
 
-def get_preset(parts: PresetStore) -> dict[str, Any]:
-    """The stored preset; before an admin stores one, privacy follows PLAYGROUND_PRIVATE_PROFILES."""
-    row = parts.db.one("SELECT value FROM app_settings WHERE key = 'workshop_preset'")
-    start = {**DEFAULT_PRESET, "private_profiles": bool(getattr(parts.settings, "private_profiles", False))}
+def read_preset(db: "Database", settings: "Settings") -> dict[str, Any]:
+    """The stored preset; before an admin stores one, privacy follows PLAYGROUND_PRIVATE_PROFILES. The library and
+    the model choice read it here, with their own database and settings."""
+    row = db.one("SELECT value FROM app_settings WHERE key = 'workshop_preset'")
+    start = {**DEFAULT_PRESET, "private_profiles": bool(getattr(settings, "private_profiles", False))}
     return {**start, **(json.loads(row["value"]) if row else {})}
 
 
-def set_preset(parts: PresetStore, preset: dict[str, Any]) -> dict[str, Any]:
-    value = {**DEFAULT_PRESET, **{k: v for k, v in preset.items() if k in DEFAULT_PRESET}}
-    if value["redact_uploads"] not in ("auto", "on", "off"):
-        raise InvalidInput("Redaction of uploads is 'auto', 'on' or 'off'.")
-    parts.db.execute("INSERT INTO app_settings (key, value) VALUES ('workshop_preset', ?) "
-                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (json.dumps(value),))
-    return value
+class Workshop:
+    """The workshop preset and the admin's reset (``pg.workshop``)."""
 
+    def __init__(self, db: "Database", settings: "Settings", people: "People") -> None:
+        self.db, self.settings, self.people = db, settings, people
 
-def reset_all(parts: ResetParts) -> int:
-    """Delete every profile (with its samples, vectors, chats, study records), every user-made persona and the chats
-    kept without a profile, then purge the bytes the stores keep; return how many profiles."""
-    people = parts.people
-    profiles = people.list_profiles(include_study=True)
-    for p in profiles:
-        people.delete_profile(p["id"], purge=False)
-    parts.db.execute("DELETE FROM persona_locks")  # resetting everything unfreezes the personas studies froze
-    for persona in people.list_personas():
-        if not persona["builtin"]:
-            people.delete_persona(persona["id"])
-    with parts.db.transaction() as db:
-        db.execute("DELETE FROM sessions WHERE profile_id IS NULL")
-        db.execute("DELETE FROM preferences WHERE profile_id IS NULL")
-    people.purge_deleted()
-    return len(profiles)
+    def get_preset(self) -> dict[str, Any]:
+        return read_preset(self.db, self.settings)
+
+    def set_preset(self, preset: dict[str, Any]) -> dict[str, Any]:
+        value = {**DEFAULT_PRESET, **{k: v for k, v in preset.items() if k in DEFAULT_PRESET}}
+        if value["redact_uploads"] not in ("auto", "on", "off"):
+            raise InvalidInput("Redaction of uploads is 'auto', 'on' or 'off'.")
+        self.db.execute("INSERT INTO app_settings (key, value) VALUES ('workshop_preset', ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (json.dumps(value),))
+        return value
+
+    def reset_all(self) -> int:
+        """Delete every profile (with its samples, vectors, chats, study records), every user-made persona and the chats
+        kept without a profile, then purge the bytes the stores keep; return how many profiles."""
+        people = self.people
+        profiles = people.list_profiles(include_study=True)
+        for p in profiles:
+            people.delete_profile(p["id"], purge=False)
+        self.db.execute("DELETE FROM persona_locks")  # resetting everything unfreezes the personas studies froze
+        for persona in people.list_personas():
+            if not persona["builtin"]:
+                people.delete_persona(persona["id"])
+        with self.db.transaction() as db:
+            db.execute("DELETE FROM sessions WHERE profile_id IS NULL")
+            db.execute("DELETE FROM preferences WHERE profile_id IS NULL")
+        people.purge_deleted()
+        return len(profiles)

@@ -68,9 +68,9 @@ class WritingLibrary:
 
     def redaction_default(self, profile_id: str) -> bool:
         """Whether samples of this profile are redacted unless the person says otherwise (see privacy_scan)."""
-        from playground.workshop import get_preset
+        from playground.workshop import read_preset
 
-        profile, preset = self.people.get_profile(profile_id), get_preset(self)
+        profile, preset = self.people.get_profile(profile_id), read_preset(self.db, self.settings)
         return privacy_scan.redaction_default(
             self.settings.redact_uploads, preset["redact_uploads"],
             study_participant=profile["owner_token"].startswith("study:"),

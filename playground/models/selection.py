@@ -163,9 +163,9 @@ class ModelChoice:
 
     def preferred_model(self) -> str:
         """The model a workshop preset fixed, else PLAYGROUND_MODEL, else '' (the first the backend lists)."""
-        from playground.workshop import get_preset
+        from playground.workshop import read_preset
 
-        return get_preset(self)["fixed_model"] or self.settings.model
+        return read_preset(self.db, self.settings)["fixed_model"] or self.settings.model
 
     def llm_status(self) -> BackendStatus:
         """The backend's status: ready, busy (this app is writing answers; new ones wait), slow, down or no_model."""

@@ -19,7 +19,7 @@ from playground.pipeline.conversation_history import HistoryChoice, select_histo
 from playground.pipeline.prompting import PromptBuild, PromptPart, build_prompt, choose_template
 from playground.pipeline.retrieval import Hit, RetrievalOptions, Retriever
 from playground.pipeline.scoping import Scoping
-from playground.pipeline.summaries import summary_part
+from playground.pipeline.summaries import Summaries
 from playground.settings import Settings
 from playground.stores.db import Database, new_id, now
 from playground.stores.personal_data import scrub_if_withdrawn
@@ -134,10 +134,10 @@ class Conversations:
 
     def __init__(self, db: Database, settings: Settings, tokenizer: Tokenizer, people: People,
                  library: WritingLibrary, scoping: Scoping, retriever: Retriever, models: ModelChoice,
-                 style_part: StylePart | None = None) -> None:
+                 summaries: Summaries, style_part: StylePart | None = None) -> None:
         self.db, self.settings, self.tokenizer = db, settings, tokenizer
         self.people, self.library, self.scoping, self.retriever, self.models = people, library, scoping, retriever, models
-        self.style_part = style_part
+        self.summaries, self.style_part = summaries, style_part
 
     # -- retrieval and prompts -------------------------------------------------------------------------------------
     def retrieve(self, profile_id: str | None, query: str, mode: str, options: RetrievalOptions | None = None,
@@ -168,7 +168,7 @@ class Conversations:
         t0 = time.perf_counter()
         mode, persona_id, resolution = self.scoping.resolve(profile, mode, persona_id)
         if use_summary and mode == "user" and profile:
-            part = summary_part(self, profile["id"])
+            part = self.summaries.summary_part(profile["id"])
             extra_parts = [*extra_parts, part] if part else extra_parts
         scope = self.scoping.scope_for(profile, mode, persona_id)
         hits = self.retriever.retrieve(message, scope, options)

@@ -17,7 +17,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -40,22 +40,6 @@ if TYPE_CHECKING:
     from playground.people.directory import People
     from playground.settings import Settings
     from playground.stores.vectors import VectorStore
-
-
-class AttributionParts(Protocol):
-    """What attribution reads: people, their samples, and the vectors already stored for them."""
-
-    vectors: "VectorStore"
-    people: "People"
-    library: "WritingLibrary"
-
-
-class CorpusAttributionParts(Protocol):
-    """What attributing a corpus file uses: the chunker and the embedder (dense vectors for its documents)."""
-
-    settings: "Settings"
-    embedder: "Embedder"
-    chunker: "Chunker"
 
 
 @dataclass
@@ -201,38 +185,46 @@ def _result(method: str, docs: Sequence[Doc], authors: list[str], predictions: l
         confusion=confusion, predictions=predictions, protocol=protocol, folds=folds)
 
 
-def profile_docs(parts: AttributionParts, profiles: Sequence[dict[str, Any]] | None = None) -> list[Doc]:
-    """Every stored sample of every profile with at least two, with dense vectors from Chroma (no re-embedding).
+class Attribution:
+    """Attribution over what is stored (``pg.attribution``): the people's samples with their vectors, and corpus
+    files embedded with the same chunker and embedder."""
 
-    ``Doc.author`` is the profile id (display names need not be unique)."""
-    from playground.stores.vectors import VectorHit, stack_embeddings, user_collection
+    def __init__(self, vectors: "VectorStore", people: "People", library: "WritingLibrary", settings: "Settings",
+                 embedder: "Embedder", chunker: "Chunker") -> None:
+        self.vectors, self.people, self.library = vectors, people, library
+        self.settings, self.embedder, self.chunker = settings, embedder, chunker
 
-    docs: list[Doc] = []
-    for p in parts.people.list_profiles() if profiles is None else profiles:
-        samples = parts.library.list_samples(p["id"])
-        if len(samples) < 2:
-            continue
-        vectors = parts.vectors.get(user_collection(p["id"]), embeddings=True)
-        by_sample: dict[str, list[VectorHit]] = {}
-        for v in vectors:
-            by_sample.setdefault(v.metadata.get("sample_id", ""), []).append(v)
-        for s in samples:
-            if s["id"] in by_sample:
-                docs.append(Doc(p["id"], s["id"], parts.library.sample_text(s["id"]),
-                                doc_vector(stack_embeddings(by_sample[s["id"]]))))
-    return docs
+    def profile_docs(self, profiles: Sequence[dict[str, Any]] | None = None) -> list[Doc]:
+        """Every stored sample of every profile with at least two, with dense vectors from Chroma (no re-embedding).
 
+        ``Doc.author`` is the profile id (display names need not be unique)."""
+        from playground.stores.vectors import VectorHit, stack_embeddings, user_collection
 
-def attribute_corpus(parts: CorpusAttributionParts, docs: Sequence[CorpusDoc], method: str, *, folds: int = 5,
-                     per_author: int = 0) -> dict[str, Any]:
-    """Attribution of a corpus's documents (at most ``per_author`` per author, 0: all) as a plain dict, without the
-    per-document predictions; ``seconds`` is the time attribution took, embedding the documents not included."""
-    items = [Doc(a, d.doc_id, d.text) for a, ds in by_author(docs, per_author).items() for d in ds]
-    if method in ("dense", "hybrid"):
-        for item in items:
-            item.vector = doc_vector(parts.embedder.embed(parts.chunker.split(item.text), parts.settings.embed_batch_size))
-    t0 = time.perf_counter()
-    result = attribute(items, method, folds=folds).to_dict()
-    result["seconds"] = round(time.perf_counter() - t0, 1)
-    result.pop("predictions")
-    return result
+        docs: list[Doc] = []
+        for p in self.people.list_profiles() if profiles is None else profiles:
+            samples = self.library.list_samples(p["id"])
+            if len(samples) < 2:
+                continue
+            vectors = self.vectors.get(user_collection(p["id"]), embeddings=True)
+            by_sample: dict[str, list[VectorHit]] = {}
+            for v in vectors:
+                by_sample.setdefault(v.metadata.get("sample_id", ""), []).append(v)
+            for s in samples:
+                if s["id"] in by_sample:
+                    docs.append(Doc(p["id"], s["id"], self.library.sample_text(s["id"]),
+                                    doc_vector(stack_embeddings(by_sample[s["id"]]))))
+        return docs
+
+    def attribute_corpus(self, docs: Sequence[CorpusDoc], method: str, *, folds: int = 5,
+                         per_author: int = 0) -> dict[str, Any]:
+        """Attribution of a corpus's documents (at most ``per_author`` per author, 0: all) as a plain dict, without the
+        per-document predictions; ``seconds`` is the time attribution took, embedding the documents not included."""
+        items = [Doc(a, d.doc_id, d.text) for a, ds in by_author(docs, per_author).items() for d in ds]
+        if method in ("dense", "hybrid"):
+            for item in items:
+                item.vector = doc_vector(self.embedder.embed(self.chunker.split(item.text), self.settings.embed_batch_size))
+        t0 = time.perf_counter()
+        result = attribute(items, method, folds=folds).to_dict()
+        result["seconds"] = round(time.perf_counter() - t0, 1)
+        result.pop("predictions")
+        return result

@@ -24,7 +24,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ContextManager, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Sequence
 
 import numpy as np
 
@@ -47,34 +47,6 @@ if TYPE_CHECKING:
     from playground.pipeline.retrieval import Retriever
     from playground.pipeline.scoping import Scoping
     from playground.settings import Settings
-
-
-class EvaluationParts(Protocol):
-    """What an evaluation uses: retrieval over people's writing, the tokenizer and embedder, and the model."""
-
-    settings: "Settings"
-    tokenizer: "Tokenizer"
-    embedder: "Embedder"
-    retriever: "Retriever"
-    people: "People"
-    library: "WritingLibrary"
-    scoping: "Scoping"
-    models: "ModelChoice"
-
-
-class CorpusScratch(EvaluationParts, Protocol):
-    """A throw-away playground to evaluate a corpus in: an evaluation's parts, and a persona for its authors."""
-
-    def create_persona_with_examples(self, name: str, description: str, style_guidance: str = "",
-                                     examples: tuple[str, ...] | list[str] = (), group: str = "") -> dict[str, Any]: ...
-
-
-class CorpusEvaluationParts(Protocol):
-    """What evaluating a corpus uses: the model, and a throw-away playground sharing it."""
-
-    models: "ModelChoice"
-
-    def scratch(self, prefix: str = ..., **overrides: Any) -> ContextManager[CorpusScratch]: ...
 
 
 CONDITIONS: tuple[str, ...] = ("user", "user+style", "persona", "global", "none")
@@ -158,91 +130,6 @@ class EvalResult:
                 "rows": [asdict(r) for r in self.rows]}
 
 
-def build_attributor(parts: EvaluationParts, profiles: Sequence[dict[str, Any]], exclude_samples: Sequence[str]) -> Any:
-    """The trained attribution method fitted on these profiles' writing minus the held-out samples; None when
-    fewer than two of them have any writing left."""
-    from playground.research.trained_attribution import Attributor
-
-    texts, authors = [], []
-    for p in profiles:
-        for s in parts.library.list_samples(p["id"]):
-            if s["id"] not in exclude_samples:
-                texts.append(parts.library.sample_text(s["id"]))
-                authors.append(p["id"])
-    if len(set(authors)) < 2:
-        return None
-    return Attributor(texts, authors)
-
-
-def evaluate_profile(parts: EvaluationParts, profile_id: str, *, holdout: Sequence[str] | int = 2,
-                     conditions: Sequence[str] = CONDITIONS, retriever: str = "dense", k: int = 4,
-                     max_tokens: int | None = None, progress: Callable[[int, int], None] | None = None,
-                     attributor: Any = None) -> EvalResult:
-    """Generate under each condition for each held-out sample and score against it. ``attributor``: a trained
-    attribution model (``build_attributor``) that never saw the held-out samples; without one, ``attributed`` is
-    None."""
-    profile = parts.people.get_profile(profile_id)
-    bad = [c for c in conditions if c not in CONDITIONS]
-    if bad:
-        raise InvalidInput(f"Unknown condition(s): {', '.join(bad)}.", f"Use {', '.join(CONDITIONS)}.")
-    samples = parts.library.list_samples(profile_id)
-    if isinstance(holdout, int):
-        if len(samples) < holdout + 1:
-            raise InvalidInput(f"Evaluation holds out {holdout} sample(s) and needs at least one more to learn from; "
-                               f"this profile has {len(samples)}.", "Upload more writing first.")
-        held = [s["id"] for s in samples[-holdout:]]
-    else:
-        held = list(holdout)
-    if "persona" in conditions and not profile["persona_id"]:
-        raise InvalidInput("The persona condition needs the profile to belong to a persona.")
-    model = parts.models.default_model()
-    result = EvalResult(profile_id, held, list(conditions), retriever, model)
-    kept = [s["id"] for s in samples if s["id"] not in held]
-    kept_texts = [parts.library.sample_text(s) for s in kept]
-    profile_vec = _centroid(parts, kept_texts)
-    person_style = measure(kept_texts)
-    card = card_from_texts(kept_texts)  # from the kept samples only: the held-out text never shapes the card
-    options = RetrievalOptions(retriever, k=k, exclude_samples=tuple(held))
-    total, done = len(held) * len(conditions), 0
-    for sid in held:
-        sample = parts.library.get_sample(sid)
-        reference = parts.library.sample_text(sid)
-        task, _how = make_task(sample["title"], reference)
-        ref_vec = parts.embedder.embed([reference[:4000]], batch_size=1)[0]
-        for cond in conditions:
-            mode = "user" if cond in ("none", "user+style") else cond
-            hits = [] if cond in ("none", "global") else parts.retriever.retrieve(
-                task, parts.scoping.scope_for(profile, mode), options)
-            persona = parts.people.get_persona(profile["persona_id"]) if mode == "persona" else None
-            extra = [style_prompt_part(card["text"], "this person", parts.tokenizer.count)] if cond == "user+style" else []
-            build = build_prompt(task, mode, count_tokens=parts.tokenizer.count, budget=parts.settings.prompt_budget,
-                                 profile=profile, persona=persona, hits=hits, extra_parts=extra)
-            row = EvalRow(sid, sample["title"], cond, task, "", reference, build.messages, [h.chunk_id for h in hits],
-                          sorted({h.sample_id for h in hits}))
-            t0 = time.perf_counter()
-            try:
-                pieces = parts.models.stream(build.messages, model, temperature=0.0,
-                                           max_tokens=max_tokens or parts.settings.max_tokens)
-                row.output = "".join(p for p in pieces if not isinstance(p, Usage))
-            except Exception as e:  # keep going: one failed generation is one row with an error
-                row.error = str(e)
-            row.latency_s = round(time.perf_counter() - t0, 3)
-            if row.output:
-                row.rouge1, row.rougeL = rouge(row.output, reference).values()
-                row.meteor = meteor(row.output, reference)
-                out_vec = parts.embedder.embed([row.output[:4000]], batch_size=1)[0]
-                row.sim_reference = float(out_vec @ ref_vec)
-                row.sim_profile = float(out_vec @ profile_vec) if profile_vec is not None else 0.0
-                row.style_distance = round(style_distance(measure([row.output]), person_style), 4)
-                if attributor is not None:
-                    row.attributed = float(attributor.predict([row.output])[0] == profile_id)
-            result.rows.append(row)
-            done += 1
-            if progress:
-                progress(done, total)
-    return result
-
-
 METRIC_NOTES = ("METEOR uses exact and stem matches only (no WordNet download). "
                 "Intervals: 95% percentile bootstrap over held-out items (2,000 resamples; none with fewer than 5 "
                 "items). "
@@ -254,48 +141,143 @@ METRIC_NOTES = ("METEOR uses exact and stem matches only (no WordNet download). 
 PAIRED = (("user", "global"), ("user", "none"), ("persona", "global"), ("user+style", "user"), ("user+style", "global"))
 
 
-def evaluate_corpus(parts: CorpusEvaluationParts, corpus: Path, docs: Sequence[CorpusDoc], *, per_author: int = 3,
-                    holdout: int = 1, authors: int = 0, conditions: Sequence[str] = CONDITIONS,
-                    retriever: str = "dense", k: int = 4, max_tokens: int | None = None,
-                    rows: bool = False) -> dict[str, Any]:
-    """LaMP-style evaluation of ``docs`` (read from the file ``corpus``, which the result names): each author (at
-    most ``authors``, 0: all) becomes a temporary profile with their first ``per_author`` documents, in a throw-away
-    playground (``parts.scratch``), and their last ``holdout`` documents are held out. Metrics per condition with 95%
-    intervals, paired differences, and (``rows``) every item. The error for too few documents names the options of
-    ``python -m playground evaluate``, its one caller."""
-    grouped = {a: ds for a, ds in by_author(docs, per_author, authors).items() if len(ds) >= holdout + 1}
-    if not grouped:
-        raise InvalidInput(f"Evaluation needs at least {holdout + 1} documents per author.",
-                           "Raise --per-author or lower --holdout.")
-    results = []
-    with parts.scratch("playground-eval-") as temp:
-        group = temp.create_persona_with_examples("Corpus authors", f"People who wrote the documents in {corpus.name}.")
-        for author, ds in grouped.items():
-            user = temp.people.create_profile(author[:80], persona_id=group["id"], share_with_persona=True)
-            for d in ds:
-                temp.library.add_sample(user["id"], text=d.text, title=d.title or d.doc_id)
-        users = temp.people.list_profiles()
-        held = [s["id"] for u in users for s in temp.library.list_samples(u["id"])[-holdout:]]
-        # One attribution model for all: fitted on every author's writing except the held-out documents.
-        attributor = build_attributor(temp, users, held)
-        for user in users:
-            results.append(evaluate_profile(temp, user["id"], holdout=holdout, conditions=conditions,
-                                            retriever=retriever, k=k, max_tokens=max_tokens, attributor=attributor))
-    all_rows = [r for res in results for r in res.rows]
-    combined = EvalResult("corpus", [], list(conditions), retriever, results[0].model, all_rows)
-    out: dict[str, Any] = {"corpus": str(corpus), "authors": len(grouped), "per_author": per_author,
-                           "held_out_per_author": holdout, "retriever": retriever,
-                           "model": results[0].model, "backend": parts.models.name,
-                           "metric_notes": METRIC_NOTES.format(authors=len(grouped)),
-                           "conditions": combined.summary(),
-                           "conditions_ci95": condition_table(all_rows, conditions, METRICS)}
-    for a, b in PAIRED:
-        if a in conditions and b in conditions:
-            out.setdefault("paired", {})[f"{a} - {b}"] = paired_table(all_rows, a, b, METRICS)
-    if rows:
-        out["rows"] = [asdict(r) for r in all_rows]
-    return out
+class Evaluation:
+    """Held-out evaluation over the stored profiles (``pg.evaluation``). ``scratch`` opens the evaluation of a
+    throw-away playground sharing this one's embedder and model: where a corpus's authors are loaded and scored."""
 
+    def __init__(self, settings: "Settings", tokenizer: "Tokenizer", embedder: "Embedder", retriever: "Retriever",
+                 people: "People", library: "WritingLibrary", scoping: "Scoping", models: "ModelChoice",
+                 scratch: Callable[[], ContextManager["Evaluation"]]) -> None:
+        self.settings, self.tokenizer, self.embedder, self.retriever = settings, tokenizer, embedder, retriever
+        self.people, self.library, self.scoping, self.models = people, library, scoping, models
+        self.scratch = scratch
 
-def _centroid(parts: EvaluationParts, texts: Sequence[str]) -> np.ndarray | None:
-    return doc_vector(parts.embedder.embed([t[:4000] for t in texts])) if texts else None
+    def build_attributor(self, profiles: Sequence[dict[str, Any]], exclude_samples: Sequence[str]) -> Any:
+        """The trained attribution method fitted on these profiles' writing minus the held-out samples; None when
+        fewer than two of them have any writing left."""
+        from playground.research.trained_attribution import Attributor
+
+        texts, authors = [], []
+        for p in profiles:
+            for s in self.library.list_samples(p["id"]):
+                if s["id"] not in exclude_samples:
+                    texts.append(self.library.sample_text(s["id"]))
+                    authors.append(p["id"])
+        if len(set(authors)) < 2:
+            return None
+        return Attributor(texts, authors)
+
+    def evaluate_profile(self, profile_id: str, *, holdout: Sequence[str] | int = 2,
+                         conditions: Sequence[str] = CONDITIONS, retriever: str = "dense", k: int = 4,
+                         max_tokens: int | None = None, progress: Callable[[int, int], None] | None = None,
+                         attributor: Any = None) -> EvalResult:
+        """Generate under each condition for each held-out sample and score against it. ``attributor``: a trained
+        attribution model (``build_attributor``) that never saw the held-out samples; without one, ``attributed`` is
+        None."""
+        profile = self.people.get_profile(profile_id)
+        bad = [c for c in conditions if c not in CONDITIONS]
+        if bad:
+            raise InvalidInput(f"Unknown condition(s): {', '.join(bad)}.", f"Use {', '.join(CONDITIONS)}.")
+        samples = self.library.list_samples(profile_id)
+        if isinstance(holdout, int):
+            if len(samples) < holdout + 1:
+                raise InvalidInput(f"Evaluation holds out {holdout} sample(s) and needs at least one more to learn from; "
+                                   f"this profile has {len(samples)}.", "Upload more writing first.")
+            held = [s["id"] for s in samples[-holdout:]]
+        else:
+            held = list(holdout)
+        if "persona" in conditions and not profile["persona_id"]:
+            raise InvalidInput("The persona condition needs the profile to belong to a persona.")
+        model = self.models.default_model()
+        result = EvalResult(profile_id, held, list(conditions), retriever, model)
+        kept = [s["id"] for s in samples if s["id"] not in held]
+        kept_texts = [self.library.sample_text(s) for s in kept]
+        profile_vec = self._centroid(kept_texts)
+        person_style = measure(kept_texts)
+        card = card_from_texts(kept_texts)  # from the kept samples only: the held-out text never shapes the card
+        options = RetrievalOptions(retriever, k=k, exclude_samples=tuple(held))
+        total, done = len(held) * len(conditions), 0
+        for sid in held:
+            sample = self.library.get_sample(sid)
+            reference = self.library.sample_text(sid)
+            task, _how = make_task(sample["title"], reference)
+            ref_vec = self.embedder.embed([reference[:4000]], batch_size=1)[0]
+            for cond in conditions:
+                mode = "user" if cond in ("none", "user+style") else cond
+                hits = [] if cond in ("none", "global") else self.retriever.retrieve(
+                    task, self.scoping.scope_for(profile, mode), options)
+                persona = self.people.get_persona(profile["persona_id"]) if mode == "persona" else None
+                extra = ([style_prompt_part(card["text"], "this person", self.tokenizer.count)]
+                         if cond == "user+style" else [])
+                build = build_prompt(task, mode, count_tokens=self.tokenizer.count, budget=self.settings.prompt_budget,
+                                     profile=profile, persona=persona, hits=hits, extra_parts=extra)
+                row = EvalRow(sid, sample["title"], cond, task, "", reference, build.messages, [h.chunk_id for h in hits],
+                              sorted({h.sample_id for h in hits}))
+                t0 = time.perf_counter()
+                try:
+                    pieces = self.models.stream(build.messages, model, temperature=0.0,
+                                               max_tokens=max_tokens or self.settings.max_tokens)
+                    row.output = "".join(p for p in pieces if not isinstance(p, Usage))
+                except Exception as e:  # keep going: one failed generation is one row with an error
+                    row.error = str(e)
+                row.latency_s = round(time.perf_counter() - t0, 3)
+                if row.output:
+                    row.rouge1, row.rougeL = rouge(row.output, reference).values()
+                    row.meteor = meteor(row.output, reference)
+                    out_vec = self.embedder.embed([row.output[:4000]], batch_size=1)[0]
+                    row.sim_reference = float(out_vec @ ref_vec)
+                    row.sim_profile = float(out_vec @ profile_vec) if profile_vec is not None else 0.0
+                    row.style_distance = round(style_distance(measure([row.output]), person_style), 4)
+                    if attributor is not None:
+                        row.attributed = float(attributor.predict([row.output])[0] == profile_id)
+                result.rows.append(row)
+                done += 1
+                if progress:
+                    progress(done, total)
+        return result
+
+    def evaluate_corpus(self, corpus: Path, docs: Sequence[CorpusDoc], *, per_author: int = 3,
+                        holdout: int = 1, authors: int = 0, conditions: Sequence[str] = CONDITIONS,
+                        retriever: str = "dense", k: int = 4, max_tokens: int | None = None,
+                        rows: bool = False) -> dict[str, Any]:
+        """LaMP-style evaluation of ``docs`` (read from the file ``corpus``, which the result names): each author (at
+        most ``authors``, 0: all) becomes a temporary profile with their first ``per_author`` documents, in a throw-away
+        playground (``scratch``), and their last ``holdout`` documents are held out. Metrics per condition with 95%
+        intervals, paired differences, and (``rows``) every item. The error for too few documents names the options of
+        ``python -m playground evaluate``, its one caller."""
+        grouped = {a: ds for a, ds in by_author(docs, per_author, authors).items() if len(ds) >= holdout + 1}
+        if not grouped:
+            raise InvalidInput(f"Evaluation needs at least {holdout + 1} documents per author.",
+                               "Raise --per-author or lower --holdout.")
+        results = []
+        with self.scratch() as temp:
+            group = temp.people.create_persona("Corpus authors", f"People who wrote the documents in {corpus.name}.")
+            for author, ds in grouped.items():
+                user = temp.people.create_profile(author[:80], persona_id=group, share_with_persona=True)
+                for d in ds:
+                    temp.library.add_sample(user["id"], text=d.text, title=d.title or d.doc_id)
+            users = temp.people.list_profiles()
+            held = [s["id"] for u in users for s in temp.library.list_samples(u["id"])[-holdout:]]
+            # One attribution model for all: fitted on every author's writing except the held-out documents.
+            attributor = temp.build_attributor(users, held)
+            for user in users:
+                results.append(temp.evaluate_profile(user["id"], holdout=holdout, conditions=conditions,
+                                                     retriever=retriever, k=k, max_tokens=max_tokens,
+                                                     attributor=attributor))
+        all_rows = [r for res in results for r in res.rows]
+        combined = EvalResult("corpus", [], list(conditions), retriever, results[0].model, all_rows)
+        out: dict[str, Any] = {"corpus": str(corpus), "authors": len(grouped), "per_author": per_author,
+                               "held_out_per_author": holdout, "retriever": retriever,
+                               "model": results[0].model, "backend": self.models.name,
+                               "metric_notes": METRIC_NOTES.format(authors=len(grouped)),
+                               "conditions": combined.summary(),
+                               "conditions_ci95": condition_table(all_rows, conditions, METRICS)}
+        for a, b in PAIRED:
+            if a in conditions and b in conditions:
+                out.setdefault("paired", {})[f"{a} - {b}"] = paired_table(all_rows, a, b, METRICS)
+        if rows:
+            out["rows"] = [asdict(r) for r in all_rows]
+        return out
+
+    def _centroid(self, texts: Sequence[str]) -> np.ndarray | None:
+        return doc_vector(self.embedder.embed([t[:4000] for t in texts])) if texts else None

@@ -4,28 +4,25 @@ preferred, with the traces that produced them (the data the study mode builds on
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import Sequence
 
 from playground.errors import InvalidInput
-from playground.stores.db import new_id, now
-
-if TYPE_CHECKING:
-    from playground.stores.db import Database
+from playground.stores.db import Database, new_id, now
 
 
-class PreferenceStore(Protocol):
-    """Preferences need only the database."""
+class Preferences:
+    """The Compare page's preferences (``pg.preferences``), kept in the ``preferences`` table."""
 
-    db: "Database"
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-
-def record_preference(parts: PreferenceStore, profile_id: str | None, message: str, shown: Sequence[str], choice: str,
-                      trace_ids: dict[str, str], reason: str = "") -> str:
-    """``shown``: the granularities compared; ``choice``: one of them, or "none"."""
-    if choice not in (*shown, "none"):
-        raise InvalidInput("Pick one of the answers, or “no preference”.")
-    pid = new_id("pref")
-    parts.db.execute("INSERT INTO preferences (id, profile_id, message, shown, choice, traces, reason, created) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (pid, profile_id, message, json.dumps(list(shown)), choice,
-                                                      json.dumps(trace_ids), reason.strip()[:2000], now()))
-    return pid
+    def record_preference(self, profile_id: str | None, message: str, shown: Sequence[str], choice: str,
+                          trace_ids: dict[str, str], reason: str = "") -> str:
+        """``shown``: the granularities compared; ``choice``: one of them, or "none"."""
+        if choice not in (*shown, "none"):
+            raise InvalidInput("Pick one of the answers, or “no preference”.")
+        pid = new_id("pref")
+        self.db.execute("INSERT INTO preferences (id, profile_id, message, shown, choice, traces, reason, created) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (pid, profile_id, message, json.dumps(list(shown)), choice,
+                                                            json.dumps(trace_ids), reason.strip()[:2000], now()))
+        return pid

@@ -8,9 +8,10 @@ a few writers composed for the project, all public domain or our own; rebuilt by
 ``python scripts/build_style_reference.py``). Habits at least ``DISTINCT_Z`` standard deviations from the reference
 writers become lines ("short sentences; lower case; many exclamation marks; slang: 'lol'"), each with its evidence.
 
-The card is cached per profile like the model-written summary (``summaries.py``): it records which samples it came
-from and is *stale* when they change. Measuring needs no model, so ``ensure_style_card`` simply measures again;
-unless the person edited the card, in which case their words are kept and the UI says the samples changed since.
+The card is cached per profile like the model-written summary (``summaries.py``; both through
+``pipeline/profile_cache.py``): it records which samples it came from and is *stale* when they change. Measuring
+needs no model, so ``ensure_style_card`` simply measures again; unless the person edited the card, in which case
+their words are kept and the UI says the samples changed since.
 Personas get a card from their example texts (measured on demand, never stored: it is no one's personal data).
 """
 
@@ -20,12 +21,12 @@ import json
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from playground.errors import InvalidInput, NotFound
+from playground.errors import InvalidInput
+from playground.pipeline.profile_cache import ProfileCache
 from playground.pipeline.prompting import PromptPart
 from playground.research.stylometry import LABELS, measure, shown
-from playground.stores.db import now
 
 if TYPE_CHECKING:
     from playground.library.samples import WritingLibrary
@@ -33,14 +34,6 @@ if TYPE_CHECKING:
     from playground.people.directory import People
     from playground.stores.db import Database
 
-
-class StyleParts(Protocol):
-    """What a style card needs: where it is cached, the person's samples, and a token counter."""
-
-    db: "Database"
-    people: "People"
-    library: "WritingLibrary"
-    tokenizer: "Tokenizer"
 
 REFERENCE_PATH = Path(__file__).resolve().parent.parent / "style_reference" / "reference.json"
 DISTINCT_Z = 1.0
@@ -171,27 +164,6 @@ def style_prompt_part(text: str, whose: str, count_tokens: Any, *, edited: bool 
                                                                           **(meta or {})})
 
 
-# -- stored cards of profiles ------------------------------------------------------------------------------------------
-def get_style_card(parts: StyleParts, profile_id: str) -> dict[str, Any] | None:
-    row = parts.db.one("SELECT * FROM profile_style_cards WHERE profile_id = ?", (profile_id,))
-    if not row:
-        return None
-    digest, _ = parts.library.recent_samples(profile_id, MAX_SAMPLES)
-    row["lines"] = json.loads(row["lines"])
-    row["sources"] = json.loads(row["sources"])
-    row["edited"] = bool(row["edited"])
-    row["stale"] = row["samples_hash"] != digest
-    return row
-
-
-def _stored_card(parts: StyleParts, profile_id: str) -> dict[str, Any]:
-    """The card just stored; gone only if the profile was deleted meanwhile (its card goes with it)."""
-    card = get_style_card(parts, profile_id)
-    if card is None:
-        raise NotFound("That profile no longer exists.", "Pick or create another one.")
-    return card
-
-
 def card_texts(library: "WritingLibrary", profile_id: str) -> tuple[str, list[dict[str, Any]], list[str]]:
     """What a person's card is measured from: their ``MAX_SAMPLES`` latest samples (the digest naming them, the
     samples, their texts). The Writing samples page's chart measures the same, so both show the same numbers."""
@@ -199,65 +171,58 @@ def card_texts(library: "WritingLibrary", profile_id: str) -> tuple[str, list[di
     return digest, samples, [library.sample_text(s["id"]) for s in samples]
 
 
-def measure_style_card(parts: StyleParts, profile_id: str) -> dict[str, Any]:
-    """Measure the card from the person's samples now and store it (replacing an edit: the person asked for it)."""
-    parts.people.get_profile(profile_id)
-    digest, samples, texts = card_texts(parts.library, profile_id)
-    if not samples:
-        raise InvalidInput("There is no writing to measure yet.", "Upload a writing sample first.")
-    card = card_from_texts(texts)
-    _store(parts, profile_id, card["text"], card["lines"], digest, samples, edited=False)
-    return _stored_card(parts, profile_id)
-
-
-def save_style_card(parts: StyleParts, profile_id: str, text: str) -> dict[str, Any]:
-    """The person's own edit: kept as written, marked edited, never overwritten automatically."""
-    parts.people.get_profile(profile_id)
-    if len(text) > MAX_CARD_CHARS:
-        raise InvalidInput(f"A style card can be at most {MAX_CARD_CHARS:,} characters long.")
-    current = get_style_card(parts, profile_id)
-    digest, samples = parts.library.recent_samples(profile_id, MAX_SAMPLES)
-    _store(parts, profile_id, text.strip(), current["lines"] if current else [], digest, samples, edited=True)
-    return _stored_card(parts, profile_id)
-
-
-def ensure_style_card(parts: StyleParts, profile_id: str) -> dict[str, Any] | None:
-    """The current card, measured again first if it is missing or stale and was not edited by hand."""
-    current = get_style_card(parts, profile_id)
-    if current and (current["edited"] or not current["stale"]):
-        return current
-    if not parts.library.list_samples(profile_id):
-        return current
-    return measure_style_card(parts, profile_id)
-
-
-def _store(parts: StyleParts, profile_id: str, text: str, lines: list[dict[str, Any]], digest: str,
-           samples: list[dict[str, Any]], edited: bool) -> None:
-    sources = json.dumps([{"id": s["id"], "title": s["title"]} for s in samples])
-    parts.db.execute(
-        "INSERT INTO profile_style_cards (profile_id, text, lines, sources, samples_hash, edited, updated) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(profile_id) DO UPDATE SET text = excluded.text, "
-        "lines = excluded.lines, sources = excluded.sources, samples_hash = excluded.samples_hash, "
-        "edited = excluded.edited, updated = excluded.updated",
-        (profile_id, text, json.dumps(lines), sources, digest, int(edited), now()))
-
-
 def persona_style_card(persona: dict[str, Any]) -> dict[str, Any]:
     return card_from_texts(list(persona["examples"]))
 
 
-def style_card_part(parts: StyleParts, mode: str, profile: dict[str, Any] | None,
-                    persona: dict[str, Any] | None) -> PromptPart | None:
-    """The labelled prompt part: the profile's card in user mode (measured first if missing or stale), the
-    persona's card in persona mode, nothing in global mode."""
-    if mode == "user" and profile:
-        card = ensure_style_card(parts, profile["id"])
-        if not card or not card["text"]:
-            return None
-        return style_prompt_part(card["text"], "this person", parts.tokenizer.count, edited=card["edited"],
-                                 stale=card["stale"], meta={"sources": [s["title"] for s in card["sources"]]})
-    if mode == "persona" and persona:
-        card = persona_style_card(persona)
-        return style_prompt_part(card["text"], f"the persona “{persona['name']}”", parts.tokenizer.count,
-                                 meta={"persona_id": persona["id"]})
-    return None
+# -- stored cards of profiles ------------------------------------------------------------------------------------------
+class StyleCards:
+    """Each profile's style card (``pg.style``), cached in ``profile_style_cards`` (pipeline/profile_cache.py, the
+    lifecycle it shares with the summary)."""
+
+    def __init__(self, db: "Database", people: "People", library: "WritingLibrary", tokenizer: "Tokenizer") -> None:
+        self.people, self.library, self.tokenizer = people, library, tokenizer
+        self.cache = ProfileCache(db, library, "profile_style_cards", MAX_SAMPLES, extra=("lines",),
+                                  json_columns=("lines",))
+
+    def get_style_card(self, profile_id: str) -> dict[str, Any] | None:
+        return self.cache.get(profile_id)
+
+    def measure_style_card(self, profile_id: str) -> dict[str, Any]:
+        """Measure the card from the person's samples now and store it (replacing an edit: the person asked for it)."""
+        self.people.get_profile(profile_id)
+        digest, samples, texts = card_texts(self.library, profile_id)
+        if not samples:
+            raise InvalidInput("There is no writing to measure yet.", "Upload a writing sample first.")
+        card = card_from_texts(texts)
+        return self.cache.store(profile_id, card["text"], digest, samples, edited=False, lines=card["lines"])
+
+    def save_style_card(self, profile_id: str, text: str) -> dict[str, Any]:
+        """The person's own edit: kept as written, marked edited, never overwritten automatically."""
+        self.people.get_profile(profile_id)
+        if len(text) > MAX_CARD_CHARS:
+            raise InvalidInput(f"A style card can be at most {MAX_CARD_CHARS:,} characters long.")
+        current = self.get_style_card(profile_id)
+        digest, samples = self.cache.recent(profile_id)
+        return self.cache.store(profile_id, text.strip(), digest, samples, edited=True,
+                                lines=current["lines"] if current else [])
+
+    def ensure_style_card(self, profile_id: str) -> dict[str, Any] | None:
+        """The current card, measured again first if it is missing or stale and was not edited by hand."""
+        return self.cache.ensure(profile_id, self.measure_style_card)
+
+    def style_card_part(self, mode: str, profile: dict[str, Any] | None,
+                        persona: dict[str, Any] | None) -> PromptPart | None:
+        """The labelled prompt part: the profile's card in user mode (measured first if missing or stale), the
+        persona's card in persona mode, nothing in global mode."""
+        if mode == "user" and profile:
+            card = self.ensure_style_card(profile["id"])
+            if not card or not card["text"]:
+                return None
+            return style_prompt_part(card["text"], "this person", self.tokenizer.count, edited=card["edited"],
+                                     stale=card["stale"], meta={"sources": [s["title"] for s in card["sources"]]})
+        if mode == "persona" and persona:
+            card = persona_style_card(persona)
+            return style_prompt_part(card["text"], f"the persona “{persona['name']}”", self.tokenizer.count,
+                                     meta={"persona_id": persona["id"]})
+        return None

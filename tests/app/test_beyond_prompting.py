@@ -4,9 +4,7 @@ per-person training export, and study preference pairs only for an unlocked admi
 import json
 
 from playground import Playground, Settings
-from playground.research import study as studies
 from playground.research.routes import ROUTES
-from playground.workshop import set_preset
 from tests.app.conftest import button, make_user, no_errors, start, texts
 
 WRITING = ("I sail on the estuary every weekend. The tide tables rule my life, and I plan every trip around the ebb. "
@@ -49,13 +47,13 @@ def test_routes_sit_on_the_pipeline_and_say_what_they_need_and_what_is_collected
 def test_an_unlocked_admin_exports_a_studys_preference_pairs(no_llm_env, set_env):
     env = {**no_llm_env, "PLAYGROUND_ADMIN_PASSPHRASE": "sesame"}
     pg = Playground(Settings.from_env(env))
-    s = studies.create_study(pg, "Pilot", "I agree.", [{"mode": "user"}, {"mode": "global"}], ["Plan my weekend."])
-    p = studies.join(pg, s["code"], "P01")
-    studies.consent(pg, p["id"])
+    s = pg.studies.create_study("Pilot", "I agree.", [{"mode": "user"}, {"mode": "global"}], ["Plan my weekend."])
+    p = pg.studies.join(s["code"], "P01")
+    pg.studies.consent(p["id"])
     for slot, text in (("A", "Go sailing at the ebb."), ("B", "Stay home.")):
-        studies.log_event(pg, p["id"], "answer", {"task": 0, "slot": slot, "condition": "c1", "trace_id": "t",
+        pg.studies.log_event(p["id"], "answer", {"task": 0, "slot": slot, "condition": "c1", "trace_id": "t",
                                                   "text": text, "status": "complete"})
-    studies.judge(pg, p["id"], 0, "A", {x: {"tone": 3, "relevance": 3, "accuracy": 3} for x in "AB"})
+    pg.studies.judge(p["id"], 0, "A", {x: {"tone": 3, "relevance": 3, "accuracy": 3} for x in "AB"})
 
     at = start(env, set_env)
     at.switch_page("pages/8_Study_admin.py").run()
@@ -68,7 +66,7 @@ def test_an_unlocked_admin_exports_a_studys_preference_pairs(no_llm_env, set_env
 
 
 def test_a_workshop_can_hide_the_page(no_llm_env, set_env):
-    set_preset(Playground(Settings.from_env(no_llm_env)), {"hidden_pages": ["Beyond prompting"]})
+    Playground(Settings.from_env(no_llm_env)).workshop.set_preset({"hidden_pages": ["Beyond prompting"]})
     at = start(no_llm_env, set_env)
     assert not any(link.proto.label == "Beyond prompting" for link in at.sidebar.get("page_link"))
     at.switch_page("pages/9_Beyond_prompting.py").run()

@@ -2,7 +2,6 @@
 default in a private workshop), the text as given (when the person unticks redaction), or nothing (Cancel)."""
 
 from playground import Playground, Settings
-from playground.workshop import set_preset
 from tests.app.conftest import button, make_user, no_errors, paste_box, start, texts
 
 LETTER = ("Dear Maria Lopez,\nthe regatta starts at nine. Write to regatta.kim.83@example.org or call (415) 555-2671 "
@@ -16,7 +15,7 @@ def paste(at, pid: str, text: str) -> None:
 
 
 def test_findings_are_shown_and_redaction_is_the_default_in_a_private_workshop(no_llm_env, set_env):
-    set_preset(Playground(Settings.from_env(no_llm_env)), {"private_profiles": True})
+    Playground(Settings.from_env(no_llm_env)).workshop.set_preset({"private_profiles": True})
     at = start(no_llm_env, set_env)
     pid = make_user(at, "Kim")
     pg = Playground(Settings.from_env(no_llm_env))
@@ -89,8 +88,6 @@ def test_an_uploaded_file_with_personal_data_in_its_name_and_text_is_stored_reda
 
 
 def test_the_admin_preset_switches_redaction_for_every_browser(no_llm_env, set_env):
-    from playground.workshop import get_preset
-
     env = {**no_llm_env, "PLAYGROUND_ADMIN_PASSPHRASE": "sesame"}
     admin = start(env, set_env)
     admin.switch_page("pages/8_Study_admin.py").run()
@@ -99,7 +96,7 @@ def test_the_admin_preset_switches_redaction_for_every_browser(no_llm_env, set_e
     admin.radio(key="admin_redact").set_value("on")
     button(admin, "Apply to everyone").click().run()
     no_errors(admin)
-    assert get_preset(Playground(Settings.from_env(env)))["redact_uploads"] == "on"
+    assert Playground(Settings.from_env(env)).workshop.get_preset()["redact_uploads"] == "on"
 
     participant = start(env, set_env)
     pid = make_user(participant, "Kim")

@@ -5,8 +5,6 @@ from streamlit.testing.v1 import AppTest
 
 from components.state import BROWSER
 from playground import Playground, Settings
-from playground.research import study as studies
-from playground.workshop import set_preset
 from tests.app.conftest import button, new_name_box, no_errors, start, texts
 from tests.conftest import ROOT
 
@@ -18,10 +16,10 @@ def names(at):
 
 def test_each_browser_sees_only_its_own_profiles(no_llm_env, set_env):
     pg = Playground(Settings.from_env(no_llm_env))
-    set_preset(pg, {"private_profiles": True})
+    pg.workshop.set_preset({"private_profiles": True})
     pg.people.create_profile("Demo person")  # public, like the demo data
-    s = studies.create_study(pg, "Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
-    studies.join(pg, s["code"], "P01")
+    s = pg.studies.create_study("Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
+    pg.studies.join(s["code"], "P01")
 
     browsers = {}
     for who in ("Ana", "Ben"):
@@ -51,7 +49,7 @@ def resume(at: AppTest, code: str) -> None:
 
 def test_the_address_bar_never_shows_the_resume_code_and_a_photographed_link_gives_nothing(no_llm_env, set_env):
     pg = Playground(Settings.from_env(no_llm_env))
-    set_preset(pg, {"private_profiles": True})
+    pg.workshop.set_preset({"private_profiles": True})
     at = start(no_llm_env, set_env)
     at.switch_page("pages/1_Profile.py").run()
     new_name_box(at).input("Cleo")
@@ -119,15 +117,15 @@ def test_the_personas_page_never_names_other_browsers_members(no_llm_env, set_en
     from tests.app.conftest import texts
 
     pg = Playground(Settings.from_env(no_llm_env))
-    set_preset(pg, {"private_profiles": True})
+    pg.workshop.set_preset({"private_profiles": True})
     persona = pg.people.list_personas()[0]
     pg.people.create_profile("Demo person", persona_id=persona["id"])  # public
     pg.people.create_profile("Ana Mine", owner_token="otter-maple-flint-11", persona_id=persona["id"],
                              share_with_persona=True)
     pg.people.create_profile("Ben Elsewhere", owner_token="raven-moss-pine-22", persona_id=persona["id"],
                              share_with_persona=True)
-    s = studies.create_study(pg, "Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
-    pg.people.update_profile(studies.join(pg, s["code"], "P01")["profile_id"], persona_id=persona["id"])
+    s = pg.studies.create_study("Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
+    pg.people.update_profile(pg.studies.join(s["code"], "P01")["profile_id"], persona_id=persona["id"])
 
     set_env(no_llm_env)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
@@ -145,12 +143,12 @@ def test_the_address_bar_cannot_claim_the_admin_or_a_study_participant(no_llm_en
     env = {**no_llm_env, "PLAYGROUND_ADMIN_PASSPHRASE": "open sesame"}
     pg = Playground(Settings.from_env(env))
     pg.people.create_profile("Early bird", notes="my biopsy result came back")
-    set_preset(pg, {"private_profiles": True})
+    pg.workshop.set_preset({"private_profiles": True})
     from playground.people import privacy
 
     assert privacy.hide_existing(pg.db) == 1
-    s = studies.create_study(pg, "Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
-    participant = studies.join(pg, s["code"], "P01")
+    s = pg.studies.create_study("Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
+    participant = pg.studies.join(s["code"], "P01")
     for claim in ("hidden:admin", "HIDDEN:ADMIN", f"study:{participant['id']}", "", "%20"):
         set_env(env)
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)

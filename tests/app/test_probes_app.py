@@ -7,7 +7,6 @@ import pytest
 
 from components import state
 from playground import Playground, Settings
-from playground.research import study as studies
 from playground.research.probes import counterfactual, judge
 from tests.app.conftest import button, make_user, no_errors, start, texts
 
@@ -102,14 +101,14 @@ def test_bias_probe_without_a_model_says_so_and_bad_values_are_explained(app_no_
 def test_study_admin_shows_the_judges_agreement_and_checks_the_edited_prompt(no_llm_env, set_env):
     env = {**no_llm_env, "PLAYGROUND_ADMIN_PASSPHRASE": "sesame"}
     pg = Playground(Settings.from_env(env))
-    s = studies.create_study(pg, "Pilot", "Agree?", [{"mode": "user"}, {"mode": "global"}],
-                             [f"Task {n}" for n in range(8)])
-    p = studies.join(pg, s["code"], "P1")
+    s = pg.studies.create_study("Pilot", "Agree?", [{"mode": "user"}, {"mode": "global"}],
+                                [f"Task {n}" for n in range(8)])
+    p = pg.studies.join(s["code"], "P1")
     th = judge.template_hash(judge.DEFAULT_TEMPLATE)
     ratings = json.dumps({slot: {q["id"]: 3 for q in s["questions"]} for slot in "AB"})
     for task, (c, v) in enumerate(zip("AABBABAA", "ABBBAAAA")):
         for slot in "AB":
-            studies.log_event(pg, p["id"], "answer", {"task": task, "slot": slot, "condition": "c1", "trace_id": "t",
+            pg.studies.log_event(p["id"], "answer", {"task": task, "slot": slot, "condition": "c1", "trace_id": "t",
                                                      "text": f"answer {slot}", "status": "complete"})
         pg.db.execute("INSERT INTO judgements (id, study_id, participant_id, task, prompt, condition_a, condition_b, "
                       "trace_a, trace_b, choice, ratings, created) VALUES (?, ?, ?, ?, 'q', 'c1', 'c2', 't', 't', ?, ?, "

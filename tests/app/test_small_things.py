@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from playground import Playground, Settings
-from playground.research import study as studies
 from tests.app.conftest import _as_read, button, make_user, no_errors, start, texts
 
 
@@ -68,8 +67,8 @@ def test_an_empty_study_says_what_will_appear_instead_of_empty_charts_and_counts
                                                                                                  set_env):
     env = {**no_llm_env, "PLAYGROUND_ADMIN_PASSPHRASE": "pass"}
     pg = Playground(Settings.from_env(env))
-    s = studies.create_study(pg, "Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
-    studies.join(pg, s["code"], "P01")
+    s = pg.studies.create_study("Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"])
+    pg.studies.join(s["code"], "P01")
     at = start(env, set_env)
     at.switch_page("pages/8_Study_admin.py").run()
     at.text_input(key="admin_pass").input("pass")

@@ -4,7 +4,6 @@ deleted (a message says why, the text is unchanged); on the Study page, the rati
 from streamlit.testing.v1 import AppTest
 
 from playground import Playground, Settings
-from playground.research import study as studies
 from tests.app.conftest import button, no_errors, texts
 from tests.conftest import ROOT
 
@@ -12,7 +11,7 @@ from tests.conftest import ROOT
 def test_an_attendee_cannot_rewrite_or_delete_the_persona_of_a_running_study(no_llm_env, set_env):
     pg = Playground(Settings.from_env(no_llm_env))
     pid = pg.people.create_persona("Night owls", "You answer people who work at night.")
-    studies.create_study(pg, "Sleep study", "ok", [{"mode": "persona"}, {"mode": "global"}], ["Hi"], persona_id=pid)
+    pg.studies.create_study("Sleep study", "ok", [{"mode": "persona"}, {"mode": "global"}], ["Hi"], persona_id=pid)
     set_env(no_llm_env)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
@@ -30,13 +29,13 @@ def test_an_attendee_cannot_rewrite_or_delete_the_persona_of_a_running_study(no_
 
 def test_study_ratings_start_unanswered(no_llm_env, set_env):
     pg = Playground(Settings.from_env(no_llm_env))
-    s = studies.create_study(pg, "Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"],
-                             questions=["It sounds like me."])
-    p = studies.join(pg, s["code"], "P01")
-    studies.consent(pg, p["id"])
-    studies.skip_writing(pg, p["id"])
+    s = pg.studies.create_study("Pilot", "ok", [{"mode": "user"}, {"mode": "global"}], ["Hi"],
+                                questions=["It sounds like me."])
+    p = pg.studies.join(s["code"], "P01")
+    pg.studies.consent(p["id"])
+    pg.studies.skip_writing(p["id"])
     for slot, cid in zip("AB", p["pairs"][0]):
-        studies.log_event(pg, p["id"], "answer", {"task": 0, "slot": slot, "condition": cid, "trace_id": "t",
+        pg.studies.log_event(p["id"], "answer", {"task": 0, "slot": slot, "condition": cid, "trace_id": "t",
                                                   "text": f"Answer text {slot}", "status": "complete", "snippets": []})
     set_env(no_llm_env)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
@@ -51,5 +50,5 @@ def test_study_ratings_start_unanswered(no_llm_env, set_env):
     choice.set_value("A")
     at.button(key="FormSubmitter:study_judge_0-Submit and continue").click().run()
     no_errors(at)
-    [j] = studies.judgement_rows(pg, s["id"])
+    [j] = pg.studies.judgement_rows(s["id"])
     assert j["rating_a_q1"] is None and j["rating_b_q1"] is None

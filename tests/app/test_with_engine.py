@@ -7,7 +7,6 @@ import pytest
 
 from components import state
 from playground import Playground, Settings
-from playground.research import study as studies
 from tests.app.conftest import _walk, button, make_user, no_errors, start, texts
 
 pytestmark = pytest.mark.engine
@@ -56,8 +55,8 @@ def test_llama_cpp_engine_compare_three_granularities_and_record_a_preference(ap
 
 def test_llama_cpp_engine_blind_study_never_shows_a_condition(llm_env, set_env):
     pg = Playground(Settings.from_env(llm_env))
-    s = studies.create_study(pg, "Pilot", "Please agree.", [{"mode": "user"}, {"mode": "global"}],
-                             ["Plan my weekend.", "What should I cook?"], blind=True)
+    s = pg.studies.create_study("Pilot", "Please agree.", [{"mode": "user"}, {"mode": "global"}],
+                                ["Plan my weekend.", "What should I cook?"], blind=True)
     at = start(llm_env, set_env)
     at.switch_page("pages/7_Study.py").run()
     at.text_input(key="study_code").input(s["code"])
@@ -75,7 +74,7 @@ def test_llama_cpp_engine_blind_study_never_shows_a_condition(llm_env, set_env):
     for task in range(2):
         page = texts(at) + texts(at, "sidebar")
         # The tiny model's word salad may contain "model" or "global" by chance: the answers are not the leak.
-        for answer in studies.task_view(pg, at.session_state[state.PARTICIPANT], task)["answers"].values():
+        for answer in pg.studies.task_view(at.session_state[state.PARTICIPANT], task)["answers"].values():
             page = page.replace(answer["text"], "<answer>") if answer["text"] else page
         keys = [str(getattr(el, "key", "")) for where in (at.main, at.sidebar) for el in _walk(where)]
         seen += [page, *keys]  # what the browser receives: text, labels and widget keys
@@ -88,5 +87,5 @@ def test_llama_cpp_engine_blind_study_never_shows_a_condition(llm_env, set_env):
     everything = "\n".join(seen)
     for leak in ("user · dense", "global · dense", "c1", "c2", "mode", "global", "retriever"):
         assert leak not in everything, f"the condition leaks through {leak!r}"
-    rows = studies.judgement_rows(pg, s["id"])
+    rows = pg.studies.judgement_rows(s["id"])
     assert [r["choice"] for r in rows] == ["A", "A"] and rows[0]["reason"] == "Warmer."

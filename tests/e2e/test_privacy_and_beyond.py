@@ -4,7 +4,6 @@ Beyond prompting page draws the routes on the pipeline. Screenshots to test-outp
 import pytest
 
 from playground import Playground, Settings
-from playground.workshop import set_preset
 from tests.e2e.conftest import settle, shot, streamlit_server
 
 pytestmark = [pytest.mark.e2e]
@@ -19,7 +18,7 @@ def nav(page, name: str) -> None:
 
 def test_privacy_scan_and_beyond_prompting_in_chromium(page, no_llm_env):
     pg = Playground(Settings.from_env(no_llm_env))
-    set_preset(pg, {"redact_uploads": "on"})
+    pg.workshop.set_preset({"redact_uploads": "on"})
     # Made by this browser (its resume code, sent once in the address bar): a profile made outside the browser is
     # read-only to participants, so the paste form would not be shown.
     code = "heron-cedar-quartz-17"

@@ -9,7 +9,6 @@ import pytest
 from playwright.sync_api import expect
 
 from playground import Playground, Settings
-from playground.research import study as studies
 from playground.research.probes import counterfactual
 from tests.e2e.conftest import ask_in_chat, settle, shot, streamlit_server
 from tests.support.gate import Gate
@@ -109,14 +108,14 @@ def run_the_probes(page, env: dict[str, str], gate: Gate) -> None:
         page.set_viewport_size({"width": 1440, "height": 2000})
         shot(page, "bias-probe", full_page=True)
 
-        s = studies.create_study(pg, "Pilot", "Agree?", [{"mode": "user"}, {"mode": "global"}],
-                                 ["Plan my weekend.", "What should I cook?"])
-        p = studies.join(pg, s["code"], "P1")
-        studies.consent(pg, p["id"])
-        pg.library.add_sample(studies.get_participant(pg, p["id"])["profile_id"], text=WRITING, title="sea")
+        s = pg.studies.create_study("Pilot", "Agree?", [{"mode": "user"}, {"mode": "global"}],
+                                    ["Plan my weekend.", "What should I cook?"])
+        p = pg.studies.join(s["code"], "P1")
+        pg.studies.consent(p["id"])
+        pg.library.add_sample(pg.studies.get_participant(p["id"])["profile_id"], text=WRITING, title="sea")
         for task, choice in enumerate("AB"):
-            studies.generate_answers(pg, p["id"], task)
-            studies.judge(pg, p["id"], task, choice, {slot: {q["id"]: 4 for q in s["questions"]} for slot in "AB"})
+            pg.studies.generate_answers(p["id"], task)
+            pg.studies.judge(p["id"], task, choice, {slot: {q["id"]: 4 for q in s["questions"]} for slot in "AB"})
         nav(page, "Study admin")
         page.get_by_label("Admin passphrase").fill("sesame")
         page.get_by_role("button", name="Unlock").click()

@@ -16,7 +16,6 @@ import threading
 import pytest
 
 from playground import LLMUnavailable, Playground, Settings
-from playground.research import study as studies
 from tests.e2e.conftest import settle, shot, streamlit_server
 
 pytestmark = [pytest.mark.e2e]
@@ -71,9 +70,9 @@ def seed(env: dict[str, str], embedder, base: str) -> dict[str, str]:
     answered = pg.conversations.start_turn(session["id"], "And lighthouses?", "persona")
     answered.answer, answered.status = "**Bold** is fine. " + payloads(base, "ans"), "complete"
     pg.conversations.save_answer(answered)  # an answer as a model could have written it (e.g. copying a shared snippet)
-    study = studies.create_study(pg, short(base, "sn"), "Please agree. " + payloads(base, "sc"),
-                                 [{"mode": "user"}, {"mode": "global"}], [payloads(base, "sp")])
-    participant = studies.join(pg, study["code"], "P01")
+    study = pg.studies.create_study(short(base, "sn"), "Please agree. " + payloads(base, "sc"),
+                                    [{"mode": "user"}, {"mode": "global"}], [payloads(base, "sp")])
+    participant = pg.studies.join(study["code"], "P01")
     return {"alice": alice["id"], "bob": bob["id"], "resume": participant["resume_token"]}
 
 

@@ -11,8 +11,6 @@ import pytest
 from playwright.sync_api import expect
 
 from playground import Playground, Settings
-from playground.demo import load_demo_data
-from playground.workshop import set_preset
 from tests.e2e.conftest import ask_in_chat, settle, shot, streamlit_server
 from tests.e2e.test_rendering_other_peoples_text import Recorder
 
@@ -157,7 +155,7 @@ def assert_first_snippet_in_view(page, where: str, lines: int = 2) -> None:
 def test_the_first_snippet_stays_in_view_with_retrieval_settings_open_at_1280x720(browser, no_llm_env, embedder,
                                                                                   tmp_path):
     # The demo's essay titles are long: a snippet's rank, score and source take three lines of the inspector.
-    load_demo_data(Playground(Settings.from_env(no_llm_env), embedder=embedder), essays_per_author=1)
+    Playground(Settings.from_env(no_llm_env), embedder=embedder).demo.load_demo_data(essays_per_author=1)
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -220,9 +218,9 @@ def history_parts(page) -> list[str]:
 def test_two_browsers_on_one_demo_profile_each_keep_a_conversation_of_their_own(browser, no_llm_env, embedder,
                                                                                 tmp_path, private):
     pg = Playground(Settings.from_env(no_llm_env), embedder=embedder)
-    load_demo_data(pg, essays_per_author=1)
+    pg.demo.load_demo_data(essays_per_author=1)
     if private:
-        set_preset(pg, {"private_profiles": True})
+        pg.workshop.set_preset({"private_profiles": True})
     words = {"ana": "MKpelican", "ben": "MKwalrus"}
     contexts = {who: browser.new_context(viewport={"width": 1440, "height": 1000}) for who in words}  # two browsers
     pages = {who: c.new_page() for who, c in contexts.items()}

@@ -11,7 +11,6 @@ from playwright.sync_api import expect
 
 from playground import Playground, Settings
 from playground.research import admin_guard
-from playground.research import study as studies
 from tests.e2e.conftest import settle, shot, streamlit_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine]
@@ -20,12 +19,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.engine]
 def test_online_study_from_a_prolific_url_to_the_completion_code(page, llm_env):
     env = {**llm_env, "PLAYGROUND_MAX_TOKENS": "40"}
     pg = Playground(Settings.from_env(env))
-    s = studies.create_study(pg, "Online pilot", "I agree to take part.", [{"mode": "user"}, {"mode": "global"}],
-                             ["Plan my weekend.", "What should I cook?"], questions=["It sounds like me."],
-                             settings={"participant_param": "PROLIFIC_PID", "study_param": "STUDY_ID",
-                                       "session_param": "SESSION_ID", "completion_code": "C1A2B3",
-                                       "redirect_url": "https://app.prolific.com/submissions/complete?cc=C1A2B3",
-                                       "min_tasks": 1, "attention_check": True})
+    s = pg.studies.create_study("Online pilot", "I agree to take part.", [{"mode": "user"}, {"mode": "global"}],
+                                ["Plan my weekend.", "What should I cook?"], questions=["It sounds like me."],
+                                settings={"participant_param": "PROLIFIC_PID", "study_param": "STUDY_ID",
+                                          "session_param": "SESSION_ID", "completion_code": "C1A2B3",
+                                          "redirect_url": "https://app.prolific.com/submissions/complete?cc=C1A2B3",
+                                          "min_tasks": 1, "attention_check": True})
     with streamlit_server(env) as url:
         page.goto(f"{url}/Study?study={s['code']}&PROLIFIC_PID=5f3c0a1b2c3d4e5f6a7b8c9d&STUDY_ID=S1&SESSION_ID=X9")
         page.get_by_text("I have read this and agree").click()
@@ -53,11 +52,11 @@ def test_online_study_from_a_prolific_url_to_the_completion_code(page, llm_env):
             "href", "https://app.prolific.com/submissions/complete?cc=C1A2B3")
         settle(page)
         shot(page, "study-online-completion", full_page=True)
-    [row] = list(csv.DictReader(io.StringIO(studies.export_csv(pg, s["id"]))))
+    [row] = list(csv.DictReader(io.StringIO(pg.studies.export_csv(s["id"]))))
     assert row["participant"] == "5f3c0a1b2c3d4e5f6a7b8c9d" and row["platform_session_id"] == "X9"
     assert row["rating_a_q1"] == "4" and row["rating_b_q1"] == "", "the untouched rating is empty, not 3"
     assert row["attention_passed"] == "True" and row["choice"] == "A"
-    [p] = studies.progress(pg, s["id"])
+    [p] = pg.studies.progress(s["id"])
     assert p["finished"]
 
 

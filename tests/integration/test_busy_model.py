@@ -65,7 +65,6 @@ def test_llama_cpp_engine_parallel_1_means_one_request_at_a_time_across_chat_and
     # The cut-off: a summary (or evaluation, judge, probe) sent while a chat answer streams went around the
     # chat's queue; a llama.cpp server then cut off the running answer. Here the server could serve both at once, so
     # any overlap between the two requests is the app breaking PLAYGROUND_LLM_PARALLEL=1.
-    from playground.pipeline.summaries import generate_summary
 
     env = {"PLAYGROUND_DATA_DIR": str(tmp_path / "data"), "PLAYGROUND_LLM_BACKEND": "openai",
            "PLAYGROUND_OPENAI_BASE_URL": two_slot_server, "PLAYGROUND_MODEL": "tiny",
@@ -89,7 +88,7 @@ def test_llama_cpp_engine_parallel_1_means_one_request_at_a_time_across_chat_and
 
     def summarise() -> None:
         try:
-            results["summary"] = generate_summary(pg, ada["id"])
+            results["summary"] = pg.summaries.generate_summary(ada["id"])
         except LLMError as e:
             results["summary_error"] = e
         summary_done.set()

@@ -14,7 +14,6 @@ import pytest
 from playground import LLMError, Playground, RetrievalOptions
 from playground.people.consent import MEMBER_NAME
 from playground.people.profiles import SHARING_EXPLAINED
-from playground.research import study as st
 from playground.stores.vectors import persona_collection
 
 # The fake embedder (tests/support/fake_embedder.py): what is asserted is who may reach which passage, not how well it
@@ -101,16 +100,16 @@ def test_auto_mode_for_a_non_member_never_reaches_members_writing(pg):
 def test_a_study_auto_condition_never_mixes_in_workshop_users_writing_or_names(pg):
     persona, secret = gardeners(pg), marker()
     sharer(pg, persona, secret)  # a workshop user, sharing
-    study = st.create_study(pg, "Garden study", "I agree.", [{"mode": "auto"}, {"mode": "global"}], [QUESTION])
-    p = st.join(pg, study["code"], "P01")
-    st.consent(pg, p["id"])
+    study = pg.studies.create_study("Garden study", "I agree.", [{"mode": "auto"}, {"mode": "global"}], [QUESTION])
+    p = pg.studies.join(study["code"], "P01")
+    pg.studies.consent(p["id"])
     pg.library.add_sample(p["profile_id"], text="I grow tomatoes on my balcony and water them every evening.")
     with pytest.raises(LLMError):  # no model here: the turn (prompt, hits, trace) is recorded all the same
-        st.generate_answers(pg, p["id"], 0)
+        pg.studies.generate_answers(p["id"], 0)
     traces = pg.db.query("SELECT data FROM traces WHERE profile_id = ?", (p["profile_id"],))
     assert any(json.loads(t["data"])["mode"] == "persona" for t in traces), "auto resolved to the persona"
-    everything = json.dumps([t["data"] for t in traces]) + st.export_jsonl(pg, study["id"]) + \
-        json.dumps(st.export_participant(pg, p["id"]), default=str)
+    everything = json.dumps([t["data"] for t in traces]) + pg.studies.export_jsonl(study["id"]) + \
+        json.dumps(pg.studies.export_participant(p["id"]), default=str)
     assert secret not in everything
 
 
@@ -118,14 +117,14 @@ def test_study_participants_and_workshop_users_never_receive_each_others_writing
     persona = gardeners(pg)
     workshop_secret, study_secret, fellow_secret = marker(), marker(), marker()
     sharer(pg, persona, workshop_secret)
-    study = st.create_study(pg, "Garden study", "I agree.", [{"mode": "persona"}, {"mode": "global"}], [QUESTION],
-                            persona_id=persona)
-    p1, p2 = st.join(pg, study["code"], "P01"), st.join(pg, study["code"], "P02")
+    study = pg.studies.create_study("Garden study", "I agree.", [{"mode": "persona"}, {"mode": "global"}], [QUESTION],
+                                    persona_id=persona)
+    p1, p2 = pg.studies.join(study["code"], "P01"), pg.studies.join(study["code"], "P02")
     sharer(pg, persona, study_secret, profile_id=p1["profile_id"])
     sharer(pg, persona, fellow_secret, profile_id=p2["profile_id"])
-    other = st.create_study(pg, "Other study", "I agree.", [{"mode": "persona"}, {"mode": "global"}], [QUESTION],
-                            persona_id=persona)
-    q = st.join(pg, other["code"], "Q01")
+    other = pg.studies.create_study("Other study", "I agree.", [{"mode": "persona"}, {"mode": "global"}], [QUESTION],
+                                    persona_id=persona)
+    q = pg.studies.join(other["code"], "Q01")
     pg.people.update_profile(q["profile_id"], persona_id=persona)
     bob = pg.people.create_profile("Bob", persona_id=persona)["id"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from playground import RetrievalOptions
-from playground.demo import WALKTHROUGH, load_demo_data
+from playground.demo import WALKTHROUGH
 from tests.conftest import ROOT
 
 # A word the retrieved snippets must contain to be visibly on topic, per walkthrough question.
@@ -17,7 +17,7 @@ TOPIC = {11: "nav", 10: "faction", 4: "war"}
 def test_each_walkthrough_question_retrieves_the_essay_that_answers_it_under_every_retriever(pg):
     readme = " ".join((ROOT / "README.md").read_text().split())  # lines wrap inside a question
     assert all(question in readme for _, question, _ in WALKTHROUGH), "the README's walkthrough asks these"
-    profiles = {p["display_name"]: p for p in load_demo_data(pg)}
+    profiles = {p["display_name"]: p for p in pg.demo.load_demo_data()}
     failures = []
     for name, question, paper in WALKTHROUGH:
         for retriever in ("dense", "bm25", "hybrid"):

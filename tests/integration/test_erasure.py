@@ -19,13 +19,8 @@ import numpy as np
 import pytest
 
 from playground import Playground, RetrievalOptions, Settings
-from playground.pipeline.summaries import generate_summary, save_summary
-from playground.research import study as st
-from playground.research.evaluation import evaluate_profile
-from playground.research.preferences import record_preference
 from playground.stores.personal_data import REMOVED_ANSWER
 from playground.stores.vectors import persona_collection, user_collection
-from playground.workshop import reset_all
 from tests.conftest import ROOT
 
 # The fake embedder (tests/support/fake_embedder.py): what is asserted is which bytes are left behind; the retrievals
@@ -52,20 +47,20 @@ def make_world(pg: Playground, marker: str, engine: bool) -> dict:
     persona) gets it retrieved in persona mode, in chat and in his study answers; Alice uses every feature herself."""
     persona = pg.create_persona_with_examples("Gardeners", "You are talking with people who grow vegetables at home.",
                                 examples=["Our allotment gives more courgettes than we can eat."])["id"]
-    study = st.create_study(pg, "Garden study", "I agree.", [{"mode": "persona"}, {"mode": "user"}],
-                            ["How should I water my garden?"], blind=False, persona_id=persona)
-    alice_p, bob_p = st.join(pg, study["code"], f"P01{marker}"), st.join(pg, study["code"], "P02")
+    study = pg.studies.create_study("Garden study", "I agree.", [{"mode": "persona"}, {"mode": "user"}],
+                                    ["How should I water my garden?"], blind=False, persona_id=persona)
+    alice_p, bob_p = pg.studies.join(study["code"], f"P01{marker}"), pg.studies.join(study["code"], "P02")
     alice, bob = alice_p["profile_id"], bob_p["profile_id"]
     pg.people.update_profile(alice, display_name=f"Alice {marker}", notes=f"my notes {marker}", persona_id=persona,
                       share_with_persona=True)
     pg.people.update_profile(bob, persona_id=persona, share_with_persona=True)
     for p in (alice_p, bob_p):
-        st.consent(pg, p["id"])
+        pg.studies.consent(p["id"])
     pg.library.add_sample(alice, text=f"{GARDEN} The secret word of my garden is {marker}.", title=f"garden {marker}")
     pg.library.add_sample(alice, text=f"In winter I knit scarves and read about {marker} in the evenings by the fire.",
                   title="winter")
     pg.library.add_sample(bob, text="I cook stews and soups, and I keep bees at the bottom of the garden.", title="bees")
-    st.log_event(pg, alice_p["id"], "upload", {"title": f"garden {marker}"})
+    pg.studies.log_event(alice_p["id"], "upload", {"title": f"garden {marker}"})
 
     def chat(profile_id: str, message: str, mode: str) -> None:
         session = pg.conversations.new_session(profile_id, title=message[:20])
@@ -84,17 +79,17 @@ def make_world(pg: Playground, marker: str, engine: bool) -> dict:
     chat(alice, f"Tell me about {marker} and my garden", "user")
     chat(alice, "What should I plant?", "persona")
     if engine:
-        generate_summary(pg, alice)
+        pg.summaries.generate_summary(alice)
         for task in range(1):
-            st.generate_answers(pg, alice_p["id"], task)
-            st.generate_answers(pg, bob_p["id"], task)
+            pg.studies.generate_answers(alice_p["id"], task)
+            pg.studies.generate_answers(bob_p["id"], task)
             ratings = {s: {"tone": 3, "relevance": 3, "accuracy": 3} for s in "AB"}
-            st.judge(pg, alice_p["id"], task, "A", ratings, f"because of {marker}")
-        evaluate_profile(pg, alice, holdout=1, conditions=["user", "global"], max_tokens=8)
-    save_summary(pg, alice, f"Writes about gardens and {marker}.")
-    record_preference(pg, alice, f"compare {marker}", ["user", "global"], "user", {}, f"liked {marker}")
+            pg.studies.judge(alice_p["id"], task, "A", ratings, f"because of {marker}")
+        pg.evaluation.evaluate_profile(alice, holdout=1, conditions=["user", "global"], max_tokens=8)
+    pg.summaries.save_summary(alice, f"Writes about gardens and {marker}.")
+    pg.preferences.record_preference(alice, f"compare {marker}", ["user", "global"], "user", {}, f"liked {marker}")
     # Exports are built on request (downloads); build them all, as an admin would, to prove none leaves a file.
-    st.export_jsonl(pg, study["id"]), st.export_csv(pg, study["id"]), st.export_participant(pg, alice_p["id"])
+    pg.studies.export_jsonl(study["id"]), pg.studies.export_csv(study["id"]), pg.studies.export_participant(alice_p["id"])
     pg.people.export_profile(alice)
     return {"persona": persona, "study": study, "alice": alice, "bob": bob, "alice_p": alice_p, "bob_p": bob_p}
 
@@ -107,9 +102,9 @@ def delete_by(route: str, pg: Playground, world: dict, env: dict[str, str]) -> N
     elif route == "profile page":
         pg.people.delete_profile(world["alice"])  # exactly what pages/1_Profile.py calls
     elif route == "study participant deletion":
-        st.delete_participant(pg, world["alice_p"]["id"])
+        pg.studies.delete_participant(world["alice_p"]["id"])
     elif route == "workshop reset":
-        reset_all(pg)
+        pg.workshop.reset_all()
     else:
         raise AssertionError(route)
 

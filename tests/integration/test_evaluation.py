@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from playground import RetrievalOptions, Settings
-from playground.research.attribution import Doc, attribute, profile_docs
-from playground.research.evaluation import evaluate_profile, meteor, rouge
+from playground.research.attribution import Doc, attribute
+from playground.research.evaluation import meteor, rouge
 from tests.conftest import FEDERALIST, ROOT
 
 UNDISPUTED = ["--drop-where", "traditionally_disputed=true", "--drop-where", "author=MADISON_HAMILTON"]
@@ -45,7 +45,7 @@ def test_dense_attribution_over_stored_profiles_uses_their_vectors(pg, federalis
         user = pg.people.create_profile(author.title())
         for r in [r for r in undisputed(federalist) if r["author"] == author][:3]:
             pg.library.add_sample(user["id"], text=r["text"][:3000], title=r["title"])
-    docs = profile_docs(pg)
+    docs = pg.attribution.profile_docs()
     assert len(docs) == 6 and all(d.vector is not None and d.vector.shape == (384,) for d in docs)
     result = attribute(docs, "dense")
     assert result.n == 6 and 0 <= result.accuracy <= 1
@@ -88,8 +88,8 @@ def test_llama_cpp_engine_evaluation_never_retrieves_the_held_out_text(llm_env, 
     uid = users["HAMILTON"]["id"]
     held = [s["id"] for s in pg.library.list_samples(uid)[-1:]]
     held_chunks = {c["text"] for c in pg.db.query("SELECT text FROM chunks WHERE sample_id = ?", (held[0],))}
-    result = evaluate_profile(pg, uid, holdout=held, conditions=["user", "persona", "global", "none"],
-                              retriever="hybrid", k=8, max_tokens=20)
+    result = pg.evaluation.evaluate_profile(uid, holdout=held, conditions=["user", "persona", "global", "none"],
+                                            retriever="hybrid", k=8, max_tokens=20)
     assert {r.condition for r in result.rows} == {"user", "persona", "global", "none"}
     for row in result.rows:
         assert row.output.strip() and not row.error
@@ -124,22 +124,21 @@ def test_llama_cpp_engine_evaluate_cli_prints_metrics_per_condition(llm_env, tmp
 @pytest.mark.engine
 def test_llama_cpp_engine_profile_summary_is_cached_editable_and_goes_stale(llm_env, embedder):
     from playground import Playground
-    from playground.pipeline.summaries import ensure_summary, get_summary, save_summary
 
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
     user = pg.people.create_profile("Ada")
     pg.library.add_sample(user["id"], text="I sail on the estuary every weekend; the tide tables rule my life.", title="sea")
-    first = ensure_summary(pg, user["id"])
+    first = pg.summaries.ensure_summary(user["id"])
     assert first["text"] and first["model"] == "tiny" and [s["title"] for s in first["sources"]] == ["sea"]
-    assert ensure_summary(pg, user["id"])["updated"] == first["updated"], "cached while the samples are the same"
+    assert pg.summaries.ensure_summary(user["id"])["updated"] == first["updated"], "cached while the samples are the same"
     _, build, _ = pg.conversations.preview(user["id"], "Plan my weekend", "user", use_summary=True)
     part = next(p for p in build.parts if p.source == "summary")
     assert first["text"] in part.text and part.meta["sources"] == ["sea"]
     pg.library.add_sample(user["id"], text="Bread on Sundays: a slow sourdough, baked hot.", title="bread")
-    assert get_summary(pg, user["id"])["stale"]
-    regenerated = ensure_summary(pg, user["id"])
+    assert pg.summaries.get_summary(user["id"])["stale"]
+    regenerated = pg.summaries.ensure_summary(user["id"])
     assert not regenerated["stale"] and {s["title"] for s in regenerated["sources"]} == {"sea", "bread"}
-    save_summary(pg, user["id"], "Writes short, practical notes about sailing and baking.")
+    pg.summaries.save_summary(user["id"], "Writes short, practical notes about sailing and baking.")
     pg.library.add_sample(user["id"], text="A third note, about the garden and its slugs.", title="garden")
-    kept = ensure_summary(pg, user["id"])
+    kept = pg.summaries.ensure_summary(user["id"])
     assert kept["edited"] and kept["stale"] and kept["text"].startswith("Writes short"), "the person's edit is kept"

@@ -10,7 +10,6 @@ import threading
 import pytest
 
 from playground import InvalidInput, NotFound, Playground, PlaygroundError, RetrievalOptions, Settings
-from playground.research import study as st
 
 CHINESE = ("我们今天在北京大学的图书馆里读了很多关于历史和文学的书，然后一起去吃了午饭。"
            "下午又回到教室继续讨论长城的建筑和明朝的政治制度。")
@@ -75,26 +74,26 @@ def test_display_names_made_only_of_invisible_characters_are_refused(pg, name):
 def test_a_persona_condition_needs_a_persona_when_the_study_is_set_up(pg):
     args = dict(name="Pilot", consent_text="I agree.", prompts=["Plan my weekend."])
     with pytest.raises(InvalidInput, match="persona mode, which needs a persona"):
-        st.create_study(pg, conditions=[{"mode": "persona"}, {"mode": "global"}], **args)
+        pg.studies.create_study(conditions=[{"mode": "persona"}, {"mode": "global"}], **args)
     with pytest.raises(NotFound):
-        st.create_study(pg, conditions=[{"mode": "persona"}, {"mode": "global"}], persona_id="nope", **args)
+        pg.studies.create_study(conditions=[{"mode": "persona"}, {"mode": "global"}], persona_id="nope", **args)
     persona = pg.people.list_personas()[0]
-    s = st.create_study(pg, conditions=[{"mode": "persona"}, {"mode": "global"}], persona_id=persona["id"], **args)
+    s = pg.studies.create_study(conditions=[{"mode": "persona"}, {"mode": "global"}], persona_id=persona["id"], **args)
     assert s["conditions"][0]["persona_id"] == persona["id"]
 
 
 def test_a_blind_study_hides_the_condition_in_a_set_up_error(pg):
     """A study made before set-up checks existed (persona condition, no persona): the participant learns nothing."""
-    s = st.create_study(pg, "Old", "I agree.", [{"mode": "user"}, {"mode": "global"}], ["Plan my weekend."])
+    s = pg.studies.create_study("Old", "I agree.", [{"mode": "user"}, {"mode": "global"}], ["Plan my weekend."])
     conds = [{**s["conditions"][0], "mode": "persona", "label": "persona · dense"}, s["conditions"][1]]
     pg.db.execute("UPDATE studies SET conditions = ? WHERE id = ?", (json.dumps(conds), s["id"]))
-    p = st.join(pg, s["code"], "P01")
-    st.consent(pg, p["id"])
+    p = pg.studies.join(s["code"], "P01")
+    pg.studies.consent(p["id"])
     with pytest.raises(PlaygroundError) as e:
-        st.generate_answers(pg, p["id"], 0)
+        pg.studies.generate_answers(p["id"], 0)
     shown = str(e.value)
     assert "set-up" in shown and not any(w in shown.lower() for w in ("persona", "user", "global", "dense", "mode"))
-    events = st.export_jsonl(pg, s["id"], p["id"])
+    events = pg.studies.export_jsonl(s["id"], p["id"])
     assert "Persona mode needs a persona" in events, "the researcher can read the reason in the export"
 
 
@@ -102,12 +101,12 @@ def test_a_blind_study_hides_the_condition_in_a_set_up_error(pg):
 def test_a_blind_persona_study_runs_for_participants_with_no_persona(llm_env, embedder):
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
     persona = next(p for p in pg.people.list_personas() if p["examples"])
-    s = st.create_study(pg, "Personas", "I agree.", [{"mode": "persona"}, {"mode": "user"}],
-                        ["Plan my weekend.", "Explain taxes to me."], blind=True, persona_id=persona["id"])
-    p = st.join(pg, s["code"], "P01")
+    s = pg.studies.create_study("Personas", "I agree.", [{"mode": "persona"}, {"mode": "user"}],
+                                ["Plan my weekend.", "Explain taxes to me."], blind=True, persona_id=persona["id"])
+    p = pg.studies.join(s["code"], "P01")
     assert pg.people.get_profile(p["profile_id"])["persona_id"] is None
-    st.consent(pg, p["id"])
-    view = st.generate_answers(pg, p["id"], 0)
+    pg.studies.consent(p["id"])
+    view = pg.studies.generate_answers(p["id"], 0)
     assert set(view["answers"]) == {"A", "B"} and all(a["status"] == "complete" for a in view["answers"].values())
     assert not any(w in json.dumps(view) for w in ("persona", "user · dense", "c1", "c2", "labels"))
     slot = "AB"[p["pairs"][0].index("c1")]
@@ -118,29 +117,29 @@ def test_a_blind_persona_study_runs_for_participants_with_no_persona(llm_env, em
 
 
 def test_a_participant_id_alone_does_not_resume_someone_elses_session(pg):
-    s = st.create_study(pg, "Lab", "I agree.", [{"mode": "user"}, {"mode": "global"}], ["Plan my weekend."])
-    alice = st.join(pg, s["code"], "P01")
+    s = pg.studies.create_study("Lab", "I agree.", [{"mode": "user"}, {"mode": "global"}], ["Plan my weekend."])
+    alice = pg.studies.join(s["code"], "P01")
     token = alice["resume_token"]
     # A resume code is short enough to write down (12 characters, ~60 bits) and is none of the IDs a person sees.
     assert token and token not in (alice["id"], alice["code"], alice["profile_id"]) and len(token) >= 12
     for claim in ("P01", "p01", " P01 "):  # the ID as someone else would type it, even before consent
         with pytest.raises(InvalidInput, match="already in use"):
-            st.join(pg, s["code"], claim)
-    assert st.join(pg, s["code"], "p01", resume_token=token.lower())["id"] == alice["id"], \
+            pg.studies.join(s["code"], claim)
+    assert pg.studies.join(s["code"], "p01", resume_token=token.lower())["id"] == alice["id"], \
         "the owner, typing their code back loosely, gets in"
-    st.consent(pg, alice["id"])
+    pg.studies.consent(alice["id"])
     pg.library.add_sample(alice["profile_id"], text=ENGLISH)
     with pytest.raises(InvalidInput, match="already in use"):
-        st.join(pg, s["code"], "P01")
+        pg.studies.join(s["code"], "P01")
     with pytest.raises(InvalidInput, match="already in use"):
-        st.join(pg, s["code"], "P01", resume_token=alice["id"])
+        pg.studies.join(s["code"], "P01", resume_token=alice["id"])
     for guess in (alice["id"], alice["code"], alice["profile_id"], ""):
         with pytest.raises(NotFound):
-            st.resume(pg, guess)
-    assert st.resume(pg, token)["id"] == alice["id"]
-    assert st.join(pg, s["code"], "P01", resume_token=token)["id"] == alice["id"]
+            pg.studies.resume(guess)
+    assert pg.studies.resume(token)["id"] == alice["id"]
+    assert pg.studies.join(s["code"], "P01", resume_token=token)["id"] == alice["id"]
     raw = pg.settings.db_path.read_bytes() + pg.settings.db_path.with_name("playground.sqlite3-wal").read_bytes()
     assert token.encode() not in raw, "only a hash of the token is stored"
-    st.end_resume(pg, alice["id"])
+    pg.studies.end_resume(alice["id"])
     with pytest.raises(NotFound):
-        st.resume(pg, token)
+        pg.studies.resume(token)

@@ -168,10 +168,9 @@ def test_ollama_binary_serves_the_tiny_model_end_to_end(tiny_model, tmp_path):  
 
 def test_a_workshop_fixed_model_is_used_by_every_turn_not_only_the_chat_page(pg):
     from playground import LLMError
-    from playground.workshop import set_preset
 
     assert pg.models.preferred_model() == ""
-    set_preset(pg, {"fixed_model": "llama3.2:1b"})
+    pg.workshop.set_preset({"fixed_model": "llama3.2:1b"})
     assert pg.models.default_model() == "llama3.2:1b", "a fixed model is used without asking the server for its list"
     turn = pg.conversations.start_turn(pg.conversations.new_session(None)["id"], "Hello?",
                                        "global")  # as Compare and Study start theirs

@@ -10,8 +10,6 @@ import pytest
 
 from playground import IngestError, InvalidInput
 from playground.library.privacy_scan import scan
-from playground.research import study as st
-from playground.workshop import set_preset
 
 # Each test using a Playground runs on the embedded store and on a real Chroma server (tests/integration/conftest.py).
 VECTOR_BACKENDS = ("local", "server")
@@ -88,20 +86,20 @@ def test_redaction_is_on_by_default_for_study_participants_and_private_workshops
     assert email in pg.library.sample_text(pg.library.add_sample(public["id"],
                                                                  text=text)["id"]), "a public demo stores as given"
 
-    study = st.create_study(pg, "Pilot", "I agree.", [{"mode": "user"}, {"mode": "global"}], ["Plan my weekend."])
-    participant = st.join(pg, study["code"], "P01")
-    st.consent(pg, participant["id"])
+    study = pg.studies.create_study("Pilot", "I agree.", [{"mode": "user"}, {"mode": "global"}], ["Plan my weekend."])
+    participant = pg.studies.join(study["code"], "P01")
+    pg.studies.consent(participant["id"])
     assert pg.library.redaction_default(participant["profile_id"]) is True
     s = pg.library.add_sample(participant["profile_id"], text=text)
     assert email not in pg.library.sample_text(s["id"]) and s["redacted"] == {"EMAIL": 1}
 
-    set_preset(pg, {"private_profiles": True})
+    pg.workshop.set_preset({"private_profiles": True})
     mine = pg.people.create_profile("Sam", owner_token="browser-1")
     assert pg.library.redaction_default(mine["id"]) is True
-    set_preset(pg, {"private_profiles": True, "redact_uploads": "off"})
+    pg.workshop.set_preset({"private_profiles": True, "redact_uploads": "off"})
     assert pg.library.redaction_default(mine["id"]) is False, "the preset can switch it off"
     with pytest.raises(InvalidInput, match="'auto', 'on' or 'off'"):
-        set_preset(pg, {"redact_uploads": "maybe"})
+        pg.workshop.set_preset({"redact_uploads": "maybe"})
     assert pg.library.redaction_default(mine["id"]) is False, "a bad preset changes nothing"
 
 

@@ -10,7 +10,6 @@ import sys
 import pytest
 
 from playground import InvalidInput, Playground, Settings
-from playground.research import study as studies
 from playground.research.probes import counterfactual, judge, metrics
 from tests.conftest import ROOT
 
@@ -189,10 +188,10 @@ def test_shipped_bias_questions_are_neutral_and_the_gender_attribute_is_optional
 
 
 def _study_with_judgements(pg: Playground, choices: list[str]) -> dict:
-    s = studies.create_study(pg, "Pilot", "Agree?", [{"mode": "user"}, {"mode": "global"}],
-                             [f"Task {n}" for n in range(len(choices))])
-    p = studies.join(pg, s["code"], "P1")
-    studies.consent(pg, p["id"])
+    s = pg.studies.create_study("Pilot", "Agree?", [{"mode": "user"}, {"mode": "global"}],
+                                [f"Task {n}" for n in range(len(choices))])
+    p = pg.studies.join(s["code"], "P1")
+    pg.studies.consent(p["id"])
     return {"study": s, "participant": p}
 
 
@@ -210,7 +209,7 @@ def test_judge_agreement_report_matches_hand_computed_values(pg):
         pg.db.execute("INSERT INTO judge_verdicts (id, study_id, participant_id, task, template_hash, model, verdict, "
                       "confidence, raw, data, created) VALUES (?, ?, ?, ?, ?, 'm', ?, ?, '', '{}', 'now')",
                       (f"v{task}", sid, pid, task, th, v, conf))
-    r = judge.agreement_report(pg, sid)
+    r = pg.judge.agreement_report(sid)
     assert r["judgements"] == 9 and r["judged"] == 9 and r["compared"] == 8
     assert r["participant_no_preference"] == 1
     assert r["agreement"]["agree"] == 6 and r["agreement"]["rate"] == pytest.approx(0.75)
@@ -222,10 +221,10 @@ def test_judge_agreement_report_matches_hand_computed_values(pg):
     assert r["by_confidence"]["low"] == {**r["by_confidence"]["low"], "n": 2, "agree": 2}
     assert r["by_confidence"]["medium"]["agree"] == 1 and r["by_confidence"]["unparsed"]["n"] == 1
     assert r["judge_said_A"] == 5
-    other = judge.agreement_report(pg, sid, judge.DEFAULT_TEMPLATE + "\nBe brief.")
+    other = pg.judge.agreement_report(sid, judge.DEFAULT_TEMPLATE + "\nBe brief.")
     assert other["judged"] == 0 and other["kappa"] is None, "verdicts belong to the template that produced them"
     # Deleting the participant deletes the judge's verdicts about them too.
-    studies.delete_participant(pg, pid)
+    pg.studies.delete_participant(pid)
     assert pg.db.query("SELECT * FROM judge_verdicts") == []
 
 
@@ -234,12 +233,12 @@ def test_llama_cpp_engine_judge_cli_judges_each_task_once_and_never_guesses(llm_
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
     ctx = _study_with_judgements(pg, ["A", "B", "none"])
     pid, sid = ctx["participant"]["id"], ctx["study"]["id"]
-    profile_id = studies.get_participant(pg, pid)["profile_id"]
+    profile_id = pg.studies.get_participant(pid)["profile_id"]
     pg.library.add_sample(profile_id, text=WRITING, title="sea")
     for task, choice in enumerate(["A", "B", "none"]):
-        studies.generate_answers(pg, pid, task)
+        pg.studies.generate_answers(pid, task)
         ratings = {slot: {q["id"]: 3 for q in ctx["study"]["questions"]} for slot in "AB"}
-        studies.judge(pg, pid, task, choice, ratings)
+        pg.studies.judge(pid, task, choice, ratings)
     p = _cli(llm_env, "judge", "--study", sid)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)

@@ -9,7 +9,6 @@ import json
 import pytest
 
 from playground import InvalidInput
-from playground.research import study as st
 
 # The fake embedder (tests/support/fake_embedder.py): joining, task counts and completion: nothing here depends on how
 # good embeddings are.
@@ -35,51 +34,51 @@ attention_check = true
 
 def fake_answers(pg, p, task):
     for slot, cid in zip("AB", p["pairs"][task]):
-        st.log_event(pg, p["id"], "answer", {"task": task, "slot": slot, "condition": cid, "trace_id": f"t{slot}",
-                                             "text": "An answer " * (3 if slot == "A" else 9), "status": "complete",
-                                             "snippets": []})
+        pg.studies.log_event(p["id"], "answer", {"task": task, "slot": slot, "condition": cid, "trace_id": f"t{slot}",
+                                                 "text": "An answer " * (3 if slot == "A" else 9), "status": "complete",
+                                                 "snippets": []})
 
 
 def test_online_participant_needs_the_minimum_then_gets_the_completion_code(pg):
-    s = st.create_study(pg, "Online", "Agree?", [{"mode": "user"}, {"mode": "global"}], ["a?", "b?", "c?"],
-                        settings={"participant_param": "PROLIFIC_PID", "completion_code": "C1A2B3", "min_tasks": 2,
-                                  "attention_check": True})
-    p = st.join(pg, s["code"], "5f3c0a1b2c3d4e5f6a7b8c9d", external={"study": "S1", "session": "X9"})
-    st.consent(pg, p["id"])
-    assert st.answer_attention(pg, p["id"], "Red") is False
-    assert st.answer_attention(pg, p["id"], "Purple") is False, "the first answer counts"
+    s = pg.studies.create_study("Online", "Agree?", [{"mode": "user"}, {"mode": "global"}], ["a?", "b?", "c?"],
+                                settings={"participant_param": "PROLIFIC_PID", "completion_code": "C1A2B3", "min_tasks": 2,
+                                          "attention_check": True})
+    p = pg.studies.join(s["code"], "5f3c0a1b2c3d4e5f6a7b8c9d", external={"study": "S1", "session": "X9"})
+    pg.studies.consent(p["id"])
+    assert pg.studies.answer_attention(p["id"], "Red") is False
+    assert pg.studies.answer_attention(p["id"], "Purple") is False, "the first answer counts"
     fake_answers(pg, p, 0)
-    st.judge(pg, p["id"], 0, "B", {})
+    pg.studies.judge(p["id"], 0, "B", {})
     with pytest.raises(InvalidInput, match="at least 2 tasks"):
-        st.finish(pg, p["id"])
+        pg.studies.finish(p["id"])
     fake_answers(pg, p, 1)
-    st.judge(pg, p["id"], 1, "A", {})
-    assert st.finish(pg, p["id"])["completion_code"] == "C1A2B3"
+    pg.studies.judge(p["id"], 1, "A", {})
+    assert pg.studies.finish(p["id"])["completion_code"] == "C1A2B3"
     with pytest.raises(Exception, match="no longer valid"):
-        st.resume(pg, p["resume_token"])
-    [row, _] = list(csv.DictReader(__import__("io").StringIO(st.export_csv(pg, s["id"]))))
+        pg.studies.resume(p["resume_token"])
+    [row, _] = list(csv.DictReader(__import__("io").StringIO(pg.studies.export_csv(s["id"]))))
     assert row["platform_study_id"] == "S1" and row["platform_session_id"] == "X9"
     assert row["attention_passed"] == "False" and row["words_b"] == "18"
 
 
 def test_the_preview_counts_nothing_and_leaves_nothing(pg):
-    s = st.create_study(pg, "Online", "Agree?", [{"mode": "user"}, {"mode": "global"}], ["a?"],
-                        settings={"completion_code": "DONE"})
+    s = pg.studies.create_study("Online", "Agree?", [{"mode": "user"}, {"mode": "global"}], ["a?"],
+                                settings={"completion_code": "DONE"})
     with pytest.raises(InvalidInput, match="preview link"):
-        st.join(pg, s["code"], "", preview_key="guessed")
-    key = st.new_preview_key(pg, s["id"])
-    real = st.join(pg, s["code"], "P01")
-    preview = st.join(pg, s["code"], "", preview_key=key)
+        pg.studies.join(s["code"], "", preview_key="guessed")
+    key = pg.studies.new_preview_key(s["id"])
+    real = pg.studies.join(s["code"], "P01")
+    preview = pg.studies.join(s["code"], "", preview_key=key)
     assert preview["preview"]
-    st.consent(pg, preview["id"])
+    pg.studies.consent(preview["id"])
     fake_answers(pg, preview, 0)
-    st.judge(pg, preview["id"], 0, "A", {})
-    assert [p["code"] for p in st.progress(pg, s["id"])] == ["P01"]
-    assert st.summary(pg, s["id"])["judgements"] == 0 and "preview" not in st.export_jsonl(pg, s["id"])
-    assert st.finish(pg, preview["id"])["completion_code"] == "DONE"
+    pg.studies.judge(preview["id"], 0, "A", {})
+    assert [p["code"] for p in pg.studies.progress(s["id"])] == ["P01"]
+    assert pg.studies.summary(s["id"])["judgements"] == 0 and "preview" not in pg.studies.export_jsonl(s["id"])
+    assert pg.studies.finish(preview["id"])["completion_code"] == "DONE"
     assert pg.db.query("SELECT id FROM participants WHERE study_id = ?", (s["id"],)) == [{"id": real["id"]}]
     assert not pg.db.query("SELECT 1 FROM profiles WHERE id = ?", (preview["profile_id"],))
-    assert st.join(pg, s["code"], "P02")["position"] == 1, "the preview took no place in counterbalancing"
+    assert pg.studies.join(s["code"], "P02")["position"] == 1, "the preview took no place in counterbalancing"
 
 
 def test_study_as_code_from_the_cli(cli, tmp_path):
@@ -116,8 +115,8 @@ def test_cli_delete_participant_by_look_alike_id(cli, tmp_path):
     from tests.conftest import ROOT
     env = {**os.environ, "PLAYGROUND_DATA_DIR": str(tmp_path / "data")}
     subprocess.run([sys.executable, "-c", "import sys; from playground import Playground, Settings; "
-                    "from playground.research import study as st; pg = Playground(Settings.from_env()); "
-                    f"st.join(pg, {made['code']!r}, 'ABC123')"], env=env, cwd=ROOT, check=True, timeout=120)
+                    "pg = Playground(Settings.from_env()); "
+                    f"pg.studies.join({made['code']!r}, 'ABC123')"], env=env, cwd=ROOT, check=True, timeout=120)
     assert json.loads(cli("study", "status", "--study", made["code"]).stdout)["participants"] == 1
     deleted = json.loads(cli("study", "delete-participant", "--study", made["code"], "--participant", "abc123").stdout)
     assert deleted["deleted"].startswith("par")

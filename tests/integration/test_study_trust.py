@@ -10,7 +10,6 @@ import pytest
 
 from playground import InvalidInput
 from playground.research import admin_guard
-from playground.research import study as st
 from playground.research.csv_safe import csv_safe
 from playground.research.eval_stats import evaluation_csv
 from tests.integration.test_study import make
@@ -23,48 +22,48 @@ pytestmark = pytest.mark.fake_embedder
 def fake_answers(pg, p, task, a="Short answer.", b="A much longer answer with many more words in it."):
     """Answers as generate_answers logs them (the model is not what these tests attack)."""
     for slot, cid, text in (("A", p["pairs"][task][0], a), ("B", p["pairs"][task][1], b)):
-        st.log_event(pg, p["id"], "answer", {"task": task, "slot": slot, "condition": cid, "trace_id": f"t{slot}",
-                                             "text": text, "status": "complete", "snippets": []})
+        pg.studies.log_event(p["id"], "answer", {"task": task, "slot": slot, "condition": cid, "trace_id": f"t{slot}",
+                                                 "text": text, "status": "complete", "snippets": []})
 
 
 def test_an_invited_participant_id_cannot_be_claimed_by_someone_who_only_knows_it(pg):
     s = make(pg, settings={"access": "invited"})
-    [ada] = st.invite(pg, s["id"], ["P01"])
+    [ada] = pg.studies.invite(s["id"], ["P01"])
     with pytest.raises(InvalidInput, match="invited participants"):
-        st.join(pg, s["code"], "P01")  # the attacker has the study code and the ID, not the access code
+        pg.studies.join(s["code"], "P01")  # the attacker has the study code and the ID, not the access code
     with pytest.raises(InvalidInput, match="invited participants"):
-        st.join(pg, s["code"], "P02", access_code=ada["access_code"])  # an ID nobody registered
-    real = st.join(pg, s["code"], "P01", access_code=ada["access_code"].lower())
+        pg.studies.join(s["code"], "P02", access_code=ada["access_code"])  # an ID nobody registered
+    real = pg.studies.join(s["code"], "P01", access_code=ada["access_code"].lower())
     assert real["code"] == "P01"
-    st.consent(pg, real["id"])
+    pg.studies.consent(real["id"])
     # Coming back on another device with only the access code still works (the person, not a first comer, owns it).
-    assert st.join(pg, s["code"], "p01", access_code=ada["access_code"])["id"] == real["id"]
+    assert pg.studies.join(s["code"], "p01", access_code=ada["access_code"])["id"] == real["id"]
 
 
 def test_a_claimed_id_opens_again_only_with_its_resume_code_even_before_consent(pg):
     s = make(pg)
-    first = st.join(pg, s["code"], "P01")
+    first = pg.studies.join(s["code"], "P01")
     with pytest.raises(InvalidInput, match="resume code"):
-        st.join(pg, s["code"], "P01")  # before the fix: the second comer got the session (and a fresh token)
-    again = st.join(pg, s["code"], "P01", first["resume_token"].lower())
+        pg.studies.join(s["code"], "P01")  # before the fix: the second comer got the session (and a fresh token)
+    again = pg.studies.join(s["code"], "P01", first["resume_token"].lower())
     assert again["id"] == first["id"]
-    assert st.resume(pg, first["resume_token"])["id"] == first["id"]
+    assert pg.studies.resume(first["resume_token"])["id"] == first["id"]
 
 
 @pytest.mark.parametrize("look_alike", ["p01", "P\u200b01", "\u202eP01", "\u200fP01\u200e", "Р01", "Ｐ０１"])
 def test_look_alike_ids_are_the_same_participant(pg, look_alike):
     s = make(pg)
-    first = st.join(pg, s["code"], "P01")
+    first = pg.studies.join(s["code"], "P01")
     with pytest.raises(InvalidInput, match="already in use"):
-        st.join(pg, s["code"], look_alike)
-    assert len(st.progress(pg, s["id"])) == 1, "a look-alike must not join as a second participant"
-    assert st.join(pg, s["code"], look_alike, first["resume_token"])["id"] == first["id"]
+        pg.studies.join(s["code"], look_alike)
+    assert len(pg.studies.progress(s["id"])) == 1, "a look-alike must not join as a second participant"
+    assert pg.studies.join(s["code"], look_alike, first["resume_token"])["id"] == first["id"]
 
 
 def test_mixed_script_ids_are_refused(pg):
     s = make(pg)
     with pytest.raises(InvalidInput, match="mixes letters"):
-        st.join(pg, s["code"], "Pаul")  # Cyrillic а in a Latin name
+        pg.studies.join(s["code"], "Pаul")  # Cyrillic а in a Latin name
 
 
 def test_two_browsers_claiming_one_id_at_once_make_one_participant(pg):
@@ -73,7 +72,7 @@ def test_two_browsers_claiming_one_id_at_once_make_one_participant(pg):
 
     def claim():
         try:
-            results.append(st.join(pg, s["code"], "P07"))
+            results.append(pg.studies.join(s["code"], "P07"))
         except InvalidInput as e:
             errors.append(e)
 
@@ -83,7 +82,7 @@ def test_two_browsers_claiming_one_id_at_once_make_one_participant(pg):
     for t in threads:
         t.join()
     assert len(results) == 1 and len(errors) == 3
-    assert [p["code"] for p in st.progress(pg, s["id"])] == ["P07"]
+    assert [p["code"] for p in pg.studies.progress(s["id"])] == ["P07"]
 
 
 def test_the_persona_of_a_running_study_cannot_be_rewritten_or_deleted(pg):
@@ -97,7 +96,7 @@ def test_the_persona_of_a_running_study_cannot_be_rewritten_or_deleted(pg):
     with pytest.raises(InvalidInput, match="running study"):
         pg.library.add_persona_example(persona, "Plant this text in every answer.")
     assert pg.people.get_persona(persona)["description"] == "You answer people who work at night."
-    st.close_study(pg, s["id"])
+    pg.studies.close_study(s["id"])
     pg.people.update_persona(persona, name="Night owls", description="Edited after the study.")
     pg.people.delete_persona(persona)
 
@@ -129,13 +128,13 @@ def _read(text):
 
 def test_study_csv_cells_that_would_run_as_formulas_are_neutralised(pg):
     s = make(pg, questions=["Sounds like me."])
-    p = st.join(pg, s["code"], "=HYPERLINK(\"http://x.test\")")
-    st.consent(pg, p["id"])
+    p = pg.studies.join(s["code"], "=HYPERLINK(\"http://x.test\")")
+    pg.studies.consent(p["id"])
     fake_answers(pg, p, 0)
-    st.judge(pg, p["id"], 0, "A", {"A": {"q1": 4}, "B": {}}, "+cmd|' /C calc'!A0")
+    pg.studies.judge(p["id"], 0, "A", {"A": {"q1": 4}, "B": {}}, "+cmd|' /C calc'!A0")
     fake_answers(pg, p, 1)
-    st.judge(pg, p["id"], 1, "B", {}, "@SUM(1+1)")
-    rows = _read(st.export_csv(pg, s["id"]))
+    pg.studies.judge(p["id"], 1, "B", {}, "@SUM(1+1)")
+    rows = _read(pg.studies.export_csv(s["id"]))
     for cell in [r["participant"] for r in rows] + [r["reason"] for r in rows]:
         assert cell[0] == "'", cell
     assert rows[0]["participant"] == "'=HYPERLINK(\"http://x.test\")"
@@ -151,13 +150,13 @@ def test_evaluate_page_csv_is_neutralised_too():
 def test_an_untouched_rating_is_stored_and_exported_as_unanswered(pg):
     s = make(pg, questions=[{"id": "voice", "text": "It sounds like me."}, "It is useful."])
     assert [q["id"] for q in s["questions"]] == ["voice", "q2"]
-    p = st.join(pg, s["code"], "P01")
-    st.consent(pg, p["id"])
+    p = pg.studies.join(s["code"], "P01")
+    pg.studies.consent(p["id"])
     fake_answers(pg, p, 0)
-    st.judge(pg, p["id"], 0, "A", {"A": {"voice": 5}, "B": {"voice": None}})
-    [row] = _read(st.export_csv(pg, s["id"]))
+    pg.studies.judge(p["id"], 0, "A", {"A": {"voice": 5}, "B": {"voice": None}})
+    [row] = _read(pg.studies.export_csv(s["id"]))
     assert row["rating_a_voice"] == "5" and row["rating_a_q2"] == "" and row["rating_b_voice"] == ""
-    summary = st.summary(pg, s["id"])
+    summary = pg.studies.summary(s["id"])
     assert summary["conditions"][_label(s, p, 0, "A")]["ratings"]["voice"] == [5]
     assert all(v == [] for v in summary["conditions"][_label(s, p, 0, "B")]["ratings"].values())
 
@@ -169,8 +168,8 @@ def _label(s, p, task, slot):
 
 def test_skipping_the_writing_step_is_remembered_across_a_reload(pg):
     s = make(pg)
-    p = st.join(pg, s["code"], "P01")
-    st.consent(pg, p["id"])
-    st.skip_writing(pg, p["id"])
-    reloaded = st.resume(pg, p["resume_token"])  # a reload: a new browser session, only the resume link
+    p = pg.studies.join(s["code"], "P01")
+    pg.studies.consent(p["id"])
+    pg.studies.skip_writing(p["id"])
+    reloaded = pg.studies.resume(p["resume_token"])  # a reload: a new browser session, only the resume link
     assert reloaded["skipped_writing"]

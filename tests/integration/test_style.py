@@ -11,10 +11,8 @@ import sys
 import pytest
 
 from playground import Settings
-from playground.research.attribution import Doc, attribute, profile_docs
+from playground.research.attribution import Doc, attribute
 from playground.research.eval_stats import paired_table
-from playground.research.evaluation import build_attributor, evaluate_profile
-from playground.research.stylecard import ensure_style_card, get_style_card, measure_style_card, save_style_card
 from tests.conftest import FEDERALIST, ROOT
 
 UNDISPUTED = ["--drop-where", "traditionally_disputed=true", "--drop-where", "author=MADISON_HAMILTON"]
@@ -57,18 +55,18 @@ def test_trained_attribution_over_stored_profiles_with_two_samples_each_uses_two
         pg.library.add_sample(kid["id"], text=text)
     for text in PLAIN + [PLAIN[0].replace("Tuesday", "Friday").replace("spring fair", "harvest supper")]:
         pg.library.add_sample(clerk["id"], text=text)
-    result = attribute(profile_docs(pg), "trained")
+    result = attribute(pg.attribution.profile_docs(), "trained")
     assert result.n == 4 and result.folds == 2 and "2-fold" in result.protocol
 
 
 def test_style_card_is_cached_goes_stale_keeps_an_edit_and_enters_the_prompt_as_a_labelled_part(pg):
     user = pg.people.create_profile("Kim")
-    assert ensure_style_card(pg, user["id"]) is None, "no writing, no card"
+    assert pg.style.ensure_style_card(user["id"]) is None, "no writing, no card"
     pg.library.add_sample(user["id"], text=CHATTY[0])
-    first = ensure_style_card(pg, user["id"])
+    first = pg.style.ensure_style_card(user["id"])
     assert "“lol”" in first["text"] and not first["stale"] and not first["edited"]
     assert all(line["evidence"] for line in first["lines"])
-    assert ensure_style_card(pg, user["id"])["updated"] == first["updated"], "cached while the samples are the same"
+    assert pg.style.ensure_style_card(user["id"])["updated"] == first["updated"], "cached while the samples are the same"
 
     _, build, _ = pg.conversations.preview(user["id"], "Plan my weekend", "user", use_style_card=True)
     part = next(p for p in build.parts if p.source == "style")
@@ -79,20 +77,20 @@ def test_style_card_is_cached_goes_stale_keeps_an_edit_and_enters_the_prompt_as_
     assert not any(p.source == "style" for p in glob.parts), "global mode carries no personal style"
 
     pg.library.add_sample(user["id"], text=CHATTY[1])
-    assert get_style_card(pg, user["id"])["stale"]
-    remeasured = ensure_style_card(pg, user["id"])
+    assert pg.style.get_style_card(user["id"])["stale"]
+    remeasured = pg.style.ensure_style_card(user["id"])
     assert not remeasured["stale"] and len(remeasured["sources"]) == 2, "not edited: measured again"
 
     mine = "Short, cheerful messages; I like exclamation marks."
-    save_style_card(pg, user["id"], mine)
+    pg.style.save_style_card(user["id"], mine)
     pg.library.add_sample(user["id"], text=PLAIN[0])
-    kept = ensure_style_card(pg, user["id"])
+    kept = pg.style.ensure_style_card(user["id"])
     assert kept["text"] == mine and kept["edited"] and kept["stale"], "an edit is never overwritten"
     _, build, _ = pg.conversations.preview(user["id"], "Plan my weekend", "user", use_style_card=True)
     part = next(p for p in build.parts if p.source == "style")
     assert mine in part.text and "edited by them" in part.text and "samples changed since" in part.label
 
-    assert not measure_style_card(pg, user["id"])["edited"], "measuring again on request replaces the edit"
+    assert not pg.style.measure_style_card(user["id"])["edited"], "measuring again on request replaces the edit"
     pg.people.delete_profile(user["id"])
     with sqlite3.connect(pg.settings.db_path) as db:
         assert db.execute("SELECT count(*) FROM profile_style_cards").fetchone()[0] == 0
@@ -119,9 +117,9 @@ def test_llama_cpp_engine_evaluation_reports_style_metrics_and_the_card_never_se
     for text in CHATTY:
         pg.library.add_sample(clerk["id"], text=text)
     held = [pg.library.list_samples(kim["id"])[-1]["id"]]
-    attributor = build_attributor(pg, pg.people.list_profiles(), held)
-    result = evaluate_profile(pg, kim["id"], holdout=held, conditions=["user", "user+style", "global"],
-                              max_tokens=16, attributor=attributor)
+    attributor = pg.evaluation.build_attributor(pg.people.list_profiles(), held)
+    result = pg.evaluation.evaluate_profile(kim["id"], holdout=held, conditions=["user", "user+style", "global"],
+                                            max_tokens=16, attributor=attributor)
     rows = {r.condition: r for r in result.rows}
     assert set(rows) == {"user", "user+style", "global"} and not any(r.error for r in rows.values())
     style_prompt = " ".join(m["content"] for m in rows["user+style"].messages)

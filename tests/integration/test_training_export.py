@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from playground import InvalidInput, NotFound, Playground, Settings
-from playground.research import study as st
 from playground.research.training_export import preference_pairs, to_jsonl, user_training_set
 
 ESSAYS = {
@@ -68,23 +67,23 @@ def test_training_set_edge_cases(pg):
 
 def _answer(pg, participant, task, slot, text):
     """An answer event as generate_answers logs it (for the skip cases, which need exact texts)."""
-    st.log_event(pg, participant["id"], "answer", {"task": task, "slot": slot, "condition": "c1", "trace_id": "t",
-                                                   "text": text, "status": "complete", "model": "m"})
+    pg.studies.log_event(participant["id"], "answer", {"task": task, "slot": slot, "condition": "c1", "trace_id": "t",
+                                                       "text": text, "status": "complete", "model": "m"})
 
 
 RATINGS = {"A": {"tone": 4, "relevance": 4, "accuracy": 4}, "B": {"tone": 2, "relevance": 2, "accuracy": 2}}
 
 
 def test_preference_pairs_leave_out_ties_and_identical_answers_and_say_so(pg):
-    s = st.create_study(pg, "Pilot", "I agree.", [{"mode": "user"}, {"mode": "global"}], ["One", "Two", "Three"])
-    p = st.join(pg, s["code"], "P01")
-    st.consent(pg, p["id"])
+    s = pg.studies.create_study("Pilot", "I agree.", [{"mode": "user"}, {"mode": "global"}], ["One", "Two", "Three"])
+    p = pg.studies.join(s["code"], "P01")
+    pg.studies.consent(p["id"])
     for task, (a, b) in enumerate([("sunny answer", "rainy answer"), ("same", "same"), ("left", "right")]):
         _answer(pg, p, task, "A", a)
         _answer(pg, p, task, "B", b)
-    st.judge(pg, p["id"], 0, "B", RATINGS)
-    st.judge(pg, p["id"], 1, "A", RATINGS)
-    st.judge(pg, p["id"], 2, "none", RATINGS)
+    pg.studies.judge(p["id"], 0, "B", RATINGS)
+    pg.studies.judge(p["id"], 1, "A", RATINGS)
+    pg.studies.judge(p["id"], 2, "none", RATINGS)
     pairs, summary = preference_pairs(pg.db, s["id"])
     assert summary == {"study_id": s["id"], "judgements": 3, "pairs": 1,
                        "skipped": {"identical answers": 1, "no preference": 1}}
@@ -97,18 +96,18 @@ def test_preference_pairs_leave_out_ties_and_identical_answers_and_say_so(pg):
 @pytest.mark.engine
 def test_a_real_study_exports_one_pair_per_preferring_judgement(llm_env, embedder):
     pg = Playground(Settings.from_env(llm_env), embedder=embedder)
-    s = st.create_study(pg, "Pilot", "I agree.", [{"mode": "user"}, {"mode": "global"}],
-                        ["Plan my weekend.", "Explain taxes to me."])
-    people = [st.join(pg, s["code"], code) for code in ("P01", "P02")]
+    s = pg.studies.create_study("Pilot", "I agree.", [{"mode": "user"}, {"mode": "global"}],
+                                ["Plan my weekend.", "Explain taxes to me."])
+    people = [pg.studies.join(s["code"], code) for code in ("P01", "P02")]
     for who, (first, second) in zip(people, ROUNDS):
-        st.consent(pg, who["id"])
+        pg.studies.consent(who["id"])
         pg.library.add_sample(who["profile_id"], text=f"{ESSAYS['Tides']} {who['code']}")
         for task, choice in enumerate((first, "none" if who["code"] == "P02" else second)):
-            st.generate_answers(pg, who["id"], task)
-            st.judge(pg, who["id"], task, choice, RATINGS, "closer to how I write")
+            pg.studies.generate_answers(who["id"], task)
+            pg.studies.judge(who["id"], task, choice, RATINGS, "closer to how I write")
     frame = load(to_jsonl(preference_pairs(pg.db, s["id"])[0]))
     pairs, summary = preference_pairs(pg.db, s["id"])
-    rows = st.judgement_rows(pg, s["id"])
+    rows = pg.studies.judgement_rows(s["id"])
     preferring = [r for r in rows if r["choice"] != "none"]
     assert summary["judgements"] == len(rows) == 4
     assert len(frame) == summary["pairs"] == len(preferring) - summary["skipped"].get("identical answers", 0)
@@ -118,7 +117,7 @@ def test_a_real_study_exports_one_pair_per_preferring_judgement(llm_env, embedde
     for pair in pairs:
         meta = pair["metadata"]
         who = next(p for p in people if p["code"] == meta["participant"])
-        view = st.task_view(pg, who["id"], meta["task"] - 1)
+        view = pg.studies.task_view(who["id"], meta["task"] - 1)
         assert pair["chosen"] == view["answers"][meta["chosen_slot"]]["text"]
         assert pair["prompt"] == view["prompt"] and meta["chosen_condition"] != meta["rejected_condition"]
 

@@ -11,7 +11,6 @@ import uuid
 import pytest
 
 from playground import Playground, RetrievalOptions
-from playground.research import study as st
 from playground.research.training_export import preference_pairs
 from playground.stores.personal_data import REMOVED_ANSWER
 from tests.integration.test_erasure import GARDEN, grep_data_folder
@@ -42,12 +41,12 @@ class GatedEcho(EchoBackend):
 def world(pg: Playground, marker: str) -> dict:
     persona = pg.create_persona_with_examples("Gardeners", "People who grow vegetables.",
                                               examples=["Courgettes everywhere."])["id"]
-    study = st.create_study(pg, "Garden study", "I agree.", [{"mode": "persona"}, {"mode": "global"}],
-                            ["How should I water my garden?"], blind=False, persona_id=persona)
-    alice_p, bob_p = st.join(pg, study["code"], "P01"), st.join(pg, study["code"], "P02")
+    study = pg.studies.create_study("Garden study", "I agree.", [{"mode": "persona"}, {"mode": "global"}],
+                                    ["How should I water my garden?"], blind=False, persona_id=persona)
+    alice_p, bob_p = pg.studies.join(study["code"], "P01"), pg.studies.join(study["code"], "P02")
     for p in (alice_p, bob_p):
         pg.people.update_profile(p["profile_id"], persona_id=persona, share_with_persona=True)
-        st.consent(pg, p["id"])
+        pg.studies.consent(p["id"])
     pg.library.add_sample(alice_p["profile_id"], text=f"{GARDEN} Water the garden the way {marker} taught me.")
     return {"study": study, "alice_p": alice_p, "bob_p": bob_p, "persona": persona}
 
@@ -62,7 +61,7 @@ def test_a_participant_deleted_while_another_persona_answer_is_written_is_not_in
 
     def answer() -> None:
         try:
-            st.generate_answers(pg, bob, 0)
+            pg.studies.generate_answers(bob, 0)
         except BaseException as e:  # noqa: BLE001
             failed.append(e)
 
@@ -70,13 +69,13 @@ def test_a_participant_deleted_while_another_persona_answer_is_written_is_not_in
     t.start()
     assert backend.writing.wait(120)
     assert marker in json.dumps(backend.first), "Bob's persona prompt quotes Alice's shared writing"
-    st.delete_participant(pg, w["alice_p"]["id"])  # while Bob's answer is being written
+    pg.studies.delete_participant(w["alice_p"]["id"])  # while Bob's answer is being written
     backend.release.set()
     t.join(300)
     assert failed == []
     ratings = {s: {"tone": 3, "relevance": 3, "accuracy": 3} for s in "AB"}
-    st.judge(pg, bob, 0, "B", ratings, "the second")
-    export = st.export_jsonl(pg, w["study"]["id"])
+    pg.studies.judge(bob, 0, "B", ratings, "the second")
+    export = pg.studies.export_jsonl(w["study"]["id"])
     assert marker not in export and REMOVED_ANSWER in export
     pairs, summary = preference_pairs(pg.db, w["study"]["id"])
     assert all(REMOVED_ANSWER not in (p["chosen"], p["rejected"]) for p in pairs)
@@ -120,18 +119,16 @@ def test_after_the_later_answer_scenario_no_chroma_file_holds_the_marker(setting
 def test_the_judges_verdicts_on_answers_quoting_a_deleted_member_go_with_them(settings, embedder):
     """Bob's persona answer quoted Alice's shared writing; the personalized judge then compared it and stored its
     prompt and reply. When Alice is deleted, no verdict that quoted her writing is left, and Bob's other data is."""
-    from playground.research.probes import judge
-
     pg = Playground(settings, embedder=embedder, backend=EchoBackend())
     marker = "MK" + uuid.uuid4().hex[:12]
     w = world(pg, marker)
     bob = w["bob_p"]["id"]
-    st.generate_answers(pg, bob, 0)
-    st.judge(pg, bob, 0, "A", {s: {"tone": 4, "relevance": 4, "accuracy": 4} for s in "AB"}, "the first")
-    assert judge.judge_study(pg, w["study"]["id"]) == 1
+    pg.studies.generate_answers(bob, 0)
+    pg.studies.judge(bob, 0, "A", {s: {"tone": 4, "relevance": 4, "accuracy": 4} for s in "AB"}, "the first")
+    assert pg.judge.judge_study(w["study"]["id"]) == 1
     stored = pg.db.query("SELECT data, raw FROM judge_verdicts")
     assert len(stored) == 1 and marker in json.dumps(stored), "the judge's prompt quoted the answer with her words"
-    st.delete_participant(pg, w["alice_p"]["id"])
+    pg.studies.delete_participant(w["alice_p"]["id"])
     assert marker not in json.dumps(pg.db.query("SELECT data, raw FROM judge_verdicts"))
     assert pg.db.query("SELECT choice FROM judgements WHERE participant_id = ?", (bob,)) == [{"choice": "A"}]
     assert grep_data_folder(pg.settings.data_dir, marker) == []

@@ -8,12 +8,22 @@ import ast
 import re
 from pathlib import Path
 
+from playground.demo import Demo
 from playground.front_door import Playground
 from playground.library.samples import WritingLibrary
 from playground.models.selection import ModelChoice
 from playground.people.directory import People
 from playground.pipeline.conversations import Conversations
 from playground.pipeline.scoping import Scoping
+from playground.pipeline.summaries import Summaries
+from playground.research.attribution import Attribution
+from playground.research.evaluation import Evaluation
+from playground.research.fact_recall import FactRecall
+from playground.research.preferences import Preferences
+from playground.research.probes.judge import Judge
+from playground.research.study import Studies
+from playground.research.stylecard import StyleCards
+from playground.workshop import Workshop
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "playground"
@@ -145,7 +155,11 @@ def test_callers_use_the_parts_the_front_door_forwards_nothing():
     """``pg.library.add_sample``, not ``pg.add_sample``: the Playground has no method under a name its parts
     already answer to, so each call names the part that holds the behaviour (and a type checker can follow it)."""
     parts = {"people": People, "library": WritingLibrary, "scoping": Scoping, "conversations": Conversations,
-             "models": ModelChoice}
+             "models": ModelChoice, "studies": Studies, "summaries": Summaries, "style": StyleCards,
+             "judge": Judge, "preferences": Preferences,
+             "attribution": Attribution, "evaluation": Evaluation,
+             "demo": Demo, "fact_recall": FactRecall,
+             "workshop": Workshop}
     part_methods = {name for cls in parts.values() for name in vars(cls) if not name.startswith("_")}
     own = {name for name in vars(Playground) if not name.startswith("_")}
     assert own & part_methods == set(), "call these through their part"

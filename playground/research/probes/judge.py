@@ -15,7 +15,7 @@ import html
 import json
 import re
 import secrets
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from playground.errors import InvalidInput, LLMError
 from playground.models.llm import LLMBackend
@@ -28,16 +28,9 @@ if TYPE_CHECKING:
     from playground.models.selection import ModelChoice
     from playground.people.directory import People
     from playground.pipeline.conversations import Conversations
+    from playground.research.study import Studies
     from playground.stores.db import Database
 
-
-class JudgeParts(Protocol):
-    """What the judge uses: the study's records, people, retrieval over their writing, and the model."""
-
-    db: "Database"
-    people: "People"
-    conversations: "Conversations"
-    models: "ModelChoice"
 
 PLACEHOLDERS = ("{profile}", "{snippets}", "{question}", "{answer_a}", "{answer_b}")
 REQUIRED = ("{question}", "{answer_a}", "{answer_b}")
@@ -147,59 +140,6 @@ def judge_pair(backend: LLMBackend, model: str, template: str, *, profile: str, 
             "latency_s": got["latency_s"]}
 
 
-# -- studies ---------------------------------------------------------------------------------------------------------
-def _judgements(parts: JudgeParts, study_id: str) -> list[dict[str, Any]]:
-    from playground.research import study as studies
-
-    studies.get_study(parts, study_id)
-    return parts.db.query("SELECT j.participant_id, j.task, j.prompt, j.choice, p.code, p.profile_id FROM judgements j "
-                       "JOIN participants p ON p.id = j.participant_id WHERE j.study_id = ? "
-                       "ORDER BY p.position, j.task", (study_id,))
-
-
-def judge_study(parts: JudgeParts, study_id: str, template: str = DEFAULT_TEMPLATE, *, model: str = "",
-                progress: Callable[[str, int, int], None] | None = None,
-                should_stop: Callable[[], bool] | None = None) -> int:
-    """Judge every judged task of a study that has no verdict yet for this template and model; return how many were
-    judged now. Each participant's profile and the snippets retrieved for the task from their own writing go in."""
-    from playground.research import study as studies
-
-    check_template(template)
-    model = model or parts.models.default_model()
-    th = template_hash(template)
-    rows = _judgements(parts, study_id)
-    done = {(r["participant_id"], r["task"]) for r in parts.db.query(
-        "SELECT participant_id, task FROM judge_verdicts WHERE study_id = ? AND template_hash = ? AND model = ?",
-        (study_id, th, model))}
-    todo = [r for r in rows if (r["participant_id"], r["task"]) not in done]
-    n = 0
-    for i, r in enumerate(todo):
-        if should_stop and should_stop():
-            break
-        if progress:
-            progress(f"participant {r['code']}, task {r['task'] + 1}", i, len(todo))
-        answers = studies._answers(parts, r["participant_id"], r["task"])
-        profile = parts.people.get_profile(r["profile_id"]) if r["profile_id"] else None
-        snippets = [h.text for h in parts.conversations.retrieve(profile["id"], r["prompt"], "user")] if profile else []
-        got = judge_pair(parts.models, model, template, profile=profile_text(profile) if profile else "",
-                         snippets=snippets, question=r["prompt"], answer_a=answers.get("A", {}).get("text", ""),
-                         answer_b=answers.get("B", {}).get("text", ""))
-        if got["verdict"] == "error" and n == 0 and i == 0:
-            raise LLMError(got["error"] or "The model gave no answer.")
-        parts.db.execute(
-            "INSERT INTO judge_verdicts (id, study_id, participant_id, task, template_hash, model, verdict, "
-            "confidence, raw, data, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(participant_id, "
-            "task, template_hash, model) DO UPDATE SET verdict = excluded.verdict, confidence = excluded.confidence, "
-            "raw = excluded.raw, data = excluded.data, created = excluded.created",
-            (new_id("jv"), study_id, r["participant_id"], r["task"], th, model, got["verdict"], got["confidence"],
-             got["raw"], json.dumps({"prompt": got["prompt"], "error": got["error"], "latency_s": got["latency_s"],
-                                     "template": template}), now()))
-        n += 1
-    if progress:
-        progress("done", len(todo), len(todo))
-    return n
-
-
 def agree(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """Agreement of (participant choice, judge verdict) pairs, both A or B: rate with a Wilson interval."""
     from playground.research.study import wilson
@@ -210,39 +150,94 @@ def agree(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
     return {"n": n, "agree": k, "rate": k / n if n else None, "ci95": [lo, hi] if n else None}
 
 
-def agreement_report(parts: JudgeParts, study_id: str, template: str = DEFAULT_TEMPLATE,
-                     model: str = "") -> dict[str, Any]:
-    """The judge against the participants' real choices for one template (and model: default, the latest verdicts
-    of any model). Ties ('no preference') and unparsed or failed verdicts are counted, not compared."""
-    th = template_hash(template)
-    rows = _judgements(parts, study_id)
-    sql = "SELECT * FROM judge_verdicts WHERE study_id = ? AND template_hash = ?" + (" AND model = ?" if model else "")
-    verdicts: dict[tuple[str, int], dict[str, Any]] = {}
-    for row in parts.db.query(sql + " ORDER BY created", (study_id, th, model) if model else (study_id, th)):
-        verdicts[(row["participant_id"], row["task"])] = row
-    items = []
-    for r in rows:
-        v = verdicts.get((r["participant_id"], r["task"]))
-        items.append({"participant": r["code"], "task": r["task"] + 1, "prompt": r["prompt"], "choice": r["choice"],
-                      "judge": v["verdict"] if v else None, "confidence": v["confidence"] if v else None,
-                      "model": v["model"] if v else None, "raw": v["raw"] if v else None})
-    judged = [i for i in items if i["judge"] is not None]
-    compared = [i for i in judged if i["choice"] in ("A", "B") and i["judge"] in ("A", "B")]
-    pairs = [(i["choice"], i["judge"]) for i in compared]
-    by_conf = {c: agree([(i["choice"], i["judge"]) for i in compared if i["confidence"] == c])
-               for c in (*CONFIDENCES, "unparsed")}
-    models = sorted({i["model"] for i in judged if i["model"]})
-    return {
-        "study_id": study_id, "template_hash": th, "models": models,
-        "judgements": len(items), "judged": len(judged), "compared": len(compared),
-        "participant_no_preference": sum(1 for i in judged if i["choice"] == "none"),
-        "judge_unparsed": sum(1 for i in judged if i["judge"] == "unparsed"),
-        "judge_errors": sum(1 for i in judged if i["judge"] == "error"),
-        "judge_said_A": sum(1 for i in compared if i["judge"] == "A"),
-        "agreement": agree(pairs), **metrics.kappa_with_ci(pairs), "by_confidence": by_conf,
-        "chance": 0.5, "explained": EXPLAINED,
-        "note": ("Kappa corrects agreement for chance; with few judgements its interval is wide. A judge that always "
-                 "says A (position bias) can still agree often when participants mostly chose A: compare "
-                 "judge_said_A with the total."),
-        "rows": items,
-    }
+# -- studies ---------------------------------------------------------------------------------------------------------
+class Judge:
+    """The judge over a study's real judgements (``pg.judge``): verdicts stored per template and model, and how
+    they agree with the participants' choices."""
+
+    def __init__(self, db: "Database", people: "People", conversations: "Conversations", models: "ModelChoice",
+                 studies: "Studies") -> None:
+        self.db, self.people, self.conversations, self.models, self.studies = db, people, conversations, models, studies
+
+    def _judgements(self, study_id: str) -> list[dict[str, Any]]:
+        self.studies.get_study(study_id)
+        return self.db.query("SELECT j.participant_id, j.task, j.prompt, j.choice, p.code, p.profile_id FROM judgements j "
+                           "JOIN participants p ON p.id = j.participant_id WHERE j.study_id = ? "
+                           "ORDER BY p.position, j.task", (study_id,))
+
+    def judge_study(self, study_id: str, template: str = DEFAULT_TEMPLATE, *, model: str = "",
+                    progress: Callable[[str, int, int], None] | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> int:
+        """Judge every judged task of a study that has no verdict yet for this template and model; return how many were
+        judged now. Each participant's profile and the snippets retrieved for the task from their own writing go in."""
+        check_template(template)
+        model = model or self.models.default_model()
+        th = template_hash(template)
+        rows = self._judgements(study_id)
+        done = {(r["participant_id"], r["task"]) for r in self.db.query(
+            "SELECT participant_id, task FROM judge_verdicts WHERE study_id = ? AND template_hash = ? AND model = ?",
+            (study_id, th, model))}
+        todo = [r for r in rows if (r["participant_id"], r["task"]) not in done]
+        n = 0
+        for i, r in enumerate(todo):
+            if should_stop and should_stop():
+                break
+            if progress:
+                progress(f"participant {r['code']}, task {r['task'] + 1}", i, len(todo))
+            answers = self.studies.answers(r["participant_id"], r["task"])
+            profile = self.people.get_profile(r["profile_id"]) if r["profile_id"] else None
+            snippets = [h.text for h in self.conversations.retrieve(profile["id"], r["prompt"], "user")] if profile else []
+            got = judge_pair(self.models, model, template, profile=profile_text(profile) if profile else "",
+                             snippets=snippets, question=r["prompt"], answer_a=answers.get("A", {}).get("text", ""),
+                             answer_b=answers.get("B", {}).get("text", ""))
+            if got["verdict"] == "error" and n == 0 and i == 0:
+                raise LLMError(got["error"] or "The model gave no answer.")
+            self.db.execute(
+                "INSERT INTO judge_verdicts (id, study_id, participant_id, task, template_hash, model, verdict, "
+                "confidence, raw, data, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(participant_id, "
+                "task, template_hash, model) DO UPDATE SET verdict = excluded.verdict, confidence = excluded.confidence, "
+                "raw = excluded.raw, data = excluded.data, created = excluded.created",
+                (new_id("jv"), study_id, r["participant_id"], r["task"], th, model, got["verdict"], got["confidence"],
+                 got["raw"], json.dumps({"prompt": got["prompt"], "error": got["error"], "latency_s": got["latency_s"],
+                                         "template": template}), now()))
+            n += 1
+        if progress:
+            progress("done", len(todo), len(todo))
+        return n
+
+    def agreement_report(self, study_id: str, template: str = DEFAULT_TEMPLATE,
+                         model: str = "") -> dict[str, Any]:
+        """The judge against the participants' real choices for one template (and model: default, the latest verdicts
+        of any model). Ties ('no preference') and unparsed or failed verdicts are counted, not compared."""
+        th = template_hash(template)
+        rows = self._judgements(study_id)
+        sql = "SELECT * FROM judge_verdicts WHERE study_id = ? AND template_hash = ?" + (" AND model = ?" if model else "")
+        verdicts: dict[tuple[str, int], dict[str, Any]] = {}
+        for row in self.db.query(sql + " ORDER BY created", (study_id, th, model) if model else (study_id, th)):
+            verdicts[(row["participant_id"], row["task"])] = row
+        items = []
+        for r in rows:
+            v = verdicts.get((r["participant_id"], r["task"]))
+            items.append({"participant": r["code"], "task": r["task"] + 1, "prompt": r["prompt"], "choice": r["choice"],
+                          "judge": v["verdict"] if v else None, "confidence": v["confidence"] if v else None,
+                          "model": v["model"] if v else None, "raw": v["raw"] if v else None})
+        judged = [i for i in items if i["judge"] is not None]
+        compared = [i for i in judged if i["choice"] in ("A", "B") and i["judge"] in ("A", "B")]
+        pairs = [(i["choice"], i["judge"]) for i in compared]
+        by_conf = {c: agree([(i["choice"], i["judge"]) for i in compared if i["confidence"] == c])
+                   for c in (*CONFIDENCES, "unparsed")}
+        models = sorted({i["model"] for i in judged if i["model"]})
+        return {
+            "study_id": study_id, "template_hash": th, "models": models,
+            "judgements": len(items), "judged": len(judged), "compared": len(compared),
+            "participant_no_preference": sum(1 for i in judged if i["choice"] == "none"),
+            "judge_unparsed": sum(1 for i in judged if i["judge"] == "unparsed"),
+            "judge_errors": sum(1 for i in judged if i["judge"] == "error"),
+            "judge_said_A": sum(1 for i in compared if i["judge"] == "A"),
+            "agreement": agree(pairs), **metrics.kappa_with_ci(pairs), "by_confidence": by_conf,
+            "chance": 0.5, "explained": EXPLAINED,
+            "note": ("Kappa corrects agreement for chance; with few judgements its interval is wide. A judge that always "
+                     "says A (position bias) can still agree often when participants mostly chose A: compare "
+                     "judge_said_A with the total."),
+            "rows": items,
+        }
