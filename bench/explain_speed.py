@@ -59,8 +59,12 @@ def main() -> None:
     if not args.skip_before:
         before_s, before = timed_run(pg, hamilton["id"], args.before_tokens, 1, True)
         print(f"  before: {before_s:.1f} s, {before['total']} answers, up to {args.before_tokens} tokens each")
-        rows.append(("after / before, wall time", after_s, before_s, 0.5))
+        # report() reads a target below 1 as "at least" (a share of a baseline's speed); this one is "at most".
+        rows.append(("after / before, wall time (no target in report's sense)", after_s, before_s, None))
     report("Explain this answer, the walkthrough's answer (embedded model)", rows)
+    if not args.skip_before:
+        print(f"  after / before ≤ 0.5: {'PASS' if after_s / before_s <= 0.5 else 'MISS'} "
+              f"({after_s / before_s:.2f})")
 
 
 if __name__ == "__main__":
