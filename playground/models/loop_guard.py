@@ -24,14 +24,15 @@ class LoopGuard:
 
     The answer is looping when, of the word 4-grams in its last ``window`` words, at least ``share`` already occurred
     earlier in it, and at least ``overall`` of all its 4-grams so far are such repeats (words lower-cased,
-    punctuation dropped, as ``word_ngram_repeat_fraction`` counts them). The first condition says it is copying
+    punctuation dropped; ``word_ngram_repeat_fraction`` in research/probes/metrics.py splits words with a stricter
+    pattern, so the two can differ on underscores and edge apostrophes). The first condition says it is copying
     itself now; the second tells a loop from a passage quoted twice (the Federalist papers restate clauses of the
     Constitution word for word, and are never stopped). A ``window`` of 0 turns the guard off."""
 
     def __init__(self, window: int = WINDOW, share: float = SHARE, overall: float = OVERALL) -> None:
         self.window, self.share, self.overall = window, share, overall
         self._tail = ""  # text after the last complete word (a piece can end mid-word)
-        self._last: list[str] = []  # the last three words
+        self._last: list[str] = []  # the last four complete words (one 4-gram)
         self._seen: set[tuple[str, ...]] = set()
         self._repeated: list[bool] = []  # per 4-gram: had it occurred before
         self._total = 0  # repeated 4-grams so far
