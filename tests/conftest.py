@@ -81,7 +81,7 @@ def tiny_model(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def llama_base_url(tiny_model: Path) -> Iterator[str]:
-    """A real llama.cpp server (llama-cpp-python) serving the generated tiny model, OpenAI protocol."""
+    """A real llama.cpp server (xllamacpp) serving the generated tiny model, OpenAI protocol."""
     from tests.support.engine import llama_server
 
     with llama_server(tiny_model, alias="tiny") as url:

@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from playground.errors import StorageError, VectorStoreUnavailable
+from playground.stores.freed_memory import overwrite_freed_memory
 
 
 def user_collection(profile_id: str) -> str:
@@ -179,6 +180,7 @@ class VectorStore:
                 self.client.heartbeat()
             else:
                 assert path is not None
+                overwrite_freed_memory()  # before Chroma touches personal text: see stores.freed_memory
                 path.mkdir(parents=True, exist_ok=True)
                 self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         except Exception as e:
@@ -188,6 +190,7 @@ class VectorStore:
         self._scrubbed: dict[str, list[tuple[int, int]]] = {}  # index folder -> its files' (mtime, size) when scrubbed
         self._lock = threading.Lock()
         self._rebuilding: set[str] = set()  # collections this process is dropping and re-creating right now
+        self._settled: set[str] = set()  # collections read (and scrubbed) by this client since they last changed
         self.write_lock = WriteLock(None if host else path)
         self.write_lock.on_foreign_change = self._reopen
 
@@ -204,6 +207,7 @@ class VectorStore:
             except Exception as e:
                 raise self._error(e) from e
             self._cache.clear()
+            self._settled.clear()
 
     def _fresh(self) -> None:
         """Before a read: re-open if another process wrote since this one last looked."""
@@ -314,12 +318,14 @@ class VectorStore:
                 self._call(col.upsert, ids=list(ids[s:s + batch]), embeddings=embeddings[s:s + batch],
                            documents=list(texts[s:s + batch]), metadatas=list(metadatas[s:s + batch]))
             self._scrub_index_files()
+            self._settled.discard(name)  # the next read applies this write to the index files: see _locked_read
 
     def _scrub_index_files(self) -> None:
         """Embedded: zero the unused tail of every vector-index file written since this process last looked.
-        A collection's first write creates its index files from uninitialised memory of this process, which may
-        hold freed text of anyone, a deleted person too (``chroma_purge.scrub_segment``); nothing reads that tail.
-        Called holding the write lock, right after the write that may have created them."""
+        A collection's first write creates its index files, and a read after a change writes them again, from
+        uninitialised memory of this process, which may hold freed text of anyone, a deleted person too
+        (``chroma_purge.scrub_segment``, ``stores.freed_memory``); nothing reads that tail. Called holding the
+        write lock, right after the write or read that may have written them."""
         if self._path is None:
             return
         from playground.stores.chroma_purge import looks_like_segment, scrub_segment
@@ -352,10 +358,12 @@ class VectorStore:
             if col is None or (ids is not None and not ids):
                 return
             self._call(col.delete, ids=list(ids) if ids is not None else None, where=where, gone=None)
+            self._settled.discard(name)
 
     def drop(self, name: str) -> None:
         with self.write_lock.hold(), self._lock:
             self._cache.pop(name, None)
+            self._settled.discard(name)
             try:
                 self.client.delete_collection(name)
             except Exception as e:
@@ -388,17 +396,32 @@ class VectorStore:
         return name in self._rebuilding or (marker is not None and marker.exists())
 
     def _read(self, name: str, read: Callable[[Any], Any]) -> Any:
-        """``read(collection or None)``, again under the write lock if a rebuild of ``name`` overlapped it."""
+        """``read(collection or None)``; under the write lock if a rebuild of ``name`` overlapped it, or if this
+        client has not read ``name`` since it last changed (``_settled``)."""
         self._fresh()
+        if self._path is not None and name not in self._settled:
+            return self._locked_read(name, read)
         if not self._being_rebuilt(name):
             result = read(self._collection(name, create=False))
             if not self._being_rebuilt(name):
                 return result
+        return self._locked_read(name, read)
+
+    def _locked_read(self, name: str, read: Callable[[Any], Any]) -> Any:
+        """Embedded Chroma applies pending writes to a collection's vector index, and writes the index files again
+        from this process's memory, on the first read after the collection changed or the client opened: that
+        read holds the write lock (no other process writes or scrubs those files meanwhile), and the files' unused
+        tails are zeroed after it (``_scrub_index_files``). Later reads of an unchanged index write nothing
+        (measured: chromadb 1.5.9) and take no lock."""
         with self.write_lock.hold():  # no rebuild runs now: a marker still there was left by a killed process
             marker = self._marker(name)
             if name not in self._rebuilding and marker is not None:
                 marker.unlink(missing_ok=True)
-            return read(self._collection(name, create=False))
+            result = read(self._collection(name, create=False))
+            if self._path is not None:
+                self._scrub_index_files()
+                self._settled.add(name)
+            return result
 
     # -- reads ------------------------------------------------------------------------------------------------------
     def count(self, name: str) -> int:

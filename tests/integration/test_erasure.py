@@ -245,6 +245,43 @@ def test_stale_memory_in_the_unused_tail_of_a_vector_index_is_cleared_and_the_in
         assert p.library.check_consistency() == []
 
 
+HELD_THEN_READ = """
+import sys
+from pathlib import Path
+import numpy as np
+from playground.stores.vectors import VectorStore
+store, marker = VectorStore(Path(sys.argv[1])), sys.argv[2]
+rng = np.random.default_rng(7)
+store.add("u-bob", [f"b{i}" for i in range(20)], rng.random((20, 384), dtype=np.float32), ["Bob's walk"] * 20,
+          [{"owner_id": "bob"}] * 20)
+for r in range(10):  # someone's writing goes through this process and is deleted; then others are only read
+    n = 300
+    store.add("u-gone", [f"g{r}-{i}" for i in range(n)], rng.random((n, 384), dtype=np.float32),
+              [f"{marker} diary line {i} " * 30 for i in range(n)], [{"owner_id": "gone"}] * n)
+    store.get("u-gone")
+    store.drop("u-gone")
+    store._reopen()  # what a write by another process on this data folder causes (WriteLock.changed_elsewhere)
+    assert store.count("u-bob") == 20
+"""
+
+
+def test_a_process_that_held_deleted_text_writes_none_of_it_when_it_next_reads_someone_else(tmp_path):
+    """Not planted: the real heap. Embedded Chroma writes a collection's index files again, from fresh unzeroed
+    buffers, on the first read after a change, in whichever process reads. A process that had just stored and
+    deleted someone's writing then only counts Bob's records; Bob's index files must not hold a byte of it (before
+    the guard in stores.vectors and stores.freed_memory, 4 runs of 6 found it there, each time a little)."""
+    import sqlite3
+
+    chroma, marker = tmp_path / "chroma", "zq" + uuid.uuid4().hex[:14]
+    out = subprocess.run([sys.executable, "-c", HELD_THEN_READ, str(chroma), marker], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    with sqlite3.connect(chroma / "chroma.sqlite3") as conn:
+        live = [r[0] for r in conn.execute("SELECT s.id FROM segments s JOIN collections c ON c.id = s.collection")]
+    assert any((chroma / d / "data_level0.bin").exists() for d in live), "Bob's index files were written"
+    assert [h for d in live for h in grep_data_folder(chroma / d, marker)] == []
+
+
 def recoverable(root: Path, vectors: np.ndarray) -> int:
     """How many of ``vectors`` can be read back (cosine > 0.999) from the hnswlib files under ``root``, parsed from
     their header (the layout hnswlib writes: element size and vector offset in header.bin)."""

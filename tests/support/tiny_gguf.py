@@ -1,5 +1,5 @@
 """A tiny llama-architecture model written with the `gguf` package, so tests drive a real inference engine
-(llama.cpp, through llama-cpp-python's OpenAI-compatible server) without downloading any weights.
+(llama.cpp's own server, run by xllamacpp on a loopback port, OpenAI protocol) without downloading any weights.
 
 The model is about 1 MB of f32 random weights (2 layers, 64-wide embedding, 4 heads), written in a fraction of a
 second and byte-identical for the same seed. Its vocabulary is SentencePiece-style (the "llama" tokenizer model):
