@@ -285,14 +285,12 @@ def cmd_status(pg: Playground, args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(pg: Playground, args: argparse.Namespace) -> int:
-    from playground.stores import freed_memory
-
     if args.erasure:
         return _erasure(pg, args)
     at_start = pg.repair_report  # what start-up repair (which ran when this command opened the stores) did
     again = pg.library.repair()
     _out({"at_start": at_start, "repaired": again, "notes": at_start.get("notes", []) + again.get("notes", []),
-          "problems": pg.library.check_consistency(), "freed_memory_overwritten": freed_memory.is_on()})
+          "problems": pg.library.check_consistency()})
     return 0
 
 

@@ -29,7 +29,6 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from playground.errors import StorageError, VectorStoreUnavailable
-from playground.stores.freed_memory import overwrite_freed_memory
 
 
 def user_collection(profile_id: str) -> str:
@@ -180,7 +179,6 @@ class VectorStore:
                 self.client.heartbeat()
             else:
                 assert path is not None
-                overwrite_freed_memory()  # before Chroma touches personal text: see stores.freed_memory
                 path.mkdir(parents=True, exist_ok=True)
                 self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         except Exception as e:
@@ -324,7 +322,7 @@ class VectorStore:
         """Embedded: zero the unused tail of every vector-index file written since this process last looked.
         A collection's first write creates its index files, and a read after a change writes them again, from
         uninitialised memory of this process, which may hold freed text of anyone, a deleted person too
-        (``chroma_purge.scrub_segment``, ``stores.freed_memory``); nothing reads that tail. Called holding the
+        (``chroma_purge.scrub_segment``); nothing reads that tail. Called holding the
         write lock, right after the write or read that may have written them."""
         if self._path is None:
             return

@@ -269,7 +269,7 @@ def test_a_process_that_held_deleted_text_writes_none_of_it_when_it_next_reads_s
     """Not planted: the real heap. Embedded Chroma writes a collection's index files again, from fresh unzeroed
     buffers, on the first read after a change, in whichever process reads. A process that had just stored and
     deleted someone's writing then only counts Bob's records; Bob's index files must not hold a byte of it (before
-    the guard in stores.vectors and stores.freed_memory, 4 runs of 6 found it there, each time a little)."""
+    the guard, ``VectorStore._locked_read``, 3 runs of 5 found it there, each time a little)."""
     import sqlite3
 
     chroma, marker = tmp_path / "chroma", "zq" + uuid.uuid4().hex[:14]
