@@ -466,6 +466,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into `head`
         sys.stderr.close()
         return 0
+    except OSError as e:  # a file named on the command line: missing, unreadable, a folder, a full disk
+        where = f" {e.filename}" if e.filename else ""
+        sys.stderr.write(f"error: cannot use{where}: {e.strerror or e}. Check the path, its permissions and the free "
+                         "space on its disk.\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130

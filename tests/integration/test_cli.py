@@ -58,6 +58,7 @@ def test_chat_without_a_model_server_says_how_to_start_ollama(cli):
     (("retrieve", "prof_nobody", "hi"), "no longer exists"),
     (("samples", "add", "prof_nobody", "x.txt"), "no longer exists"),
     (("users", "add", ""), "needs a display name"),
+    (("judge", "--study", "S1", "--template", "no/such/judge.txt"), "cannot use no/such/judge.txt: No such file"),
 ])
 def test_errors_are_one_readable_line(cli, args, message):
     p = cli(*args, ok=False)
