@@ -58,7 +58,6 @@ class Playground:
         self.models = ModelChoice(self.settings, self.db, backend)
         self.retriever = Retriever(self.db, self.vectors, self.embed_query)
         self.people = People(self.db, self.vectors, self.settings)
-        self.workshop = Workshop(self.db, self.settings, self.people)
         self.library = WritingLibrary(self.db, self.vectors, self.embedder, self.tokenizer, self.settings, self.people)
         self.scoping = Scoping(self.db, self.people, self.library, self.embedder)
         self.summaries = Summaries(self.db, self.people, self.library, self.tokenizer, self.models)
@@ -68,6 +67,8 @@ class Playground:
                                            style_part=self.style.style_card_part)
         self.studies = Studies(self.db, self.settings, self.people, self.library, self.conversations)
         self.preferences = Preferences(self.db)
+        self.workshop = Workshop(self.db, self.settings, self.people, self.conversations, self.preferences,
+                                 self.studies)
         self.judge = Judge(self.db, self.people, self.conversations, self.models, self.studies)
         self.chunker = self.library.chunker
         self.demo = Demo(self.people, self.library)

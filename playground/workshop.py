@@ -10,6 +10,9 @@ from playground.errors import InvalidInput
 
 if TYPE_CHECKING:
     from playground.people.directory import People
+    from playground.pipeline.conversations import Conversations
+    from playground.research.preferences import Preferences
+    from playground.research.study import Studies
     from playground.settings import Settings
     from playground.stores.db import Database
 
@@ -29,10 +32,13 @@ def read_preset(db: "Database", settings: "Settings") -> dict[str, Any]:
 
 
 class Workshop:
-    """The workshop preset and the admin's reset (``pg.workshop``)."""
+    """The workshop preset and the admin's reset (``pg.workshop``): it owns ``app_settings``; the reset asks each
+    table's owner to delete."""
 
-    def __init__(self, db: "Database", settings: "Settings", people: "People") -> None:
+    def __init__(self, db: "Database", settings: "Settings", people: "People", conversations: "Conversations",
+                 preferences: "Preferences", studies: "Studies") -> None:
         self.db, self.settings, self.people = db, settings, people
+        self.conversations, self.preferences, self.studies = conversations, preferences, studies
 
     def get_preset(self) -> dict[str, Any]:
         return read_preset(self.db, self.settings)
@@ -52,12 +58,11 @@ class Workshop:
         profiles = people.list_profiles(include_study=True)
         for p in profiles:
             people.delete_profile(p["id"], purge=False)
-        self.db.execute("DELETE FROM persona_locks")  # resetting everything unfreezes the personas studies froze
+        self.studies.unfreeze_all_personas()  # resetting everything unfreezes the personas studies froze
         for persona in people.list_personas():
             if not persona["builtin"]:
                 people.delete_persona(persona["id"])
-        with self.db.transaction() as db:
-            db.execute("DELETE FROM sessions WHERE profile_id IS NULL")
-            db.execute("DELETE FROM preferences WHERE profile_id IS NULL")
+        self.conversations.delete_unowned_sessions()
+        self.preferences.delete_unowned()
         people.purge_deleted()
         return len(profiles)

@@ -216,7 +216,7 @@ class WritingLibrary:
                 read = ingest.ReadText(ingest.normalise(text), "persona example")
                 self.store("persona", persona_id, read, f"{file.name} · example {n}", "persona file")
                 progress("persona examples", n, len(file.examples))
-            self.db.execute("UPDATE personas SET indexed_hash = ? WHERE id = ?", (persona["content_hash"], persona_id))
+            self.people.mark_examples_indexed(persona_id, persona["content_hash"])
 
     # -- reading back ----------------------------------------------------------------------------------------------
     def get_sample(self, sample_id: str) -> dict[str, Any]:

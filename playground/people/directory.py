@@ -16,7 +16,14 @@ from playground.stores.db import Database, new_id, now
 from playground.stores.erasure import purge
 from playground.stores.liveness import working
 from playground.stores.personal_data import end_deletion, erase_profile, export_profile, scrub_from_others
-from playground.stores.vectors import VectorStore, mark_changed, persona_collection, stack_embeddings, user_collection
+from playground.stores.vectors import (
+    VectorStore,
+    forget_scope,
+    mark_changed,
+    persona_collection,
+    stack_embeddings,
+    user_collection,
+)
 
 
 class People:
@@ -211,6 +218,10 @@ class People:
                                "cannot be changed or deleted while the study runs.",
                                "Ask the researcher to close the study first (Study admin), or create a new persona.")
 
+    def mark_examples_indexed(self, persona_id: str, content_hash: str) -> None:
+        """The library stored this version of a shipped persona's example texts."""
+        self.db.execute("UPDATE personas SET indexed_hash = ? WHERE id = ?", (content_hash, persona_id))
+
     def update_persona(self, persona_id: str, *, name: str, description: str, style_guidance: str = "",
                        group: str = "") -> dict[str, Any]:
         self.editable_persona(persona_id)
@@ -234,5 +245,5 @@ class People:
                 db.execute("DELETE FROM samples WHERE owner_kind = 'persona' AND owner_id = ?", (persona_id,))
                 db.execute("UPDATE profiles SET persona_id = NULL WHERE persona_id = ?", (persona_id,))
                 db.execute("DELETE FROM personas WHERE id = ?", (persona_id,))
-                db.execute("DELETE FROM scope_revs WHERE scope = ?", (persona_collection(persona_id),))
+                forget_scope(db, persona_collection(persona_id))
         self.purge_deleted()  # the examples' text out of SQLite's WAL and Chroma's files too

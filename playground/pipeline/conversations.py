@@ -194,6 +194,11 @@ class Conversations:
                                self.settings.prompt_template)
 
     # -- sessions and turns ----------------------------------------------------------------------------------------
+    def delete_unowned_sessions(self) -> int:
+        """Delete the chats kept without a profile (the admin's reset); their messages and traces go with them."""
+        with self.db.transaction() as db:
+            return int(db.execute("DELETE FROM sessions WHERE profile_id IS NULL").rowcount)
+
     def new_session(self, profile_id: str | None, title: str = "") -> dict[str, Any]:
         if profile_id:
             self.people.get_profile(profile_id)

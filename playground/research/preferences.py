@@ -16,6 +16,11 @@ class Preferences:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    def delete_unowned(self) -> int:
+        """Delete the preferences recorded without a profile (the admin's reset)."""
+        with self.db.transaction() as db:
+            return int(db.execute("DELETE FROM preferences WHERE profile_id IS NULL").rowcount)
+
     def record_preference(self, profile_id: str | None, message: str, shown: Sequence[str], choice: str,
                           trace_ids: dict[str, str], reason: str = "") -> str:
         """``shown``: the granularities compared; ``choice``: one of them, or "none"."""

@@ -353,6 +353,10 @@ class Studies:
             db.execute("UPDATE studies SET open = 0 WHERE id = ?", (study["id"],))
             db.execute("DELETE FROM persona_locks WHERE study_id = ?", (study["id"],))
 
+    def unfreeze_all_personas(self) -> None:
+        """Let every persona be edited again, whatever study froze it (the admin's reset of everything)."""
+        self.db.execute("DELETE FROM persona_locks")
+
     def new_preview_key(self, study_id: str) -> str:
         """A secret for the researcher's preview link (``?study=CODE&preview=KEY``); a new one replaces the old."""
         study = self.get_study(study_id)

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from playground.stores.db import Database, now
 from playground.stores.erasure import halt_point, rebuild_collection
-from playground.stores.vectors import VectorStore, persona_collection, user_collection
+from playground.stores.vectors import VectorStore, mark_changed, persona_collection, user_collection
 
 REMOVED = "[removed: the writer of this passage withdrew it]"
 REMOVED_ANSWER = "[This answer was removed: it was written from shared writing that its author has withdrawn.]"
@@ -297,9 +297,7 @@ def erase_profile(db: Database, vectors: VectorStore, profile: dict[str, Any], w
     with db.transaction() as conn:
         for place in own_places():
             deleted[place.name] = conn.execute(f"DELETE FROM {place.name} WHERE {place.where}", _params(pid)).rowcount
-        for name in shared:
-            conn.execute("INSERT INTO scope_revs (scope, rev) VALUES (?, 1) ON CONFLICT(scope) DO UPDATE SET "
-                         "rev = rev + 1", (name,))
+        mark_changed(conn, *shared)
         conn.execute("UPDATE deletions SET stage = 'rows-deleted' WHERE profile_id = ?", (pid,))
     halt_point("deletion:rows-deleted")
     return {"deleted": deleted, "scrubbed": scrubbed}

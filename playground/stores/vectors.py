@@ -39,6 +39,11 @@ def persona_collection(persona_id: str) -> str:
     return f"p-{persona_id}"
 
 
+def forget_scope(db: Any, collection: str) -> None:
+    """Drop a collection's revision (``scope_revs``), inside the caller's transaction, when the collection goes."""
+    db.execute("DELETE FROM scope_revs WHERE scope = ?", (collection,))
+
+
 def mark_changed(db: Any, *collections: str) -> None:
     """Bump each collection's revision in SQLite (``scope_revs``), inside the caller's transaction: the BM25 index
     of a scope is rebuilt when its revision moves."""

@@ -207,3 +207,70 @@ def test_nothing_outside_playground_models_calls_a_model_backend_without_the_doo
              if PACKAGE / "models" not in p.parents]
     wrong = [w for f in files for w in model_door_bypasses(f)]
     assert not wrong, "every model call goes through ModelChoice.stream/complete/list_models:\n" + "\n".join(wrong)
+
+
+# -- each table has one module that writes it -----------------------------------------------------------------------
+# Reads may join across tables; every INSERT, UPDATE and DELETE of a table lives in its owner, so a change to what a
+# row means has one place to look. stores.personal_data is the one map of personal data: erasure deletes and scrubs
+# in every place it declares, whoever owns the table. SHARED lists the other writers, each with its reason.
+OWNERS = {
+    "_migrations": "playground.stores.migrations", "chroma_namespace": "playground.library.server_move",
+    "scope_revs": "playground.stores.vectors", "deletions": "playground.stores.personal_data",
+    "profiles": "playground.people.directory", "personas": "playground.people.directory",
+    "samples": "playground.library.samples", "chunks": "playground.library.samples",
+    "sessions": "playground.pipeline.conversations", "messages": "playground.pipeline.conversations",
+    "traces": "playground.pipeline.conversations",
+    "profile_summaries": "playground.pipeline.profile_cache", "profile_style_cards": "playground.pipeline.profile_cache",
+    "studies": "playground.research.study", "participants": "playground.research.study",
+    "study_events": "playground.research.study", "study_invites": "playground.research.study",
+    "judgements": "playground.research.study", "persona_locks": "playground.research.study",
+    "preferences": "playground.research.preferences", "judge_verdicts": "playground.research.probes.judge",
+    "explanations": "playground.research.probes.counterfactual",
+    "explanation_variants": "playground.research.probes.counterfactual",
+    "admin_attempts": "playground.research.admin_guard", "app_settings": "playground.workshop",
+}
+ERASURE = "playground.stores.personal_data"
+SHARED = {
+    ("profiles", "playground.people.privacy"): "who sees a profile (owner_token) is decided in one module",
+    ("samples", "playground.people.directory"): "a persona's example rows go in the same transaction as the persona",
+}
+# A table named by a variable: only where the variable ranges over tables this module owns (or erasure's places).
+DYNAMIC = {ERASURE, "playground.pipeline.profile_cache"}
+WRITE = re.compile(r"\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+(\{?\w+)", re.I)
+
+
+def sql_writes(path: Path) -> set[str]:
+    """Tables written by string constants in ``path`` (f-strings included: a ``{name}`` target is reported as "{")."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.JoinedStr):
+            text = "".join(v.value if isinstance(v, ast.Constant) else "{x" for v in node.values)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+        else:
+            continue
+        found |= {"{" if t.startswith("{") else t for t in WRITE.findall(text) if t.isidentifier() or t[0] == "{"}
+    return found
+
+
+def test_every_table_is_written_by_its_owner_only():
+    created = set(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)",
+                             (PACKAGE / "stores" / "migrations.py").read_text(encoding="utf-8")))
+    assert created - OWNERS.keys() == set(), "a new table needs an owner here"
+    strays = []
+    for name, path in MODULES.items():
+        if name == "playground.stores.migrations":
+            continue  # the schema itself
+        for table in sql_writes(path):
+            if table == "{":
+                if name not in DYNAMIC:
+                    strays.append(f"{name} writes a table named by a variable")
+            elif table in OWNERS and name not in (OWNERS[table], ERASURE) and (table, name) not in SHARED:
+                strays.append(f"{name} writes {table} (owner: {OWNERS[table]})")
+    assert strays == []
+
+
+def test_the_write_finder_finds_writes():
+    sample = PACKAGE / "workshop.py"
+    assert "app_settings" in sql_writes(sample)
+    assert "{" in sql_writes(PACKAGE / "pipeline" / "profile_cache.py")
