@@ -213,22 +213,19 @@ def test_nothing_outside_playground_models_calls_a_model_backend_without_the_doo
 # Reads may join across tables; every INSERT, UPDATE and DELETE of a table lives in its owner, so a change to what a
 # row means has one place to look. stores.personal_data is the one map of personal data: erasure deletes and scrubs
 # in every place it declares, whoever owns the table. SHARED lists the other writers, each with its reason.
-OWNERS = {
-    "_migrations": "playground.stores.migrations", "chroma_namespace": "playground.library.server_move",
-    "scope_revs": "playground.stores.vectors", "deletions": "playground.stores.personal_data",
-    "profiles": "playground.people.directory", "personas": "playground.people.directory",
-    "samples": "playground.library.samples", "chunks": "playground.library.samples",
-    "sessions": "playground.pipeline.conversations", "messages": "playground.pipeline.conversations",
-    "traces": "playground.pipeline.conversations",
-    "profile_summaries": "playground.pipeline.profile_cache", "profile_style_cards": "playground.pipeline.profile_cache",
-    "studies": "playground.research.study", "participants": "playground.research.study",
-    "study_events": "playground.research.study", "study_invites": "playground.research.study",
-    "judgements": "playground.research.study", "persona_locks": "playground.research.study",
-    "preferences": "playground.research.preferences", "judge_verdicts": "playground.research.probes.judge",
-    "explanations": "playground.research.probes.counterfactual",
-    "explanation_variants": "playground.research.probes.counterfactual",
-    "admin_attempts": "playground.research.admin_guard", "app_settings": "playground.workshop",
+OWNED = {
+    "playground.stores.migrations": ("_migrations",), "playground.stores.vectors": ("scope_revs",),
+    "playground.stores.personal_data": ("deletions",), "playground.library.server_move": ("chroma_namespace",),
+    "playground.people.directory": ("profiles", "personas"), "playground.library.samples": ("samples", "chunks"),
+    "playground.pipeline.conversations": ("sessions", "messages", "traces"),
+    "playground.pipeline.profile_cache": ("profile_summaries", "profile_style_cards"),
+    "playground.research.study": ("studies", "participants", "study_events", "study_invites", "judgements",
+                                  "persona_locks"),
+    "playground.research.preferences": ("preferences",), "playground.research.probes.judge": ("judge_verdicts",),
+    "playground.research.probes.counterfactual": ("explanations", "explanation_variants"),
+    "playground.research.admin_guard": ("admin_attempts",), "playground.workshop": ("app_settings",),
 }
+OWNERS = {table: module for module, tables in OWNED.items() for table in tables}
 ERASURE = "playground.stores.personal_data"
 SHARED = {
     ("profiles", "playground.people.privacy"): "who sees a profile (owner_token) is decided in one module",
