@@ -130,7 +130,8 @@ with tab_studies:
             st.session_state["admin_preview_key"] = (sid, pg.studies.new_preview_key(sid))
         if st.session_state.get("admin_preview_key", ("",))[0] == sid:
             a1.caption(f"Open `/Study?study={s['code']}&preview={st.session_state['admin_preview_key'][1]}` "
-                       "(in a private window): what participants see; nothing is counted or exported.")
+                       "(in a private window): what participants see; nothing is counted or exported, and the preview "
+                       "is deleted when it finishes, when you start another or when you close the study.")
         if s["open"]:
             if a2.button("Close the study", key="admin_close"):
                 pg.studies.close_study(sid)

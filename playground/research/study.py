@@ -347,11 +347,14 @@ class Studies:
         return out
 
     def close_study(self, study_id: str) -> None:
-        """No new participants; the personas it froze may be edited again."""
+        """No new participants; the personas it froze may be edited again; a preview left unfinished (the tab
+        closed) is deleted with its answers, and its link stops working."""
         study = self.get_study(study_id)
         with self.db.transaction() as db:
             db.execute("UPDATE studies SET open = 0 WHERE id = ?", (study["id"],))
             db.execute("DELETE FROM persona_locks WHERE study_id = ?", (study["id"],))
+        for old in self.db.query("SELECT id FROM participants WHERE study_id = ? AND preview = 1", (study["id"],)):
+            self.delete_participant(old["id"])
 
     def unfreeze_all_personas(self) -> None:
         """Let every persona be edited again, whatever study froze it (the admin's reset of everything)."""

@@ -81,6 +81,25 @@ def test_the_preview_counts_nothing_and_leaves_nothing(pg):
     assert pg.studies.join(s["code"], "P02")["position"] == 1, "the preview took no place in counterbalancing"
 
 
+def test_a_preview_left_unfinished_is_gone_with_its_answers_when_the_study_closes(pg):
+    """The researcher previews, answers a task and closes the tab without finishing: closing the study removes
+    the preview, its answers and traces, and the preview link no longer resumes it."""
+    s = pg.studies.create_study("Online", "Agree?", [{"mode": "user"}, {"mode": "global"}], ["a?"])
+    real = pg.studies.join(s["code"], "P01")
+    preview = pg.studies.join(s["code"], "", preview_key=pg.studies.new_preview_key(s["id"]))
+    pg.studies.consent(preview["id"])
+    fake_answers(pg, preview, 0)
+    pg.studies.judge(preview["id"], 0, "A", {})
+    assert pg.db.query("SELECT 1 FROM study_events WHERE participant_id = ? AND kind = 'answer'", (preview["id"],))
+    pg.studies.close_study(s["id"])
+    assert pg.db.query("SELECT id FROM participants WHERE study_id = ?", (s["id"],)) == [{"id": real["id"]}]
+    assert not pg.db.query("SELECT 1 FROM profiles WHERE id = ?", (preview["profile_id"],))
+    assert not pg.db.query("SELECT 1 FROM study_events WHERE participant_id = ?", (preview["id"],))
+    assert not pg.db.query("SELECT 1 FROM judgements WHERE participant_id = ?", (preview["id"],))
+    with pytest.raises(Exception, match="no longer valid|not valid"):
+        pg.studies.resume(preview["resume_token"])
+
+
 def test_study_as_code_from_the_cli(cli, tmp_path):
     config = tmp_path / "study.toml"
     config.write_text(TOML)
