@@ -99,7 +99,7 @@ def _panel(pg: Playground, key: str, current: dict[str, Any], rid: str, run: dic
             run = counterfactual.get_run(pg.db, rid)
         bar.empty()
         cancel.empty()
-    if run["status"] in ("cancelled", "cancelling", "running", "error") and len(run["variants"]) < run["total"]:
+    if run["status"] in ("cancelled", "running", "error") and len(run["variants"]) < run["total"]:
         st.warning(f"Stopped after {len(run['variants'])} of {run['total']} answers.")
         if top[0].button("Resume", key=f"{key}_resume"):
             _runs()[key] = {"run": rid, "go": True}

@@ -419,3 +419,10 @@ def m029_writers(db: sqlite3.Connection) -> None:
     # while that work is still running. NULL: written before this step, or finished.
     db.execute("ALTER TABLE samples ADD COLUMN writer TEXT")
     db.execute("ALTER TABLE deletions ADD COLUMN writer TEXT")
+
+
+@migration
+def m030_no_cancelling(db: sqlite3.Connection) -> None:
+    # Explanations an earlier version left 'cancelling' (a Cancel waiting for its batch to stop) are 'cancelled':
+    # Cancel now sets that at once, and nothing writes 'cancelling' any more.
+    db.execute("UPDATE explanations SET status = 'cancelled' WHERE status = 'cancelling'")

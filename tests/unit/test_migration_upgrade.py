@@ -55,6 +55,17 @@ def test_an_older_database_upgrades_to_the_current_schema_keeping_its_data(steps
     assert migrations.apply(db) == [], "a second start applies nothing"
 
 
+def test_an_explanation_an_older_version_left_cancelling_reads_as_cancelled_and_can_resume():
+    """An older version marked a cancelled explanation 'cancelling' until its batch stopped; nothing reads that
+    status now, so after the upgrade the run must say 'cancelled' (the Explain view offers Resume for it)."""
+    db = _older_database(len(migrations.MIGRATIONS) - 1)
+    with db:
+        db.execute("INSERT INTO explanations (id, profile_id, message, mode, model, parts, status, created, updated) "
+                   "VALUES ('e1', 'u1', 'Why a navy?', 'user', 'm', '[]', 'cancelling', 't', 't')")
+    assert migrations.apply(db) == ["m030_no_cancelling"]
+    assert db.execute("SELECT status FROM explanations WHERE id = 'e1'").fetchone() == ("cancelled",)
+
+
 def test_steps_have_unique_names_in_number_order():
     names = [name for name, _ in migrations.MIGRATIONS]
     assert len(set(names)) == len(names)
@@ -180,14 +191,14 @@ def test_a_step_that_fails_is_not_recorded_and_is_tried_again_at_the_next_start(
     path = tmp_path / "playground.sqlite3"
     _early_data_folder(path)
 
-    def m030_broken(db: sqlite3.Connection) -> None:
+    def m098_broken(db: sqlite3.Connection) -> None:
         migrations.script(db, "ALTER TABLE profiles ADD COLUMN half TEXT; UPDATE profiles SET half = 'x';"
                               "CREATE TABLE profiles (id TEXT);")  # the last is already there: fails after changes
 
-    def m031_later(db: sqlite3.Connection) -> None:
+    def m099_later(db: sqlite3.Connection) -> None:
         db.execute("CREATE TABLE later (id TEXT)")
 
-    steps = [*migrations.MIGRATIONS, ("m030_broken", m030_broken), ("m031_later", m031_later)]
+    steps = [*migrations.MIGRATIONS, ("m098_broken", m098_broken), ("m099_later", m099_later)]
     monkeypatch.setattr(migrations, "MIGRATIONS", steps)
     with pytest.raises(StorageError, match="profiles already exists"):
         Database(path)
@@ -200,10 +211,10 @@ def test_a_step_that_fails_is_not_recorded_and_is_tried_again_at_the_next_start(
         assert "half" not in {r[1] for r in db.execute("PRAGMA table_info(profiles)")}, "the failed step left a column"
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
-    def m030_fixed(db: sqlite3.Connection) -> None:
+    def m098_fixed(db: sqlite3.Connection) -> None:
         migrations.script(db, "ALTER TABLE profiles ADD COLUMN half TEXT; CREATE TABLE fixed (id TEXT);")
 
-    steps[-2] = ("m030_broken", m030_fixed)
+    steps[-2] = ("m098_broken", m098_fixed)
     Database(path)
     with contextlib.closing(sqlite3.connect(path)) as db:
         names = [r[0] for r in db.execute("SELECT name FROM _migrations ORDER BY rowid")]

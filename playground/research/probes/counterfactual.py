@@ -202,8 +202,8 @@ def get_run(db: Database, run_id: str) -> dict[str, Any]:
 def cancel_now(db: Database, run_id: str) -> None:
     """The person pressed Cancel: the run is 'cancelled' at once, and a batch still running (in another tab, or the
     script the click interrupted) stops after the variant it is generating, keeping what was done."""
-    db.execute("UPDATE explanations SET status = 'cancelled', updated = ? WHERE id = ? AND status IN ('running', "
-               "'cancelling')", (now(), run_id))
+    db.execute("UPDATE explanations SET status = 'cancelled', updated = ? WHERE id = ? AND status = 'running'",
+               (now(), run_id))
 
 
 def _status(db: Database, run_id: str) -> str:
@@ -264,8 +264,7 @@ def run(db: Database, run_id: str, *, backend: LLMBackend, embed: Embed, person_
     with _workers_lock:  # this call is now the run's worker; an earlier one (cancelled, then resumed) stops
         mine = _workers[run_id] = _workers.get(run_id, 0) + 1
     row = get_run(db, run_id)
-    db.execute("UPDATE explanations SET status = 'running', error = '', updated = ? WHERE id = ? AND status != "
-               "'cancelling'", (now(), run_id))
+    db.execute("UPDATE explanations SET status = 'running', error = '', updated = ? WHERE id = ?", (now(), run_id))
     parts: list[PromptPart] = row["parts"]
     plan: list[tuple[int, Removal | None, list[dict[str, str]]]] = [(0, None, messages_for(parts))]
     plan += [(i, r, messages_for(without(parts, r))) for i, r in enumerate(row["removals"], 1)]
@@ -280,7 +279,7 @@ def run(db: Database, run_id: str, *, backend: LLMBackend, embed: Embed, person_
     def stopped() -> bool:
         if _workers.get(run_id) != mine:  # Resume started a newer worker: it finishes the run, not this one
             return True
-        if (should_stop and should_stop()) or _status(db, run_id) in ("cancelling", "cancelled"):
+        if (should_stop and should_stop()) or _status(db, run_id) == "cancelled":
             db.execute("UPDATE explanations SET status = 'cancelled', updated = ? WHERE id = ?", (now(), run_id))
             return True
         return False
