@@ -32,7 +32,7 @@ if st.button("Load demo data", type="primary", key="home_load_demo"):
             pg.warm_up()
         bar.progress(0.05, text="Embedding the essays…")
         # Another browser may be loading it right now: this one waits for it (playground/demo.py holds a lock).
-        profiles = pg.demo.load_demo_data(report=report, on_wait=lambda: bar.progress(
+        profiles = pg.demo.load(report=report, on_wait=lambda: bar.progress(
             0.05, text="Someone else is loading the demo data right now: waiting for them…"),
             progress=lambda who, done, total: bar.progress(
                 0.05 + 0.95 * done / total, text=f"{who}: essay {done} of {total} embedded"))

@@ -48,7 +48,7 @@ def main() -> None:
     args = ap.parse_args()
 
     pg = fresh_playground(PLAYGROUND_LLM_BACKEND="embedded", PLAYGROUND_TEMPERATURE="0")
-    people = pg.demo.load_demo_data()
+    people = pg.demo.load()
     hamilton = next(p for p in people if p["display_name"].startswith("Alexander Hamilton"))
     pg.warm_up()
     rows = []

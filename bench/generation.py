@@ -73,7 +73,7 @@ def main() -> None:
 
     pg = fresh_playground(PLAYGROUND_LLM_BACKEND="embedded", PLAYGROUND_TEMPERATURE="0",
                           PLAYGROUND_MAX_TOKENS=str(args.tokens), PLAYGROUND_HISTORY_TURNS="0")
-    hamilton = pg.demo.load_demo_data(essays_per_author=1)[0]
+    hamilton = pg.demo.load(essays_per_author=1)[0]
     pg.warm_up()
     mem_before = rss_mb()
     backend = pg.backend

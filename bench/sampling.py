@@ -46,7 +46,7 @@ def main() -> None:
                           PLAYGROUND_MAX_TOKENS=str(a.max_tokens))
     from playground.pipeline.conversations import LOOP_MARKER, cut_marker
 
-    profiles = {p["display_name"]: p for p in pg.demo.load_demo_data()}
+    profiles = {p["display_name"]: p for p in pg.demo.load()}
     rows = []
     guarded = pg.models.settings
     for label, sampling in CANDIDATES.items():

@@ -116,7 +116,7 @@ with tab_edit:
                    "a reference of other writers, with the numbers beside each line. You can edit it; your edit is "
                    "never overwritten. Turn it on in the Chat inspector (“Add the style card”).")
         try:
-            card = pg.style.ensure_style_card(profile["id"])
+            card = pg.style.ensure(profile["id"])
         except PlaygroundError as e:
             show_error(e)
             card = None
@@ -135,10 +135,10 @@ with tab_edit:
                                      key=f"profile_style_card_{profile['id']}_{card['updated']}", height=90)
             c1, c2 = st.columns(2)
             if c1.button("Save my style card", key="profile_style_save"):
-                act(lambda: pg.style.save_style_card(profile["id"], card_text),
+                act(lambda: pg.style.save(profile["id"], card_text),
                     "Your style card is saved and marked as edited by you.")
             if c2.button("Measure again from my samples", key="profile_style_measure"):
-                act(lambda: pg.style.measure_style_card(profile["id"]), "Style card measured again.")
+                act(lambda: pg.style.measure(profile["id"]), "Style card measured again.")
 
         st.subheader("Delete this profile")
         st.caption("Deletes the profile, its writing samples, their vectors, its chats and their traces, its summary, "

@@ -103,8 +103,8 @@ if result and result["traces"]:
         reason = st.text_input("Why? (optional)", key="compare_reason")
         if st.form_submit_button("Record my preference"):
             try:
-                pg.preferences.record_preference(pid, result["message"], MODES, choice,
-                                                 {m: t["id"] for m, t in result["traces"].items()}, reason)
+                pg.preferences.record(pid, result["message"], MODES, choice,
+                                      {m: t["id"] for m, t in result["traces"].items()}, reason)
             except PlaygroundError as e:
                 show_error(e)
             else:

@@ -175,13 +175,13 @@ def cmd_attribution(pg: Playground, args: argparse.Namespace) -> int:
 def cmd_demo(pg: Playground, args: argparse.Namespace) -> int:
     _out([{k: p[k] for k in ("id", "display_name", "occupation", "location", "interests", "preferred_tone")}
           | {"samples": [s["title"] for s in pg.library.list_samples(p["id"])]}
-          for p in pg.demo.load_demo_data(essays_per_author=args.essays)])
+          for p in pg.demo.load(essays_per_author=args.essays)])
     return 0
 
 
 def cmd_fact_recall(pg: Playground, args: argparse.Namespace) -> int:
-    result = pg.fact_recall.fact_recall(questions_per_person=args.questions, max_tokens=args.max_tokens,
-                                        progress=_count_answers)
+    result = pg.fact_recall.run(questions_per_person=args.questions, max_tokens=args.max_tokens,
+                                progress=_count_answers)
     sys.stderr.write("\n")
     if not args.rows:
         result.pop("rows")

@@ -65,9 +65,9 @@ class Demo:
         with _LOCKS_GUARD:
             return _LOCKS.setdefault(key, threading.Lock())
 
-    def load_demo_data(self, corpus: Path | None = None, essays_per_author: int = 3,
-                       progress: Callable[[str, int, int], None] | None = None,
-                       on_wait: Callable[[], None] | None = None, report: dict | None = None) -> list[dict]:
+    def load(self, corpus: Path | None = None, essays_per_author: int = 3,
+             progress: Callable[[str, int, int], None] | None = None,
+             on_wait: Callable[[], None] | None = None, report: dict | None = None) -> list[dict]:
         """Create (or complete) the three demo profiles; return them. Safe to call from several threads at once: a
         second call waits for the first (``on_wait`` is called when it has to) and then finds everything there.
         ``report["added"]``: how many essays this call stored (0: it was already loaded)."""

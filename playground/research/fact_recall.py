@@ -49,8 +49,8 @@ class FactRecall:
         answer = "".join(turn.stream())
         return answer, turn.trace
 
-    def fact_recall(self, people: list[dict[str, Any]] | None = None, *, questions_per_person: int = 0,
-                    max_tokens: int = 64, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    def run(self, people: list[dict[str, Any]] | None = None, *, questions_per_person: int = 0,
+            max_tokens: int = 64, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Ask every question under every mode in a throw-away playground (``scratch``); count facts used.
         Answers are cut at ``max_tokens``: a fact is named early, and short answers keep the check quick."""
         people = people if people is not None else load_facts()

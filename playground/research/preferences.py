@@ -21,7 +21,7 @@ class Preferences:
         with self.db.transaction() as db:
             return int(db.execute("DELETE FROM preferences WHERE profile_id IS NULL").rowcount)
 
-    def record_preference(self, profile_id: str | None, message: str, shown: Sequence[str], choice: str,
+    def record(self, profile_id: str | None, message: str, shown: Sequence[str], choice: str,
                           trace_ids: dict[str, str], reason: str = "") -> str:
         """``shown``: the granularities compared; ``choice``: one of them, or "none"."""
         if choice not in (*shown, "none"):

@@ -10,7 +10,7 @@ writers become lines ("short sentences; lower case; many exclamation marks; slan
 
 The card is cached per profile like the model-written summary (``summaries.py``; both through
 ``pipeline/profile_cache.py``): it records which samples it came from and is *stale* when they change. Measuring
-needs no model, so ``ensure_style_card`` simply measures again; unless the person edited the card, in which case
+needs no model, so ``ensure`` simply measures again; unless the person edited the card, in which case
 their words are kept and the UI says the samples changed since.
 Personas get a card from their example texts (measured on demand, never stored: it is no one's personal data).
 """
@@ -185,10 +185,10 @@ class StyleCards:
         self.cache = ProfileCache(db, library, "profile_style_cards", MAX_SAMPLES, extra=("lines",),
                                   json_columns=("lines",))
 
-    def get_style_card(self, profile_id: str) -> dict[str, Any] | None:
+    def get(self, profile_id: str) -> dict[str, Any] | None:
         return self.cache.get(profile_id)
 
-    def measure_style_card(self, profile_id: str) -> dict[str, Any]:
+    def measure(self, profile_id: str) -> dict[str, Any]:
         """Measure the card from the person's samples now and store it (replacing an edit: the person asked for it)."""
         self.people.get_profile(profile_id)
         digest, samples, texts = card_texts(self.library, profile_id)
@@ -197,26 +197,26 @@ class StyleCards:
         card = card_from_texts(texts)
         return self.cache.store(profile_id, card["text"], digest, samples, edited=False, lines=card["lines"])
 
-    def save_style_card(self, profile_id: str, text: str) -> dict[str, Any]:
+    def save(self, profile_id: str, text: str) -> dict[str, Any]:
         """The person's own edit: kept as written, marked edited, never overwritten automatically."""
         self.people.get_profile(profile_id)
         if len(text) > MAX_CARD_CHARS:
             raise InvalidInput(f"A style card can be at most {MAX_CARD_CHARS:,} characters long.")
-        current = self.get_style_card(profile_id)
+        current = self.get(profile_id)
         digest, samples = self.cache.recent(profile_id)
         return self.cache.store(profile_id, text.strip(), digest, samples, edited=True,
                                 lines=current["lines"] if current else [])
 
-    def ensure_style_card(self, profile_id: str) -> dict[str, Any] | None:
+    def ensure(self, profile_id: str) -> dict[str, Any] | None:
         """The current card, measured again first if it is missing or stale and was not edited by hand."""
-        return self.cache.ensure(profile_id, self.measure_style_card)
+        return self.cache.ensure(profile_id, self.measure)
 
     def style_card_part(self, mode: str, profile: dict[str, Any] | None,
                         persona: dict[str, Any] | None) -> PromptPart | None:
         """The labelled prompt part: the profile's card in user mode (measured first if missing or stale), the
         persona's card in persona mode, nothing in global mode."""
         if mode == "user" and profile:
-            card = self.ensure_style_card(profile["id"])
+            card = self.ensure(profile["id"])
             if not card or not card["text"]:
                 return None
             return style_prompt_part(card["text"], "this person", self.tokenizer.count, edited=card["edited"],

@@ -42,7 +42,7 @@ def test_a_new_browser_opens_on_create_and_cannot_edit_or_delete_someone_elses_p
 
 def test_demo_profiles_are_read_only_and_each_browser_has_its_own_conversation(no_llm_env, set_env, embedder):
     pg = Playground(Settings.from_env(no_llm_env), embedder=embedder)
-    hamilton = pg.demo.load_demo_data(essays_per_author=1)[0]
+    hamilton = pg.demo.load(essays_per_author=1)[0]
     first, second = fresh(no_llm_env, set_env), fresh(no_llm_env, set_env)
     for at in (first, second):
         at.switch_page("pages/3_Chat.py").run()

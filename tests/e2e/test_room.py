@@ -155,7 +155,7 @@ def assert_first_snippet_in_view(page, where: str, lines: int = 2) -> None:
 def test_the_first_snippet_stays_in_view_with_retrieval_settings_open_at_1280x720(browser, no_llm_env, embedder,
                                                                                   tmp_path):
     # The demo's essay titles are long: a snippet's rank, score and source take three lines of the inspector.
-    Playground(Settings.from_env(no_llm_env), embedder=embedder).demo.load_demo_data(essays_per_author=1)
+    Playground(Settings.from_env(no_llm_env), embedder=embedder).demo.load(essays_per_author=1)
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -218,7 +218,7 @@ def history_parts(page) -> list[str]:
 def test_two_browsers_on_one_demo_profile_each_keep_a_conversation_of_their_own(browser, no_llm_env, embedder,
                                                                                 tmp_path, private):
     pg = Playground(Settings.from_env(no_llm_env), embedder=embedder)
-    pg.demo.load_demo_data(essays_per_author=1)
+    pg.demo.load(essays_per_author=1)
     if private:
         pg.workshop.set_preset({"private_profiles": True})
     words = {"ana": "MKpelican", "ben": "MKwalrus"}

@@ -17,7 +17,7 @@ def test_two_loads_at_once_both_succeed_and_load_once(no_llm_env, embedder):
     def press(n: int) -> None:
         start.wait()
         try:
-            results[n] = browsers[n].demo.load_demo_data(essays_per_author=1)
+            results[n] = browsers[n].demo.load(essays_per_author=1)
         except Exception as e:  # what a browser would have shown
             results[n] = e
 
@@ -37,10 +37,10 @@ def test_a_second_load_waits_and_reports_nothing_added(no_llm_env, embedder):
     pg = Playground(Settings.from_env(no_llm_env), embedder=embedder)
     first, second, waited = {}, {}, []
     gate = threading.Event()
-    t = threading.Thread(target=pg.demo.load_demo_data, kwargs=dict(
+    t = threading.Thread(target=pg.demo.load, kwargs=dict(
         essays_per_author=1, report=first, progress=lambda *a: gate.set()))
     t.start()
     assert gate.wait(120)
-    pg.demo.load_demo_data(essays_per_author=1, report=second, on_wait=lambda: waited.append(1))
+    pg.demo.load(essays_per_author=1, report=second, on_wait=lambda: waited.append(1))
     t.join(120)
     assert first["added"] == 3 and second["added"] == 0 and waited == [1], (first, second, waited)

@@ -17,7 +17,7 @@ TOPIC = {11: "nav", 10: "faction", 4: "war"}
 def test_each_walkthrough_question_retrieves_the_essay_that_answers_it_under_every_retriever(pg):
     readme = " ".join((ROOT / "README.md").read_text().split())  # lines wrap inside a question
     assert all(question in readme for _, question, _ in WALKTHROUGH), "the README's walkthrough asks these"
-    profiles = {p["display_name"]: p for p in pg.demo.load_demo_data()}
+    profiles = {p["display_name"]: p for p in pg.demo.load()}
     failures = []
     for name, question, paper in WALKTHROUGH:
         for retriever in ("dense", "bm25", "hybrid"):

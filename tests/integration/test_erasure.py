@@ -87,7 +87,7 @@ def make_world(pg: Playground, marker: str, engine: bool) -> dict:
             pg.studies.judge(alice_p["id"], task, "A", ratings, f"because of {marker}")
         pg.evaluation.evaluate_profile(alice, holdout=1, conditions=["user", "global"], max_tokens=8)
     pg.summaries.save_summary(alice, f"Writes about gardens and {marker}.")
-    pg.preferences.record_preference(alice, f"compare {marker}", ["user", "global"], "user", {}, f"liked {marker}")
+    pg.preferences.record(alice, f"compare {marker}", ["user", "global"], "user", {}, f"liked {marker}")
     # Exports are built on request (downloads); build them all, as an admin would, to prove none leaves a file.
     pg.studies.export_jsonl(study["id"]), pg.studies.export_csv(study["id"]), pg.studies.export_participant(alice_p["id"])
     pg.people.export_profile(alice)

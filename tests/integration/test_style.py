@@ -61,12 +61,12 @@ def test_trained_attribution_over_stored_profiles_with_two_samples_each_uses_two
 
 def test_style_card_is_cached_goes_stale_keeps_an_edit_and_enters_the_prompt_as_a_labelled_part(pg):
     user = pg.people.create_profile("Kim")
-    assert pg.style.ensure_style_card(user["id"]) is None, "no writing, no card"
+    assert pg.style.ensure(user["id"]) is None, "no writing, no card"
     pg.library.add_sample(user["id"], text=CHATTY[0])
-    first = pg.style.ensure_style_card(user["id"])
+    first = pg.style.ensure(user["id"])
     assert "“lol”" in first["text"] and not first["stale"] and not first["edited"]
     assert all(line["evidence"] for line in first["lines"])
-    assert pg.style.ensure_style_card(user["id"])["updated"] == first["updated"], "cached while the samples are the same"
+    assert pg.style.ensure(user["id"])["updated"] == first["updated"], "cached while the samples are the same"
 
     _, build, _ = pg.conversations.preview(user["id"], "Plan my weekend", "user", use_style_card=True)
     part = next(p for p in build.parts if p.source == "style")
@@ -77,20 +77,20 @@ def test_style_card_is_cached_goes_stale_keeps_an_edit_and_enters_the_prompt_as_
     assert not any(p.source == "style" for p in glob.parts), "global mode carries no personal style"
 
     pg.library.add_sample(user["id"], text=CHATTY[1])
-    assert pg.style.get_style_card(user["id"])["stale"]
-    remeasured = pg.style.ensure_style_card(user["id"])
+    assert pg.style.get(user["id"])["stale"]
+    remeasured = pg.style.ensure(user["id"])
     assert not remeasured["stale"] and len(remeasured["sources"]) == 2, "not edited: measured again"
 
     mine = "Short, cheerful messages; I like exclamation marks."
-    pg.style.save_style_card(user["id"], mine)
+    pg.style.save(user["id"], mine)
     pg.library.add_sample(user["id"], text=PLAIN[0])
-    kept = pg.style.ensure_style_card(user["id"])
+    kept = pg.style.ensure(user["id"])
     assert kept["text"] == mine and kept["edited"] and kept["stale"], "an edit is never overwritten"
     _, build, _ = pg.conversations.preview(user["id"], "Plan my weekend", "user", use_style_card=True)
     part = next(p for p in build.parts if p.source == "style")
     assert mine in part.text and "edited by them" in part.text and "samples changed since" in part.label
 
-    assert not pg.style.measure_style_card(user["id"])["edited"], "measuring again on request replaces the edit"
+    assert not pg.style.measure(user["id"])["edited"], "measuring again on request replaces the edit"
     pg.people.delete_profile(user["id"])
     with sqlite3.connect(pg.settings.db_path) as db:
         assert db.execute("SELECT count(*) FROM profile_style_cards").fetchone()[0] == 0

@@ -10,7 +10,7 @@ from playground.research.fact_recall import load_facts
 
 def test_a_personal_fact_reaches_its_owner_in_user_mode_and_never_global_or_another_person(real_pg):
     people = load_facts()
-    result = real_pg.fact_recall.fact_recall(people, questions_per_person=2, max_tokens=40)
+    result = real_pg.fact_recall.run(people, questions_per_person=2, max_tokens=40)
     table = result["table"]
     assert result["model"] == "SmolLM2-135M-Instruct" and result["backend"] == "embedded"
     assert table["user"]["asked"] == 2 * len(people)
