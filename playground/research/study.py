@@ -249,6 +249,18 @@ def bradley_terry(study: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str
                                "p_beats_reference": f.p_beats(c, f.conditions[0])} for c in f.conditions}}
 
 
+def logged_answers(db: Any, participant_id: str, task: int) -> dict[str, dict[str, Any]]:
+    """The answers logged for one task, by slot (A, B); the latest of each (a retry replaces a failure). Also read
+    by the preference export (research.training_export)."""
+    out: dict[str, dict[str, Any]] = {}
+    for e in db.query("SELECT data FROM study_events WHERE participant_id = ? AND kind = 'answer' ORDER BY id",
+                      (participant_id,)):
+        d = json.loads(e["data"])
+        if d["task"] == task:
+            out[d["slot"]] = d
+    return out
+
+
 class Studies:
     """Every study and its participants (``pg.studies``): set-up, joining, answering, judging, exports, erasure."""
 
@@ -549,13 +561,7 @@ class Studies:
 
     def answers(self, participant_id: str, task: int) -> dict[str, dict[str, Any]]:
         """The answers logged for one task, by slot (A, B); the latest of each (a retry replaces a failure)."""
-        out: dict[str, dict[str, Any]] = {}
-        for e in self.db.query("SELECT data FROM study_events WHERE participant_id = ? AND kind = 'answer' ORDER BY id",
-                             (participant_id,)):
-            d = json.loads(e["data"])
-            if d["task"] == task:
-                out[d["slot"]] = d
-        return out
+        return logged_answers(self.db, participant_id, task)
 
     def task_view(self, participant_id: str, task: int) -> dict[str, Any]:
         """What the participant's page may show for a task: the prompt, answers A and B (text only) and whether it

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from playground.errors import InvalidInput, NotFound
+from playground.research.study import logged_answers
 from playground.stores.db import Database
 from playground.stores.personal_data import REMOVED_ANSWER
 
@@ -72,16 +73,6 @@ def user_training_set(db: Database, profile_id: str, holdout: float = 0.2) -> li
     return records
 
 
-def _answers(db: Database, participant_id: str, task: int) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for e in db.query("SELECT data FROM study_events WHERE participant_id = ? AND kind = 'answer' ORDER BY id",
-                      (participant_id,)):
-        d = json.loads(e["data"])
-        if d["task"] == task:
-            out[d["slot"]] = d  # the latest answer per slot (a retried answer replaces a failed one)
-    return out
-
-
 def preference_pairs(db: Database, study_id: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """One (prompt, chosen, rejected, metadata) record per judgement that preferred an answer, for DPO-style
     training, and a summary: how many judgements, how many pairs, and why the others were left out ("no
@@ -98,7 +89,7 @@ def preference_pairs(db: Database, study_id: str) -> tuple[list[dict[str, Any]],
         if j["choice"] not in ("A", "B"):
             skipped["no preference"] += 1
             continue
-        answers = _answers(db, j["participant_id"], j["task"])
+        answers = logged_answers(db, j["participant_id"], j["task"])
         won, lost = j["choice"], "B" if j["choice"] == "A" else "A"
         chosen, rejected = answers.get(won), answers.get(lost)
         if not chosen or not rejected or not chosen["text"].strip() or not rejected["text"].strip():
