@@ -51,21 +51,33 @@ def fresh_playground(**overrides: Any):
     return Playground(settings)
 
 
-def _verdict(what: str, measured: float, baseline: float, ratio: float, target: float | None,
+Target = tuple[str, float]  # ("≤", x) or ("≥", x) on the ratio measured / baseline: at_most(x), at_least(x)
+
+
+def at_most(x: float) -> Target:
+    return ("≤", x)
+
+
+def at_least(x: float) -> Target:
+    return ("≥", x)
+
+
+def _verdict(what: str, measured: float, baseline: float, ratio: float, target: Target | None,
              spread: str = "") -> bool | None:
     """Print one row; return whether it met its target (None: no target)."""
     if target is None:
         print(f"  {what}: {measured:.4g} vs baseline {baseline:.4g} → ratio {ratio:.2f}{spread} (no target)")
         return None
-    passed = ratio <= target if target >= 1 else ratio >= target
-    sign = "≤" if target >= 1 else "≥"
-    print(f"  {what}: {measured:.4g} vs baseline {baseline:.4g} → ratio {ratio:.2f}{spread} (target {sign} {target}) "
+    sign, bound = target
+    passed = ratio <= bound if sign == "≤" else ratio >= bound
+    print(f"  {what}: {measured:.4g} vs baseline {baseline:.4g} → ratio {ratio:.2f}{spread} (target {sign} {bound}) "
           f"{'PASS' if passed else 'MISS'}")
     return passed
 
 
-def report(name: str, rows: list[tuple[str, float, float, float | None]]) -> None:
-    """rows: (what, measured, baseline, target ratio or None for information) — ratio = measured / baseline."""
+def report(name: str, rows: list[tuple[str, float, float, Target | None]]) -> None:
+    """rows: (what, measured, baseline, target or None for information) — ratio = measured / baseline; a target is
+    ``at_most(x)`` or ``at_least(x)``."""
     print(f"\n{name} — {machine()}")
     ok = True
     for what, measured, baseline, target in rows:
@@ -74,9 +86,9 @@ def report(name: str, rows: list[tuple[str, float, float, float | None]]) -> Non
     print("  all targets met" if ok else "  some targets missed")
 
 
-def report_repeated(name: str, rows: list[tuple[str, list[tuple[float, float]], float | None]]) -> None:
+def report_repeated(name: str, rows: list[tuple[str, list[tuple[float, float]], Target | None]]) -> None:
     """Like ``report`` for repeated measurements. rows: (what, [(measured, baseline) per repetition, each pair
-    measured back to back], target ratio or None). Prints every repetition, then one ``report``-style line with the
+    measured back to back], target or None). Prints every repetition, then one ``report``-style line with the
     medians of measured and baseline and the **median of the per-repetition ratios** (judged against the target),
     followed by the min–max of those ratios."""
     print(f"\n{name} — {machine()}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from common import fresh_playground, report
+from common import at_most, fresh_playground, report
 
 QUESTION = "Why does the union need a navy?"
 
@@ -55,16 +55,12 @@ def main() -> None:
     after_s, after = timed_run(pg, hamilton["id"], pg.settings.explain_max_tokens, args.parallel, False)
     print(f"  after: {after_s:.1f} s, {after['total']} answers, {pg.settings.explain_max_tokens} tokens each, "
           f"template {after['parts'][0].meta.get('template')}")
-    rows.append(("after, seconds (target ≤ 120 s)", after_s, 120.0, 1.0))
+    rows.append(("after, seconds", after_s, 120.0, at_most(1.0)))
     if not args.skip_before:
         before_s, before = timed_run(pg, hamilton["id"], args.before_tokens, 1, True)
         print(f"  before: {before_s:.1f} s, {before['total']} answers, up to {args.before_tokens} tokens each")
-        # report() reads a target below 1 as "at least" (a share of a baseline's speed); this one is "at most".
-        rows.append(("after / before, wall time (no target in report's sense)", after_s, before_s, None))
+        rows.append(("after / before, wall time", after_s, before_s, at_most(0.5)))
     report("Explain this answer, the walkthrough's answer (embedded model)", rows)
-    if not args.skip_before:
-        print(f"  after / before ≤ 0.5: {'PASS' if after_s / before_s <= 0.5 else 'MISS'} "
-              f"({after_s / before_s:.2f})")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from common import federalist, fresh_playground, report_repeated
+from common import at_least, federalist, fresh_playground, report_repeated
 
 
 def main() -> None:
@@ -64,7 +64,7 @@ def main() -> None:
     print(f"{len(chunks)} chunks of ≤{pg.settings.chunk_tokens} tokens from {len(essays)} essays, batch {bs}, "
           f"{args.repeat} repetitions")
     report_repeated("Ingestion (chunks/s)", [
-        ("end-to-end vs raw encode", pairs, 0.85),
+        ("end-to-end vs raw encode", pairs, at_least(0.85)),
         ("end-to-end vs raw encode called once per sample", per_sample_pairs, None)])
 
 

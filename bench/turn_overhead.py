@@ -15,7 +15,7 @@ import sys
 import time
 
 import numpy as np
-from common import ROOT, fresh_playground, p, report
+from common import ROOT, at_most, fresh_playground, p, report
 
 
 def fill(pg, n_users: int, per_user: int) -> list[str]:
@@ -75,7 +75,7 @@ def main() -> None:
         overhead(pg, session["id"], retriever, 3)  # warm (BM25 index, handles)
         xs = overhead(pg, session["id"], retriever, args.turns)
         print(f"{retriever}: p50 {1000 * p(xs, .5):.1f} ms, p95 {1000 * p(xs, .95):.1f} ms")
-        rows.append((f"turn overhead p50, {retriever} (ms) vs the 50 ms budget", 1000 * p(xs, .5), 50.0, 1.0))
+        rows.append((f"turn overhead p50, {retriever} (ms) vs the 50 ms budget", 1000 * p(xs, .5), 50.0, at_most(1.0)))
     if args.engine:
         rows.append(ttft(pg, users[0], p(overhead(pg, session["id"], "dense", 10), .5)))
     report("Turn overhead (everything but generation)", rows)
@@ -128,7 +128,7 @@ def ttft(pg, user_id: str, overhead_s: float) -> tuple[str, float, float, float]
     print(f"TTFT p50: engine {1000 * p(raw, .5):.1f} ms, through the app {1000 * p(app, .5):.1f} ms, "
           f"overhead p50 {1000 * overhead_s:.1f} ms")
     return ("TTFT through the app vs engine TTFT + overhead (ms)", 1000 * p(app, .5),
-            1000 * (p(raw, .5) + overhead_s), 1.0)
+            1000 * (p(raw, .5) + overhead_s), at_most(1.0))
 
 
 if __name__ == "__main__":
