@@ -15,6 +15,19 @@ from . import state
 from .safe_text import md
 from .setup import show_error
 
+# Short headers with their meaning on hover, so all eight columns fit a projector's 1280-pixel-wide screen
+# (tests/e2e/test_probes_browser.py checks that nothing scrolls sideways).
+_TABLE_COLUMNS = {
+    "removed": st.column_config.Column("removed", width=190, help="Which part of the prompt was left out"),
+    "tokens": st.column_config.Column("tokens", width=65, help="Tokens that part took in the prompt"),
+    "similarity": st.column_config.Column("similarity", width=85,
+                                          help="Similarity of meaning to the full-prompt answer (1 = the same)"),
+    "overlap": st.column_config.Column("overlap", width=70, help="Shared words ÷ all words, against the full answer"),
+    "writing": st.column_config.Column("writing", width=70, help="Similarity to the person's own writing"),
+    "added": st.column_config.Column("+ words", width=70, help="Words in this answer, not in the full one"),
+    "dropped": st.column_config.Column("− words", width=70, help="Words in the full answer, not in this one"),
+    "status": st.column_config.Column("status", width=85),
+}
 
 def diff_text(diff: list[dict[str, str]]) -> str:
     """A word diff as plain text, wdiff style: [-removed-] {+added+}."""
@@ -124,14 +137,14 @@ def _result(run: dict[str, Any], key: str) -> None:
         st.info("No removal changed the answer: for this question the model ignored every personal part.", icon="🔎")
     elif len(variants) == 1 and run["status"] == "complete":
         st.info("This prompt has no personal part to remove (global mode, or an empty profile).", icon="🔎")
-    st.dataframe([{"removed": v.label, "tokens removed": v.removed_tokens,
-                   "similarity to full answer": _fmt(v.similarity), "word overlap": _fmt(v.overlap),
-                   "similarity to the person's writing": _fmt(v.person_similarity),
-                   "words added": v.counts.get("added"), "words removed": v.counts.get("removed"),
-                   "status": v.status} for v in variants],
-                 hide_index=True, width="stretch", key=f"{key}_table")
-    st.caption("Similarity: cosine of all-MiniLM-L6-v2 embeddings (1 = same meaning). Word overlap: shared words ÷ "
-               "all words. Similarity to the person's writing: cosine to the mean of their writing's chunks.")
+    st.dataframe([{"removed": v.label, "tokens": v.removed_tokens, "similarity": _fmt(v.similarity),
+                   "overlap": _fmt(v.overlap), "writing": _fmt(v.person_similarity),
+                   "added": v.counts.get("added"), "dropped": v.counts.get("removed"), "status": v.status}
+                  for v in variants],
+                 hide_index=True, width="stretch", key=f"{key}_table", column_config=_TABLE_COLUMNS)
+    st.caption("Similarity: cosine of all-MiniLM-L6-v2 embeddings of this answer and the full-prompt answer (1 = same "
+               "meaning). Overlap: shared words ÷ all words. Writing: cosine to the mean of the person's writing's "
+               "chunks. Words added and dropped: against the full-prompt answer.")
     base = variants[0]
     for v in variants:
         with st.expander(f"{'Full prompt' if v.key == counterfactual.ORIGINAL else 'Without ' + md(v.label)}"

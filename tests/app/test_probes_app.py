@@ -34,7 +34,7 @@ def test_llama_cpp_engine_explain_this_answer_shows_each_removal_and_resumes_aft
     assert "Without snippet #1" in page
     rows = table(at, "removed")
     assert list(rows["removed"])[0] == "nothing removed (full prompt)" and len(rows) >= 3
-    assert rows["similarity to full answer"].iloc[0] == pytest.approx(1.0, abs=1e-3)
+    assert rows["similarity"].iloc[0] == pytest.approx(1.0, abs=1e-3)
     assert "changed the answer most" in page or "No removal changed the answer" in page
     button(at, "Close").click().run()
     assert "What did each part do?" not in texts(at)

@@ -90,6 +90,18 @@ def run_the_probes(page, env: dict[str, str], gate: Gate) -> None:
         page.wait_for_function("() => !document.body.innerText.includes('Stopped after')", timeout=60_000)
         # Cancel goes once the batch is done (waited for: the page's last delta may land a moment after the run ends).
         expect(page.get_by_role("button", name="Cancel")).to_have_count(0, timeout=30_000)
+        # At a projector's 1280×720 the comparison table shows every column, the right-hand ones too, without
+        # scrolling sideways (the grid draws on a canvas: its scroller's widths say whether anything is cut off).
+        page.set_viewport_size({"width": 1280, "height": 720})
+        settle(page)
+        grid = page.get_by_test_id("stDataFrame").last
+        grid.scroll_into_view_if_needed()
+        expect(grid).to_be_visible()
+        widths = grid.evaluate("g => { const s = g.querySelector('.dvn-scroller'); "
+                               "return s ? [s.scrollWidth, s.clientWidth] : null; }")
+        assert widths and widths[1] > 0, "the Explain table's scroller was not found"
+        shot(page, "explain-table-1280")
+        assert widths[0] <= widths[1] + 2, f"the Explain table hides columns at 1280 px (scroll {widths[0]} > {widths[1]})"
         page.set_viewport_size({"width": 1440, "height": 2400})
         page.get_by_text("Without profile · Ada", exact=False).first.click()  # open one variant
         settle(page)
