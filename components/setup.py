@@ -12,13 +12,15 @@ from playground.people import privacy
 from playground.people.owner import Owner, may_change
 
 from . import state, writes
+from .page_registry import PAGES, icon_of
 from .safe_text import md
 from .services import model_status, playground
 
 
-def page_setup(title: str, intro: str, icon: str = "🧪") -> Playground:
-    """Call first on every page. Returns the Playground; stops the page with a readable message if it can't start."""
-    st.set_page_config(page_title=f"{title} · Personalization Playground", page_icon=icon, layout="wide")
+def page_setup(title: str, intro: str) -> Playground:
+    """Call first on every page, with its title as ``page_registry`` declares it. Returns the Playground; stops the
+    page with a readable message if it can't start, or if the workshop hides it."""
+    st.set_page_config(page_title=f"{title} · Personalization Playground", page_icon=icon_of(title), layout="wide")
     try:
         pg = playground()
     except PlaygroundError as e:
@@ -75,14 +77,6 @@ def sidebar_key() -> str:
 
 def hidden_pages(pg: Playground) -> list[str]:
     return list(pg.workshop.get_preset().get("hidden_pages", []))
-
-
-NAV = (("app.py", "Home", "🏠"), ("pages/1_Profile.py", "Profile", "👤"),
-       ("pages/2_Writing_samples.py", "Writing samples", "✍️"), ("pages/3_Chat.py", "Chat", "💬"),
-       ("pages/4_Personas.py", "Personas", "👥"), ("pages/5_Compare.py", "Compare", "⚖️"),
-       ("pages/6_Evaluate.py", "Evaluate", "📏"), ("pages/7_Study.py", "Study", "🔬"),
-       ("pages/8_Study_admin.py", "Study admin", "🗂️"), ("pages/9_Beyond_prompting.py", "Beyond prompting", "🧬"),
-       ("pages/10_Bias_probe.py", "Bias probe", "🎚️"))
 
 
 def browser_token() -> str:
@@ -174,9 +168,9 @@ def visible_profiles(pg: Playground) -> list[dict[str, Any]]:
 def _sidebar(pg: Playground) -> None:
     with st.sidebar:
         hidden = hidden_pages(pg)
-        for path, label, icon in NAV:
-            if label not in hidden:
-                st.page_link(path, label=label, icon=icon)
+        for page in PAGES:
+            if page.title not in hidden:
+                st.page_link(page.path, label=page.title, icon=page.icon)
         st.divider()
         profiles = visible_profiles(pg)
         ids = [p["id"] for p in profiles]

@@ -13,7 +13,7 @@ from playground.research.probes import bias
 LABELS = {"age_range": "age range", "occupation": "occupation", "location": "location", "gender": "gender"}
 EXAMPLES = {"occupation": ("nurse", "software engineer"), "location": ("Lagos", "Oslo"), "gender": ("woman", "man")}
 
-pg = page_setup("Bias probe", bias.EXPLAINED, icon="🎚️")
+pg = page_setup("Bias probe", bias.EXPLAINED)
 # Outside the form: choosing the attribute changes the value inputs at once.
 attribute = st.selectbox("Attribute to vary", bias.PROBE_ATTRIBUTES, format_func=LABELS.get, key="bias_attribute")
 with st.form("bias_form"):

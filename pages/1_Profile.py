@@ -21,7 +21,7 @@ from components.setup import (
 from playground import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED, PlaygroundError
 
 pg = page_setup("Profile", "Static attributes about you go into the prompt in user mode. Nothing here is required "
-                "except a display name.", icon="👤")
+                "except a display name.")
 personas = pg.people.list_personas()
 persona_names = {p["id"]: p["name"] for p in personas}
 persona_ids = [""] + [p["id"] for p in personas]

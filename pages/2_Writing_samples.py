@@ -26,7 +26,7 @@ from playground.research.stylometry import style_at_a_glance
 from playground.wording import plural
 
 pg = page_setup("Writing samples", "Your own writing is what user-level retrieval searches. Upload essays, posts or "
-                "messages you wrote; each is split into ~200-token chunks and embedded on this machine.", icon="✍️")
+                "messages you wrote; each is split into ~200-token chunks and embedded on this machine.")
 profile = need_profile(pg)
 pid = profile["id"]
 

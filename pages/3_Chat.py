@@ -42,8 +42,7 @@ def answer_label(trace: dict, persona_names: dict) -> str:
 
 
 pg = page_setup("Chat", "Ask anything: the inspector shows what was retrieved from whose writing and the exact "
-                "prompt the model received. Switch the granularity to see personalization appear and disappear.",
-                icon="💬")
+                "prompt the model received. Switch the granularity to see personalization appear and disappear.")
 profile = need_profile(pg)
 pid = profile["id"]
 preset = pg.workshop.get_preset()

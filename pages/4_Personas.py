@@ -11,7 +11,7 @@ from playground.wording import plural
 
 pg = page_setup("Personas", "A persona is persona-level personalization: the system prompt describes a group, and "
                 "retrieval searches the group's examples and, for its members only, the samples of fellow members "
-                "who chose to share (never their names).", icon="👥")
+                "who chose to share (never their names).")
 
 personas = pg.people.list_personas()
 visible = visible_profiles(pg)  # in a private workshop: the public profiles and this browser's own, never others'

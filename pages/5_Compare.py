@@ -16,7 +16,7 @@ from playground import PlaygroundError, RetrievalOptions
 from playground.wording import plural
 
 pg = page_setup("Compare", "The same message, three granularities, three answers side by side. The differences "
-                "between the prompts are exactly what personalization added.", icon="⚖️")
+                "between the prompts are exactly what personalization added.")
 profile = need_profile(pg)
 pid = profile["id"]
 persona_id = profile["persona_id"] or st.selectbox(

@@ -13,8 +13,7 @@ from playground.research.trained_attribution import explain
 from playground.wording import metric_name, plural
 
 pg = page_setup("Evaluate", "Measure personalization the way the research benchmarks do: recognisability of writing "
-                "(authorship attribution) and closeness of generated text to what a person really wrote (LaMP-style).",
-                icon="📏")
+                "(authorship attribution) and closeness of generated text to what a person really wrote (LaMP-style).")
 
 st.subheader("How recognisable is each person's writing?")
 st.caption("Each writing sample is scored by a model that never saw it and given to the profile it most resembles. "

@@ -12,7 +12,7 @@ LIKERT = (1, 2, 3, 4, 5)
 LIKERT_CAPTIONS = ("disagree", "", "", "", "agree")
 
 pg = page_setup("Study", "For participants in a study: your researcher gave you a study code and a participant ID. "
-                "No real name is needed.", icon="🔬")
+                "No real name is needed.")
 
 # Resume from this browser session, or from the resume link (?resume=<secret>); a participant id alone opens nothing.
 # Online studies open from a link with the study code and the recruiting platform's ids (?study=CODE&PROLIFIC_PID=…,

@@ -7,6 +7,7 @@ import streamlit as st
 from components import state, writes
 from components.charts import ratings_figure, win_rate_figure
 from components.judge_view import render_judge
+from components.page_registry import HIDEABLE
 from components.safe_text import md
 from components.setup import flash, page_setup, show_error
 from playground import RETRIEVERS, PlaygroundError
@@ -15,10 +16,9 @@ from playground.people import privacy
 from playground.research import admin_guard
 from playground.research import study as studies
 from playground.wording import plural
-from playground.workshop import PAGES
 
 pg = page_setup("Study admin", "For researchers and instructors: create studies, follow progress, export the data, "
-                "and set up a workshop.", icon="🗂️")
+                "and set up a workshop.")
 
 secret = pg.settings.admin_passphrase
 if not secret:
@@ -196,7 +196,7 @@ with tab_studies:
 with tab_workshop:
     preset = pg.workshop.get_preset()
     with st.form("admin_preset"):
-        hidden = st.multiselect("Pages participants do not see", PAGES, default=preset["hidden_pages"],
+        hidden = st.multiselect("Pages participants do not see", HIDEABLE, default=preset["hidden_pages"],
                                 key="admin_hidden")
         hide_controls = st.checkbox("Hide the retrieval settings on the Chat page", preset["hide_controls"],
                                     key="admin_hide_controls")

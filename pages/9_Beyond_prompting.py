@@ -10,8 +10,7 @@ from playground.research.training_export import preference_pairs, split_counts, 
 
 pg = page_setup("Beyond prompting", "Everything in this playground personalizes through the prompt. Research also "
                 "changes the model itself: per-person modules, learned retrievers, user embeddings, preference "
-                "tuning. See where each would act, and export what you collected here to try them elsewhere.",
-                icon="🧬")
+                "tuning. See where each would act, and export what you collected here to try them elsewhere.")
 
 st.markdown(
     "Prompting keeps the model fixed and changes its **input**: your data is retrieved and quoted. The routes below "

@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
 DEFAULT_PRESET: dict[str, Any] = {"hidden_pages": [], "hide_controls": False, "fixed_model": "",
                                   "private_profiles": False, "redact_uploads": "auto"}
-PAGES = ("Profile", "Writing samples", "Chat", "Personas", "Compare", "Evaluate", "Study", "Beyond prompting",
-         "Bias probe")
 
 
 def read_preset(db: "Database", settings: "Settings") -> dict[str, Any]:
