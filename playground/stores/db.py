@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +17,12 @@ from typing import Any, Iterator
 
 from playground.errors import StorageError
 from playground.stores import migrations
+
+START_ATTEMPTS = 3  # opening a data folder: tries while other processes hold it locked (each waits up to 15 s)
+
+
+def _busy(e: sqlite3.OperationalError) -> bool:
+    return any(w in str(e).lower() for w in ("locked", "busy"))
 
 
 def now() -> str:
@@ -52,9 +59,21 @@ class Database:
         self._local = threading.local()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with self.connect() as db:
-                db.execute("PRAGMA journal_mode=WAL")
-                migrations.apply(db)
+            for attempt in range(START_ATTEMPTS):
+                try:
+                    with self.connect() as db:
+                        db.execute("PRAGMA journal_mode=WAL")
+                        migrations.apply(db)
+                    break
+                except StorageError as e:
+                    # Several processes opening a new data folder at once take turns; on a busy machine a turn can
+                    # outlast the busy timeout, and switching to WAL or recovering it can report "locked" without
+                    # waiting at all. Each step is applied once whoever applies it, so trying again is safe.
+                    cause = e.__cause__
+                    if not (isinstance(cause, sqlite3.OperationalError) and _busy(cause)) or \
+                            attempt == START_ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.2 * (attempt + 1))
         except (sqlite3.Error, OSError) as e:
             raise storage_error(e, path) from e
 
