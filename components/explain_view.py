@@ -29,6 +29,7 @@ _TABLE_COLUMNS = {
     "status": st.column_config.Column("status", width=85),
 }
 
+
 def diff_text(diff: list[dict[str, str]]) -> str:
     """A word diff as plain text, wdiff style: [-removed-] {+added+}."""
     marks = {"equal": "{}", "delete": "[-{}-]", "insert": "{{+{}+}}"}

@@ -22,7 +22,7 @@ class Preferences:
             return int(db.execute("DELETE FROM preferences WHERE profile_id IS NULL").rowcount)
 
     def record(self, profile_id: str | None, message: str, shown: Sequence[str], choice: str,
-                          trace_ids: dict[str, str], reason: str = "") -> str:
+               trace_ids: dict[str, str], reason: str = "") -> str:
         """``shown``: the granularities compared; ``choice``: one of them, or "none"."""
         if choice not in (*shown, "none"):
             raise InvalidInput("Pick one of the answers, or “no preference”.")

@@ -365,7 +365,11 @@ class Studies:
         with self.db.transaction() as db:
             db.execute("UPDATE studies SET open = 0 WHERE id = ?", (study["id"],))
             db.execute("DELETE FROM persona_locks WHERE study_id = ?", (study["id"],))
-        for old in self.db.query("SELECT id FROM participants WHERE study_id = ? AND preview = 1", (study["id"],)):
+        self._delete_previews(study["id"])
+
+    def _delete_previews(self, study_id: str) -> None:
+        """The researcher's preview participant of a study, if any, with everything it wrote."""
+        for old in self.db.query("SELECT id FROM participants WHERE study_id = ? AND preview = 1", (study_id,)):
             self.delete_participant(old["id"])
 
     def unfreeze_all_personas(self) -> None:
@@ -468,8 +472,7 @@ class Studies:
         if not h or not secrets.compare_digest(h, _token_hash(preview_key)):
             raise InvalidInput("This preview link is not valid (a newer one may have replaced it).",
                                "Open the preview link from the Study admin page again.")
-        for old in self.db.query("SELECT id FROM participants WHERE study_id = ? AND preview = 1", (study["id"],)):
-            self.delete_participant(old["id"])
+        self._delete_previews(study["id"])
         pid = new_id("par")
         profile = self.people.create_profile("Preview", owner_token=f"study:{pid}", notes=f"preview {study['code']}")
         self.db.execute("INSERT INTO participants (id, study_id, code, profile_id, position, pairs, created, code_key, "

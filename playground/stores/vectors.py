@@ -327,8 +327,8 @@ class VectorStore:
         """Embedded: zero the unused tail of every vector-index file written since this process last looked.
         A collection's first write creates its index files, and a read after a change writes them again, from
         uninitialised memory of this process, which may hold freed text of anyone, a deleted person too
-        (``chroma_purge.scrub_segment``); nothing reads that tail. Called holding the
-        write lock, right after the write or read that may have written them."""
+        (``chroma_purge.scrub_segment``); nothing reads that tail. Called holding the write lock, right after the
+        write or read that may have written them."""
         if self._path is None:
             return
         from playground.stores.chroma_purge import looks_like_segment, scrub_segment
