@@ -71,12 +71,26 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, request):
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     yield pg
+    failed = getattr(request.node, "outcome_call", None)
+    if failed is not None and failed.failed:
+        # What the browser showed when the test failed: a screenshot beside the others, and the page's text in the
+        # report (CI keeps the report, not the files).
+        with contextlib.suppress(Exception):
+            shot(pg, f"FAILED-{request.node.name}", full_page=True)
+            failed.sections.append(("page text at failure", pg.inner_text("body", timeout=5_000)[-4000:]))
     context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if call.when == "call":
+        item.outcome_call = outcome.get_result()
 
 
 def shot(page, name: str, full_page: bool = False) -> Path:
@@ -93,6 +107,25 @@ def settle(page) -> None:
     page.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
                            ".every(c => c.querySelector('.main-svg'))", timeout=60_000)
     assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").first.inner_text()
+
+
+def choose(page, option: str, group=None) -> None:
+    """Pick ``option`` on a radio group (the Chat page's granularity switch unless told) and wait until the app has
+    taken it. A click that lands while the script is still running can be dropped by the page that the run then
+    replaces, so it is repeated until the option is the checked one."""
+    group = group if group is not None else page.get_by_test_id("stRadio").first
+    label = group.locator("label").filter(has=page.get_by_text(option, exact=True))
+    from playwright.sync_api import expect
+
+    for attempt in range(5):
+        label.click()
+        try:
+            expect(label.locator("input")).to_be_checked(timeout=15_000)
+            break
+        except AssertionError:
+            if attempt == 4:
+                raise
+    settle(page)
 
 
 def ask_in_chat(page, question: str, timeout_ms: float | None = None) -> None:

@@ -4,7 +4,7 @@ see his essays in the inspector, switch to global and see them leave the prompt.
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import SHOTS, ask_in_chat, settle, shot, streamlit_server
+from tests.e2e.conftest import SHOTS, ask_in_chat, choose, settle, shot, streamlit_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine]
 
@@ -33,7 +33,7 @@ def test_llama_cpp_engine_demo_walkthrough_in_chromium(page, llm_env):
         assert page.get_by_text("model tiny", exact=False).count() >= 1
         shot(page, "2-chat-user")
 
-        page.get_by_test_id("stRadio").first.get_by_text("global", exact=True).click()
+        choose(page, "global")
         page.get_by_text("Preview under the current setting (global)").wait_for()
         settle(page)
         preview = page.get_by_text("Preview under the current setting (global)")

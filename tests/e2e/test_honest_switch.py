@@ -7,7 +7,7 @@ import re
 import pytest
 
 from playground import Playground, Settings
-from tests.e2e.conftest import ask_in_chat, settle, shot, streamlit_server
+from tests.e2e.conftest import ask_in_chat, choose, settle, shot, streamlit_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine]
 
@@ -22,7 +22,7 @@ def test_llama_cpp_engine_global_preview_is_what_ask_again_sends_in_chromium(pag
     with streamlit_server(llm_env) as url:
         page.goto(f"{url}/Chat")
         ask_in_chat(page, "When should I sail?", timeout_ms=120_000)
-        page.get_by_test_id("stRadio").first.get_by_text("global", exact=True).click()
+        choose(page, "global")
         page.get_by_text("Preview under the current setting (global)").wait_for()
         settle(page)
         left_out = page.get_by_text("Left out of the history: 1 earlier turn", exact=False)

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.e2e.conftest import settle, shot, streamlit_server
+from tests.e2e.conftest import choose, settle, shot, streamlit_server
 from tests.support.gate import Gate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engine]
@@ -94,7 +94,7 @@ def test_chat_layout_shows_switch_answer_prompt_summary_and_snippet_together(bro
             page.get_by_text("Retrieval settings").first.click()
             settle(page)
 
-            page.get_by_test_id("stRadio").first.get_by_text("global", exact=True).click()
+            choose(page, "global")
             page.get_by_text("Preview under the current setting (global)").wait_for()
             settle(page)
             page.wait_for_timeout(1000)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import closed_port
-from tests.e2e.conftest import ask_in_chat, settle, shot, streamlit_server
+from tests.e2e.conftest import ask_in_chat, choose, settle, shot, streamlit_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.realmodel]
 
@@ -39,7 +39,7 @@ def test_walkthrough_with_the_embedded_model_answering(browser, tmp_path):
             assert page.get_by_text("SmolLM2-135M-Instruct", exact=False).count() >= 1, "the trace names the model"
             shot(page, "readme-chat")
 
-            page.get_by_test_id("stRadio").first.get_by_text("global", exact=True).click()
+            choose(page, "global")
             page.get_by_text("Preview under the current setting (global)").wait_for()
             settle(page)
             page.get_by_role("button", name="Ask again under global").click()

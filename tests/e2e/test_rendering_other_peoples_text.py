@@ -16,7 +16,7 @@ import threading
 import pytest
 
 from playground import LLMUnavailable, Playground, Settings
-from tests.e2e.conftest import settle, shot, streamlit_server
+from tests.e2e.conftest import choose, settle, shot, streamlit_server
 
 pytestmark = [pytest.mark.e2e]
 
@@ -91,7 +91,7 @@ def test_other_peoples_markdown_and_html_make_no_browser_request(page, no_llm_en
             page.goto(f"{url}/Chat?profile={ids['bob']}&me={BOB_CODE}")
             page.get_by_test_id("stChatInputTextArea").wait_for()
             settle(page)
-            page.get_by_test_id("stRadio").first.get_by_text("persona", exact=True).click()
+            choose(page, "persona")
             page.get_by_text("Latest turn").first.wait_for()
             settle(page)
             title = page.get_by_text(f"{recorder.url}/tt-md.png", exact=False)
