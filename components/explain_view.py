@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from playground import Playground, PlaygroundError
+from playground import Playground, PlaygroundError, Trace
 from playground.research.probes import counterfactual
 
 from . import state
@@ -41,7 +41,7 @@ def _runs() -> dict[str, dict[str, Any]]:
     return st.session_state.setdefault(state.EXPLAIN, {})
 
 
-def explain_button(pg: Playground, trace: dict[str, Any], key: str, section: str,
+def explain_button(pg: Playground, trace: Trace, key: str, section: str,
                    label: str = "Explain this answer") -> None:
     """The action under an answer: start a batch for the prompt exactly as it was sent, shown in ``section``."""
     if st.button(label, key=key, help="Answer again with one part of the prompt left out at a time."):

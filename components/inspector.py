@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import streamlit as st
 
+from playground import Trace
 from playground.pipeline.prompting import TEMPLATES, template_instructions
 from playground.wording import plural
 
@@ -31,7 +32,7 @@ def render_resolution(prompt: Mapping[str, Any]) -> None:
 SOURCE_NAME = {"snippets": "snippet preamble", "snippet": "snippet"}  # how the summary names each source
 
 
-def render_snippets(hits: list[Mapping[str, Any]], mode: str, k: int | None = None) -> None:
+def render_snippets(hits: Sequence[Mapping[str, Any]], mode: str, k: int | None = None) -> None:
     """Each snippet readable in full where it is listed: rank, score and source on one line, the text under it."""
     if mode == "global":
         st.caption("Global mode retrieves nothing: no personal data reaches the prompt.")
@@ -168,7 +169,7 @@ def prompt_parts(prompt: Mapping[str, Any], key: str) -> None:
         st.code(p["text"], language=None, wrap_lines=True)
 
 
-def render_trace_summary(trace: Mapping[str, Any]) -> None:
+def render_trace_summary(trace: Trace) -> None:
     bits = [f"mode **{trace['mode']}**", f"retriever {trace['retrieval']['retriever']}, k={trace['retrieval']['k']}"]
     if trace.get("model"):
         bits.append(f"model **{md(trace['model'])}**")
@@ -183,7 +184,7 @@ def render_trace_summary(trace: Mapping[str, Any]) -> None:
     st.caption(" · ".join(bits))
 
 
-def render_trace(trace: Mapping[str, Any], key: str, nested: bool = False, snippets_first: bool = False) -> None:
+def render_trace(trace: Trace, key: str, nested: bool = False, snippets_first: bool = False) -> None:
     """Everything about one turn: summary line, the prompt at a glance, snippets in full, the prompt's parts
     (``nested``: already inside an expander, where Streamlit allows no other; ``snippets_first``: while retrieval
     is being tuned the snippets are what is watched, so they lead)."""

@@ -19,7 +19,7 @@ from components.inspector import (
 from components.safe_text import answer_md, md
 from components.services import model_status
 from components.setup import browser_key, may_edit, need_profile, page_setup, show_error
-from playground import GRANULARITIES, RETRIEVERS, PlaygroundError, RetrievalOptions
+from playground import GRANULARITIES, RETRIEVERS, PlaygroundError, RetrievalOptions, Trace
 
 CHAT_TITLE = "chat"  # the title of the sessions this page writes
 KEPT = "chat_kept_message"   # a message the model could not take (too long): given back to edit
@@ -31,7 +31,7 @@ MODE_HELP = {"user": "user: your own profile and writing samples",
 
 
 
-def answer_label(trace: dict, persona_names: dict) -> str:
+def answer_label(trace: Trace, persona_names: dict) -> str:
     """Which granularity (and persona) an answer was written under, on the answer itself."""
     mode = trace.get("mode", "?")
     asked = trace.get("requested_mode", mode)

@@ -22,6 +22,7 @@ from playground.models.llm import BackendStatus, LLMBackend, OllamaBackend, Open
 from playground.people.profiles import AGE_RANGES, ATTRIBUTES, SHARING_EXPLAINED
 from playground.pipeline.prompting import MODES, PromptBuild, PromptPart, build_prompt
 from playground.pipeline.retrieval import RETRIEVERS, Hit, RetrievalOptions, Scope
+from playground.pipeline.trace import Trace
 from playground.settings import SETTINGS, Settings
 
 __all__ = [
@@ -30,5 +31,5 @@ __all__ = [
     "InvalidInput", "LLMBackend", "LLMError", "LLMUnavailable", "MODES", "ModelNotInstalled", "NotFound",
     "OllamaBackend", "OpenAICompatibleBackend", "Playground", "PlaygroundError", "PromptBuild", "PromptPart",
     "RETRIEVERS", "RetrievalOptions", "SETTINGS", "SHARING_EXPLAINED", "SUPPORTED_FILE_TYPES", "Scope", "Settings",
-    "StorageError", "Turn", "Usage", "VectorStoreUnavailable", "backend_status", "build_prompt",
+    "StorageError", "Trace", "Turn", "Usage", "VectorStoreUnavailable", "backend_status", "build_prompt",
 ]

@@ -24,6 +24,7 @@ from playground.pipeline.conversations import Conversations, Turn
 from playground.pipeline.retrieval import RetrievalOptions, Retriever
 from playground.pipeline.scoping import AUTO_MIN_CHUNKS, GRANULARITIES, Scoping
 from playground.pipeline.summaries import Summaries
+from playground.pipeline.trace import Trace
 from playground.research.attribution import Attribution
 from playground.research.evaluation import Evaluation
 from playground.research.fact_recall import FactRecall
@@ -125,7 +126,7 @@ class Playground:
 
     def start_explanation(self, profile_id: str | None, message: str, mode: str,
                           options: RetrievalOptions | None = None, *, persona_id: str | None = None,
-                          trace: dict[str, Any] | None = None, model: str = "", use_summary: bool = False) -> str:
+                          trace: Trace | None = None, model: str = "", use_summary: bool = False) -> str:
         """Store a new counterfactual batch for a message (its prompt built now) or for a chat answer (``trace``:
         the prompt exactly as it was sent). Run it with ``run_explanation``."""
         if trace:

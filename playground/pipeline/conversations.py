@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Generator, Sequence
 
 from playground.errors import EmptyAnswer, GenerationInterrupted, InvalidInput, LLMError, NotFound, PlaygroundError
 from playground.library.samples import WritingLibrary
@@ -20,6 +20,7 @@ from playground.pipeline.prompting import PromptBuild, PromptPart, build_prompt,
 from playground.pipeline.retrieval import Hit, RetrievalOptions, Retriever
 from playground.pipeline.scoping import Scoping
 from playground.pipeline.summaries import Summaries
+from playground.pipeline.trace import Trace, trace_from_json
 from playground.settings import Settings
 from playground.stores.db import Database, new_id, now
 from playground.stores.personal_data import scrub_if_withdrawn
@@ -45,7 +46,7 @@ class Turn:
     user_message_id: str
     hits: list[Hit]
     prompt: PromptBuild
-    trace: dict[str, Any]
+    trace: Trace
     model: str = ""
     answer: str = ""
     status: str = "pending"  # complete | interrupted | error
@@ -62,12 +63,12 @@ class Turn:
         if self.on_wait:
             self.on_wait(ahead)
 
-    def stream(self) -> Iterator[str]:
+    def stream(self) -> Generator[str, None, None]:
         """Yield the answer piece by piece; the answer (or what arrived of it) and the trace are saved either way."""
         conv, models = self.conversations, self.conversations.models
         temperature, max_tokens = conv.settings.temperature, conv.settings.max_tokens
         params = {"temperature": temperature, "max_tokens": max_tokens}
-        self.trace.update(backend=models.name, backend_url=models.where, params=params)
+        self.trace.update({"backend": models.name, "backend_url": models.where, "params": params})
         pieces: list[str] = []
         usage = Usage()
         t0 = time.perf_counter()
@@ -108,24 +109,24 @@ class Turn:
         finally:
             self.answer = "".join(pieces)
             out_tokens = usage.output_tokens
-            self.trace.update(
-                finish_reason=usage.finish_reason, cut_at_limit=self.cut_at_limit,
-                stopped_looping=self.stopped_looping,
-                latency_s=round(time.perf_counter() - t0, 3),
-                ttft_s=None if ttft is None else round(ttft, 3),
-                output_tokens=out_tokens if out_tokens is not None else conv.tokenizer.count(self.answer),
-                output_tokens_estimated=out_tokens is None,
-                input_tokens_model=usage.input_tokens,
-                status=self.status if self.status != "pending" else "interrupted",
-                error=str(self.error) if self.error else "",
-            )
+            self.trace.update({
+                "finish_reason": usage.finish_reason, "cut_at_limit": self.cut_at_limit,
+                "stopped_looping": self.stopped_looping,
+                "latency_s": round(time.perf_counter() - t0, 3),
+                "ttft_s": None if ttft is None else round(ttft, 3),
+                "output_tokens": out_tokens if out_tokens is not None else conv.tokenizer.count(self.answer),
+                "output_tokens_estimated": out_tokens is None,
+                "input_tokens_model": usage.input_tokens,
+                "status": self.status if self.status != "pending" else "interrupted",
+                "error": str(self.error) if self.error else "",
+            })
             self.assistant_message_id = conv.save_answer(self)
 
     def preview_only(self, error: PlaygroundError) -> None:
         """Record the turn without an answer (no model available); the prompt stays inspectable."""
         self.error, self.status = error, "error"
-        self.trace.update(status="error", error=str(error), model=self.model,
-                          backend=self.conversations.models.name)
+        self.trace.update({"status": "error", "error": str(error), "model": self.model,
+                           "backend": self.conversations.models.name})
         self.assistant_message_id = self.conversations.save_answer(self)
 
 
@@ -228,7 +229,7 @@ class Conversations:
             "SELECT m.*, t.data AS trace FROM messages m LEFT JOIN traces t ON t.message_id = m.id "
             "WHERE m.session_id = ? ORDER BY m.created, m.rowid", (session_id,))
         for r in rows:
-            r["trace"] = json.loads(r["trace"]) if r["trace"] else None
+            r["trace"] = trace_from_json(r["trace"])
         return rows
 
     def start_turn(self, session_id: str, message: str, mode: str, options: RetrievalOptions | None = None, *,
@@ -247,7 +248,7 @@ class Conversations:
         mid = new_id("msg")
         self.db.execute("INSERT INTO messages (id, session_id, role, content, status, created) "
                         "VALUES (?, ?, 'user', ?, 'complete', ?)", (mid, session_id, message.strip(), now()))
-        trace = {
+        trace: Trace = {
             "id": new_id("trc"), "created": now(), "mode": build.mode, "requested_mode": mode,
             "auto": build.resolution, "query": message.strip(),
             "profile_id": session["profile_id"],

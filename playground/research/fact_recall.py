@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from playground.models.selection import ModelChoice
     from playground.people.directory import People
     from playground.pipeline.conversations import Conversations
+    from playground.pipeline.trace import Trace
 
 
 FACTS_FILE = Path(__file__).resolve().parent.parent / "data" / "fact_recall.json"
@@ -42,7 +43,7 @@ class FactRecall:
         self.people, self.library, self.conversations, self.models = people, library, conversations, models
         self.scratch = scratch
 
-    def ask(self, profile_id: str, question: str, mode: str) -> tuple[str, dict[str, Any]]:
+    def ask(self, profile_id: str, question: str, mode: str) -> tuple[str, Trace]:
         """One turn in a new session; the answer and its trace."""
         session = self.conversations.new_session(profile_id, title="fact recall")
         turn = self.conversations.start_turn(session["id"], question, mode)
