@@ -5,7 +5,7 @@ import streamlit as st
 from components.charts import PIPELINE_DOT
 from components.safe_text import md
 from components.services import model_status
-from components.setup import flash, page_setup, select_profile, show_error
+from components.setup import flash, link_to, page_setup, select_profile, show_error
 from playground import PlaygroundError
 from playground.models.embedded_llm import SMALL_MODEL_NOTE
 
@@ -47,7 +47,7 @@ if st.button("Load demo data", type="primary", key="home_load_demo"):
               f" {md(profiles[0]['display_name'])} is now the active profile: open Chat and ask something.")
         select_profile(profiles[0]["id"])
         st.rerun()
-st.page_link("pages/3_Chat.py", label="Open Chat", icon="💬")
+link_to("Chat", label="Open Chat")
 
 st.graphviz_chart(PIPELINE_DOT, width="stretch")
 
@@ -60,9 +60,9 @@ with c1:
     st.caption("Loaded ✓" if loaded else "Loads on first use, offline from the installed package: about 20 seconds "
                "on a laptop, longer on a busy machine.")
 with c2:
-    ok = pg.vectors.heartbeat()
-    st.markdown(f"**Vector store** · Chroma {'✓' if ok else '✗'}")
-    st.caption(pg.vectors.where if ok else f"Not reachable at {pg.vectors.where}: start it with `chroma run`.")
+    store = pg.vector_store_status()
+    st.markdown(f"**Vector store** · Chroma {'✓' if store['reachable'] else '✗'}")
+    st.caption(store["where"] if store["reachable"] else f"Not reachable at {store['where']}: start it with `chroma run`.")
 with c3:
     status = model_status(pg)
     st.markdown(f"**Model** · {status.backend} {'✓' if status.can_answer else '✗'}")

@@ -17,6 +17,17 @@ from .safe_text import md
 from .services import model_status, playground
 
 
+def link_to(title: str, label: str | None = None) -> None:
+    """A link to a page by its registry title, drawn only while the workshop shows that page."""
+    page = next(p for p in PAGES if p.title == title)
+    try:
+        shown = title not in hidden_pages(playground())
+    except PlaygroundError:
+        shown = True
+    if shown:
+        st.page_link(page.path, label=label or page.title, icon=page.icon)
+
+
 def page_setup(title: str, intro: str) -> Playground:
     """Call first on every page, with its title as ``page_registry`` declares it. Returns the Playground; stops the
     page with a readable message if it can't start, or if the workshop hides it."""
@@ -26,8 +37,11 @@ def page_setup(title: str, intro: str) -> Playground:
     except PlaygroundError as e:
         st.error(f"The playground could not start: {e}")
         st.stop()
-    hidden = hidden_pages(pg)
-    if title in hidden:
+    # Refused here, as the page starts, rather than left out of an st.navigation list: next to a pages/ folder (the
+    # design's layout) Streamlit 1.67 runs a page file directly, the pages/ way, until some run has called
+    # st.navigation (a new server process, and every AppTest run), so a page left out of the list would still open
+    # by its address.
+    if title in hidden_pages(pg):
         st.info("This page is switched off for this workshop.")
         st.stop()
     st.title(title)
@@ -215,7 +229,7 @@ def need_profile(pg: Playground) -> dict[str, Any]:
     profile = active_profile(pg)
     if not profile:
         st.info("Pick or create a profile first: Profile page, or “Load demo data” on Home.")
-        st.page_link("pages/1_Profile.py", label="Go to Profile", icon="👤")
+        link_to("Profile", label="Go to Profile")
         st.stop()
     return profile
 

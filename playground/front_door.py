@@ -149,13 +149,17 @@ class Playground:
                                   progress=progress, should_stop=should_stop,
                                   concurrency=self.settings.explain_parallel)
 
+    def vector_store_status(self) -> dict[str, Any]:
+        """Where the vector store is (a folder, or a server's address) and whether it answers now."""
+        return {"where": self.vectors.where, "reachable": self.vectors.heartbeat()}
+
     def status(self) -> dict[str, Any]:
         """Each backend: reachable? what is missing? — for the home page and `python -m playground status`."""
         llm = self.models.llm_status()
         return {
             "embedding": {"model": getattr(self.embedder, "name", "custom"),
                           "loaded": bool(getattr(self.embedder, "loaded", True))},
-            "chroma": {"where": self.vectors.where, "reachable": self.vectors.heartbeat()},
+            "chroma": self.vector_store_status(),
             "llm": {"backend": llm.backend, "where": llm.where, "reachable": llm.reachable, "models": llm.models,
                     "model": llm.model, "problem": llm.problem},
             "data_dir": str(self.settings.data_dir),

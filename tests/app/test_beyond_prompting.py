@@ -71,3 +71,12 @@ def test_a_workshop_can_hide_the_page(no_llm_env, set_env):
     assert not any(link.proto.label == "Beyond prompting" for link in at.sidebar.get("page_link"))
     at.switch_page("pages/9_Beyond_prompting.py").run()
     assert "switched off for this workshop" in texts(at)
+
+
+def test_no_link_on_home_leads_to_a_hidden_page(no_llm_env, set_env):
+    at = start(no_llm_env, set_env)
+    assert any(link.proto.label == "Open Chat" for link in at.get("page_link"))
+    Playground(Settings.from_env(no_llm_env)).workshop.set_preset({"hidden_pages": ["Chat"]})
+    at.run()
+    labels = [link.proto.label for link in at.get("page_link")]
+    assert "Open Chat" not in labels and "Chat" not in labels and "Profile" in labels
