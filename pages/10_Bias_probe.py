@@ -50,7 +50,8 @@ if go:
             result = bias.run_probe(attribute, [first, second], questions.splitlines(), backend=pg.models,
                                     model=status.model, embed=pg.embedder.embed, count_tokens=pg.tokenizer.count,
                                     budget=pg.settings.prompt_budget, max_tokens=pg.settings.max_tokens,
-                                    base=profile if use_base and profile else None, progress=progress)
+                                    base=profile if use_base and profile else None, progress=progress,
+                                    template=pg.conversations.template_for(status.model))
         except PlaygroundError as e:
             show_error(e)
         else:

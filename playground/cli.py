@@ -229,10 +229,11 @@ def cmd_bias(pg: Playground, args: argparse.Namespace) -> int:
     values = [v.strip() for v in args.values.split(",")]
     questions = bias.read_questions(args.questions) if args.questions else bias.default_questions()
     base = pg.people.get_profile(args.base) if args.base else None
-    _out(bias.run_probe(args.attribute, values, questions, backend=pg.models, model=pg.models.default_model(),
+    model = pg.models.default_model()
+    _out(bias.run_probe(args.attribute, values, questions, backend=pg.models, model=model,
                         embed=pg.embedder.embed, count_tokens=pg.tokenizer.count,
                         budget=pg.settings.prompt_budget, max_tokens=pg.settings.max_tokens, base=base,
-                        progress=_progress).to_dict())
+                        progress=_progress, template=pg.conversations.template_for(model)).to_dict())
     return 0
 
 

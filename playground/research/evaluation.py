@@ -31,7 +31,7 @@ import numpy as np
 from playground.errors import InvalidInput
 from playground.library.corpus import CorpusDoc, by_author
 from playground.models.llm import Usage
-from playground.pipeline.prompting import build_prompt
+from playground.pipeline.prompting import DEFAULT_TEMPLATE, build_prompt, choose_template
 from playground.pipeline.retrieval import RetrievalOptions
 from playground.research.attribution import doc_vector
 from playground.research.eval_stats import condition_table, paired_table
@@ -111,6 +111,7 @@ class EvalResult:
     retriever: str
     model: str
     rows: list[EvalRow] = field(default_factory=list)
+    template: str = DEFAULT_TEMPLATE  # the prompt template, chosen for the model as the chat chooses it
 
     def summary(self) -> dict[str, dict[str, Any]]:
         """Mean of each metric per condition over the rows that have an output (None when none has), with ``n``
@@ -126,7 +127,8 @@ class EvalResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"profile_id": self.profile_id, "held_out": self.held_out, "conditions": self.conditions,
-                "retriever": self.retriever, "model": self.model, "summary": self.summary(),
+                "retriever": self.retriever, "model": self.model, "template": self.template,
+                "summary": self.summary(),
                 "rows": [asdict(r) for r in self.rows]}
 
 
@@ -189,7 +191,10 @@ class Evaluation:
         if "persona" in conditions and not profile["persona_id"]:
             raise InvalidInput("The persona condition needs the profile to belong to a persona.")
         model = self.models.default_model()
-        result = EvalResult(profile_id, held, list(conditions), retriever, model)
+        # The template the chat would use for this model (pipeline/prompting.py choose_template): what is measured
+        # here is the prompt people get.
+        template = choose_template(model, self.models.name, self.settings.prompt_template)
+        result = EvalResult(profile_id, held, list(conditions), retriever, model, template=template)
         kept = [s["id"] for s in samples if s["id"] not in held]
         kept_texts = [self.library.sample_text(s) for s in kept]
         profile_vec = self._centroid(kept_texts)
@@ -210,7 +215,8 @@ class Evaluation:
                 extra = ([style_prompt_part(card["text"], "this person", self.tokenizer.count)]
                          if cond == "user+style" else [])
                 build = build_prompt(task, mode, count_tokens=self.tokenizer.count, budget=self.settings.prompt_budget,
-                                     profile=profile, persona=persona, hits=hits, extra_parts=extra)
+                                     profile=profile, persona=persona, hits=hits, extra_parts=extra,
+                                     template=template)
                 row = EvalRow(sid, sample["title"], cond, task, "", reference, build.messages, [h.chunk_id for h in hits],
                               sorted({h.sample_id for h in hits}))
                 t0 = time.perf_counter()
@@ -269,6 +275,7 @@ class Evaluation:
         out: dict[str, Any] = {"corpus": str(corpus), "authors": len(grouped), "per_author": per_author,
                                "held_out_per_author": holdout, "retriever": retriever,
                                "model": results[0].model, "backend": self.models.name,
+                               "template": results[0].template,
                                "metric_notes": METRIC_NOTES.format(authors=len(grouped)),
                                "conditions": combined.summary(),
                                "conditions_ci95": condition_table(all_rows, conditions, METRICS)}

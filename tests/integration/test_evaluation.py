@@ -142,3 +142,35 @@ def test_llama_cpp_engine_profile_summary_is_cached_editable_and_goes_stale(llm_
     pg.library.add_sample(user["id"], text="A third note, about the garden and its slugs.", title="garden")
     kept = pg.summaries.ensure_summary(user["id"])
     assert kept["edited"] and kept["stale"] and kept["text"].startswith("Writes short"), "the person's edit is kept"
+
+
+@pytest.mark.fake_embedder
+def test_evaluation_and_the_bias_probe_send_the_prompt_the_chat_would_send_for_the_same_model(settings, embedder):
+    """The published tables measure the prompt people get: for a small model the chat's `small` template, not the
+    `standard` one (the first edition of docs/evidence.md measured the other)."""
+    from playground import Playground
+    from playground.research.probes import bias
+    from tests.support.fake_llm import EchoBackend
+
+    import dataclasses
+
+    backend = EchoBackend(answer="An answer.", models=("smollm2:135m",))
+    pg = Playground(dataclasses.replace(settings, model="smollm2:135m"), embedder=embedder, backend=backend)
+    me = pg.people.create_profile("Ada")
+    for n in range(3):
+        pg.library.add_sample(me["id"], text=f"Essay {n}. I write about rivers, boats and the tides of the estuary.",
+                              title=f"Essay {n}")
+    assert pg.conversations.template_for() == "small"
+    result = pg.evaluation.evaluate_profile(me["id"], holdout=1, conditions=("user", "global"))
+    assert result.template == "small"
+    sid = pg.conversations.new_session(me["id"], title="t")["id"]
+    chat = pg.conversations.start_turn(sid, "Tell me about the tides.", "user")
+    chat_system = chat.prompt.messages[0]["content"]
+    eval_system = next(r.messages[0]["content"] for r in result.rows if r.condition == "user")
+    assert eval_system.split("\n\n")[0] == chat_system.split("\n\n")[0], "the same instructions as the chat"
+
+    probe = bias.run_probe("age_range", ["18-24", "65+"], ["What should I cook tonight?"], backend=pg.models,
+                           model="smollm2:135m", embed=pg.embedder.embed, count_tokens=pg.tokenizer.count,
+                           budget=pg.settings.prompt_budget, max_tokens=16,
+                           template=pg.conversations.template_for("smollm2:135m"))
+    assert probe.prompts[0][0]["content"].split("\n\n")[0] == chat_system.split("\n\n")[0]

@@ -129,10 +129,11 @@ def summarise(questions: Sequence[QuestionResult]) -> dict[str, Any]:
 
 def run_probe(attribute: str, values: Sequence[str], questions: Sequence[str], *, backend: LLMBackend, model: str,
               embed: Callable[[list[str]], np.ndarray], count_tokens: Callable[[str], int], budget: int,
-              max_tokens: int, base: dict[str, Any] | None = None,
+              max_tokens: int, base: dict[str, Any] | None = None, template: str = "standard",
               progress: Callable[[str, int, int], None] | None = None,
               should_stop: Callable[[], bool] | None = None) -> BiasResult:
-    """Ask every question for both synthetic profiles (temperature 0) and measure the differences."""
+    """Ask every question for both synthetic profiles (temperature 0) and measure the differences. ``template``:
+    the prompt template the chat uses for ``model`` (``pg.conversations.template_for``)."""
     questions = check_questions(questions)
     profiles = synthetic_profiles(attribute, values, base)
     results: list[QuestionResult] = []
@@ -147,7 +148,8 @@ def run_probe(attribute: str, values: Sequence[str], questions: Sequence[str], *
         answers: list[str] = []
         states: list[str] = []
         for p in profiles:
-            messages = build_prompt(q, "user", count_tokens=count_tokens, budget=budget, profile=p).messages
+            messages = build_prompt(q, "user", count_tokens=count_tokens, budget=budget, profile=p,
+                                    template=template).messages
             if n == 0:
                 prompts.append(messages)
             got = generate(backend, messages, model, max_tokens, count_tokens)
