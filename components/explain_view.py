@@ -57,7 +57,7 @@ def explain_button(pg: Playground, trace: Trace, key: str, section: str,
 def _cancel(pg: Playground, rid: str, section: str) -> None:
     # The click itself stops the script that was running the batch (Streamlit reruns); the request in the database
     # also stops a batch run from another tab between two variants.
-    counterfactual.cancel_now(pg.db, rid)
+    pg.cancel_explanation(rid)
     _runs()[section] = {"run": rid, "go": False}
 
 
@@ -77,7 +77,7 @@ def render_explanation(pg: Playground, key: str) -> None:
         return
     rid = current["run"]
     try:
-        run = counterfactual.get_run(pg.db, rid)
+        run = pg.explanation(rid)
     except PlaygroundError:
         _runs().pop(key, None)
         return
@@ -110,7 +110,7 @@ def _panel(pg: Playground, key: str, current: dict[str, Any], rid: str, run: dic
             run = pg.run_explanation(rid, progress=progress)
         except PlaygroundError as e:
             show_error(e)
-            run = counterfactual.get_run(pg.db, rid)
+            run = pg.explanation(rid)
         bar.empty()
         cancel.empty()
     if run["status"] in ("cancelled", "running", "error") and len(run["variants"]) < run["total"]:

@@ -22,12 +22,10 @@ def _embedder(model_path: str) -> SentenceTransformerEmbedder:
 
 @st.cache_resource(show_spinner="Opening the data folder…")
 def _playground(settings: Settings) -> Playground:
-    from playground.people.privacy import hide_existing
-
     path = settings.embedding_model or str(default_model_path())
     pg = Playground(settings, embedder=_embedder(path))
     if settings.private_profiles and pg.workshop.get_preset()["private_profiles"]:
-        hide_existing(pg.db)  # started private: what an earlier session left public is hidden (admin: delete/publish)
+        pg.people.hide_existing()  # started private: what an earlier session left public is hidden (admin: delete/publish)
     return pg
 
 

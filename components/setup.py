@@ -140,7 +140,7 @@ def _resume_box(pg: Playground, private: bool) -> None:
                                   placeholder="otter-maple-flint-42")
             if st.form_submit_button("Resume"):
                 found = privacy.normalise_code(typed)
-                if found and privacy.code_has_profiles(pg.db, found):
+                if found and pg.people.code_has_profiles(found):
                     st.session_state[state.BROWSER] = found
                     select_profile(None)
                     flash("success", "Welcome back: your profiles are in the list above.")

@@ -12,8 +12,6 @@ from components.safe_text import md
 from components.setup import flash, page_setup, show_error
 from playground import RETRIEVERS, PlaygroundError
 from playground.library.privacy_scan import REDACT_CHOICES
-from playground.people import privacy
-from playground.research import admin_guard
 from playground.research import study as studies
 from playground.wording import plural
 
@@ -30,14 +28,14 @@ if not st.session_state.get(state.ADMIN_OK):
         if st.form_submit_button("Unlock"):
             # Failures are counted on the server (SQLite): after a few, every attempt waits out a growing pause.
             try:
-                ok = admin_guard.check_passphrase(pg.db, "admin", given, secret)
+                ok = pg.studies.check_admin_passphrase(given, secret)
             except PlaygroundError as e:
                 show_error(e)
             else:
                 if ok:
                     st.session_state[state.ADMIN_OK] = True
                     st.rerun()
-                wait = admin_guard.wait_left(pg.db, "admin")
+                wait = pg.studies.admin_wait_left()
                 st.error("That passphrase is not right." + (f" The next attempt is checked in {wait:.0f} s."
                                                             if wait else ""))
     st.stop()
@@ -217,12 +215,12 @@ with tab_workshop:
             switched_on = private and not preset["private_profiles"]
             pg.workshop.set_preset({"hidden_pages": hidden, "hide_controls": hide_controls, "fixed_model": fixed,
                                     "private_profiles": private, "redact_uploads": redact})
-            n = privacy.hide_existing(pg.db) if switched_on else 0
+            n = pg.people.hide_existing() if switched_on else 0
             flash("success", "Workshop preset applied to every browser on this server." +
                   (f" Private profiles are on: {plural(n, 'existing profile')} hidden from every browser." if n
                    else ""))
             st.rerun()
-    hidden_profiles = privacy.hidden_profiles(pg.db)
+    hidden_profiles = pg.people.hidden_profiles()
     if hidden_profiles:
         st.markdown(f"**Hidden profiles** ({plural(len(hidden_profiles), 'profile')}, made before privacy was on: "
                     "no browser sees them)")
@@ -236,7 +234,7 @@ with tab_workshop:
             flash("success", f"Deleted {plural(len(hidden_profiles), 'hidden profile')} and everything in them.")
             st.rerun()
         if h2.button("Make them public again", key="admin_hidden_publish"):
-            n = privacy.publish_hidden(pg.db)
+            n = pg.people.publish_hidden()
             flash("success", f"{plural(n, 'profile')} visible to every browser again.")
             st.rerun()
     st.markdown("**Reset**")

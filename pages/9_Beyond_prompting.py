@@ -5,8 +5,8 @@ import streamlit as st
 from components import state
 from components.charts import pipeline_with_routes
 from components.setup import active_profile, page_setup
-from playground.research.routes import COLLECTED_LABELS, PERSONAL_KEYS, ROUTES, STAGES, collected
-from playground.research.training_export import preference_pairs, split_counts, to_jsonl, user_training_set
+from playground.research.routes import COLLECTED_LABELS, PERSONAL_KEYS, ROUTES, STAGES
+from playground.research.training_export import split_counts, to_jsonl
 
 pg = page_setup("Beyond prompting", "Everything in this playground personalizes through the prompt. Research also "
                 "changes the model itself: per-person modules, learned retrievers, user embeddings, preference "
@@ -24,8 +24,8 @@ route = by_id[chosen]
 st.graphviz_chart(pipeline_with_routes(ROUTES, chosen), width="stretch")
 
 profile = active_profile(pg)
-overall = collected(pg.db)
-mine = collected(pg.db, profile["id"]) if profile else None
+overall = pg.training.collected()
+mine = pg.training.collected(profile["id"]) if profile else None
 st.subheader(route.name)
 st.caption(route.paper)
 c1, c2 = st.columns(2)
@@ -60,7 +60,7 @@ if not profile:
     st.info("Pick a profile in the sidebar to export its writing.")
 else:
     holdout = st.slider("Share of samples held out for testing", 0.0, 0.5, 0.2, 0.05, key="beyond_holdout")
-    records = user_training_set(pg.db, profile["id"], holdout)
+    records = pg.training.user_training_set(profile["id"], holdout)
     counts = split_counts(records)
     if not records:
         st.info("This profile has no writing yet: add some on the Writing samples page.")
@@ -86,7 +86,7 @@ else:
     else:
         names = {s["id"]: f"{s['name']} ({s['code']})" for s in all_studies}
         sid = st.selectbox("Study", list(names), format_func=names.get, key="beyond_study")
-        pairs, summary = preference_pairs(pg.db, sid)
+        pairs, summary = pg.training.preference_pairs(sid)
         skipped = ", ".join(f"{n} {why}" for why, n in summary["skipped"].items()) or "none"
         st.text(f"{summary['pairs']} preference pairs from {summary['judgements']} judgements (left out: {skipped}).")
         if pairs:

@@ -33,6 +33,7 @@ from playground.research.probes import counterfactual
 from playground.research.probes.judge import Judge
 from playground.research.study import Studies
 from playground.research.stylecard import StyleCards
+from playground.research.training_export import TrainingData
 from playground.settings import Settings
 from playground.stores.db import Database
 from playground.stores.scratch import scratch_folder
@@ -68,6 +69,7 @@ class Playground:
                                            style_part=self.style.style_card_part)
         self.studies = Studies(self.db, self.settings, self.people, self.library, self.conversations)
         self.preferences = Preferences(self.db)
+        self.training = TrainingData(self.db)
         self.workshop = Workshop(self.db, self.settings, self.people, self.conversations, self.preferences,
                                  self.studies)
         self.judge = Judge(self.db, self.people, self.conversations, self.models, self.studies)
@@ -148,6 +150,14 @@ class Playground:
                                   max_tokens=self.settings.explain_max_tokens, count_tokens=self.tokenizer.count,
                                   progress=progress, should_stop=should_stop,
                                   concurrency=self.settings.explain_parallel)
+
+    def explanation(self, run_id: str) -> dict[str, Any]:
+        """A stored "Explain this answer" run with its variants so far."""
+        return counterfactual.get_run(self.db, run_id)
+
+    def cancel_explanation(self, run_id: str) -> None:
+        """Cancel pressed: the run is cancelled at once; a batch still running stops after its current variant."""
+        counterfactual.cancel_now(self.db, run_id)
 
     def vector_store_status(self) -> dict[str, Any]:
         """Where the vector store is (a folder, or a server's address) and whether it answers now."""

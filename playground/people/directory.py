@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from playground.errors import InvalidInput, NotFound
+from playground.people import privacy
 from playground.people.owner import Owner
 from playground.people.personas import PersonaFile, check_persona_fields, load_persona_files, slug
 from playground.people.profiles import clean_attributes
@@ -144,6 +145,23 @@ class People:
         """Everything stored about one person, from the same declaration deletion uses."""
         self.get_profile(profile_id)
         return export_profile(self.db, self.vectors, profile_id)
+
+    # -- private workshops ------------------------------------------------------------------------------------------
+    def hide_existing(self) -> int:
+        """Privacy is switched on: hide every public profile that is not a demo one; how many were hidden."""
+        return privacy.hide_existing(self.db)
+
+    def hidden_profiles(self) -> list[dict[str, Any]]:
+        """The profiles privacy hid (made before it was on): no browser sees them, only the admin's list."""
+        return privacy.hidden_profiles(self.db)
+
+    def publish_hidden(self) -> int:
+        """The admin makes the hidden profiles public again; how many."""
+        return privacy.publish_hidden(self.db)
+
+    def code_has_profiles(self, code: str) -> bool:
+        """Does a resume code own or have made any profile (the sidebar's "Come back with a code")?"""
+        return privacy.code_has_profiles(self.db, code)
 
     # -- personas --------------------------------------------------------------------------------------------------
     def sync_personas(self) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from playground.errors import InvalidInput, LLMError, NotFound, PlaygroundError
 from playground.pipeline.retrieval import RETRIEVERS, RetrievalOptions
-from playground.research import participant_ids
+from playground.research import admin_guard, participant_ids
 from playground.research.bradley_terry import Comparison
 from playground.research.bradley_terry import fit as bt_fit
 from playground.research.csv_safe import write_csv
@@ -271,6 +271,14 @@ class Studies:
         self.people = people
         self.library = library
         self.conversations = conversations
+
+    def check_admin_passphrase(self, given: str, secret: str) -> bool:
+        """The Study admin page's passphrase, with failures counted on the server (research/admin_guard.py)."""
+        return admin_guard.check_passphrase(self.db, "admin", given, secret)
+
+    def admin_wait_left(self) -> float:
+        """Seconds until the next passphrase attempt is checked (0: now)."""
+        return admin_guard.wait_left(self.db, "admin")
 
     def create_study(self, name: str, consent_text: str, conditions: Sequence[dict[str, str]],
                      prompts: Sequence[str], *, assignment: str = "within", blind: bool = True,

@@ -130,3 +130,22 @@ def write_jsonl(records: Iterable[dict[str, Any]], path: Path) -> None:
 def split_counts(records: Iterable[dict[str, Any]]) -> dict[str, int]:
     c = Counter(r["split"] for r in records)
     return {"train": c.get("train", 0), "test": c.get("test", 0)}
+
+
+class TrainingData:
+    """What the routes beyond prompting could learn from, for the Beyond prompting page (``pg.training``): counts
+    of what this installation holds, a person's instruction pairs, a study's preference pairs."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collected(self, profile_id: str | None = None) -> dict[str, int]:
+        from playground.research.routes import collected
+
+        return collected(self.db, profile_id)
+
+    def user_training_set(self, profile_id: str, holdout: float = 0.2) -> list[dict[str, Any]]:
+        return user_training_set(self.db, profile_id, holdout)
+
+    def preference_pairs(self, study_id: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        return preference_pairs(self.db, study_id)

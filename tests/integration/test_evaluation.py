@@ -148,11 +148,11 @@ def test_llama_cpp_engine_profile_summary_is_cached_editable_and_goes_stale(llm_
 def test_evaluation_and_the_bias_probe_send_the_prompt_the_chat_would_send_for_the_same_model(settings, embedder):
     """The published tables measure the prompt people get: for a small model the chat's `small` template, not the
     `standard` one (the first edition of docs/evidence.md measured the other)."""
+    import dataclasses
+
     from playground import Playground
     from playground.research.probes import bias
     from tests.support.fake_llm import EchoBackend
-
-    import dataclasses
 
     backend = EchoBackend(answer="An answer.", models=("smollm2:135m",))
     pg = Playground(dataclasses.replace(settings, model="smollm2:135m"), embedder=embedder, backend=backend)
