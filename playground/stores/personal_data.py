@@ -313,11 +313,6 @@ def end_deletion(db: Database, profile_ids: list[str]) -> int:
     return n
 
 
-def unfinished_deletions(db: Database) -> list[str]:
-    """Profiles whose deletion was recorded and not finished (a crash, ``kill -9``, or ``purge=False``)."""
-    return [r["profile_id"] for r in db.query("SELECT profile_id FROM deletions ORDER BY started")]
-
-
 def export_profile(db: Database, vectors: VectorStore, profile_id: str) -> dict[str, Any]:
     """Everything stored about one person, read from the declared places (a data-subject access request)."""
     rows = person_rows(db, profile_id)
