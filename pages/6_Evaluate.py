@@ -102,8 +102,9 @@ if res and res["profile_id"] == profile["id"]:
     st.caption(f"{metric_name('attributed')}: share of outputs the trained attribution method gives to you among the "
                f"visible profiles (empty with fewer than two profiles) · {metric_name('style_distance')}: how far the "
                "output's style habits are from yours, in standard deviations of the reference writers (lower is "
-               "closer).")
-    shown = [m for m in METRICS if m != "style_distance"]
+               f"closer) · {metric_name('words')}: not a score, but ROUGE and METEOR favour longer answers, so a "
+               "condition that writes more can look better for that alone.")
+    shown = [m for m in METRICS if m not in ("style_distance", "words")]  # the chart's scale is 0 to 1
     st.plotly_chart(metrics_figure({c: {metric_name(m): v[m] for m in shown} for c, v in summary.items()},
                                    [metric_name(m) for m in shown]), width="stretch", key="eval_metrics")
     rows = res["rows"]

@@ -10,7 +10,9 @@ import json
 import sys
 
 NAMES = {"rouge1": "ROUGE-1", "rougeL": "ROUGE-L", "meteor": "METEOR (exact+stem)",
-         "sim_reference": "similarity to the held-out text", "sim_profile": "similarity to the person's writing"}
+         "sim_reference": "similarity to the held-out text", "sim_profile": "similarity to the person's writing",
+         "words": "answer length in words (not a score)"}
+FORMAT = {"words": ".1f"}  # every other measure: three decimals
 
 
 def interval(ci95: list[float] | None, fmt: str) -> str:
@@ -18,8 +20,8 @@ def interval(ci95: list[float] | None, fmt: str) -> str:
     return "[no interval: too few items]" if ci95 is None else f"[{ci95[0]:{fmt}}, {ci95[1]:{fmt}}]"
 
 
-def ci(cell: dict | None) -> str:
-    return "—" if not cell else f"{cell['mean']:.3f} {interval(cell['ci95'], '.3f')}"
+def ci(cell: dict | None, fmt: str = ".3f") -> str:
+    return "—" if not cell else f"{cell['mean']:{fmt}} {interval(cell['ci95'], fmt)}"
 
 
 def evaluation(result: dict) -> str:
@@ -28,14 +30,15 @@ def evaluation(result: dict) -> str:
     lines = ["| condition | n | " + " | ".join(NAMES[m] for m in metrics) + " |",
              "|---|---|" + "---|" * len(metrics)]
     for cond, row in table.items():
-        lines.append(f"| {cond} | {row['n']} | " + " | ".join(ci(row.get(m)) for m in metrics) + " |")
+        lines.append(f"| {cond} | {row['n']} | " + " | ".join(ci(row.get(m), FORMAT.get(m, ".3f")) for m in metrics) + " |")
     for pair, by_metric in result.get("paired", {}).items():
         lines += ["", f"Paired, {pair} (same held-out items): mean difference [95% CI], wins/losses/ties", "",
                   "| metric | difference | wins / losses / ties |", "|---|---|---|"]
         for m in metrics:
             d = by_metric.get(m)
             if d:
-                lines.append(f"| {NAMES[m]} | {d['mean_difference']:+.3f} {interval(d['ci95'], '+.3f')}"
+                fmt = "+" + FORMAT.get(m, ".3f")
+                lines.append(f"| {NAMES[m]} | {d['mean_difference']:{fmt}} {interval(d['ci95'], fmt)}"
                              f" | {d['wins']} / {d['losses']} / {d['ties']} |")
     return "\n".join(lines)
 

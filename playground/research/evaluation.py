@@ -50,8 +50,10 @@ if TYPE_CHECKING:
 
 
 CONDITIONS: tuple[str, ...] = ("user", "user+style", "persona", "global", "none")
+# "words" is not a score: answer length, reported beside the scores because ROUGE and METEOR reward longer answers
+# against a long reference, so a condition that writes more can win on length alone.
 METRICS: tuple[str, ...] = ("rouge1", "rougeL", "meteor", "sim_reference", "sim_profile", "attributed",
-                            "style_distance")
+                            "style_distance", "words")
 
 
 class _NoSynonyms:
@@ -99,6 +101,7 @@ class EvalRow:
     sim_profile: float = 0.0
     attributed: float | None = None  # None: no attribution model (fewer than two people to tell apart)
     style_distance: float | None = None
+    words: int = 0  # the answer's length in words
     latency_s: float = 0.0
     error: str = ""
 
@@ -230,6 +233,7 @@ class Evaluation:
                 if row.output:
                     row.rouge1, row.rougeL = rouge(row.output, reference).values()
                     row.meteor = meteor(row.output, reference)
+                    row.words = len(row.output.split())
                     out_vec = self.embedder.embed([row.output[:4000]], batch_size=1)[0]
                     row.sim_reference = float(out_vec @ ref_vec)
                     row.sim_profile = float(out_vec @ profile_vec) if profile_vec is not None else 0.0

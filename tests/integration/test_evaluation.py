@@ -163,6 +163,8 @@ def test_evaluation_and_the_bias_probe_send_the_prompt_the_chat_would_send_for_t
     assert pg.conversations.template_for() == "small"
     result = pg.evaluation.evaluate_profile(me["id"], holdout=1, conditions=("user", "global"))
     assert result.template == "small"
+    # answer length beside the scores (ROUGE favours longer answers): "An answer." is two words
+    assert {r.words for r in result.rows} == {2} and result.summary()["user"]["words"] == 2
     sid = pg.conversations.new_session(me["id"], title="t")["id"]
     chat = pg.conversations.start_turn(sid, "Tell me about the tides.", "user")
     chat_system = chat.prompt.messages[0]["content"]
