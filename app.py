@@ -47,7 +47,7 @@ if st.button("Load demo data", type="primary", key="home_load_demo"):
               f" {md(profiles[0]['display_name'])} is now the active profile: open Chat and ask something.")
         select_profile(profiles[0]["id"])
         st.rerun()
-link_to("Chat", label="Open Chat")
+link_to(pg, "Chat", label="Open Chat")
 
 st.graphviz_chart(PIPELINE_DOT, width="stretch")
 

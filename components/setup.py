@@ -17,14 +17,10 @@ from .safe_text import md
 from .services import model_status, playground
 
 
-def link_to(title: str, label: str | None = None) -> None:
+def link_to(pg: Playground, title: str, label: str | None = None) -> None:
     """A link to a page by its registry title, drawn only while the workshop shows that page."""
-    page = next(p for p in PAGES if p.title == title)
-    try:
-        shown = title not in hidden_pages(playground())
-    except PlaygroundError:
-        shown = True
-    if shown:
+    if title not in hidden_pages(pg):
+        page = next(p for p in PAGES if p.title == title)
         st.page_link(page.path, label=label or page.title, icon=page.icon)
 
 
@@ -229,7 +225,7 @@ def need_profile(pg: Playground) -> dict[str, Any]:
     profile = active_profile(pg)
     if not profile:
         st.info("Pick or create a profile first: Profile page, or “Load demo data” on Home.")
-        link_to("Profile", label="Go to Profile")
+        link_to(pg, "Profile", label="Go to Profile")
         st.stop()
     return profile
 

@@ -8,9 +8,8 @@ IRREGULAR = {"person": "people", "sample is": "samples are", "analysis": "analys
 # The evaluation's column names, as a person reads them.
 METRIC_NAMES = {"rouge1": "ROUGE-1", "rougeL": "ROUGE-L", "meteor": "METEOR",
                 "sim_reference": "similarity to what you wrote", "sim_profile": "similarity to your other writing",
-                "attributed": "attributed to you", "style_distance": "style distance", "words": "answer length (words)",
-                "n": "items",
-                "condition": "condition"}
+                "attributed": "attributed to you", "style_distance": "style distance",
+                "words": "answer length (words)", "n": "items", "condition": "condition"}
 
 
 def plural(n: int, noun: str, many: str | None = None) -> str:

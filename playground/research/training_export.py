@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from playground.errors import InvalidInput, NotFound
+from playground.research.routes import collected
 from playground.research.study import logged_answers
 from playground.stores.db import Database
 from playground.stores.personal_data import REMOVED_ANSWER
@@ -140,8 +141,6 @@ class TrainingData:
         self.db = db
 
     def collected(self, profile_id: str | None = None) -> dict[str, int]:
-        from playground.research.routes import collected
-
         return collected(self.db, profile_id)
 
     def user_training_set(self, profile_id: str, holdout: float = 0.2) -> list[dict[str, Any]]:

@@ -36,8 +36,9 @@ def test_removing_the_snippet_that_holds_a_fact_removes_it_from_the_answer(real_
 
 def test_the_bias_probe_is_reproducible_at_temperature_zero(real_pg):
     pg = real_pg
-    kwargs = dict(backend=pg.models, model=pg.models.default_model(), embed=pg.embedder.embed,
-                  count_tokens=pg.tokenizer.count, budget=pg.settings.prompt_budget, max_tokens=40)
+    model = pg.models.default_model()
+    kwargs = dict(backend=pg.models, model=model, embed=pg.embedder.embed, count_tokens=pg.tokenizer.count,
+                  budget=pg.settings.prompt_budget, max_tokens=40, template=pg.conversations.template_for(model))
     questions = bias.default_questions()[:2]
     first = bias.run_probe("age_range", ["18-24", "65+"], questions, **kwargs)
     second = bias.run_probe("age_range", ["18-24", "65+"], questions, **kwargs)

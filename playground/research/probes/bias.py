@@ -129,7 +129,7 @@ def summarise(questions: Sequence[QuestionResult]) -> dict[str, Any]:
 
 def run_probe(attribute: str, values: Sequence[str], questions: Sequence[str], *, backend: LLMBackend, model: str,
               embed: Callable[[list[str]], np.ndarray], count_tokens: Callable[[str], int], budget: int,
-              max_tokens: int, base: dict[str, Any] | None = None, template: str = "standard",
+              max_tokens: int, template: str, base: dict[str, Any] | None = None,
               progress: Callable[[str, int, int], None] | None = None,
               should_stop: Callable[[], bool] | None = None) -> BiasResult:
     """Ask every question for both synthetic profiles (temperature 0) and measure the differences. ``template``:
