@@ -40,6 +40,10 @@ def _noop(stage: str, done: int, total: int) -> None:
     pass
 
 
+# Whether a sample's owner still exists, by owner kind (read at each step of an upload; see _refuse_deleted_owner).
+_OWNER_ROW = {"profile": "SELECT 1 AS x FROM profiles WHERE id = ?", "persona": "SELECT 1 AS x FROM personas WHERE id = ?"}
+
+
 class WritingLibrary:
     """Samples of people and personas: add, list, read, delete, and the vectors they become."""
 
@@ -164,8 +168,7 @@ class WritingLibrary:
         return {**self.get_sample(sid), "notes": read.notes}
 
     def _refuse_deleted_owner(self, db: Any, owner_kind: str, owner_id: str) -> None:
-        table = "profiles" if owner_kind == "profile" else "personas"
-        gone = not db.execute(f"SELECT 1 FROM {table} WHERE id = ?", (owner_id,)).fetchone()
+        gone = not db.execute(_OWNER_ROW[owner_kind], (owner_id,)).fetchone()
         if gone or (owner_kind == "profile" and db.execute("SELECT 1 FROM deletions WHERE profile_id = ?",
                                                            (owner_id,)).fetchone()):
             raise NotFound(f"The {'profile' if owner_kind == 'profile' else 'persona'} was deleted while this "
@@ -176,8 +179,7 @@ class WritingLibrary:
         collection that deletion had already cleared. Remove them and their bytes; say nothing was stored."""
         for name in collections:
             self.vectors.delete(name, where={"sample_id": sid})
-        table = "profiles" if owner_kind == "profile" else "personas"
-        if not self.db.one(f"SELECT 1 AS x FROM {table} WHERE id = ?", (owner_id,)):
+        if not self.db.one(_OWNER_ROW[owner_kind], (owner_id,)):
             if owner_kind == "profile":
                 self.vectors.drop(user_collection(owner_id))
             with self.db.transaction() as db:
@@ -200,13 +202,11 @@ class WritingLibrary:
 
     def ensure_persona_indexed(self, persona_id: str, progress: Progress = _noop) -> None:
         """Embed a shipped persona's example texts the first time they are needed (or after they change)."""
-        persona = self.db.one("SELECT id, name, builtin, content_hash, indexed_hash FROM personas WHERE id = ?",
-                              (persona_id,))
-        if not persona or not persona["builtin"] or persona["indexed_hash"] == persona["content_hash"]:
+        if self.people.examples_to_index(persona_id) is None:
             return
         with self._persona_lock:
-            current = self.db.one("SELECT indexed_hash, content_hash FROM personas WHERE id = ?", (persona_id,))
-            if current and current["indexed_hash"] == current["content_hash"]:
+            content_hash = self.people.examples_to_index(persona_id)
+            if content_hash is None:
                 return
             for s in self.db.query("SELECT id FROM samples WHERE owner_kind = 'persona' AND owner_id = ?",
                                    (persona_id,)):
@@ -216,7 +216,7 @@ class WritingLibrary:
                 read = ingest.ReadText(ingest.normalise(text), "persona example")
                 self.store("persona", persona_id, read, f"{file.name} · example {n}", "persona file")
                 progress("persona examples", n, len(file.examples))
-            self.people.mark_examples_indexed(persona_id, persona["content_hash"])
+            self.people.mark_examples_indexed(persona_id, content_hash)
 
     # -- reading back ----------------------------------------------------------------------------------------------
     def get_sample(self, sample_id: str) -> dict[str, Any]:
@@ -311,3 +311,31 @@ class WritingLibrary:
 
     def _alive(self, writer: str | None) -> bool:
         return liveness.alive(self.settings.data_dir, writer)
+
+
+def writing_counts(db: Database, profile_id: str | None = None) -> dict[str, int]:
+    """Ready samples and chunks of people's writing (one profile's, or everyone's), and how many people have some."""
+    mine, p = (" AND owner_id = ?", (profile_id,)) if profile_id else ("", ())
+    return {
+        "samples": db.count("SELECT count(*) AS n FROM samples WHERE owner_kind = 'profile' AND status = 'ready'"
+                            + mine, p),
+        "chunks": db.count("SELECT count(*) AS n FROM chunks WHERE owner_kind = 'profile'" + mine, p),
+        "people_with_writing": db.count("SELECT count(DISTINCT owner_id) AS n FROM samples WHERE "
+                                        "owner_kind = 'profile' AND status = 'ready'"),
+    }
+
+
+def ready_samples(db: Database, owner_kind: str, owner_id: str) -> list[dict[str, Any]]:
+    """The ready samples of one profile or persona (id, title), oldest first."""
+    return db.query("SELECT id, title FROM samples WHERE owner_kind = ? AND owner_id = ? AND status = 'ready' "
+                    "ORDER BY created, rowid", (owner_kind, owner_id))
+
+
+def sample_chunks(db: Database, sample_id: str) -> list[dict[str, Any]]:
+    """A sample's chunks (position, text) in reading order."""
+    return db.query("SELECT position, text FROM chunks WHERE sample_id = ? ORDER BY position", (sample_id,))
+
+
+def chunk_count(db: Database, owner_kind: str, owner_id: str) -> int:
+    """How many chunks of writing one profile or persona has."""
+    return db.count("SELECT count(*) AS n FROM chunks WHERE owner_kind = ? AND owner_id = ?", (owner_kind, owner_id))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from playground.people.directory import sharing_members
 from playground.stores.db import Database
 
 OPEN = "open"
@@ -39,6 +40,5 @@ def visible_sharers(db: Database, viewer: dict[str, Any] | None, persona_id: str
     if not viewer or viewer.get("persona_id") != persona_id:
         return ()
     mine = context_of(db, viewer.get("owner_token", ""))
-    rows = db.query("SELECT id, owner_token FROM profiles WHERE persona_id = ? AND share_with_persona = 1",
-                    (persona_id,))
-    return tuple(sorted(r["id"] for r in rows if context_of(db, r["owner_token"]) == mine))
+    return tuple(sorted(r["id"] for r in sharing_members(db, persona_id)
+                        if context_of(db, r["owner_token"]) == mine))

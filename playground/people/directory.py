@@ -16,7 +16,13 @@ from playground.settings import Settings
 from playground.stores.db import Database, new_id, now
 from playground.stores.erasure import purge
 from playground.stores.liveness import working
-from playground.stores.personal_data import end_deletion, erase_profile, export_profile, scrub_from_others
+from playground.stores.personal_data import (
+    deletions_with_rows_gone,
+    end_deletion,
+    erase_profile,
+    export_profile,
+    scrub_from_others,
+)
 from playground.stores.vectors import (
     VectorStore,
     forget_scope,
@@ -134,9 +140,8 @@ class People:
     def purge_deleted(self) -> dict[str, Any]:
         """Checkpoint SQLite's WAL and purge embedded Chroma's files of deleted records (stores.erasure); then the
         journal rows of the deletions this finished are dropped."""
-        done = [r["profile_id"] for r in self.db.query(
-            "SELECT profile_id FROM deletions WHERE stage = 'rows-deleted' AND profile_id NOT IN (SELECT id FROM "
-            "profiles)")]  # before the purge: only deletions whose rows were gone when it started are finished by it
+        # before the purge: only deletions whose rows were gone when it started are finished by it
+        done = deletions_with_rows_gone(self.db)
         report = purge(self.db, self.vectors, None if self.settings.chroma_host else self.settings.chroma_path)
         end_deletion(self.db, done)
         return report
@@ -236,6 +241,14 @@ class People:
                                "cannot be changed or deleted while the study runs.",
                                "Ask the researcher to close the study first (Study admin), or create a new persona.")
 
+    def examples_to_index(self, persona_id: str) -> str | None:
+        """The version (content hash) of a shipped persona's example texts that the library has not stored yet, or
+        None when it has (or the persona is gone, or is not a shipped one)."""
+        row = self.db.one("SELECT builtin, content_hash, indexed_hash FROM personas WHERE id = ?", (persona_id,))
+        if not row or not row["builtin"] or row["indexed_hash"] == row["content_hash"]:
+            return None
+        return str(row["content_hash"])
+
     def mark_examples_indexed(self, persona_id: str, content_hash: str) -> None:
         """The library stored this version of a shipped persona's example texts."""
         self.db.execute("UPDATE personas SET indexed_hash = ? WHERE id = ?", (content_hash, persona_id))
@@ -265,3 +278,36 @@ class People:
                 db.execute("DELETE FROM personas WHERE id = ?", (persona_id,))
                 forget_scope(db, persona_collection(persona_id))
         self.purge_deleted()  # the examples' text out of SQLite's WAL and Chroma's files too
+
+
+def people_counts(db: Database, profile_id: str | None = None) -> dict[str, int]:
+    """Profile attributes filled in (one profile's, or everyone's), members sharing writing, personas."""
+    attrs = ("age_range", "occupation", "location", "interests", "preferred_tone", "notes", "persona_id")
+    filled = " + ".join(f"(CASE WHEN coalesce({a}, '') != '' THEN 1 ELSE 0 END)" for a in attrs)
+    mine, p = (" WHERE id = ?", (profile_id,)) if profile_id else ("", ())
+    return {
+        "sharing_members": db.count("SELECT count(*) AS n FROM profiles WHERE share_with_persona = 1 AND "
+                                    "persona_id IS NOT NULL"),
+        "personas": db.count("SELECT count(*) AS n FROM personas"),
+        "profile_fields": db.count(f"SELECT coalesce(sum({filled}), 0) AS n FROM profiles" + mine, p),
+    }
+
+
+def profile_exists(db: Database, profile_id: str) -> bool:
+    return db.one("SELECT 1 AS x FROM profiles WHERE id = ?", (profile_id,)) is not None
+
+
+def owner_names(db: Database, ids: set[str]) -> dict[str, tuple[str, str]]:
+    """For each id that is a profile or a persona: ("profile", display name) or ("persona", name)."""
+    marks = ",".join("?" * len(ids))
+    out = {r["id"]: ("profile", r["n"]) for r in db.query(
+        f"SELECT id, display_name AS n FROM profiles WHERE id IN ({marks})", tuple(ids))}
+    out.update({r["id"]: ("persona", r["n"]) for r in db.query(
+        f"SELECT id, name AS n FROM personas WHERE id IN ({marks})", tuple(ids))})
+    return out
+
+
+def sharing_members(db: Database, persona_id: str) -> list[dict[str, Any]]:
+    """The members of a persona who share their writing with it (id, owner_token)."""
+    return db.query("SELECT id, owner_token FROM profiles WHERE persona_id = ? AND share_with_persona = 1",
+                    (persona_id,))

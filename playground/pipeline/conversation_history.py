@@ -16,45 +16,15 @@ when all of that turn's tags are allowed at its own granularity. Everything left
 for the inspector.
 
 This module works on plain message rows (``id``, ``role``, ``content``, ``status``, ``trace``), oldest first, so the
-preview and the turn that is sent use the same code on the same inputs.
+preview and the turn that is sent use the same code on the same inputs (``conversations.session_rows`` reads them).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Mapping, Sequence
 
 REPORT_LIMIT = 20  # at most this many left-out turns are listed in a trace (the total is counted)
-
-
-class _Queries(Protocol):
-    def query(self, sql: str, params: tuple = ...) -> list[dict[str, Any]]: ...
-
-
-def session_rows(db: _Queries, session_id: str) -> list[dict[str, Any]]:
-    """A conversation's messages, oldest first, each with the few trace fields ``select_history`` reads (taken out
-    in SQLite: a trace holds the whole prompt and the snippets, which the history does not need)."""
-    rows = db.query(
-        "SELECT m.id, m.role, m.content, m.status, t.id AS trace_id, json_extract(t.data, '$.mode') AS mode, "
-        "json_extract(t.data, '$.persona_id') AS persona_id, "
-        "json_extract(t.data, '$.user_message_id') AS user_message_id, "
-        "json_extract(t.data, '$.history_ids') AS history_ids, "
-        "(SELECT count(*) FROM json_each(t.data, '$.prompt.parts') "
-        " WHERE json_extract(value, '$.source') = 'history') AS n_history "
-        "FROM messages m LEFT JOIN traces t ON t.message_id = m.id WHERE m.session_id = ? ORDER BY m.created, m.rowid",
-        (session_id,))
-    out = []
-    for r in rows:
-        trace = None
-        if r["trace_id"]:
-            trace = {"mode": r["mode"], "persona_id": r["persona_id"], "user_message_id": r["user_message_id"],
-                     "prompt": {"parts": [{"source": "history"}] * int(r["n_history"] or 0)}}
-            if r["history_ids"] is not None:
-                trace["history_ids"] = json.loads(r["history_ids"])
-        out.append({"id": r["id"], "role": r["role"], "content": r["content"], "status": r["status"],
-                    "trace": trace})
-    return out
 
 
 @dataclass

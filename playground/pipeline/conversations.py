@@ -15,7 +15,7 @@ from playground.models.generation_queue import OnWait
 from playground.models.llm import Usage
 from playground.models.selection import ModelChoice
 from playground.people.directory import People
-from playground.pipeline.conversation_history import HistoryChoice, select_history, session_rows
+from playground.pipeline.conversation_history import HistoryChoice, select_history
 from playground.pipeline.prompting import PromptBuild, PromptPart, build_prompt, choose_template
 from playground.pipeline.retrieval import Hit, RetrievalOptions, Retriever
 from playground.pipeline.scoping import Scoping
@@ -280,3 +280,41 @@ class Conversations:
         scrub_if_withdrawn(self.db, {h.owner_id for h in turn.hits if h.owner_kind == "profile"
                                      and h.owner_id != turn.trace.get("profile_id")})
         return aid
+
+
+def answered_turns(db: Database, profile_id: str | None = None) -> int:
+    """Chat turns answered with a trace: one profile's, or everyone's."""
+    if profile_id:
+        return db.count("SELECT count(*) AS n FROM traces WHERE profile_id = ?", (profile_id,))
+    return db.count("SELECT count(*) AS n FROM traces")
+
+
+def trace_json(db: Database, trace_id: str) -> Any:
+    """A stored trace as its JSON form (a dict), or None when there is no such trace."""
+    row = db.one("SELECT data FROM traces WHERE id = ?", (trace_id,))
+    return json.loads(row["data"]) if row else None
+
+
+def session_rows(db: Database, session_id: str) -> list[dict[str, Any]]:
+    """A conversation's messages, oldest first, each with the few trace fields ``select_history`` reads (taken out
+    in SQLite: a trace holds the whole prompt and the snippets, which the history does not need)."""
+    rows = db.query(
+        "SELECT m.id, m.role, m.content, m.status, t.id AS trace_id, json_extract(t.data, '$.mode') AS mode, "
+        "json_extract(t.data, '$.persona_id') AS persona_id, "
+        "json_extract(t.data, '$.user_message_id') AS user_message_id, "
+        "json_extract(t.data, '$.history_ids') AS history_ids, "
+        "(SELECT count(*) FROM json_each(t.data, '$.prompt.parts') "
+        " WHERE json_extract(value, '$.source') = 'history') AS n_history "
+        "FROM messages m LEFT JOIN traces t ON t.message_id = m.id WHERE m.session_id = ? ORDER BY m.created, m.rowid",
+        (session_id,))
+    out = []
+    for r in rows:
+        trace = None
+        if r["trace_id"]:
+            trace = {"mode": r["mode"], "persona_id": r["persona_id"], "user_message_id": r["user_message_id"],
+                     "prompt": {"parts": [{"source": "history"}] * int(r["n_history"] or 0)}}
+            if r["history_ids"] is not None:
+                trace["history_ids"] = json.loads(r["history_ids"])
+        out.append({"id": r["id"], "role": r["role"], "content": r["content"], "status": r["status"],
+                    "trace": trace})
+    return out

@@ -15,8 +15,16 @@ import numpy as np
 
 from playground.errors import InvalidInput
 from playground.people.consent import MEMBER_NAME
+from playground.people.directory import owner_names
 from playground.stores.db import Database
-from playground.stores.vectors import VectorHit, VectorStore, persona_collection, stack_embeddings, user_collection
+from playground.stores.vectors import (
+    VectorHit,
+    VectorStore,
+    persona_collection,
+    revision,
+    stack_embeddings,
+    user_collection,
+)
 
 RetrieverName = Literal["dense", "bm25", "hybrid"]
 RETRIEVERS: tuple[str, ...] = ("dense", "bm25", "hybrid")
@@ -131,19 +139,14 @@ class Retriever:
         return []
 
     def scope_revision(self, scope: Scope) -> int:
-        row = self.db.one("SELECT rev FROM scope_revs WHERE scope = ?", (scope.collection,))
-        return int(row["rev"]) if row else 0
+        return revision(self.db, scope.collection)
 
     def _names(self, rows: list[dict[str, Any]], scope: Scope | None = None) -> dict[str, str]:
         """Display names of the owners; in persona scopes other members stay anonymous (consent.MEMBER_NAME)."""
-        ids = {r["owner_id"] for r in rows}
         names: dict[str, str] = {}
-        for table, col in (("profiles", "display_name"), ("personas", "name")):
-            for r in self.db.query(f"SELECT id, {col} AS n FROM {table} WHERE id IN ({','.join('?' * len(ids))})",
-                                   tuple(ids)):
-                names[r["id"]] = r["n"]
-                if table == "profiles" and scope is not None and scope.kind == "persona" and r["id"] != scope.viewer:
-                    names[r["id"]] = MEMBER_NAME
+        for owner_id, (kind, name) in owner_names(self.db, {r["owner_id"] for r in rows}).items():
+            member = kind == "profile" and scope is not None and scope.kind == "persona" and owner_id != scope.viewer
+            names[owner_id] = MEMBER_NAME if member else name
         return names
 
     # -- retrievers --------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from playground.errors import InvalidInput
-from playground.library.samples import WritingLibrary
+from playground.library.samples import WritingLibrary, chunk_count
 from playground.models.embeddings import Embedder
 from playground.people.consent import visible_sharers
 from playground.people.directory import People
@@ -57,8 +57,7 @@ class Scoping:
         persona it belongs to or is closest to, else global. Returns the mode, persona and the reason, for people."""
         if not profile:
             return {"mode": "global", "persona_id": None, "reason": "No profile is selected, so nothing is personal."}
-        n = self.db.count("SELECT count(*) AS n FROM chunks WHERE owner_kind = 'profile' AND owner_id = ?",
-                          (profile["id"],))
+        n = chunk_count(self.db, "profile", profile["id"])
         name = profile["display_name"]
         if n >= AUTO_MIN_CHUNKS:
             return {"mode": "user", "persona_id": None,

@@ -31,3 +31,10 @@ class Preferences:
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (pid, profile_id, message, json.dumps(list(shown)), choice,
                                                             json.dumps(trace_ids), reason.strip()[:2000], now()))
         return pid
+
+
+def preference_count(db: Database, profile_id: str | None = None) -> int:
+    """Preferences recorded on Compare: one profile's, or everyone's."""
+    if profile_id:
+        return db.count("SELECT count(*) AS n FROM preferences WHERE profile_id = ?", (profile_id,))
+    return db.count("SELECT count(*) AS n FROM preferences")

@@ -12,6 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from playground.library.samples import writing_counts
+from playground.people.directory import people_counts
+from playground.pipeline.conversations import answered_turns
+from playground.research.preferences import preference_count
+from playground.research.study import judgement_count
 from playground.stores.db import Database
 
 STAGES: dict[str, str] = {"data": "your data", "retrieve": "retrieve", "prompt": "prompt", "llm": "LLM"}
@@ -114,28 +119,10 @@ PERSONAL_KEYS: tuple[str, ...] = ("samples", "chunks", "chat_turns", "profile_fi
 
 def collected(db: Database, profile_id: str | None = None) -> dict[str, int]:
     """What this installation holds that the routes could learn from: overall, or for one profile where it is
-    personal (samples, chunks, chat turns, profile attributes, Compare preferences)."""
-    one = db.count
-    mine = " AND owner_id = ?" if profile_id else ""
-    p = (profile_id,) if profile_id else ()
-    attrs = ("age_range", "occupation", "location", "interests", "preferred_tone", "notes", "persona_id")
-    have = {r["name"] for r in db.query("SELECT name FROM pragma_table_info('profiles')")}
-    filled = " + ".join(f"(CASE WHEN coalesce({a}, '') != '' THEN 1 ELSE 0 END)" for a in attrs if a in have) or "0"
-    return {
-        "samples": one("SELECT count(*) AS n FROM samples WHERE owner_kind = 'profile' AND status = 'ready'" + mine, p),
-        "chunks": one("SELECT count(*) AS n FROM chunks WHERE owner_kind = 'profile'" + mine, p),
-        "people_with_writing": one("SELECT count(DISTINCT owner_id) AS n FROM samples WHERE owner_kind = 'profile' "
-                                   "AND status = 'ready'"),
-        "sharing_members": one("SELECT count(*) AS n FROM profiles WHERE share_with_persona = 1 AND persona_id "
-                               "IS NOT NULL"),
-        "chat_turns": one("SELECT count(*) AS n FROM traces" + (" WHERE profile_id = ?" if profile_id else ""), p),
-        "personas": one("SELECT count(*) AS n FROM personas"),
-        "profile_fields": one(f"SELECT coalesce(sum({filled}), 0) AS n FROM profiles"
-                              + (" WHERE id = ?" if profile_id else ""), p),
-        "compare_preferences": one("SELECT count(*) AS n FROM preferences"
-                                   + (" WHERE profile_id = ?" if profile_id else ""), p),
-        "study_judgements": one("SELECT count(*) AS n FROM judgements"),
-    }
+    personal (samples, chunks, chat turns, profile attributes, Compare preferences). Each table's owner counts."""
+    return {**writing_counts(db, profile_id), **people_counts(db, profile_id),
+            "chat_turns": answered_turns(db, profile_id), "compare_preferences": preference_count(db, profile_id),
+            "study_judgements": judgement_count(db)}
 
 
 def route_dicts() -> list[dict[str, Any]]:

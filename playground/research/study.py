@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from playground.errors import InvalidInput, LLMError, NotFound, PlaygroundError
+from playground.pipeline.conversations import trace_json
 from playground.pipeline.retrieval import RETRIEVERS, RetrievalOptions
 from playground.research import admin_guard, participant_ids
 from playground.research.bradley_terry import Comparison
@@ -733,8 +734,7 @@ class Studies:
         for e in self.db.query(sql, (study_id, participant_id) if participant_id else (study_id,)):
             data = json.loads(e["data"])
             if e["kind"] == "answer":
-                t = self.db.one("SELECT data FROM traces WHERE id = ?", (data["trace_id"],))
-                data["trace"] = json.loads(t["data"]) if t else None
+                data["trace"] = trace_json(self.db, data["trace_id"])
             lines.append(json.dumps({"study_id": study_id, "event": e["id"], "participant": e["participant"],
                                      "kind": e["kind"], "created": e["created"], "data": data}, default=str))
         return "\n".join(lines) + ("\n" if lines else "")
@@ -811,3 +811,19 @@ class Studies:
                 "messages": [m for s in sessions for m in self.conversations.session_messages(s["id"])],
                 "events": [json.loads(x) for x in self.export_jsonl(p["study_id"], participant_id).splitlines()],
                 "judgements": self.judgement_rows(p["study_id"], participant_id)}
+
+
+def judgement_count(db: "Database") -> int:
+    """Study judgements, over every study."""
+    return db.count("SELECT count(*) AS n FROM judgements")
+
+
+def find_study(db: "Database", study_id: str) -> dict[str, Any] | None:
+    """The study's row as stored (conditions as JSON text), or None."""
+    return db.one("SELECT * FROM studies WHERE id = ?", (study_id,))
+
+
+def judgements_with_participants(db: "Database", study_id: str) -> list[dict[str, Any]]:
+    """Every judgement of a study with its participant's code and profile, in participant order then task order."""
+    return db.query("SELECT j.*, p.code, p.profile_id FROM judgements j JOIN participants p ON p.id = j.participant_id "
+                    "WHERE j.study_id = ? ORDER BY p.position, j.task", (study_id,))

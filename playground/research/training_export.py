@@ -8,8 +8,9 @@ turn a user's documents into instruction → output pairs; we build the same kin
 PRISM (Kirk et al., 2024) collects individual preference judgements; DPO (Rafailov et al., 2023) trains on
 (prompt, chosen, rejected) triples, which is what a study's judgements become here.
 
-Both read only SQLite (``Database``) and return plain records; ``to_jsonl`` writes them one per line. The texts are
-the stored ones, so a sample added with redaction on is exported redacted.
+Both read only SQLite (``Database``), through the functions of each table's owner, and return plain records;
+``to_jsonl`` writes them one per line. The texts are the stored ones, so a sample added with redaction on is
+exported redacted.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from playground.errors import InvalidInput, NotFound
+from playground.library.samples import ready_samples, sample_chunks
+from playground.people.directory import profile_exists
 from playground.research.routes import collected
-from playground.research.study import logged_answers
+from playground.research.study import find_study, judgements_with_participants, logged_answers
 from playground.stores.db import Database
 from playground.stores.personal_data import REMOVED_ANSWER
 
@@ -49,16 +52,14 @@ def user_training_set(db: Database, profile_id: str, holdout: float = 0.2) -> li
     not by chunk, keeps a text's own continuation out of its test items."""
     if not 0 <= holdout < 1:
         raise InvalidInput("The held-out share must be at least 0 and below 1 (e.g. 0.2).")
-    if not db.one("SELECT 1 AS x FROM profiles WHERE id = ?", (profile_id,)):
+    if not profile_exists(db, profile_id):
         raise NotFound("That profile no longer exists.", "Pick another one.")
-    samples = db.query("SELECT id, title FROM samples WHERE owner_kind = 'profile' AND owner_id = ? AND "
-                       "status = 'ready' ORDER BY created, rowid", (profile_id,))
+    samples = ready_samples(db, "profile", profile_id)
     n_test = 0 if len(samples) < 2 or holdout == 0 else max(1, round(len(samples) * holdout))
     test_ids = {s["id"] for s in samples[len(samples) - n_test:]} if n_test else set()
     records: list[dict[str, Any]] = []
     for s in samples:
-        chunks = db.query("SELECT position, text FROM chunks WHERE sample_id = ? AND owner_kind = 'profile' AND "
-                          "owner_id = ? ORDER BY position", (s["id"], profile_id))
+        chunks = sample_chunks(db, s["id"])
         base = {"user_id": profile_id, "split": "test" if s["id"] in test_ids else "train", "sample_id": s["id"],
                 "sample_title": s["title"]}
         if chunks:
@@ -78,12 +79,11 @@ def preference_pairs(db: Database, study_id: str) -> tuple[list[dict[str, Any]],
     """One (prompt, chosen, rejected, metadata) record per judgement that preferred an answer, for DPO-style
     training, and a summary: how many judgements, how many pairs, and why the others were left out ("no
     preference", an answer that failed or is empty, or two identical answers, which teach nothing)."""
-    study = db.one("SELECT id, name, conditions FROM studies WHERE id = ?", (study_id,))
+    study = find_study(db, study_id)
     if not study:
         raise NotFound("That study no longer exists.", "Check the study id (Study admin lists them).")
     conds = {c["id"]: c for c in json.loads(study["conditions"])}
-    rows = db.query("SELECT j.*, p.code FROM judgements j JOIN participants p ON p.id = j.participant_id "
-                    "WHERE j.study_id = ? ORDER BY p.position, j.task", (study_id,))
+    rows = judgements_with_participants(db, study_id)
     pairs: list[dict[str, Any]] = []
     skipped: Counter[str] = Counter()
     for j in rows:

@@ -303,6 +303,13 @@ def erase_profile(db: Database, vectors: VectorStore, profile: dict[str, Any], w
     return {"deleted": deleted, "scrubbed": scrubbed}
 
 
+def deletions_with_rows_gone(db: Database) -> list[str]:
+    """The profiles whose erasure deleted their rows (the profile row included) and awaits the purge of files."""
+    return [r["profile_id"] for r in db.query(
+        "SELECT profile_id FROM deletions WHERE stage = 'rows-deleted' AND profile_id NOT IN (SELECT id FROM "
+        "profiles)")]
+
+
 def end_deletion(db: Database, profile_ids: list[str]) -> int:
     """Drop the journal rows of finished deletions; call after the purge."""
     if not profile_ids:

@@ -44,6 +44,12 @@ def forget_scope(db: Any, collection: str) -> None:
     db.execute("DELETE FROM scope_revs WHERE scope = ?", (collection,))
 
 
+def revision(db: Any, collection: str) -> int:
+    """A collection's revision (0 before its first change): the BM25 index built at one revision is stale after it."""
+    row = db.one("SELECT rev FROM scope_revs WHERE scope = ?", (collection,))
+    return int(row["rev"]) if row else 0
+
+
 def mark_changed(db: Any, *collections: str) -> None:
     """Bump each collection's revision in SQLite (``scope_revs``), inside the caller's transaction: the BM25 index
     of a scope is rebuilt when its revision moves."""

@@ -273,3 +273,78 @@ def test_the_write_finder_finds_writes():
     sample = PACKAGE / "workshop.py"
     assert "app_settings" in sql_writes(sample)
     assert "{" in sql_writes(PACKAGE / "pipeline" / "profile_cache.py")
+
+
+# -- and each table's reads live in its owner, or in a reader declared here with its reason --------------------------
+# A reader outside the owner is a place that must change when a row's meaning does, so each is named and explained;
+# a part that needs another's rows asks the owner (``writing_counts``, ``judgements_with_participants``, ...).
+READERS = {
+    ("participants", "playground.people.consent"):
+        "an owner token 'study:ID' names a participant; people sit below research, so the token is decoded here",
+    ("profiles", "playground.people.privacy"): "who sees a profile (owner_token) is decided in one module",
+    ("samples", "playground.people.directory"):
+        "a profile list counts its writing and a persona's examples are read with it; people sit below the library",
+    ("chunks", "playground.people.directory"): "a profile list counts its chunks; people sit below the library",
+    ("persona_locks", "playground.people.directory"):
+        "an open study freezes its persona; people sit below research, so the refusal reads the lock here",
+    ("studies", "playground.people.directory"): "the refusal names the study that holds the lock",
+    ("profiles", "playground.library.samples"):
+        "an upload checks its owner at each step (still there, not being erased, which persona it shares with), so "
+        "a deletion or an opt-out during the upload is seen",
+    ("deletions", "playground.library.samples"): "see profiles",
+    ("personas", "playground.library.samples"): "see profiles",
+    ("samples", "playground.pipeline.retrieval"):
+        "what a scope may see is one query over chunks, their samples and the members' sharing consent, so a "
+        "consent change cannot fall between two reads",
+    ("chunks", "playground.pipeline.retrieval"): "see samples",
+    ("profiles", "playground.pipeline.retrieval"): "see samples",
+    ("chroma_namespace", "playground.stores.vectors"):
+        "the vector store learns its namespace on a shared server at start; the library, which moves it, owns it",
+    **{(t, "playground.library.repair"): "the consistency check compares every table of writing with Chroma"
+       for t in ("profiles", "personas", "samples", "chunks", "deletions")},
+}
+SELECT = re.compile(r"\bSELECT\b", re.I)
+READ = re.compile(r"\b(?:FROM|JOIN)\s+(\{?\w+)", re.I)
+WRITE_TARGET = re.compile(r"\bDELETE\s+FROM\s+\w+", re.I)
+
+
+def sql_reads(path: Path) -> set[str]:
+    """Tables read by string constants in ``path`` that select (f-strings included: ``{name}`` is reported as "{")."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.JoinedStr):
+            text = "".join(v.value if isinstance(v, ast.Constant) else "{x" for v in node.values)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+        else:
+            continue
+        if SELECT.search(text):
+            found |= {"{" if t.startswith("{") else t for t in READ.findall(WRITE_TARGET.sub("", text))}
+    return found
+
+
+def test_every_table_is_read_by_its_owner_or_a_declared_reader():
+    strays, used = [], set()
+    for name, path in MODULES.items():
+        if name in ("playground.stores.migrations", ERASURE):
+            continue  # the schema, and the one map of personal data
+        for table in sql_reads(path):
+            if table == "{":
+                if name not in DYNAMIC:
+                    strays.append(f"{name} reads a table named by a variable")
+            elif table in OWNERS and name != OWNERS[table]:
+                if (table, name) in READERS:
+                    used.add((table, name))
+                else:
+                    strays.append(f"{name} reads {table} (owner: {OWNERS[table]}): ask the owner, or declare why")
+    assert strays == []
+    assert set(READERS) - used == set(), "these readers no longer read the table: drop them from READERS"
+
+
+def test_the_read_finder_finds_reads_and_skips_writes(tmp_path):
+    assert {"chunks", "samples"} <= sql_reads(PACKAGE / "library" / "samples.py")
+    assert "{" in sql_reads(PACKAGE / "pipeline" / "profile_cache.py")
+    probe = tmp_path / "probe.py"
+    probe.write_text('q = "DELETE FROM samples WHERE id IN (SELECT sample_id FROM chunks c JOIN traces t ON 1)"\n'
+                     'w = "INSERT INTO preferences (id) VALUES (?)"\n', encoding="utf-8")
+    assert sql_reads(probe) == {"chunks", "traces"}

@@ -22,6 +22,7 @@ from playground.models.llm import LLMBackend
 from playground.pipeline.prompting import profile_text
 from playground.research.probes import metrics
 from playground.research.probes.counterfactual import generate
+from playground.research.study import judgements_with_participants, wilson
 from playground.stores.db import new_id, now
 
 if TYPE_CHECKING:
@@ -142,8 +143,6 @@ def judge_pair(backend: LLMBackend, model: str, template: str, *, profile: str, 
 
 def agree(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """Agreement of (participant choice, judge verdict) pairs, both A or B: rate with a Wilson interval."""
-    from playground.research.study import wilson
-
     n = len(pairs)
     k = sum(1 for h, j in pairs if h == j)
     lo, hi = wilson(k, n)
@@ -161,9 +160,7 @@ class Judge:
 
     def _judgements(self, study_id: str) -> list[dict[str, Any]]:
         self.studies.get_study(study_id)
-        return self.db.query("SELECT j.participant_id, j.task, j.prompt, j.choice, p.code, p.profile_id FROM judgements j "
-                           "JOIN participants p ON p.id = j.participant_id WHERE j.study_id = ? "
-                           "ORDER BY p.position, j.task", (study_id,))
+        return judgements_with_participants(self.db, study_id)
 
     def judge_study(self, study_id: str, template: str = DEFAULT_TEMPLATE, *, model: str = "",
                     progress: Callable[[str, int, int], None] | None = None,
