@@ -103,6 +103,9 @@ def shot(page, name: str, full_page: bool = False) -> Path:
 def settle(page) -> None:
     """Wait until Streamlit has finished running the script (no running indicator) and nothing raised."""
     page.wait_for_load_state("networkidle")
+    # The app's own run state (what Streamlit's e2e tests wait on): the status widget shows only after a delay, so
+    # its absence alone can be seen in the middle of a run.
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=120_000)
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
     page.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
                            ".every(c => c.querySelector('.main-svg'))", timeout=60_000)

@@ -107,7 +107,7 @@ def test_a_double_click_on_delete_removes_only_the_profile_and_sample_it_was_mea
         page.get_by_text("Yes, delete “log”").click()
         settle(page)
         double_click(page, page.get_by_role("button", name="Delete sample"))
-        page.get_by_text("Deleted “log” and its vectors.").wait_for()
+        page.get_by_text("Deleted “log” and its vectors.").wait_for(timeout=180_000)  # a purge, slow on a busy machine
         settle(page)
         page.wait_for_timeout(1500)
         settle(page)
@@ -122,7 +122,7 @@ def test_a_double_click_on_delete_removes_only_the_profile_and_sample_it_was_mea
         page.get_by_text("Yes, delete “Delete me” and everything in it").click()
         settle(page)
         double_click(page, page.get_by_role("button", name="Delete profile"))
-        page.get_by_text("Deleted “Delete me” and all of its data.").wait_for()
+        page.get_by_text("Deleted “Delete me” and all of its data.").wait_for(timeout=180_000)
         settle(page)
         page.wait_for_timeout(1500)
         settle(page)
