@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from typing import Iterator
 
 from playground.demo import Demo
 from playground.front_door import Playground
@@ -238,18 +239,19 @@ DYNAMIC = {ERASURE, "playground.pipeline.profile_cache"}
 WRITE = re.compile(r"\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+(\{?\w+)", re.I)
 
 
-def sql_writes(path: Path) -> set[str]:
-    """Tables written by string constants in ``path`` (f-strings included: a ``{name}`` target is reported as "{")."""
-    found: set[str] = set()
+def string_constants(path: Path) -> Iterator[str]:
+    """Every string constant in ``path``; an f-string with each ``{…}`` replaced by "{x"."""
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.JoinedStr):
-            text = "".join(v.value if isinstance(v, ast.Constant) else "{x" for v in node.values)
+            yield "".join(v.value if isinstance(v, ast.Constant) else "{x" for v in node.values)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            text = node.value
-        else:
-            continue
-        found |= {"{" if t.startswith("{") else t for t in WRITE.findall(text) if t.isidentifier() or t[0] == "{"}
-    return found
+            yield node.value
+
+
+def sql_writes(path: Path) -> set[str]:
+    """Tables written by string constants in ``path`` (f-strings included: a ``{name}`` target is reported as "{")."""
+    return {"{" if t.startswith("{") else t for text in string_constants(path) for t in WRITE.findall(text)
+            if t.isidentifier() or t[0] == "{"}
 
 
 def test_every_table_is_written_by_its_owner_only():
@@ -310,17 +312,8 @@ WRITE_TARGET = re.compile(r"\bDELETE\s+FROM\s+\w+", re.I)
 
 def sql_reads(path: Path) -> set[str]:
     """Tables read by string constants in ``path`` that select (f-strings included: ``{name}`` is reported as "{")."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.JoinedStr):
-            text = "".join(v.value if isinstance(v, ast.Constant) else "{x" for v in node.values)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            text = node.value
-        else:
-            continue
-        if SELECT.search(text):
-            found |= {"{" if t.startswith("{") else t for t in READ.findall(WRITE_TARGET.sub("", text))}
-    return found
+    return {"{" if t.startswith("{") else t for text in string_constants(path) if SELECT.search(text)
+            for t in READ.findall(WRITE_TARGET.sub("", text))}
 
 
 def test_every_table_is_read_by_its_owner_or_a_declared_reader():
