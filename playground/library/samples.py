@@ -233,9 +233,7 @@ class WritingLibrary:
         return str(row["text"])
 
     def list_samples(self, profile_id: str) -> list[dict[str, Any]]:
-        return self.db.query("SELECT id, title, source_name, kind, chars, n_chunks, created FROM samples WHERE "
-                             "owner_kind = 'profile' AND owner_id = ? AND status = 'ready' ORDER BY created",
-                             (profile_id,))
+        return ready_samples(self.db, "profile", profile_id)
 
     def recent_samples(self, profile_id: str, most: int) -> tuple[str, list[dict[str, Any]]]:
         """A person's ``most`` latest samples and a digest of which they are: what a cached summary or style card
@@ -326,9 +324,9 @@ def writing_counts(db: Database, profile_id: str | None = None) -> dict[str, int
 
 
 def ready_samples(db: Database, owner_kind: str, owner_id: str) -> list[dict[str, Any]]:
-    """The ready samples of one profile or persona (id, title), oldest first."""
-    return db.query("SELECT id, title FROM samples WHERE owner_kind = ? AND owner_id = ? AND status = 'ready' "
-                    "ORDER BY created, rowid", (owner_kind, owner_id))
+    """The ready samples of one profile or persona, oldest first (the order of adding, when two share a time)."""
+    return db.query("SELECT id, title, source_name, kind, chars, n_chunks, created FROM samples WHERE owner_kind = ? "
+                    "AND owner_id = ? AND status = 'ready' ORDER BY created, rowid", (owner_kind, owner_id))
 
 
 def sample_chunks(db: Database, sample_id: str) -> list[dict[str, Any]]:

@@ -289,10 +289,10 @@ def answered_turns(db: Database, profile_id: str | None = None) -> int:
     return db.count("SELECT count(*) AS n FROM traces")
 
 
-def trace_json(db: Database, trace_id: str) -> Any:
-    """A stored trace as its JSON form (a dict), or None when there is no such trace."""
+def find_trace(db: Database, trace_id: str) -> Trace | None:
+    """A stored trace, or None when there is no such trace."""
     row = db.one("SELECT data FROM traces WHERE id = ?", (trace_id,))
-    return json.loads(row["data"]) if row else None
+    return trace_from_json(row["data"] if row else None)
 
 
 def session_rows(db: Database, session_id: str) -> list[dict[str, Any]]:

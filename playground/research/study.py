@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from playground.errors import InvalidInput, LLMError, NotFound, PlaygroundError
-from playground.pipeline.conversations import trace_json
+from playground.pipeline.conversations import find_trace
 from playground.pipeline.retrieval import RETRIEVERS, RetrievalOptions
 from playground.research import admin_guard, participant_ids
 from playground.research.bradley_terry import Comparison
@@ -394,7 +394,7 @@ class Studies:
         return key
 
     def get_study(self, study_id: str) -> dict[str, Any]:
-        row = self.db.one("SELECT * FROM studies WHERE id = ?", (study_id,))
+        row = find_study(self.db, study_id)
         if not row:
             raise NotFound("That study no longer exists.")
         return _study_row(row)
@@ -734,7 +734,7 @@ class Studies:
         for e in self.db.query(sql, (study_id, participant_id) if participant_id else (study_id,)):
             data = json.loads(e["data"])
             if e["kind"] == "answer":
-                data["trace"] = trace_json(self.db, data["trace_id"])
+                data["trace"] = find_trace(self.db, data["trace_id"])
             lines.append(json.dumps({"study_id": study_id, "event": e["id"], "participant": e["participant"],
                                      "kind": e["kind"], "created": e["created"], "data": data}, default=str))
         return "\n".join(lines) + ("\n" if lines else "")
